@@ -1,0 +1,1 @@
+//! Ground station (Bevy): map, vehicle, tracks, alerts, authorization, recording, replay.

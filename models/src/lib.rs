@@ -1,0 +1,1 @@
+//! Fetch, verify (sha256), convert and load the ONNX models.

@@ -1,0 +1,1 @@
+//! Onboard pipeline: GStreamer ingest, tract detection, tracking, georeferencing, gating, budgeted MAVLink out.

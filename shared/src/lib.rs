@@ -1,0 +1,12 @@
+//! What the drone and the ground speak.
+//!
+//! Pure logic, no I/O runtime: the MAVLink dialect ([`dialect`]), and (added
+//! module by module) domain types, camera/geo math, the authorization policy,
+//! the audit and tlog formats. Adapters (sockets, GStreamer, tract, Bevy) live
+//! in `onboard`, `ground` and `sim`.
+
+pub mod dialect;
+
+// The generated dialect refers to `crate::utils` for serde defaults.
+#[doc(hidden)]
+pub use mavlink_core::utils;

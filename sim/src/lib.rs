@@ -1,0 +1,1 @@
+//! Simulator: vehicle, autopilot telemetry, world, camera video, ground truth, evaluation.
