@@ -38,21 +38,16 @@ fn run() -> Result<(), String> {
     std::fs::create_dir_all(&defs).map_err(|e| format!("creating {}: {e}", defs.display()))?;
     for name in ["common.xml", "standard.xml", "minimal.xml"] {
         let from = upstream.join(name);
-        std::fs::copy(&from, defs.join(name))
-            .map_err(|e| format!("copying {}: {e}", from.display()))?;
+        std::fs::copy(&from, defs.join(name)).map_err(|e| format!("copying {}: {e}", from.display()))?;
     }
     let local = defs.join("utkik.xml");
     std::fs::copy(&dialect, &local).map_err(|e| format!("copying {}: {e}", dialect.display()))?;
 
     let gen_dir = out_dir.join("generated");
-    std::fs::create_dir_all(&gen_dir)
-        .map_err(|e| format!("creating {}: {e}", gen_dir.display()))?;
+    std::fs::create_dir_all(&gen_dir).map_err(|e| format!("creating {}: {e}", gen_dir.display()))?;
     // mavlink-bindgen panics on some malformed input; name the file either way.
     let result = std::panic::catch_unwind(|| {
-        mavlink_bindgen::generate(
-            mavlink_bindgen::XmlDefinitions::Files(vec![local.clone()]),
-            &gen_dir,
-        )
+        mavlink_bindgen::generate(mavlink_bindgen::XmlDefinitions::Files(vec![local.clone()]), &gen_dir)
     })
     .map_err(|_| {
         format!(
@@ -65,14 +60,12 @@ fn run() -> Result<(), String> {
     // The generator's own `mod.rs` puts the module behind a `dialect-utkik`
     // feature; we always want it, so declare the module ourselves.
     let module = gen_dir.join("dialect_module.rs");
-    std::fs::write(&module, "pub mod utkik;\n")
-        .map_err(|e| format!("writing {}: {e}", module.display()))?;
+    std::fs::write(&module, "pub mod utkik;\n").map_err(|e| format!("writing {}: {e}", module.display()))?;
     Ok(())
 }
 
 fn env(key: &str) -> Result<String, String> {
-    std::env::var(key)
-        .map_err(|_| format!("environment variable {key} is not set (not run by cargo?)"))
+    std::env::var(key).map_err(|_| format!("environment variable {key} is not set (not run by cargo?)"))
 }
 
 /// A cheap well-formedness check that reports line numbers, which
@@ -125,10 +118,7 @@ fn check_well_formed(path: &Path) -> Result<(), String> {
         rest = &rest[end + 1..];
     }
     if let Some((open, open_line)) = stack.pop() {
-        return Err(format!(
-            "{}:{open_line}: <{open}> is never closed",
-            path.display()
-        ));
+        return Err(format!("{}:{open_line}: <{open}> is never closed", path.display()));
     }
     Ok(())
 }
@@ -147,24 +137,15 @@ fn mavlink_definitions_dir(manifest_dir: &Path) -> Result<PathBuf, String> {
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    let meta: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("parsing cargo metadata: {e}"))?;
-    let packages = meta["packages"]
-        .as_array()
-        .ok_or("cargo metadata: no packages")?;
+    let meta: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| format!("parsing cargo metadata: {e}"))?;
+    let packages = meta["packages"].as_array().ok_or("cargo metadata: no packages")?;
     let manifest = packages
         .iter()
-        .find(|p| {
-            p["name"] == "mavlink"
-                && p["version"]
-                    .as_str()
-                    .is_some_and(|v| v.starts_with("0.21."))
-        })
+        .find(|p| p["name"] == "mavlink" && p["version"].as_str().is_some_and(|v| v.starts_with("0.21.")))
         .and_then(|p| p["manifest_path"].as_str())
         .ok_or("cargo metadata: package mavlink 0.21 not found")?;
-    let dir = Path::new(manifest)
-        .parent()
-        .ok_or("mavlink manifest has no parent")?;
+    let dir = Path::new(manifest).parent().ok_or("mavlink manifest has no parent")?;
     let defs = dir.join("mavlink/message_definitions/v1.0");
     if !defs.join("common.xml").is_file() {
         return Err(format!("{} has no common.xml", defs.display()));

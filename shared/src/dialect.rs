@@ -67,12 +67,9 @@ mod tests {
         };
         let msg = MavMessage::UTKIK_PIPELINE_STATUS(status);
         let mut buf = Vec::new();
-        mavlink_core::write_versioned_msg(&mut buf, MavlinkVersion::V2, MavHeader::default(), &msg)
-            .unwrap();
+        mavlink_core::write_versioned_msg(&mut buf, MavlinkVersion::V2, MavHeader::default(), &msg).unwrap();
         let mut reader = mavlink_core::MavlinkReader::new(buf.as_slice());
-        let (_, back) = reader
-            .read_message::<MavMessage>(MavlinkVersion::V2)
-            .unwrap();
+        let (_, back) = reader.read_message::<MavMessage>(MavlinkVersion::V2).unwrap();
         match back {
             MavMessage::UTKIK_PIPELINE_STATUS(s) => {
                 assert_eq!(s.mem_rss, 123_456);

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a fresh Debian 12 machine: system packages
+# (GStreamer with H.264, what Bevy needs to build and to render under Xvfb
+# with software Vulkan, fonts), the Python packages the interoperability tests
+# and benchmarks compare against (pymavlink, onnxruntime), the Rust crates, and
+# the models and imagery (scripts/fetch-models.sh). Fast when all is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  pkg-config
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  libudev-dev libasound2-dev libwayland-dev libxkbcommon-dev
+  libx11-dev libxcursor-dev libxi-dev libxrandr-dev
+  xvfb xauth mesa-vulkan-drivers libvulkan1
+  fonts-dejavu-core
+)
+PIP_PACKAGES=(pymavlink==2.4.50 onnxruntime==1.23.2 numpy pillow matplotlib)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! python3 -c "import pymavlink, onnxruntime, numpy, PIL, matplotlib" 2>/dev/null; then
+  echo "setup: installing Python packages ${PIP_PACKAGES[*]}"
+  python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
+fi
+
+command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+
+cargo fetch --locked -q
+scripts/fetch-models.sh
