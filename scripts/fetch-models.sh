@@ -8,12 +8,14 @@
 #   models/mtcnn/{pnet,rnet,onet}.onnx
 #   models/ppocrv5/{ppocrv5_det.onnx,ppocrv5_rec.onnx,ppocrv5_cls.onnx,ppocr_keys_v5.txt}
 #   models/face-api/face_recognition_model{.bin,-weights_manifest.json}
+#   models/face-template/dlib_resnet_face_template.onnx  (converted here from face-api)
 #   imagery/faces/{astronaut.png,sample1.jpg..sample6.jpg}
+#   node-ref/  face-api + pure-JS TensorFlow.js, the reference the conversion is checked against
 set -euo pipefail
 
 CACHE="${UTKIK_CACHE:-$HOME/.cache/utkik}"
 DL="$CACHE/downloads"
-mkdir -p "$DL" "$CACHE/models/mtcnn" "$CACHE/models/ppocrv5" "$CACHE/models/face-api" "$CACHE/imagery/faces"
+mkdir -p "$DL" "$CACHE/models/face-template" "$CACHE/node-ref" "$CACHE/models/mtcnn" "$CACHE/models/ppocrv5" "$CACHE/models/face-api" "$CACHE/imagery/faces"
 
 sha_ok() { # file sha256
   [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]
@@ -119,5 +121,26 @@ if ! all_ok "$CACHE/imagery/faces" "$SKIMAGE_FILES"; then
     --python-version 3.11 --platform manylinux_2_17_x86_64
   extract "$DL/$SKIMAGE_ARCHIVE" "$CACHE/imagery/faces" "$SKIMAGE_FILES" "skimage/data"
 fi
+
+# The face-template model is not in any registry as ONNX: convert face-api's
+# TF.js weights (models/convert/face_api_to_onnx.py). The conversion is
+# deterministic for a given onnx package version (pinned in setup.sh), so the
+# result is checked against a recorded checksum too.
+FACE_TEMPLATE_ONNX="$CACHE/models/face-template/dlib_resnet_face_template.onnx"
+FACE_TEMPLATE_SHA=7327d342f437e154961e80bea994e312acc91a8b9b6d8b5fcac6e03a3b230522
+if need "$FACE_TEMPLATE_ONNX" "$FACE_TEMPLATE_SHA"; then
+  python3 "$(dirname "$0")/../models/convert/face_api_to_onnx.py" "$CACHE/models/face-api" "$FACE_TEMPLATE_ONNX"
+  verify "$FACE_TEMPLATE_ONNX" "$FACE_TEMPLATE_SHA"
+fi
+
+# The reference implementation (face-api in Node, pure-JS backend), pinned by
+# models/convert/node/package-lock.json, installed outside the repository.
+NODE_SRC="$(dirname "$0")/../models/convert/node"
+if ! cmp -s "$NODE_SRC/package-lock.json" "$CACHE/node-ref/package-lock.json" || [ ! -d "$CACHE/node-ref/node_modules/@vladmandic/face-api" ]; then
+  echo "fetch-models: installing the face-api reference (npm ci)"
+  cp "$NODE_SRC/package.json" "$NODE_SRC/package-lock.json" "$CACHE/node-ref/"
+  (cd "$CACHE/node-ref" && npm ci --silent --no-audit --no-fund >/dev/null)
+fi
+cp "$NODE_SRC/face_api_reference.cjs" "$CACHE/node-ref/"
 
 echo "fetch-models: all models and imagery verified in $CACHE"
