@@ -1,1 +1,6 @@
 //! Onboard pipeline: GStreamer ingest, tract detection, tracking, georeferencing, gating, budgeted MAVLink out.
+
+pub mod frame;
+pub mod gate;
+pub mod ingest;
+pub mod shutdown;

@@ -1,0 +1,78 @@
+//! Face templates (128-D dlib ResNet embeddings) and how they compare.
+//!
+//! Pure arithmetic, shared by the drone (matching under an authorization)
+//! and the ground (enrollment). A template never leaves this type without a
+//! lawful reason (LAW.md section 1): it is not `Serialize`, so it cannot end
+//! up in a log or a message by accident; the authorization's enrollment
+//! format converts explicitly.
+
+/// Length of a face template.
+pub const TEMPLATE_LEN: usize = 128;
+
+/// Euclidean distance below which dlib calls two templates the same person.
+pub const DLIB_SAME_PERSON_DISTANCE: f32 = 0.6;
+
+/// A 128-D face template.
+#[derive(Clone, PartialEq)]
+pub struct FaceTemplate(pub [f32; TEMPLATE_LEN]);
+
+impl std::fmt::Debug for FaceTemplate {
+    // Never print the biometric values themselves.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FaceTemplate(..)")
+    }
+}
+
+impl FaceTemplate {
+    /// Builds a template from a slice of exactly 128 values.
+    pub fn from_slice(values: &[f32]) -> Option<Self> {
+        Some(Self(values.try_into().ok()?))
+    }
+
+    /// Euclidean distance (dlib's metric; < 0.6 = same person).
+    pub fn distance(&self, other: &Self) -> f32 {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f32>()
+            .sqrt()
+    }
+
+    /// Cosine similarity in -1..1 (what UTKIK_BIOMETRIC_MATCH.score carries).
+    pub fn cosine(&self, other: &Self) -> f32 {
+        let dot: f32 = self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum();
+        let na: f32 = self.0.iter().map(|a| a * a).sum::<f32>().sqrt();
+        let nb: f32 = other.0.iter().map(|b| b * b).sum::<f32>().sqrt();
+        if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+    }
+}
+
+impl Drop for FaceTemplate {
+    // Templates of non-matching people must be dropped at once (LAW.md 1);
+    // zero the memory so the values do not linger in freed heap pages.
+    fn drop(&mut self) {
+        self.0.fill(0.0);
+        // Keeps the optimiser from removing the dead stores.
+        std::hint::black_box(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distance_and_cosine() {
+        let mut a = [0.0f32; TEMPLATE_LEN];
+        let mut b = [0.0f32; TEMPLATE_LEN];
+        a[0] = 1.0;
+        b[1] = 1.0;
+        let (a, b) = (FaceTemplate(a), FaceTemplate(b));
+        assert!((a.distance(&b) - 2f32.sqrt()).abs() < 1e-6);
+        assert_eq!(a.cosine(&b), 0.0);
+        assert!((a.cosine(&a) - 1.0).abs() < 1e-6);
+        assert_eq!(format!("{a:?}"), "FaceTemplate(..)");
+        assert!(FaceTemplate::from_slice(&[0.0; 127]).is_none());
+    }
+}
