@@ -5,7 +5,9 @@
 //! the audit and tlog formats. Adapters (sockets, GStreamer, tract, Bevy) live
 //! in `onboard`, `ground` and `sim`.
 
+pub mod camera;
 pub mod dialect;
+pub mod geo;
 
 // The generated dialect refers to `crate::utils` for serde defaults.
 #[doc(hidden)]
