@@ -4,3 +4,4 @@ pub mod frame;
 pub mod gate;
 pub mod ingest;
 pub mod shutdown;
+pub mod telemetry;
