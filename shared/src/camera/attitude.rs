@@ -6,7 +6,7 @@ use glam::DQuat;
 use serde::{Deserialize, Serialize};
 
 use super::CameraError;
-use crate::dialect::GimbalDeviceFlags;
+use crate::dialect::{ATTITUDE_DATA, GIMBAL_DEVICE_ATTITUDE_STATUS_DATA, GimbalDeviceFlags};
 
 /// Euler ZYX rotation (yaw, then pitch, then roll) taking FRD vectors into NED,
 /// the convention of MAVLink ATTITUDE and of the gimbal quaternion.
@@ -29,6 +29,16 @@ impl VehicleAttitude {
     /// Rotation taking body FRD vectors into NED.
     pub fn rotation_body_to_ned(&self) -> DQuat {
         euler_zyx(self.roll_rad, self.pitch_rad, self.yaw_rad)
+    }
+}
+
+impl From<&ATTITUDE_DATA> for VehicleAttitude {
+    fn from(m: &ATTITUDE_DATA) -> Self {
+        Self {
+            roll_rad: f64::from(m.roll),
+            pitch_rad: f64::from(m.pitch),
+            yaw_rad: f64::from(m.yaw),
+        }
     }
 }
 
@@ -121,6 +131,15 @@ impl GimbalAttitude {
     }
 }
 
+impl TryFrom<&GIMBAL_DEVICE_ATTITUDE_STATUS_DATA> for GimbalAttitude {
+    type Error = CameraError;
+
+    /// [`GimbalAttitude::from_mavlink`] on the message's `q` and `flags`.
+    fn try_from(m: &GIMBAL_DEVICE_ATTITUDE_STATUS_DATA) -> Result<Self, CameraError> {
+        Self::from_mavlink(m.q, m.flags)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +176,34 @@ mod tests {
         assert_eq!(
             GimbalAttitude::from_mavlink(q, f(32 | 64)),
             Err(CameraError::ConflictingGimbalYawFlags { flags: 96 })
+        );
+    }
+
+    #[test]
+    fn from_mavlink_messages() {
+        let status = GIMBAL_DEVICE_ATTITUDE_STATUS_DATA {
+            q: [FRAC_1_SQRT_2, 0.0, -FRAC_1_SQRT_2, 0.0],
+            flags: GimbalDeviceFlags::GIMBAL_DEVICE_FLAGS_YAW_IN_EARTH_FRAME,
+            ..Default::default()
+        };
+        let g = GimbalAttitude::try_from(&status).unwrap();
+        assert_eq!(g.yaw_frame, YawFrame::North);
+        assert!((g.to_euler().1 + FRAC_PI_2).abs() < 1e-6);
+        let bad = GIMBAL_DEVICE_ATTITUDE_STATUS_DATA {
+            q: [f32::NAN; 4],
+            ..status
+        };
+        assert!(GimbalAttitude::try_from(&bad).is_err());
+        let att = ATTITUDE_DATA {
+            roll: 0.1,
+            pitch: -0.2,
+            yaw: 3.0,
+            ..Default::default()
+        };
+        let v = VehicleAttitude::from(&att);
+        assert_eq!(
+            (v.roll_rad, v.pitch_rad, v.yaw_rad),
+            (0.1f32 as f64, -0.2f32 as f64, 3.0)
         );
     }
 

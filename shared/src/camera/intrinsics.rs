@@ -227,6 +227,17 @@ impl Intrinsics {
         (self.cy_px / self.fy_px).atan() + ((f64::from(self.height_px) - self.cy_px) / self.fy_px).atan()
     }
 
+    /// Pixel of normalized image coordinates (0..1 across, 0..1 down), as in
+    /// detection boxes.
+    pub fn pixel_from_normalized(&self, xy: [f64; 2]) -> [f64; 2] {
+        [xy[0] * f64::from(self.width_px), xy[1] * f64::from(self.height_px)]
+    }
+
+    /// Normalized image coordinates (0..1 across, 0..1 down) of a pixel.
+    pub fn normalized_from_pixel(&self, px: [f64; 2]) -> [f64; 2] {
+        [px[0] / f64::from(self.width_px), px[1] / f64::from(self.height_px)]
+    }
+
     /// Whether `px` lies in the image `[0, width] × [0, height]`.
     pub fn contains(&self, px: [f64; 2]) -> bool {
         (0.0..=f64::from(self.width_px)).contains(&px[0]) && (0.0..=f64::from(self.height_px)).contains(&px[1])
@@ -291,6 +302,38 @@ mod tests {
         assert!((top - DVec3::new(0.0, -0.6, 1.0).normalize()).length() < 1e-12, "{top}");
         assert!((k.hfov_rad() - FRAC_PI_2).abs() < 1e-12);
         assert!((k.vfov_rad() - 2.0 * 0.6f64.atan()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn normalized_coordinates_span_the_image() {
+        let k = Intrinsics::from_hfov(640, 480, 1.0).unwrap();
+        assert_eq!(k.pixel_from_normalized([0.5, 0.5]), [320.0, 240.0]);
+        assert_eq!(k.pixel_from_normalized([1.0, 0.0]), [640.0, 0.0]);
+        assert_eq!(k.normalized_from_pixel([160.0, 480.0]), [0.25, 1.0]);
+    }
+
+    #[test]
+    fn pixels_beyond_the_invertible_range_clamp_or_report() {
+        // k1 = -0.3 folds at r = 1.054 (distorted 0.703); this image reaches 0.7 at the corners.
+        let k = Intrinsics {
+            width_px: 1000,
+            height_px: 1000,
+            fx_px: 1010.0,
+            fy_px: 1010.0,
+            cx_px: 500.0,
+            cy_px: 500.0,
+            distortion: RadialDistortion { k1: -0.3, k2: 0.0 },
+        };
+        k.validate().unwrap();
+        assert!(k.try_pixel_to_ray_cam([1000.0, 1000.0]).is_some());
+        let far = [500.0 + 1010.0 * 0.8, 500.0];
+        assert_eq!(k.try_pixel_to_ray_cam(far), None);
+        let clamped = k.pixel_to_ray_cam(far);
+        let r_max = k.distortion.max_undistorted_radius();
+        assert!(
+            (clamped - DVec3::new(r_max, 0.0, 1.0).normalize()).length() < 1e-12,
+            "{clamped}"
+        );
     }
 
     #[test]

@@ -114,6 +114,13 @@ impl From<GeoPoint> for ::geo::Point<f64> {
     }
 }
 
+impl From<&crate::dialect::GLOBAL_POSITION_INT_DATA> for GeoPoint {
+    /// Position from GLOBAL_POSITION_INT (degE7, mm AMSL).
+    fn from(m: &crate::dialect::GLOBAL_POSITION_INT_DATA) -> Self {
+        Self::from_deg_e7(m.lat, m.lon, m.alt)
+    }
+}
+
 /// Rounds to the nearest integer; out-of-range values saturate (only reachable
 /// with invalid points, e.g. altitudes beyond ±2147 km).
 fn to_i32_saturating(x: f64) -> i32 {
@@ -139,6 +146,22 @@ mod tests {
         assert_eq!(
             (q.lat_e7(), q.lon_e7(), q.alt_mm()),
             (-900_000_000, -1_800_000_000, -430_000)
+        );
+    }
+
+    #[test]
+    fn from_global_position_int() {
+        let m = crate::dialect::GLOBAL_POSITION_INT_DATA {
+            lat: 599_139_000,
+            lon: 107_522_000,
+            alt: 110_500,
+            relative_alt: 100_000,
+            ..Default::default()
+        };
+        let p = GeoPoint::from(&m);
+        assert_eq!(
+            (p.lat_e7(), p.lon_e7(), p.alt_mm()),
+            (599_139_000, 107_522_000, 110_500)
         );
     }
 
