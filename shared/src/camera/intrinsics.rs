@@ -145,6 +145,29 @@ pub struct Intrinsics {
 }
 
 impl Intrinsics {
+    /// From calibrated focal lengths and principal point (pixels), no
+    /// distortion; checked with [`Self::validate`].
+    pub fn new(
+        width_px: u32,
+        height_px: u32,
+        fx_px: f64,
+        fy_px: f64,
+        cx_px: f64,
+        cy_px: f64,
+    ) -> Result<Self, CameraError> {
+        let k = Self {
+            width_px,
+            height_px,
+            fx_px,
+            fy_px,
+            cx_px,
+            cy_px,
+            distortion: RadialDistortion::NONE,
+        };
+        k.validate()?;
+        Ok(k)
+    }
+
     /// Square pixels, centred principal point, no distortion, and the given
     /// horizontal field of view (edge to edge of the image).
     pub fn from_hfov(width_px: u32, height_px: u32, hfov_rad: f64) -> Result<Self, CameraError> {
@@ -302,6 +325,17 @@ mod tests {
         assert!((top - DVec3::new(0.0, -0.6, 1.0).normalize()).length() < 1e-12, "{top}");
         assert!((k.hfov_rad() - FRAC_PI_2).abs() < 1e-12);
         assert!((k.vfov_rad() - 2.0 * 0.6f64.atan()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn calibrated_constructor_checks_its_input() {
+        let k = Intrinsics::new(640, 480, 600.0, 610.0, 330.0, 235.0).unwrap();
+        let px = k.ray_cam_to_pixel(DVec3::new(0.1, -0.2, 1.0)).unwrap();
+        assert!((px[0] - 390.0).abs() < 1e-9 && (px[1] - 113.0).abs() < 1e-9, "{px:?}");
+        assert!(matches!(
+            Intrinsics::new(640, 480, 0.0, 610.0, 330.0, 235.0),
+            Err(CameraError::InvalidFocalLength { .. })
+        ));
     }
 
     #[test]

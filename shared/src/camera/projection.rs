@@ -253,6 +253,23 @@ mod tests {
     }
 
     #[test]
+    fn garbage_pose_gives_no_point_rather_than_a_wrong_one() {
+        let mut cam = camera(GimbalAttitude::nadir(), Default::default());
+        cam.pose.gimbal.q_wxyz = [0.0; 4];
+        assert_eq!(cam.pixel_to_ground([500.0, 400.0], &GROUND), None);
+        assert_eq!(cam.ground_to_pixel(&HOME.with_alt(10.0)), None);
+        let mut cam = camera(GimbalAttitude::nadir(), Default::default());
+        cam.pose.position.alt_m_amsl = f64::NAN;
+        assert_eq!(cam.pixel_to_ground([500.0, 400.0], &GROUND), None);
+        assert_eq!(cam.ground_to_pixel(&HOME.with_alt(10.0)), None);
+        assert_eq!(cam.footprint(&GROUND), None);
+        assert!(
+            !cam.ground_accuracy_m([500.0, 400.0], &GROUND, &Default::default())
+                .is_finite()
+        );
+    }
+
+    #[test]
     fn ground_behind_the_camera_has_no_pixel() {
         let cam = camera(
             GimbalAttitude::from_euler(0.0, -FRAC_PI_4, 0.0, YawFrame::North),
