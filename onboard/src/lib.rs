@@ -5,3 +5,4 @@ pub mod gate;
 pub mod ingest;
 pub mod shutdown;
 pub mod telemetry;
+pub mod track;
