@@ -7,6 +7,7 @@
 
 pub mod camera;
 pub mod dialect;
+pub mod face;
 pub mod geo;
 
 // The generated dialect refers to `crate::utils` for serde defaults.
