@@ -3,6 +3,7 @@
 pub mod frame;
 pub mod gate;
 pub mod ingest;
+pub mod out;
 pub mod shutdown;
 pub mod telemetry;
 pub mod track;

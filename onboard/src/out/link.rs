@@ -1,0 +1,370 @@
+//! The link to the ground: encodes queued messages as MAVLink 2 frames only when the byte budget
+//! allows, sends them over UDP (to the ground's address; acks and commands come back on the same
+//! socket) or a serial radio, handles UTKIK_ALERT_ACK, and measures frame-to-MAVLink latency.
+//! [`OutLink::step`] does one round of work at the clock's "now": the out thread calls it in a
+//! loop, tests call it after moving a [`super::ManualClock`].
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, UdpSocket};
+
+use mavlink_core::MavHeader;
+use utkik_shared::dialect::MavMessage;
+
+use super::budget::TokenBucket;
+use super::clock::Clock;
+use super::queue::{OutQueue, Priority, ResendPolicy};
+use super::status::percentiles;
+use crate::telemetry::decoder::{StreamDecoder, encode_v2};
+
+/// Where the ground station is.
+pub enum OutTransport {
+    /// UDP: a local socket and the ground's address.
+    Udp {
+        /// Bound socket (non-blocking is set by [`OutLink::new`]).
+        socket: UdpSocket,
+        /// The ground station.
+        peer: SocketAddr,
+    },
+    /// A serial radio.
+    Serial(Box<dyn serialport::SerialPort>),
+}
+
+impl std::fmt::Debug for OutTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Udp { peer, .. } => write!(f, "Udp({peer})"),
+            Self::Serial(p) => write!(f, "Serial({:?})", p.name()),
+        }
+    }
+}
+
+/// Outbound link settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutLinkConfig {
+    /// Our MAVLink system id (the drone's).
+    pub system_id: u8,
+    /// Our component id (onboard computer).
+    pub component_id: u8,
+    /// Byte budget per second.
+    pub budget_bytes_per_s: f64,
+    /// Largest burst, bytes.
+    pub burst_bytes: f64,
+    /// Alert resend back-off.
+    pub resend: ResendPolicy,
+}
+
+/// Counters of the link.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct OutStats {
+    /// Frames sent.
+    pub messages_sent: u64,
+    /// Bytes sent (whole frames).
+    pub bytes_sent: u64,
+    /// Alerts acknowledged.
+    pub acks: u64,
+    /// Send errors (the ground unreachable, radio gone).
+    pub send_errors: u64,
+}
+
+/// The outbound link.
+pub struct OutLink<C: Clock> {
+    transport: OutTransport,
+    config: OutLinkConfig,
+    queue: OutQueue,
+    bucket: TokenBucket,
+    decoder: StreamDecoder,
+    clock: C,
+    seq: u8,
+    latencies: Vec<(u64, u64)>,
+    stats: OutStats,
+    incoming: Vec<MavMessage>,
+}
+
+impl<C: Clock> OutLink<C> {
+    /// A link over `transport`.
+    pub fn new(transport: OutTransport, config: OutLinkConfig, clock: C) -> std::io::Result<Self> {
+        if let OutTransport::Udp { socket, .. } = &transport {
+            socket.set_nonblocking(true)?;
+        }
+        Ok(Self {
+            transport,
+            config,
+            queue: OutQueue::new(config.resend),
+            bucket: TokenBucket::new(config.budget_bytes_per_s, config.burst_bytes),
+            decoder: StreamDecoder::new(),
+            clock,
+            seq: 0,
+            latencies: Vec::new(),
+            stats: OutStats::default(),
+            incoming: Vec::new(),
+        })
+    }
+
+    /// Queues a message (see [`OutQueue::push`] for the priorities).
+    pub fn push(&mut self, msg: MavMessage) {
+        self.queue.push(msg);
+    }
+
+    /// Queues an alert, resent until acknowledged.
+    pub fn push_alert(&mut self, alert_id: u32, msg: MavMessage) {
+        self.queue.push_alert(alert_id, msg);
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> OutStats {
+        self.stats
+    }
+
+    /// Messages waiting.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.depth()
+    }
+
+    /// Unacknowledged alerts.
+    pub fn pending_alerts(&self) -> usize {
+        self.queue.pending_alerts()
+    }
+
+    /// Messages from the ground other than acks (authorization commands), taken out.
+    pub fn take_incoming(&mut self) -> Vec<MavMessage> {
+        std::mem::take(&mut self.incoming)
+    }
+
+    /// Share of the budget used over the last second, percent.
+    pub fn budget_used_pct(&mut self) -> u8 {
+        let now = self.clock.now_usec();
+        (self.bucket.used_last_second(now) * 100.0).round().min(255.0) as u8
+    }
+
+    /// Frame-to-MAVLink latency p50 and p95 over the last second, ms.
+    pub fn latency_ms(&mut self) -> Option<(u64, u64)> {
+        let now = self.clock.now_usec();
+        self.latencies.retain(|&(t, _)| t + 1_000_000 > now);
+        let mut v: Vec<u64> = self.latencies.iter().map(|&(_, l)| l / 1000).collect();
+        percentiles(&mut v)
+    }
+
+    fn receive(&mut self) {
+        let mut buf = [0u8; 2048];
+        loop {
+            let n = match &mut self.transport {
+                OutTransport::Udp { socket, .. } => match socket.recv_from(&mut buf) {
+                    Ok((n, _)) => n,
+                    Err(_) => break,
+                },
+                OutTransport::Serial(port) => match port.bytes_to_read() {
+                    Ok(avail) if avail > 0 => port.read(&mut buf).unwrap_or(0),
+                    _ => 0,
+                },
+            };
+            if n == 0 {
+                break;
+            }
+            for (_, msg) in self.decoder.push(&buf[..n]) {
+                match msg {
+                    MavMessage::UTKIK_ALERT_ACK(a)
+                        if a.target_system == self.config.system_id || a.target_system == 0 =>
+                    {
+                        if self.queue.ack(a.alert_id) {
+                            self.stats.acks += 1;
+                        }
+                    }
+                    other => {
+                        if self.incoming.len() < 256 {
+                            self.incoming.push(other);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles incoming acks, then sends as much as the budget allows now; returns frames sent.
+    pub fn step(&mut self) -> usize {
+        self.receive();
+        let now = self.clock.now_usec();
+        let mut sent = 0;
+        while let Some((priority, msg)) = self.queue.peek(now) {
+            let header = MavHeader {
+                system_id: u32::from(self.config.system_id),
+                component_id: self.config.component_id,
+                sequence: self.seq,
+            };
+            let bytes = encode_v2(header, msg);
+            if !self.bucket.try_take(bytes.len(), now) {
+                break;
+            }
+            let frame_time = match msg {
+                MavMessage::UTKIK_TRACK(t) => Some(t.time_usec),
+                MavMessage::UTKIK_PLATE_READ(p) if priority != Priority::Alert => Some(p.time_usec),
+                _ => None,
+            };
+            let ok = match &mut self.transport {
+                OutTransport::Udp { socket, peer } => socket.send_to(&bytes, *peer).is_ok(),
+                OutTransport::Serial(port) => port.write_all(&bytes).is_ok(),
+            };
+            // A failed send still spends the budget and leaves the queue: the radio, not the
+            // queue, is the bottleneck, and stale updates must not pile up behind a dead link.
+            // Alerts stay pending until acknowledged whatever happens here.
+            self.queue.sent(now);
+            self.seq = self.seq.wrapping_add(1);
+            if ok {
+                self.stats.messages_sent += 1;
+                self.stats.bytes_sent += bytes.len() as u64;
+                if let Some(t) = frame_time {
+                    self.latencies.push((now, now.saturating_sub(t)));
+                }
+                sent += 1;
+            } else {
+                self.stats.send_errors += 1;
+            }
+        }
+        sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::out::clock::ManualClock;
+    use std::time::Duration;
+    use utkik_shared::dialect::{
+        UTKIK_ALERT_ACK_DATA, UTKIK_PIPELINE_STATUS_DATA, UTKIK_PLATE_READ_DATA, UTKIK_TRACK_DATA, UtkikAlertKind,
+        UtkikObjectClass, UtkikPlateStatus, UtkikTrackFlags,
+    };
+
+    const T0: u64 = 1_763_800_000_000_000;
+
+    fn setup(budget: f64) -> (OutLink<ManualClock>, UdpSocket, ManualClock) {
+        let ground = UdpSocket::bind("127.0.0.1:0").unwrap();
+        ground.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let clock = ManualClock::new(T0);
+        let cfg = OutLinkConfig {
+            system_id: 1,
+            component_id: 191,
+            budget_bytes_per_s: budget,
+            burst_bytes: 200.0,
+            resend: ResendPolicy {
+                initial_usec: 1_000_000,
+                max_usec: 4_000_000,
+            },
+        };
+        let link = OutLink::new(
+            OutTransport::Udp {
+                socket,
+                peer: ground.local_addr().unwrap(),
+            },
+            cfg,
+            clock.clone(),
+        )
+        .unwrap();
+        (link, ground, clock)
+    }
+
+    fn recv_all(ground: &UdpSocket) -> Vec<MavMessage> {
+        ground.set_nonblocking(true).unwrap();
+        let mut d = StreamDecoder::new();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 2048];
+        // Loopback delivery is immediate but not synchronous with send: wait briefly for the first.
+        ground.set_nonblocking(false).unwrap();
+        ground.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        while let Ok((n, _)) = ground.recv_from(&mut buf) {
+            out.extend(d.push(&buf[..n]).into_iter().map(|(_, m)| m));
+            ground.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+        }
+        out
+    }
+
+    fn update(id: u32, t: u64) -> MavMessage {
+        MavMessage::UTKIK_TRACK(UTKIK_TRACK_DATA {
+            time_usec: t,
+            track_id: id,
+            object_class: UtkikObjectClass::UTKIK_OBJECT_CLASS_FACE,
+            flags: UtkikTrackFlags::UTKIK_TRACK_FLAGS_GEO_VALID,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn budget_limits_bytes_per_second_and_coalesces_updates() {
+        let (mut link, ground, clock) = setup(1_000.0);
+        // 10 s at 20 updates/s for 10 tracks = 2000 updates, far over 1000 B/s.
+        for step in 0..200u64 {
+            for id in 0..10 {
+                link.push(update(id, clock.now_usec()));
+            }
+            if step % 10 == 0 {
+                link.push(MavMessage::UTKIK_PIPELINE_STATUS(UTKIK_PIPELINE_STATUS_DATA::default()));
+            }
+            link.step();
+            clock.advance_usec(50_000);
+        }
+        let s = link.stats();
+        assert!(s.bytes_sent as f64 <= 1_000.0 * 10.0 + 200.0, "{s:?}");
+        assert!(s.bytes_sent as f64 >= 1_000.0 * 9.0, "the budget is used: {s:?}");
+        assert!(
+            link.queue_depth() <= 11,
+            "coalesced: at most one update per track + status waits"
+        );
+        let got = recv_all(&ground);
+        assert_eq!(got.len() as u64, s.messages_sent);
+        // Updates starve status under overload: that is the priority order.
+        assert!(got.iter().all(|m| matches!(m, MavMessage::UTKIK_TRACK(_))));
+        let (p50, p95) = link.latency_ms().unwrap();
+        assert!(p50 <= p95 && p95 <= 1_000, "{p50} {p95}");
+    }
+
+    #[test]
+    fn alert_is_resent_until_ack_arrives_on_the_same_socket() {
+        let (mut link, ground, clock) = setup(5_760.0);
+        let hit = MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
+            alert_id: 77,
+            status: UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT,
+            ..Default::default()
+        });
+        link.push_alert(77, hit);
+        let mut received = 0;
+        for _ in 0..4 {
+            link.step();
+            received += recv_all(&ground).len();
+            clock.advance_usec(1_000_000);
+        }
+        // Sent at 0 s, resent at 1 s and 3 s (back-off 1, 2 s); the 4th step at 3 s.
+        assert_eq!(received, 3);
+        let ack = MavMessage::UTKIK_ALERT_ACK(UTKIK_ALERT_ACK_DATA {
+            target_system: 1,
+            target_component: 191,
+            alert_id: 77,
+            kind: UtkikAlertKind::UTKIK_ALERT_KIND_PLATE_HIT,
+        });
+        let onboard_addr = match &link.transport {
+            OutTransport::Udp { socket, .. } => socket.local_addr().unwrap(),
+            OutTransport::Serial(_) => unreachable!(),
+        };
+        let frame = encode_v2(
+            MavHeader {
+                system_id: 255,
+                component_id: 190,
+                sequence: 0,
+            },
+            &ack,
+        );
+        ground.send_to(b"junk", onboard_addr).unwrap();
+        ground.send_to(&frame, onboard_addr).unwrap();
+        // Wait (without a clock) until the ack has been read.
+        for _ in 0..200 {
+            link.step();
+            if link.stats().acks == 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(link.stats().acks, 1);
+        assert_eq!(link.pending_alerts(), 0);
+        clock.advance_usec(10_000_000);
+        link.step();
+        assert!(recv_all(&ground).is_empty(), "no resend after the ack");
+    }
+}

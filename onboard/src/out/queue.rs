@@ -1,0 +1,278 @@
+//! What waits for link budget, in priority order: alerts (resent with back-off until
+//! UTKIK_ALERT_ACK) > new tracks and plate reads > track updates (coalesced per track, latest
+//! wins) > pipeline status (latest wins). Nothing is encoded until it is about to be sent, so
+//! an update replaced while waiting costs no bytes.
+
+use std::collections::{HashMap, VecDeque};
+
+use utkik_shared::dialect::{MavMessage, UtkikTrackFlags};
+
+/// Priority classes, highest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// Acknowledged alerts (plate hits, biometric matches).
+    Alert,
+    /// First report of a track, track end, plate reads.
+    NewTrack,
+    /// Track updates, coalesced per track.
+    Update,
+    /// Pipeline status.
+    Status,
+}
+
+#[derive(Debug, Clone)]
+struct PendingAlert {
+    alert_id: u32,
+    msg: MavMessage,
+    next_send_usec: u64,
+    attempts: u32,
+}
+
+/// Alert resend back-off.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResendPolicy {
+    /// Delay before the first resend.
+    pub initial_usec: u64,
+    /// Longest delay.
+    pub max_usec: u64,
+}
+
+impl Default for ResendPolicy {
+    fn default() -> Self {
+        Self {
+            initial_usec: 1_000_000,
+            max_usec: 8_000_000,
+        }
+    }
+}
+
+/// The outbound queue.
+#[derive(Debug, Default)]
+pub struct OutQueue {
+    resend: ResendPolicy,
+    alerts: Vec<PendingAlert>,
+    urgent: VecDeque<MavMessage>,
+    updates: HashMap<(u8, u32), MavMessage>,
+    update_order: VecDeque<(u8, u32)>,
+    status: Option<MavMessage>,
+    /// Updates replaced by a newer one before they were sent.
+    pub coalesced: u64,
+}
+
+impl OutQueue {
+    /// An empty queue.
+    pub fn new(resend: ResendPolicy) -> Self {
+        Self {
+            resend,
+            ..Default::default()
+        }
+    }
+
+    /// Messages waiting (alerts count while unacknowledged).
+    pub fn depth(&self) -> usize {
+        self.alerts.len() + self.urgent.len() + self.updates.len() + usize::from(self.status.is_some())
+    }
+
+    /// Unacknowledged alerts.
+    pub fn pending_alerts(&self) -> usize {
+        self.alerts.len()
+    }
+
+    /// Queues an alert; it is sent as soon as budget allows, then resent until [`Self::ack`].
+    pub fn push_alert(&mut self, alert_id: u32, msg: MavMessage) {
+        self.alerts.push(PendingAlert {
+            alert_id,
+            msg,
+            next_send_usec: 0,
+            attempts: 0,
+        });
+    }
+
+    /// The ground acknowledged `alert_id`; returns whether it was pending.
+    pub fn ack(&mut self, alert_id: u32) -> bool {
+        let before = self.alerts.len();
+        self.alerts.retain(|a| a.alert_id != alert_id);
+        self.alerts.len() != before
+    }
+
+    /// Queues a message by kind: UTKIK_TRACK with NEW or LOST and plate reads go ahead of
+    /// updates; other UTKIK_TRACK are coalesced per (class, id); status replaces status.
+    pub fn push(&mut self, msg: MavMessage) {
+        match &msg {
+            MavMessage::UTKIK_TRACK(t) => {
+                let key = (t.object_class as u8, t.track_id);
+                if t.flags
+                    .intersects(UtkikTrackFlags::UTKIK_TRACK_FLAGS_NEW | UtkikTrackFlags::UTKIK_TRACK_FLAGS_LOST)
+                {
+                    // The last update of this track is superseded by this message.
+                    if self.updates.remove(&key).is_some() {
+                        self.update_order.retain(|k| *k != key);
+                        self.coalesced += 1;
+                    }
+                    self.urgent.push_back(msg);
+                } else if let Some(slot) = self.updates.get_mut(&key) {
+                    *slot = msg;
+                    self.coalesced += 1;
+                } else {
+                    self.updates.insert(key, msg);
+                    self.update_order.push_back(key);
+                }
+            }
+            MavMessage::UTKIK_PIPELINE_STATUS(_) => self.status = Some(msg),
+            _ => self.urgent.push_back(msg),
+        }
+    }
+
+    /// The next message to send at `now_usec` and its priority, without removing it.
+    pub fn peek(&self, now_usec: u64) -> Option<(Priority, &MavMessage)> {
+        if let Some(a) = self
+            .alerts
+            .iter()
+            .filter(|a| a.next_send_usec <= now_usec)
+            .min_by_key(|a| a.next_send_usec)
+        {
+            return Some((Priority::Alert, &a.msg));
+        }
+        if let Some(m) = self.urgent.front() {
+            return Some((Priority::NewTrack, m));
+        }
+        if let Some(k) = self.update_order.front() {
+            return Some((Priority::Update, &self.updates[k]));
+        }
+        self.status.as_ref().map(|m| (Priority::Status, m))
+    }
+
+    /// Marks what [`Self::peek`] returned as sent.
+    pub fn sent(&mut self, now_usec: u64) {
+        let due = self
+            .alerts
+            .iter_mut()
+            .filter(|a| a.next_send_usec <= now_usec)
+            .min_by_key(|a| a.next_send_usec);
+        if let Some(a) = due {
+            let delay = (self.resend.initial_usec << a.attempts.min(16)).min(self.resend.max_usec);
+            a.attempts += 1;
+            a.next_send_usec = now_usec + delay;
+            return;
+        }
+        if self.urgent.pop_front().is_some() {
+            return;
+        }
+        if let Some(k) = self.update_order.pop_front() {
+            self.updates.remove(&k);
+            return;
+        }
+        self.status = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utkik_shared::dialect::{
+        UTKIK_PIPELINE_STATUS_DATA, UTKIK_PLATE_READ_DATA, UTKIK_TRACK_DATA, UtkikObjectClass,
+    };
+
+    fn track(id: u32, flags: UtkikTrackFlags, t: u64) -> MavMessage {
+        MavMessage::UTKIK_TRACK(UTKIK_TRACK_DATA {
+            track_id: id,
+            time_usec: t,
+            flags,
+            object_class: UtkikObjectClass::UTKIK_OBJECT_CLASS_FACE,
+            ..Default::default()
+        })
+    }
+
+    fn drain(q: &mut OutQueue, now: u64) -> Vec<(Priority, MavMessage)> {
+        let mut v = Vec::new();
+        while let Some((p, m)) = q.peek(now) {
+            v.push((p, m.clone()));
+            q.sent(now);
+        }
+        v
+    }
+
+    #[test]
+    fn priorities_and_coalescing() {
+        let mut q = OutQueue::new(ResendPolicy::default());
+        q.push(MavMessage::UTKIK_PIPELINE_STATUS(UTKIK_PIPELINE_STATUS_DATA {
+            frames_in: 1,
+            ..Default::default()
+        }));
+        q.push(MavMessage::UTKIK_PIPELINE_STATUS(UTKIK_PIPELINE_STATUS_DATA {
+            frames_in: 2,
+            ..Default::default()
+        }));
+        for t in 0..5 {
+            q.push(track(7, UtkikTrackFlags::empty(), t));
+        }
+        q.push(track(8, UtkikTrackFlags::UTKIK_TRACK_FLAGS_NEW, 9));
+        q.push(MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
+            alert_id: 5,
+            ..Default::default()
+        }));
+        q.push_alert(
+            5,
+            MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
+                alert_id: 5,
+                ..Default::default()
+            }),
+        );
+        assert_eq!(q.depth(), 5);
+        assert_eq!(q.coalesced, 4);
+        let out = drain(&mut q, 0);
+        let prios: Vec<Priority> = out.iter().map(|o| o.0).collect();
+        assert_eq!(
+            prios,
+            vec![
+                Priority::Alert,
+                Priority::NewTrack,
+                Priority::NewTrack,
+                Priority::Update,
+                Priority::Status
+            ]
+        );
+        assert!(
+            matches!(&out[3].1, MavMessage::UTKIK_TRACK(t) if t.time_usec == 4),
+            "latest update wins"
+        );
+        assert!(matches!(&out[4].1, MavMessage::UTKIK_PIPELINE_STATUS(s) if s.frames_in == 2));
+    }
+
+    #[test]
+    fn lost_supersedes_a_waiting_update() {
+        let mut q = OutQueue::new(ResendPolicy::default());
+        q.push(track(3, UtkikTrackFlags::empty(), 1));
+        q.push(track(3, UtkikTrackFlags::UTKIK_TRACK_FLAGS_LOST, 2));
+        let out = drain(&mut q, 0);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].0, Priority::NewTrack);
+    }
+
+    #[test]
+    fn alerts_resend_with_backoff_until_acked() {
+        let mut q = OutQueue::new(ResendPolicy {
+            initial_usec: 1_000_000,
+            max_usec: 4_000_000,
+        });
+        q.push_alert(
+            9,
+            MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
+                alert_id: 9,
+                ..Default::default()
+            }),
+        );
+        let mut sends = Vec::new();
+        for t in (0..20_000_000u64).step_by(100_000) {
+            if let Some((Priority::Alert, _)) = q.peek(t) {
+                sends.push(t / 100_000);
+                q.sent(t);
+            }
+        }
+        // 0 s, +1, +2, +4, then every 4 s.
+        assert_eq!(sends, vec![0, 10, 30, 70, 110, 150, 190]);
+        assert!(q.ack(9));
+        assert!(!q.ack(9));
+        assert!(q.peek(100_000_000).is_none());
+    }
+}
