@@ -4,6 +4,7 @@ pub mod frame;
 pub mod gate;
 pub mod ingest;
 pub mod out;
+pub mod privacy;
 pub mod shutdown;
 pub mod telemetry;
 pub mod track;

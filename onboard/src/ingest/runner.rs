@@ -14,7 +14,7 @@ use gstreamer_video as gst_video;
 
 use super::latest::LatestSender;
 use super::source::{SourceError, launch_description};
-use super::time::{CaptureTimes, reference_unix_usec, unix_now_usec};
+use super::time::{CaptureTimes, NTP64_EXT_ID, ntp64_unix_usec_from_rtp, reference_unix_usec, unix_now_usec};
 use super::{IngestStatus, VideoState};
 use crate::frame::RgbFrame;
 use crate::shutdown::Shutdown;
@@ -80,17 +80,20 @@ fn build(description: &str, times: &CaptureTimes) -> Result<(gst::Pipeline, gst_
         .ok_or_else(|| err("no element named `sink`".into()))?
         .downcast::<gst_app::AppSink>()
         .map_err(|_| err("the element named `sink` is not an appsink".into()))?;
-    // Remember each depayloaded frame's capture time by PTS (see `time`).
+    // Remember each frame's capture time by PTS, from the RTP packets entering the depayloader
+    // (see `time` for why not from GStreamer's own extension reader).
     for element in pipeline.iterate_recurse().into_iter().flatten() {
         let is_depay = element.factory().is_some_and(|f| f.name().ends_with("depay"));
         if !is_depay {
             continue;
         }
-        if let Some(pad) = element.static_pad("src") {
+        if let Some(pad) = element.static_pad("sink") {
             let times = times.clone();
             pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
                 if let Some(buffer) = info.buffer()
-                    && let (Some(pts), Some(t)) = (buffer.pts(), reference_unix_usec(buffer))
+                    && let Some(pts) = buffer.pts()
+                    && let Ok(map) = buffer.map_readable()
+                    && let Some(t) = ntp64_unix_usec_from_rtp(&map, NTP64_EXT_ID)
                 {
                     times.insert(pts.nseconds(), t);
                 }

@@ -1,0 +1,7 @@
+//! Privacy: faces and plates masked in the video re-streamed to the ground.
+
+pub mod mask;
+pub mod restream;
+
+pub use mask::{MaskConfig, MaskMode, mask_boxes};
+pub use restream::{Restream, RestreamConfig, RestreamError};
