@@ -1,5 +1,6 @@
 //! Onboard pipeline: GStreamer ingest, tract detection, tracking, georeferencing, gating, budgeted MAVLink out.
 
+pub mod config;
 pub mod frame;
 pub mod gate;
 pub mod ingest;
