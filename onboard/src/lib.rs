@@ -5,6 +5,7 @@ pub mod frame;
 pub mod gate;
 pub mod ingest;
 pub mod out;
+pub mod pipeline;
 pub mod privacy;
 pub mod shutdown;
 pub mod telemetry;

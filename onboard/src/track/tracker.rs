@@ -165,6 +165,11 @@ impl Tracker {
         self.tracks.iter().filter(|t| t.confirmed).count()
     }
 
+    /// Boxes of every live track (tentative too), for masking.
+    pub fn boxes(&self) -> Vec<BoxPx> {
+        self.tracks.iter().map(Track::bbox).collect()
+    }
+
     /// Advances to a frame at `time_usec` with its detections; `locate` gives the ground fix of a
     /// pixel (`None`: pose stale or above the horizon). Returns the reports of confirmed tracks.
     pub fn update(

@@ -1,0 +1,51 @@
+//! What the pipeline needs from a detector: boxes with scores for one object class, and for
+//! plates the text read in each box. The tract detectors in `crate::detect` implement it; the
+//! pipeline holds a list of them so faces-only and faces+plates runs share one code path.
+
+use crate::frame::RgbFrame;
+use crate::track::BoxPx;
+
+/// Object classes the pipeline tracks (values as UTKIK_OBJECT_CLASS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectClass {
+    /// A face.
+    Face,
+    /// A number plate.
+    Plate,
+}
+
+/// One detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detected {
+    /// Box in pixels.
+    pub bbox: BoxPx,
+    /// Score 0..1.
+    pub score: f64,
+    /// For plates: the text read (normalized, no spaces) and its confidence 0..1.
+    pub text: Option<(String, f64)>,
+}
+
+/// A detector of one class.
+pub trait ObjectDetector: Send {
+    /// The class it finds.
+    fn class(&self) -> ObjectClass;
+    /// Runs on `frame`. `frame_index` lets expensive detectors run on every n-th frame only
+    /// (then they return `None` for skipped frames, which the tracker treats as "not looked",
+    /// not as "nothing there").
+    fn detect(&mut self, frame: &RgbFrame, frame_index: u64) -> Result<Option<Vec<Detected>>, String>;
+    /// First 4 bytes of the SHA-256 of its main model, big-endian (UTKIK_PIPELINE_STATUS).
+    fn model_ids(&self) -> ModelIds {
+        ModelIds::default()
+    }
+}
+
+/// Model ids reported in UTKIK_PIPELINE_STATUS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModelIds {
+    /// Face detector.
+    pub face_detector: u32,
+    /// Text detector.
+    pub plate_detector: u32,
+    /// Text recognizer.
+    pub plate_reader: u32,
+}

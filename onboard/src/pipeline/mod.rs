@@ -1,0 +1,518 @@
+//! The onboard pipeline: ingest thread -> inference thread (detect -> track -> georeference) ->
+//! out thread (budgeted MAVLink), with the telemetry thread feeding the pose buffer and an
+//! optional re-stream thread sending the masked video. [`run`] validates everything and binds
+//! every socket before any thread starts, then runs until the shutdown signal.
+
+pub mod detector;
+pub mod georef;
+pub mod messages;
+pub mod plates;
+
+use std::collections::HashMap;
+use std::net::UdpSocket;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossbeam_channel::{RecvTimeoutError, Sender, unbounded};
+use utkik_shared::camera::PoseUncertainty;
+use utkik_shared::dialect::{MavMessage, UTKIK_PIPELINE_STATUS_DATA};
+
+pub use detector::{Detected, ModelIds, ObjectClass, ObjectDetector};
+use georef::{FrameGeoref, GeorefConfig};
+use plates::PlateVotes;
+
+use crate::config::Config;
+use crate::frame::RgbFrame;
+use crate::ingest::{IngestConfig, IngestStatus, LatestCounters, latest, run_ingest};
+use crate::out::{
+    Clock, CpuLoad, OutLink, OutLinkConfig, OutTransport, PipelineCounters, ResendPolicy, SystemClock, rss_kib,
+};
+use crate::privacy::{MaskConfig, Restream, RestreamConfig, mask_boxes};
+use crate::shutdown::Shutdown;
+use crate::telemetry::{PoseBuffer, PoseConfig, TelemetryEndpoint, TelemetryStatus, bind_udp, run_telemetry};
+use crate::track::{BoxPx, Detection, Tracker, TrackerConfig};
+
+/// Why the pipeline could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The video source cannot work.
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
+    /// A socket or port could not be opened.
+    #[error("{what} {address}: {message}")]
+    Io {
+        /// Which endpoint.
+        what: &'static str,
+        /// Its address or device.
+        address: String,
+        /// OS message.
+        message: String,
+    },
+    /// A detector could not be loaded.
+    #[error("detector: {0}")]
+    Detector(String),
+}
+
+/// Everything shared between the threads, for status and for tests.
+#[derive(Debug, Default)]
+pub struct PipelineState {
+    /// Ingest health.
+    pub ingest: Arc<IngestStatus>,
+    /// Newest-frame-wins counters.
+    pub frames: Arc<LatestCounters>,
+    /// Telemetry counters.
+    pub telemetry: Arc<TelemetryStatus>,
+    /// Inference counters.
+    pub counters: Arc<PipelineCounters>,
+}
+
+/// What a run did, returned when it ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Frames from the camera.
+    pub frames_in: u64,
+    /// Frames through detection.
+    pub frames_processed: u64,
+    /// Frames replaced before inference took them.
+    pub frames_dropped: u64,
+    /// MAVLink frames sent to the ground.
+    pub messages_sent: u64,
+    /// Bytes sent to the ground.
+    pub bytes_sent: u64,
+}
+
+/// Bound sockets and opened ports, acquired before any thread starts.
+struct Endpoints {
+    telemetry: TelemetryEndpoint,
+    telemetry_udp: Option<UdpSocket>,
+    out: OutTransport,
+}
+
+fn io_err<'a>(what: &'static str, address: &'a str) -> impl Fn(std::io::Error) -> PipelineError + 'a {
+    move |e| PipelineError::Io {
+        what,
+        address: address.to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn open_endpoints(config: &Config) -> Result<Endpoints, PipelineError> {
+    let telemetry =
+        TelemetryEndpoint::parse(&config.telemetry.endpoint).map_err(|e| crate::config::ConfigError::Invalid {
+            key: "telemetry.endpoint".into(),
+            message: e.to_string(),
+        })?;
+    let telemetry_udp = match &telemetry {
+        TelemetryEndpoint::Udp(a) => Some(bind_udp(a).map_err(io_err("telemetry UDP port", a))?),
+        _ => None,
+    };
+    let out = match config.link.transport.as_str() {
+        "serial" => {
+            let dev = &config.link.serial_device;
+            let port = serialport::new(dev, config.link.baud)
+                .timeout(Duration::from_millis(10))
+                .open()
+                .map_err(|e| PipelineError::Io {
+                    what: "link serial port",
+                    address: dev.clone(),
+                    message: e.to_string(),
+                })?;
+            OutTransport::Serial(port)
+        }
+        _ => {
+            let socket = UdpSocket::bind(&config.link.bind).map_err(io_err("link UDP port", &config.link.bind))?;
+            let peer = config
+                .link
+                .ground
+                .parse()
+                .map_err(|_| crate::config::ConfigError::Invalid {
+                    key: "link.ground".into(),
+                    message: "must be IP:PORT".into(),
+                })?;
+            OutTransport::Udp { socket, peer }
+        }
+    };
+    Ok(Endpoints {
+        telemetry,
+        telemetry_udp,
+        out,
+    })
+}
+
+/// Runs the pipeline with the given detectors; `state` is filled as it runs.
+pub fn run_with_detectors(
+    config: &Config,
+    detectors: Vec<Box<dyn ObjectDetector>>,
+    shutdown: Shutdown,
+    state: Arc<PipelineState>,
+) -> Result<RunSummary, PipelineError> {
+    config.validate()?;
+    crate::ingest::runner::check_source(&config.video.source)?;
+    let endpoints = open_endpoints(config)?;
+
+    let (frame_tx, frame_rx, frame_counters) = latest::<RgbFrame>();
+    let state = Arc::new(PipelineState {
+        ingest: state.ingest.clone(),
+        frames: frame_counters,
+        telemetry: state.telemetry.clone(),
+        counters: state.counters.clone(),
+    });
+    let poses = Arc::new(Mutex::new(PoseBuffer::new(PoseConfig {
+        max_age_usec: config.telemetry.pose_max_age_ms * 1000,
+        fixed_pitch_rad: (config.camera.mount == "fixed").then(|| config.camera.fixed_pitch_deg.to_radians()),
+    })));
+    let (msg_tx, msg_rx) = unbounded::<MavMessage>();
+    let mut threads = Vec::new();
+
+    // Ingest.
+    let ingest_cfg = IngestConfig {
+        source: config.video.source.clone(),
+        retry_initial: Duration::from_millis(config.video.retry_initial_ms),
+        retry_max: Duration::from_millis(config.video.retry_max_ms),
+        stall_timeout: Duration::from_millis(config.video.stall_timeout_ms),
+    };
+    let fatal: Arc<Mutex<Option<PipelineError>>> = Arc::default();
+    {
+        let (status, sd, fatal) = (state.ingest.clone(), shutdown.clone(), fatal.clone());
+        threads.push(std::thread::Builder::new().name("ingest".into()).spawn(move || {
+            if let Err(e) = run_ingest(&ingest_cfg, frame_tx, status, &sd) {
+                tracing::error!("ingest stopped: {e}");
+                *fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.into());
+                sd.trigger();
+            }
+        }));
+    }
+    // Telemetry.
+    {
+        let (p, s, sd) = (poses.clone(), state.telemetry.clone(), shutdown.clone());
+        let (ep, udp) = (endpoints.telemetry, endpoints.telemetry_udp);
+        threads.push(
+            std::thread::Builder::new()
+                .name("telemetry".into())
+                .spawn(move || run_telemetry(&ep, udp, p, s, &sd)),
+        );
+    }
+    // Re-stream.
+    let restream_tx = if config.privacy.restream {
+        let (tx, rx, _) = latest::<(RgbFrame, Vec<BoxPx>)>();
+        let rs_cfg = RestreamConfig {
+            destination: config.privacy.destination.clone(),
+            bitrate_kbps: config.privacy.bitrate_kbps,
+            fps: config.privacy.fps,
+        };
+        let mask = MaskConfig {
+            mode: config.privacy.mode,
+            blocks: config.privacy.blocks,
+            margin: config.privacy.margin,
+        };
+        let sd = shutdown.clone();
+        threads.push(std::thread::Builder::new().name("restream".into()).spawn(move || {
+            let mut rs = Restream::new(rs_cfg);
+            let mut errors = 0u64;
+            while !sd.is_triggered() {
+                let Ok((mut frame, boxes)) = rx.recv_timeout(Duration::from_millis(100)) else {
+                    continue;
+                };
+                mask_boxes(&mut frame, &boxes, &mask);
+                if let Err(e) = rs.push(&frame) {
+                    errors += 1;
+                    if errors.is_power_of_two() {
+                        tracing::warn!(errors, "privacy re-stream: {e}");
+                    }
+                }
+            }
+        }));
+        Some(tx)
+    } else {
+        None
+    };
+    // Inference.
+    {
+        let inf = Inference::new(config, detectors, poses, state.counters.clone());
+        let sd = shutdown.clone();
+        threads.push(std::thread::Builder::new().name("inference".into()).spawn(move || {
+            inf.run(frame_rx, msg_tx, restream_tx, &sd);
+        }));
+    }
+    // Out.
+    let out_cfg = OutLinkConfig {
+        system_id: config.link.system_id,
+        component_id: config.link.component_id,
+        budget_bytes_per_s: config.link.budget_bytes_per_s,
+        burst_bytes: config.link.burst_bytes,
+        resend: ResendPolicy {
+            initial_usec: config.link.alert_resend_initial_ms * 1000,
+            max_usec: config.link.alert_resend_max_ms * 1000,
+        },
+    };
+    let link = OutLink::new(endpoints.out, out_cfg, SystemClock).map_err(|e| PipelineError::Io {
+        what: "link",
+        address: config.link.bind.clone(),
+        message: e.to_string(),
+    })?;
+    let status_period_usec = config.link.status_period_ms * 1000;
+    let out_state = state.clone();
+    let sd = shutdown.clone();
+    let out = std::thread::Builder::new()
+        .name("out".into())
+        .spawn(move || run_out(link, msg_rx, out_state, status_period_usec, &sd))
+        .map_err(|e| PipelineError::Io {
+            what: "thread",
+            address: "out".into(),
+            message: e.to_string(),
+        })?;
+
+    for t in threads.into_iter().flatten() {
+        let _ = t.join();
+    }
+    let (messages_sent, bytes_sent) = out.join().unwrap_or_default();
+    if let Some(e) = fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(e);
+    }
+    Ok(RunSummary {
+        frames_in: state.ingest.frames_in.load(Ordering::Relaxed),
+        frames_processed: state.counters.frames_processed.load(Ordering::Relaxed),
+        frames_dropped: state.frames.dropped.load(Ordering::Relaxed),
+        messages_sent,
+        bytes_sent,
+    })
+}
+
+/// The out thread: queue, budget, status at the configured period. Returns (messages, bytes).
+fn run_out(
+    mut link: OutLink<SystemClock>,
+    rx: crossbeam_channel::Receiver<MavMessage>,
+    state: Arc<PipelineState>,
+    status_period_usec: u64,
+    shutdown: &Shutdown,
+) -> (u64, u64) {
+    let clock = SystemClock;
+    let mut cpu = CpuLoad::default();
+    cpu.sample();
+    let mut next_status = clock.now_usec() + status_period_usec;
+    let mut last_processed = 0u64;
+    let mut last_status_usec = clock.now_usec();
+    while !shutdown.is_triggered() {
+        match rx.recv_timeout(Duration::from_millis(5)) {
+            Ok(m) => {
+                link.push(m);
+                while let Ok(m) = rx.try_recv() {
+                    link.push(m);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                if shutdown.sleep(Duration::from_millis(5)) {
+                    break;
+                }
+            }
+        }
+        let now = clock.now_usec();
+        if now >= next_status {
+            let processed = state.counters.frames_processed.load(Ordering::Relaxed);
+            let dt_s = (now - last_status_usec) as f64 * 1e-6;
+            let fps = (processed - last_processed) as f64 / dt_s.max(1e-3);
+            last_processed = processed;
+            last_status_usec = now;
+            next_status = now + status_period_usec;
+            let (p50, p95) = link.latency_ms().unwrap_or((0, 0));
+            let c = &state.counters;
+            let status = UTKIK_PIPELINE_STATUS_DATA {
+                time_usec: now,
+                frames_in: state.ingest.frames_in.load(Ordering::Relaxed) as u32,
+                frames_processed: processed as u32,
+                frames_dropped: state.frames.dropped.load(Ordering::Relaxed) as u32,
+                fps: (fps * 100.0).round().min(65535.0) as u16,
+                latency_p50: p50.min(65535) as u16,
+                latency_p95: p95.min(65535) as u16,
+                cpu_load: cpu.sample(),
+                tracks_active: c.tracks_active.load(Ordering::Relaxed).min(65535) as u16,
+                link_budget_used: link.budget_used_pct(),
+                queue_depth: link.queue_depth().min(65535) as u16,
+                face_detector_model: c.face_detector_model.load(Ordering::Relaxed),
+                plate_detector_model: c.plate_detector_model.load(Ordering::Relaxed),
+                plate_reader_model: c.plate_reader_model.load(Ordering::Relaxed),
+                face_template_model: c.face_template_model.load(Ordering::Relaxed),
+                mem_rss: rss_kib(),
+                video_state: state.ingest.state() as u8,
+            };
+            link.push(MavMessage::UTKIK_PIPELINE_STATUS(status));
+        }
+        link.step();
+        let incoming = link.take_incoming();
+        if !incoming.is_empty() {
+            tracing::debug!(
+                count = incoming.len(),
+                "messages from the ground (authorization commands go to the gate)"
+            );
+        }
+    }
+    let s = link.stats();
+    (s.messages_sent, s.bytes_sent)
+}
+
+/// The inference stage: detectors, per-class trackers, georeferencing, plate votes.
+struct Inference {
+    detectors: Vec<Box<dyn ObjectDetector>>,
+    trackers: HashMap<ObjectClass, Tracker>,
+    votes: HashMap<u32, PlateVotes>,
+    poses: Arc<Mutex<PoseBuffer>>,
+    georef: GeorefConfig,
+    face_height_m: f64,
+    plate_height_m: f64,
+    counters: Arc<PipelineCounters>,
+}
+
+impl Inference {
+    fn new(
+        config: &Config,
+        detectors: Vec<Box<dyn ObjectDetector>>,
+        poses: Arc<Mutex<PoseBuffer>>,
+        counters: Arc<PipelineCounters>,
+    ) -> Self {
+        let t = &config.track;
+        let tc = TrackerConfig {
+            high_score: t.high_score,
+            low_score: t.low_score,
+            new_track_score: t.new_track_score,
+            match_iou: t.match_iou,
+            low_match_iou: t.low_match_iou,
+            min_hits: t.min_hits,
+            max_age_usec: t.max_age_ms * 1000,
+            ..TrackerConfig::default()
+        };
+        let mut ids = ModelIds::default();
+        for d in &detectors {
+            let m = d.model_ids();
+            ids.face_detector |= m.face_detector;
+            ids.plate_detector |= m.plate_detector;
+            ids.plate_reader |= m.plate_reader;
+        }
+        counters.face_detector_model.store(ids.face_detector, Ordering::Relaxed);
+        counters
+            .plate_detector_model
+            .store(ids.plate_detector, Ordering::Relaxed);
+        counters.plate_reader_model.store(ids.plate_reader, Ordering::Relaxed);
+        let trackers = detectors.iter().map(|d| (d.class(), Tracker::new(tc))).collect();
+        Self {
+            detectors,
+            trackers,
+            votes: HashMap::new(),
+            poses,
+            georef: GeorefConfig {
+                hfov_rad: config.camera.hfov_deg.to_radians(),
+                uncertainty: PoseUncertainty {
+                    attitude_sigma_rad: config.camera.attitude_sigma_deg.to_radians(),
+                    altitude_sigma_m: config.camera.altitude_sigma_m,
+                    position_sigma_m: config.camera.position_sigma_m,
+                },
+            },
+            face_height_m: config.camera.face_height_m,
+            plate_height_m: config.camera.plate_height_m,
+            counters,
+        }
+    }
+
+    fn run(
+        mut self,
+        frames: crossbeam_channel::Receiver<RgbFrame>,
+        out: Sender<MavMessage>,
+        restream: Option<crate::ingest::LatestSender<(RgbFrame, Vec<BoxPx>)>>,
+        shutdown: &Shutdown,
+    ) {
+        let mut index = 0u64;
+        while !shutdown.is_triggered() {
+            let frame = match frames.recv_timeout(Duration::from_millis(100)) {
+                Ok(f) => f,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let (messages, boxes) = self.process(&frame, index);
+            index += 1;
+            for m in messages {
+                let _ = out.send(m);
+            }
+            if let Some(tx) = &restream {
+                tx.send((frame, boxes));
+            }
+        }
+    }
+
+    /// One frame: returns the messages to send and every box to mask.
+    fn process(&mut self, frame: &RgbFrame, index: u64) -> (Vec<MavMessage>, Vec<BoxPx>) {
+        let pose = self
+            .poses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pose_at(frame.time_usec);
+        let georef = match &pose {
+            Ok(p) => FrameGeoref::new(&self.georef, frame.width, frame.height, p),
+            Err(why) => {
+                self.counters.frames_pose_stale.fetch_add(1, Ordering::Relaxed);
+                tracing::trace!(time_usec = frame.time_usec, "pose stale: {why}");
+                None
+            }
+        };
+        let stale = georef.is_none();
+        let mut messages = Vec::new();
+        let mut boxes = Vec::new();
+        for d in &mut self.detectors {
+            let class = d.class();
+            let found = match d.detect(frame, index) {
+                Ok(Some(found)) => found,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(?class, "detector failed on frame {}: {e}", frame.time_usec);
+                    continue;
+                }
+            };
+            boxes.extend(found.iter().map(|f| f.bbox));
+            let dets: Vec<Detection> = found
+                .iter()
+                .map(|f| Detection {
+                    bbox: f.bbox,
+                    score: f.score,
+                })
+                .collect();
+            let height = if class == ObjectClass::Face {
+                self.face_height_m
+            } else {
+                self.plate_height_m
+            };
+            let locate = |px: [f64; 2]| georef.as_ref().and_then(|g| g.locate(px, height));
+            let tracker = self.trackers.get_mut(&class).expect("one tracker per detector class");
+            let reports = tracker.update(frame.time_usec, &dets, &locate);
+            for r in &reports {
+                messages.push(messages::track_message(
+                    class,
+                    r,
+                    frame.time_usec,
+                    frame.width,
+                    frame.height,
+                    stale,
+                ));
+                if let Some((text, conf)) = r.detection.and_then(|i| found.get(i)).and_then(|f| f.text.clone()) {
+                    let votes = self.votes.entry(r.id).or_default();
+                    if let Some(voted) = votes.add(&text, conf, frame.time_usec, 2) {
+                        messages.push(messages::plate_message(r.id, &voted));
+                    }
+                }
+                if r.lost {
+                    self.votes.remove(&r.id);
+                }
+            }
+        }
+        // Mask also what trackers still hold (a face the detector missed this frame).
+        for t in self.trackers.values() {
+            boxes.extend(t.boxes());
+        }
+        let active: usize = self.trackers.values().map(Tracker::confirmed).sum();
+        self.counters.tracks_active.store(active as u64, Ordering::Relaxed);
+        self.counters.frames_processed.fetch_add(1, Ordering::Relaxed);
+        (messages, boxes)
+    }
+}
