@@ -516,3 +516,69 @@ impl Inference {
         (messages, boxes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::StreamDecoder;
+
+    /// Detection off (a real configuration: video relay with status only): ingest, status at the
+    /// configured period, re-stream and shutdown all work over real sockets.
+    #[test]
+    fn detection_off_still_streams_and_reports_status() {
+        let ground = UdpSocket::bind("127.0.0.1:0").unwrap();
+        ground.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let video_sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+        video_sink.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut config = Config::default();
+        config.video.source = "test://ball".into();
+        config.telemetry.endpoint = "udp://127.0.0.1:0".into();
+        config.link.bind = "127.0.0.1:0".into();
+        config.link.ground = ground.local_addr().unwrap().to_string();
+        config.link.status_period_ms = 100;
+        config.privacy.destination = video_sink.local_addr().unwrap().to_string();
+        config.detect.faces = false;
+        config.detect.plates = false;
+        let shutdown = Shutdown::new();
+        let sd = shutdown.clone();
+        let handle = std::thread::spawn(move || run_with_detectors(&config, Vec::new(), sd, Arc::default()));
+
+        let mut decoder = StreamDecoder::new();
+        let mut buf = [0u8; 2048];
+        let status = loop {
+            let (n, _) = ground.recv_from(&mut buf).expect("status arrives");
+            let found = decoder.push(&buf[..n]).into_iter().find_map(|(h, m)| match m {
+                MavMessage::UTKIK_PIPELINE_STATUS(s) if s.frames_processed > 0 => Some((h, s)),
+                _ => None,
+            });
+            if let Some(s) = found {
+                break s;
+            }
+        };
+        let (header, s) = status;
+        assert_eq!((header.system_id, header.component_id), (1, 191));
+        assert!(s.frames_in >= s.frames_processed);
+        assert_eq!(s.video_state, 1, "streaming");
+        assert!(s.mem_rss > 0);
+        assert_eq!(s.face_detector_model, 0, "no detector loaded");
+        // The masked re-stream reaches its destination as RTP.
+        let (n, _) = video_sink.recv_from(&mut buf).expect("re-stream packets");
+        assert!(n > 12 && buf[0] >> 6 == 2, "RTP version 2");
+        shutdown.trigger();
+        let summary = handle.join().unwrap().unwrap();
+        assert!(summary.frames_processed > 0 && summary.messages_sent > 0, "{summary:?}");
+    }
+
+    #[test]
+    fn busy_port_and_bad_source_are_start_up_errors() {
+        let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut config = Config::default();
+        config.video.source = "test://".into();
+        config.telemetry.endpoint = format!("udp://{}", taken.local_addr().unwrap());
+        let e = run_with_detectors(&config, Vec::new(), Shutdown::new(), Arc::default()).unwrap_err();
+        assert!(e.to_string().contains("telemetry UDP port"), "{e}");
+        config.video.source = "nosuchelement ! videoconvert".into();
+        let e = run_with_detectors(&config, Vec::new(), Shutdown::new(), Arc::default()).unwrap_err();
+        assert!(e.to_string().contains("nosuchelement"), "{e}");
+    }
+}
