@@ -242,4 +242,47 @@ mod tests {
         shutdown.trigger();
         h.join().unwrap();
     }
+
+    #[test]
+    fn tcp_telemetry_survives_a_dropped_connection() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let poses = Arc::new(Mutex::new(PoseBuffer::new(PoseConfig {
+            max_age_usec: 1,
+            fixed_pitch_rad: None,
+        })));
+        let status = Arc::new(TelemetryStatus::default());
+        let shutdown = Shutdown::new();
+        let (p, s, sd) = (poses.clone(), status.clone(), shutdown.clone());
+        let h = std::thread::spawn(move || run_telemetry(&TelemetryEndpoint::Tcp(addr.to_string()), None, p, s, &sd));
+        let frame = |boot_ms: u32| {
+            encode_v2(
+                MavHeader {
+                    system_id: 1,
+                    component_id: 1,
+                    sequence: 0,
+                },
+                &MavMessage::SYSTEM_TIME(SYSTEM_TIME_DATA {
+                    time_unix_usec: 5_000_000,
+                    time_boot_ms: boot_ms,
+                }),
+            )
+        };
+        // First connection: half a frame, then the connection drops.
+        let (mut c, _) = listener.accept().unwrap();
+        let f = frame(1_000);
+        c.write_all(&f[..5]).unwrap();
+        drop(c);
+        // The link reconnects; a whole frame now arrives.
+        let (mut c, _) = listener.accept().unwrap();
+        c.write_all(&f).unwrap();
+        while status.messages.load(Ordering::Relaxed) < 1 {
+            std::thread::yield_now();
+        }
+        assert!(status.link_errors.load(Ordering::Relaxed) >= 1);
+        assert!(poses.lock().unwrap().time_synced());
+        shutdown.trigger();
+        h.join().unwrap();
+    }
 }
