@@ -355,8 +355,40 @@ fn run_out(
     (s.messages_sent, s.bytes_sent)
 }
 
-/// The inference stage: detectors, per-class trackers, georeferencing, plate votes.
-struct Inference {
+/// Time spent in each stage of one frame, microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageTimes {
+    /// Pose lookup and camera placement.
+    pub pose_usec: u64,
+    /// Face detector.
+    pub faces_usec: u64,
+    /// Plate detector and reader (0 on frames it skips).
+    pub plates_usec: u64,
+    /// Tracking, georeferencing, votes and message building.
+    pub track_usec: u64,
+}
+
+impl StageTimes {
+    /// Sum of the stages.
+    pub fn total_usec(&self) -> u64 {
+        self.pose_usec + self.faces_usec + self.plates_usec + self.track_usec
+    }
+}
+
+/// What one frame produced.
+#[derive(Debug, Clone, Default)]
+pub struct FrameOutput {
+    /// Messages for the ground.
+    pub messages: Vec<MavMessage>,
+    /// Every box to mask in the re-stream.
+    pub boxes: Vec<BoxPx>,
+    /// Stage timings.
+    pub times: StageTimes,
+}
+
+/// The inference stage: detectors, per-class trackers, georeferencing, plate votes. Public so
+/// the benchmark can time it on in-process frames.
+pub struct Inference {
     detectors: Vec<Box<dyn ObjectDetector>>,
     trackers: HashMap<ObjectClass, Tracker>,
     votes: HashMap<u32, PlateVotes>,
@@ -368,7 +400,8 @@ struct Inference {
 }
 
 impl Inference {
-    fn new(
+    /// An inference stage for `config` with `detectors`, reading poses from `poses`.
+    pub fn new(
         config: &Config,
         detectors: Vec<Box<dyn ObjectDetector>>,
         poses: Arc<Mutex<PoseBuffer>>,
@@ -431,19 +464,21 @@ impl Inference {
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            let (messages, boxes) = self.process(&frame, index);
+            let output = self.process(&frame, index);
             index += 1;
-            for m in messages {
+            for m in output.messages {
                 let _ = out.send(m);
             }
             if let Some(tx) = &restream {
-                tx.send((frame, boxes));
+                tx.send((frame, output.boxes));
             }
         }
     }
 
-    /// One frame: returns the messages to send and every box to mask.
-    fn process(&mut self, frame: &RgbFrame, index: u64) -> (Vec<MavMessage>, Vec<BoxPx>) {
+    /// One frame: the messages to send, every box to mask, and the stage times.
+    pub fn process(&mut self, frame: &RgbFrame, index: u64) -> FrameOutput {
+        let mut times = StageTimes::default();
+        let t0 = std::time::Instant::now();
         let pose = self
             .poses
             .lock()
@@ -458,11 +493,20 @@ impl Inference {
             }
         };
         let stale = georef.is_none();
+        times.pose_usec = t0.elapsed().as_micros() as u64;
         let mut messages = Vec::new();
         let mut boxes = Vec::new();
         for d in &mut self.detectors {
             let class = d.class();
-            let found = match d.detect(frame, index) {
+            let td = std::time::Instant::now();
+            let result = d.detect(frame, index);
+            let dt = td.elapsed().as_micros() as u64;
+            match class {
+                ObjectClass::Face => times.faces_usec += dt,
+                ObjectClass::Plate => times.plates_usec += dt,
+            }
+            let tt = std::time::Instant::now();
+            let found = match result {
                 Ok(Some(found)) => found,
                 Ok(None) => continue,
                 Err(e) => {
@@ -505,6 +549,7 @@ impl Inference {
                     self.votes.remove(&r.id);
                 }
             }
+            times.track_usec += tt.elapsed().as_micros() as u64;
         }
         // Mask also what trackers still hold (a face the detector missed this frame).
         for t in self.trackers.values() {
@@ -513,7 +558,7 @@ impl Inference {
         let active: usize = self.trackers.values().map(Tracker::confirmed).sum();
         self.counters.tracks_active.store(active as u64, Ordering::Relaxed);
         self.counters.frames_processed.fetch_add(1, Ordering::Relaxed);
-        (messages, boxes)
+        FrameOutput { messages, boxes, times }
     }
 }
 
