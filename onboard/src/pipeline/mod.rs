@@ -7,6 +7,7 @@ pub mod detector;
 pub mod georef;
 pub mod messages;
 pub mod plates;
+pub mod tract;
 
 use std::collections::HashMap;
 use std::net::UdpSocket;
@@ -141,6 +142,13 @@ fn open_endpoints(config: &Config) -> Result<Endpoints, PipelineError> {
         telemetry_udp,
         out,
     })
+}
+
+/// Runs the pipeline with the detectors the config asks for, until `shutdown` fires.
+pub fn run(config: &Config, shutdown: Shutdown) -> Result<RunSummary, PipelineError> {
+    config.validate()?;
+    let detectors = tract::detectors_from_config(config).map_err(PipelineError::Detector)?;
+    run_with_detectors(config, detectors, shutdown, Arc::new(PipelineState::default()))
 }
 
 /// Runs the pipeline with the given detectors; `state` is filled as it runs.
