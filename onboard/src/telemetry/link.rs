@@ -285,4 +285,43 @@ mod tests {
         shutdown.trigger();
         h.join().unwrap();
     }
+
+    #[test]
+    fn serial_telemetry_over_a_pseudo_terminal() {
+        use serialport::SerialPort;
+        use std::io::Write;
+        let (mut master, slave) = serialport::TTYPort::pair().expect("a pty pair");
+        let path = slave.name().expect("the slave has a path");
+        let poses = Arc::new(Mutex::new(PoseBuffer::new(PoseConfig {
+            max_age_usec: 1,
+            fixed_pitch_rad: None,
+        })));
+        let status = Arc::new(TelemetryStatus::default());
+        let shutdown = Shutdown::new();
+        let (p, s, sd) = (poses.clone(), status.clone(), shutdown.clone());
+        let ep = TelemetryEndpoint::Serial { path, baud: 57_600 };
+        let h = std::thread::spawn(move || run_telemetry(&ep, None, p, s, &sd));
+        let f = encode_v2(
+            MavHeader {
+                system_id: 1,
+                component_id: 1,
+                sequence: 0,
+            },
+            &MavMessage::SYSTEM_TIME(SYSTEM_TIME_DATA {
+                time_unix_usec: 5_000_000,
+                time_boot_ms: 1_000,
+            }),
+        );
+        // Line noise first, then the frame, written until the reader has opened the port and seen it.
+        while status.messages.load(Ordering::Relaxed) < 1 {
+            master.write_all(b"\x55\xAA").unwrap();
+            master.write_all(&f).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(poses.lock().unwrap().time_synced());
+        assert!(status.garbage_bytes.load(Ordering::Relaxed) >= 2);
+        shutdown.trigger();
+        h.join().unwrap();
+        drop(slave);
+    }
 }
