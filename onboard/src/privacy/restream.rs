@@ -260,11 +260,11 @@ mod tests {
             let mut f = checker(320, 240, t0 + i * 33_333);
             mask_boxes(&mut f, &[face], &MaskConfig::default());
             rs.push(&f).unwrap();
-            if let Ok(frame) = rx.recv_timeout(Duration::from_millis(33)) {
-                if i > 5 {
-                    got = Some(frame);
-                    break;
-                }
+            if let Ok(frame) = rx.recv_timeout(Duration::from_millis(33))
+                && i > 5
+            {
+                got = Some(frame);
+                break;
             }
         }
         let frame = got.expect("re-streamed frames arrive");
