@@ -123,7 +123,6 @@ mod tests {
             system_id: 1,
             component_id: 1,
             sequence: 0,
-            ..Default::default()
         };
         let mut v = encode_v2(
             h,

@@ -226,7 +226,6 @@ mod tests {
                 system_id: 1,
                 component_id: 1,
                 sequence: 0,
-                ..Default::default()
             },
             &MavMessage::SYSTEM_TIME(SYSTEM_TIME_DATA {
                 time_unix_usec: 5_000_000,
