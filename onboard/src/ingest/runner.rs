@@ -311,4 +311,48 @@ mod tests {
         let err = check_source("nosuchelement ! videoconvert").unwrap_err();
         assert!(err.to_string().contains("nosuchelement"), "{err}");
     }
+
+    #[test]
+    fn silent_udp_stream_is_retried_and_recovers_when_the_camera_comes_back() {
+        use crate::privacy::{Restream, RestreamConfig};
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cfg = config(&format!("udp://127.0.0.1:{port}"));
+        cfg.stall_timeout = Duration::from_millis(300);
+        let (tx, rx, _) = latest();
+        let status = Arc::new(IngestStatus::default());
+        let shutdown = Shutdown::new();
+        let (st, sd) = (status.clone(), shutdown.clone());
+        let h = std::thread::spawn(move || run_ingest(&cfg, tx, st, &sd));
+        // Nobody sends: the stall is reported and the pipeline restarted, without an error.
+        while status.restarts.load(Ordering::Relaxed) < 2 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(status.last_error().unwrap().contains("no frame"));
+        assert!(!h.is_finished());
+        // The camera starts: frames flow and the state says so.
+        let mut cam = Restream::new(RestreamConfig {
+            destination: format!("127.0.0.1:{port}"),
+            bitrate_kbps: 500,
+            fps: 30,
+        });
+        let t0 = crate::ingest::time::unix_now_usec();
+        let mut got = None;
+        for i in 0..600u64 {
+            cam.push(&RgbFrame::filled(64, 48, [0, 0, 255], t0 + i * 33_333))
+                .unwrap();
+            if let Ok(f) = rx.recv_timeout(Duration::from_millis(30)) {
+                got = Some(f);
+                break;
+            }
+        }
+        let f = got.expect("frames after the camera came back");
+        assert_eq!((f.width, f.height), (64, 48));
+        assert_eq!(status.state(), VideoState::Streaming);
+        shutdown.trigger();
+        h.join().unwrap().unwrap();
+    }
 }
