@@ -9,6 +9,8 @@ pub mod camera;
 pub mod dialect;
 pub mod face;
 pub mod geo;
+pub mod mavframe;
+pub mod tlog;
 
 // The generated dialect refers to `crate::utils` for serde defaults.
 #[doc(hidden)]

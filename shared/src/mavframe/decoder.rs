@@ -1,0 +1,129 @@
+//! [`FrameDecoder`]: cuts whole MAVLink frames out of arbitrary byte chunks
+//! (UDP datagrams, TCP reads, a serial port), skipping and counting garbage.
+//!
+//! Resynchronisation never jumps over a candidate: when bytes at a start byte
+//! fail the check (bad CRC, unknown id, bad flags) only that one start byte is
+//! dropped and the search resumes at the next byte, so a good frame that
+//! begins inside a corrupt one, or inside line noise, is still found.
+
+use super::frame::{MAGIC_V1, MAGIC_V2, RawFrame, Scan, scan};
+
+/// What a [`FrameDecoder`] has seen so far.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DecoderStats {
+    /// Whole frames delivered (CRC valid).
+    pub frames: u64,
+    /// Bytes consumed that were not part of a delivered frame (noise, and the
+    /// bytes of corrupt or unknown frames).
+    pub garbage_bytes: u64,
+    /// Candidate frames of a known message id whose CRC did not match.
+    pub bad_crc: u64,
+    /// Candidate frames whose message id our dialect does not know (their CRC
+    /// cannot be checked, so their bytes are treated as garbage).
+    pub unknown_msg_id: u64,
+}
+
+/// Incremental MAVLink v1 + v2 frame decoder for our dialect.
+///
+/// ```
+/// use utkik_shared::mavframe::FrameDecoder;
+/// let mut dec = FrameDecoder::new();
+/// dec.push(&[0x00, 0x13, 0x37]); // noise
+/// assert!(dec.next_frame().is_none());
+/// assert_eq!(dec.stats().garbage_bytes, 3);
+/// ```
+#[derive(Debug, Default)]
+pub struct FrameDecoder {
+    buf: Vec<u8>,
+    /// Bytes before this index are consumed.
+    start: usize,
+    stats: DecoderStats,
+}
+
+impl FrameDecoder {
+    /// An empty decoder.
+    pub fn new() -> Self {
+        Self {
+            buf: Vec::with_capacity(4096),
+            start: 0,
+            stats: DecoderStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> DecoderStats {
+        self.stats
+    }
+
+    /// Bytes held back because they may be the start of a frame not yet complete.
+    pub fn pending_bytes(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Appends a chunk of the stream. Frames are taken out with
+    /// [`FrameDecoder::next_frame`] or by iterating the decoder.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Appends `bytes` and returns every frame they complete.
+    pub fn push_collect(&mut self, bytes: &[u8]) -> Vec<RawFrame> {
+        self.push(bytes);
+        self.by_ref().collect()
+    }
+
+    /// Declares the end of the stream: whatever is still pending is garbage.
+    pub fn finish(&mut self) {
+        self.stats.garbage_bytes += self.pending_bytes() as u64;
+        self.buf.clear();
+        self.start = 0;
+    }
+
+    /// The next whole frame in the buffered bytes, or `None` until more bytes are pushed.
+    pub fn next_frame(&mut self) -> Option<RawFrame> {
+        loop {
+            let rest = &self.buf[self.start..];
+            match rest.iter().position(|&b| b == MAGIC_V2 || b == MAGIC_V1) {
+                Some(skip) => {
+                    self.stats.garbage_bytes += skip as u64;
+                    self.start += skip;
+                }
+                None => {
+                    self.stats.garbage_bytes += rest.len() as u64;
+                    self.start = self.buf.len();
+                    return None;
+                }
+            }
+            match scan(&self.buf[self.start..]) {
+                Scan::NeedMore => return None,
+                Scan::Frame(len) => {
+                    let frame = RawFrame::from_checked(self.buf[self.start..self.start + len].to_vec());
+                    self.start += len;
+                    self.stats.frames += 1;
+                    return Some(frame);
+                }
+                Scan::BadCrc { .. } => self.stats.bad_crc += 1,
+                Scan::Unknown { .. } => self.stats.unknown_msg_id += 1,
+                Scan::NotAFrame => {}
+            }
+            // Drop only the start byte: a good frame may begin inside this one.
+            self.stats.garbage_bytes += 1;
+            self.start += 1;
+        }
+    }
+}
+
+impl Iterator for FrameDecoder {
+    type Item = RawFrame;
+
+    fn next(&mut self) -> Option<RawFrame> {
+        self.next_frame()
+    }
+}
