@@ -1,1 +1,4 @@
 //! Simulator: vehicle, autopilot telemetry, world, camera video, ground truth, evaluation.
+
+pub mod scenario;
+pub mod vehicle;
