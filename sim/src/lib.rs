@@ -1,4 +1,5 @@
 //! Simulator: vehicle, autopilot telemetry, world, camera video, ground truth, evaluation.
 
+pub mod actors;
 pub mod scenario;
 pub mod vehicle;
