@@ -2,4 +2,5 @@
 
 pub mod actors;
 pub mod scenario;
+pub mod telemetry;
 pub mod vehicle;
