@@ -2,6 +2,8 @@
 
 pub mod actors;
 pub mod link;
+pub mod run;
 pub mod scenario;
+pub mod simulation;
 pub mod telemetry;
 pub mod vehicle;

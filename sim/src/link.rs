@@ -22,7 +22,7 @@ const COMMAND_ACK_ID: u32 = 77;
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     /// The local port is taken (or not ours to bind).
-    #[error("cannot bind MAVLink UDP port {addr}: {source} (is another simulator or autopilot using it?)")]
+    #[error("cannot bind MAVLink UDP port {addr} (is another simulator or autopilot using it?)")]
     Bind {
         /// Address asked for.
         addr: SocketAddr,
