@@ -1,6 +1,7 @@
 //! Simulator: vehicle, autopilot telemetry, world, camera video, ground truth, evaluation.
 
 pub mod actors;
+pub mod geojson;
 pub mod link;
 pub mod run;
 pub mod scenario;

@@ -39,6 +39,15 @@ enum Command {
         #[arg(long)]
         realtime: bool,
     },
+    /// Export the scenario's map features (roads, buildings, area) as GeoJSON.
+    Geojson {
+        /// Scenario file.
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() {
@@ -81,6 +90,16 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 summary.commands,
                 if summary.interrupted { " (interrupted)" } else { "" }
             );
+        }
+        Command::Geojson { scenario, out } => {
+            let s = utkik_sim::scenario::Scenario::load(&scenario)?;
+            let text = serde_json::to_string_pretty(&utkik_sim::geojson::scenario_geojson(&s))?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?
+                }
+                None => println!("{text}"),
+            }
         }
     }
     Ok(())
