@@ -43,7 +43,7 @@ pub enum LinkError {
 #[derive(Debug, Clone)]
 pub enum Incoming {
     /// A message of the dialect.
-    Message(MavHeader, MavMessage),
+    Message(MavHeader, Box<MavMessage>),
     /// COMMAND_LONG whose command id is not in the dialect (already answered UNSUPPORTED).
     UnknownCommand {
         /// Sender.
@@ -149,7 +149,7 @@ impl MavLink {
                     for frame in dec.push_collect(&buf[..n]) {
                         let header = frame.header();
                         match frame.decode::<MavMessage>() {
-                            Ok(msg) => out.push(Incoming::Message(header, msg)),
+                            Ok(msg) => out.push(Incoming::Message(header, Box::new(msg))),
                             Err(_) if frame.msg_id() == COMMAND_LONG_ID => {
                                 let p = frame.payload();
                                 // COMMAND_LONG wire order: 7 f32 params, then command (u16).

@@ -114,7 +114,8 @@ pub fn run_with(
         sim.step_to(t_usec);
         for incoming in link.poll()? {
             match incoming {
-                Incoming::Message(h, MavMessage::COMMAND_LONG(cmd)) => {
+                Incoming::Message(h, msg) if matches!(*msg, MavMessage::COMMAND_LONG(_)) => {
+                    let MavMessage::COMMAND_LONG(cmd) = *msg else { continue };
                     commands += 1;
                     let clock = sim.clock();
                     let frame = *sim.frame();
@@ -139,7 +140,7 @@ pub fn run_with(
             }
         }
         let clock = sim.clock();
-        if tick % SLOW_EVERY == 0 {
+        if tick.is_multiple_of(SLOW_EVERY) {
             link.send(&telemetry::heartbeat())?;
             link.send(&telemetry::system_time(&clock))?;
             link.send(&telemetry::sys_status(sim.vehicle()))?;

@@ -11,7 +11,7 @@ use glam::DVec3;
 use crate::scenario::{GimbalSpec, Route, Scenario, VehicleSpec};
 
 /// Gimbal pitch limits, radians (down is negative).
-pub const GIMBAL_PITCH_RANGE_RAD: (f64, f64) = (-std::f64::consts::FRAC_PI_2, 0.5236);
+pub const GIMBAL_PITCH_RANGE_RAD: (f64, f64) = (-std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_6);
 /// Gimbal yaw limits relative to the nose, radians.
 pub const GIMBAL_YAW_RANGE_RAD: (f64, f64) = (-2.7925, 2.7925);
 /// Largest bank angle the model shows when accelerating, radians.
@@ -195,7 +195,7 @@ impl Multirotor {
             waypoint_index: 1,
             orbit_angle_rad,
             gust_enu_m_s: DVec3::ZERO,
-            rng: SimRng::new(scenario.seed ^ 0x5EED_0F_817D),
+            rng: SimRng::new(scenario.seed ^ 0x005E_ED0F_817D),
         }
     }
 
