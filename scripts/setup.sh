@@ -17,7 +17,7 @@ APT_PACKAGES=(
   xvfb xauth mesa-vulkan-drivers libvulkan1
   fonts-dejavu-core
 )
-PIP_PACKAGES=(pymavlink==2.4.50 onnxruntime==1.23.2 onnx==1.17.0 numpy pillow matplotlib)
+PIP_PACKAGES=(pymavlink==2.4.50 onnxruntime==1.23.2 onnx==1.17.0 numpy pillow matplotlib opencv-python-headless==5.0.0.93)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-if ! python3 -c "import pymavlink, onnxruntime, onnx, numpy, PIL, matplotlib; assert onnx.__version__ == '1.17.0'" 2>/dev/null; then
+if ! python3 -c "import pymavlink, onnxruntime, onnx, numpy, PIL, matplotlib, cv2; assert onnx.__version__ == '1.17.0'" 2>/dev/null; then
   echo "setup: installing Python packages ${PIP_PACKAGES[*]}"
   python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 fi

@@ -1,6 +1,7 @@
 //! Onboard pipeline: GStreamer ingest, tract detection, tracking, georeferencing, gating, budgeted MAVLink out.
 
 pub mod config;
+pub mod detect;
 pub mod frame;
 pub mod gate;
 pub mod ingest;
