@@ -1,1 +1,14 @@
 //! Ground station (Bevy): map, vehicle, tracks, alerts, authorization, recording, replay.
+//!
+//! - [`state`]: the world model (plain Rust, tested without Bevy);
+//! - [`link`]: the live message source (UDP/TCP/serial thread, decoder, tlog recording);
+//! - [`map`]: projection and GeoJSON overlays;
+//! - [`plugins`]: the Bevy plugins that feed and draw the world.
+
+pub mod link;
+pub mod map;
+pub mod plugins;
+pub mod replay;
+pub mod report;
+pub mod state;
+pub mod synth;

@@ -1,5 +1,6 @@
 //! Simulator: vehicle, autopilot telemetry, world, camera video, ground truth, evaluation.
 
+pub mod render;
 pub mod actors;
 pub mod geojson;
 pub mod link;

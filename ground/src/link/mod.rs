@@ -1,0 +1,405 @@
+//! The live message source: a background thread owns the socket (UDP listen, TCP client with
+//! reconnect, or serial), records every received frame to a rotating tlog, decodes frames and
+//! hands them to the world over a crossbeam channel. Outgoing messages (alert acks) go back to
+//! the last UDP peer or over the TCP/serial stream. Binding happens before the thread starts, so
+//! a port in use is a clear start-up error, never a crash.
+
+pub mod decode;
+pub mod tlog;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use mavlink_core::MavHeader;
+use thiserror::Error;
+use utkik_shared::dialect::MavMessage;
+
+pub use decode::{DecodeStats, Decoded, FrameDecoder, encode_v2};
+pub use tlog::{TlogRecorder, read_tlog};
+
+use crate::state::Origin;
+
+/// Our MAVLink identity on the link (a GCS).
+pub const GCS_SYSTEM_ID: u8 = 255;
+/// Our component id (MAV_COMP_ID_MISSIONPLANNER).
+pub const GCS_COMPONENT_ID: u8 = 190;
+/// Capacity of the link -> world channel; beyond it, messages are dropped and counted.
+pub const CHANNEL_CAPACITY: usize = 65_536;
+
+/// Where the link connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkSource {
+    /// Listen for UDP datagrams on this address (replies go to the last sender).
+    UdpListen(SocketAddr),
+    /// Connect to a TCP server, reconnecting when it drops.
+    TcpClient(SocketAddr),
+    /// A serial port at a baud rate.
+    Serial(String, u32),
+}
+
+impl std::str::FromStr for LinkSource {
+    type Err = LinkError;
+    /// `udp:0.0.0.0:14550`, `tcp:127.0.0.1:5760`, `serial:/dev/ttyUSB0:57600`, or a bare address
+    /// (UDP listen).
+    fn from_str(s: &str) -> Result<Self, LinkError> {
+        let bad = |why: &str| LinkError::BadSource { source_text: s.to_string(), why: why.to_string() };
+        if let Some(rest) = s.strip_prefix("serial:") {
+            let (path, baud) = rest.rsplit_once(':').ok_or_else(|| bad("expected serial:PATH:BAUD"))?;
+            let baud = baud.parse().map_err(|_| bad("baud is not a number"))?;
+            return Ok(Self::Serial(path.to_string(), baud));
+        }
+        let (kind, addr) = match s.split_once(':') {
+            Some(("udp", a)) => ("udp", a),
+            Some(("tcp", a)) => ("tcp", a),
+            _ => ("udp", s),
+        };
+        let addr: SocketAddr = addr.parse().map_err(|_| bad("expected HOST:PORT with a numeric IP"))?;
+        Ok(if kind == "tcp" { Self::TcpClient(addr) } else { Self::UdpListen(addr) })
+    }
+}
+
+/// Link configuration.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    /// Where to connect.
+    pub source: LinkSource,
+    /// Folder for tlog recordings (None: no recording).
+    pub record_dir: Option<PathBuf>,
+    /// Start a new tlog file past this size, bytes.
+    pub rotate_bytes: u64,
+}
+
+/// A link start-up problem.
+#[derive(Debug, Error)]
+pub enum LinkError {
+    /// The listen address could not be bound (typically: port in use).
+    #[error("cannot listen on UDP {addr}: {source} (is another ground station or tool using the port?)")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// A source string that does not parse.
+    #[error("bad link source {source_text:?}: {why}")]
+    BadSource {
+        /// The text.
+        source_text: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The tlog folder could not be created.
+    #[error("tlog recording: {0}")]
+    Record(std::io::Error),
+    /// The serial port could not be opened.
+    #[error("cannot open serial port {path}: {message}")]
+    Serial {
+        /// Device path.
+        path: String,
+        /// Error text.
+        message: String,
+    },
+}
+
+/// What the link thread reports.
+#[derive(Debug, Clone)]
+pub enum LinkEvent {
+    /// A decoded message.
+    Message {
+        /// Header fields.
+        origin: Origin,
+        /// The message.
+        message: MavMessage,
+        /// Reception time, Unix seconds.
+        time_s: f64,
+    },
+    /// Connection state changed (text for the UI).
+    Status(String),
+}
+
+/// Counters shared with the UI.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LinkCounters {
+    /// Decoder counters.
+    pub decode: DecodeStats,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Messages dropped because the world fell behind.
+    pub dropped: u64,
+    /// Messages sent.
+    pub sent: u64,
+    /// Reconnects (TCP/serial).
+    pub reconnects: u64,
+}
+
+/// A running link.
+#[derive(Debug)]
+pub struct LinkHandle {
+    /// Events from the link thread.
+    pub events: Receiver<LinkEvent>,
+    outgoing: Sender<(u8, MavMessage)>,
+    counters: Arc<std::sync::Mutex<LinkCounters>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    /// The bound local address (UDP listen), useful with port 0.
+    pub local_addr: Option<SocketAddr>,
+    /// Tlog files written (updated by the thread).
+    pub tlog_files: Arc<std::sync::Mutex<Vec<PathBuf>>>,
+}
+
+impl LinkHandle {
+    /// Queues a message for vehicle `system_id`.
+    pub fn send(&self, system_id: u8, message: MavMessage) {
+        let _ = self.outgoing.send((system_id, message));
+    }
+
+    /// Current counters.
+    pub fn counters(&self) -> LinkCounters {
+        *self.counters.lock().expect("counters lock")
+    }
+
+    /// Stops the thread and waits for it (flushing the tlog).
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for LinkHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn now_usec() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
+enum Port {
+    Udp(UdpSocket),
+    Stream(Option<Box<dyn Stream>>),
+}
+
+struct Worker {
+    source: LinkSource,
+    port: Port,
+    peer: Option<SocketAddr>,
+    decoder: FrameDecoder,
+    recorder: Option<TlogRecorder>,
+    events: Sender<LinkEvent>,
+    outgoing: Receiver<(u8, MavMessage)>,
+    counters: Arc<std::sync::Mutex<LinkCounters>>,
+    tlog_files: Arc<std::sync::Mutex<Vec<PathBuf>>>,
+    stop: Arc<AtomicBool>,
+    out_seq: u8,
+}
+
+/// Starts the link: binds (or opens) now, then runs the thread.
+pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
+    let (port, local_addr) = match &config.source {
+        LinkSource::UdpListen(addr) => {
+            let s = UdpSocket::bind(addr).map_err(|source| LinkError::Bind { addr: *addr, source })?;
+            s.set_read_timeout(Some(Duration::from_millis(50))).ok();
+            let local = s.local_addr().ok();
+            (Port::Udp(s), local)
+        }
+        LinkSource::TcpClient(_) => (Port::Stream(None), None),
+        LinkSource::Serial(path, baud) => {
+            let p = serialport::new(path, *baud)
+                .timeout(Duration::from_millis(50))
+                .open()
+                .map_err(|e| LinkError::Serial { path: path.clone(), message: e.to_string() })?;
+            (Port::Stream(Some(Box::new(p))), None)
+        }
+    };
+    let recorder = match &config.record_dir {
+        Some(dir) => {
+            let stem = format!("utkik-{}", now_usec() / 1_000_000);
+            Some(TlogRecorder::new(dir, &stem, config.rotate_bytes).map_err(LinkError::Record)?)
+        }
+        None => None,
+    };
+    let (ev_tx, ev_rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
+    let (out_tx, out_rx) = crossbeam_channel::unbounded();
+    let counters = Arc::new(std::sync::Mutex::new(LinkCounters::default()));
+    let tlog_files = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut worker = Worker {
+        source: config.source.clone(),
+        port,
+        peer: None,
+        decoder: FrameDecoder::new(),
+        recorder,
+        events: ev_tx,
+        outgoing: out_rx,
+        counters: counters.clone(),
+        tlog_files: tlog_files.clone(),
+        stop: stop.clone(),
+        out_seq: 0,
+    };
+    let thread = std::thread::Builder::new()
+        .name("utkik-link".into())
+        .spawn(move || worker.run())
+        .expect("spawning the link thread");
+    Ok(LinkHandle {
+        events: ev_rx,
+        outgoing: out_tx,
+        counters,
+        stop,
+        thread: Some(thread),
+        local_addr,
+        tlog_files,
+    })
+}
+
+impl Worker {
+    fn run(&mut self) {
+        let mut buf = vec![0u8; 65_536];
+        let mut last_connect_try = std::time::Instant::now() - Duration::from_secs(10);
+        while !self.stop.load(Ordering::SeqCst) {
+            let n = match &mut self.port {
+                Port::Udp(s) => match s.recv_from(&mut buf) {
+                    Ok((n, from)) => {
+                        self.peer = Some(from);
+                        n
+                    }
+                    Err(_) => 0,
+                },
+                Port::Stream(stream) => {
+                    if stream.is_none() {
+                        if let LinkSource::TcpClient(addr) = self.source {
+                            if last_connect_try.elapsed() >= Duration::from_secs(1) {
+                                last_connect_try = std::time::Instant::now();
+                                if let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+                                    s.set_read_timeout(Some(Duration::from_millis(50))).ok();
+                                    s.set_nodelay(true).ok();
+                                    *stream = Some(Box::new(s));
+                                    self.counters.lock().expect("lock").reconnects += 1;
+                                    let _ = self.events.try_send(LinkEvent::Status(format!("connected to {addr}")));
+                                }
+                            }
+                        }
+                        if stream.is_none() {
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                        0
+                    } else {
+                        let s = stream.as_mut().expect("checked");
+                        match s.read(&mut buf) {
+                            Ok(0) => {
+                                *stream = None;
+                                let _ = self.events.try_send(LinkEvent::Status("link closed; reconnecting".into()));
+                                0
+                            }
+                            Ok(n) => n,
+                            Err(e)
+                                if matches!(
+                                    e.kind(),
+                                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                                ) =>
+                            {
+                                0
+                            }
+                            Err(e) => {
+                                *stream = None;
+                                let _ = self.events.try_send(LinkEvent::Status(format!("link error {e}; reconnecting")));
+                                0
+                            }
+                        }
+                    }
+                }
+            };
+            if n > 0 {
+                self.ingest(&buf[..n].to_vec());
+            }
+            self.send_outgoing();
+        }
+        if let Some(r) = self.recorder.as_mut() {
+            let _ = r.flush();
+        }
+    }
+
+    fn ingest(&mut self, bytes: &[u8]) {
+        let t_us = now_usec();
+        let time_s = t_us as f64 / 1e6;
+        let mut dropped = 0;
+        let recorder = &mut self.recorder;
+        let events = &self.events;
+        self.decoder.push(bytes, |d| {
+            if let Some(r) = recorder.as_mut() {
+                if let Err(e) = r.write(t_us, &d.raw) {
+                    tracing::warn!("tlog write failed: {e}");
+                }
+            }
+            let origin = Origin {
+                system_id: d.header.system_id,
+                component_id: d.header.component_id,
+                sequence: d.header.sequence,
+            };
+            if let Err(TrySendError::Full(_)) = events.try_send(LinkEvent::Message { origin, message: d.message, time_s })
+            {
+                dropped += 1;
+            }
+        });
+        let mut c = self.counters.lock().expect("lock");
+        c.bytes_in += bytes.len() as u64;
+        c.dropped += dropped;
+        c.decode = self.decoder.stats();
+        if let Some(r) = &self.recorder {
+            let mut files = self.tlog_files.lock().expect("lock");
+            if files.len() != r.files.len() {
+                *files = r.files.clone();
+            }
+        }
+    }
+
+    fn send_outgoing(&mut self) {
+        while let Ok((_sysid, msg)) = self.outgoing.try_recv() {
+            let header = MavHeader { system_id: GCS_SYSTEM_ID, component_id: GCS_COMPONENT_ID, sequence: self.out_seq };
+            self.out_seq = self.out_seq.wrapping_add(1);
+            let frame = encode_v2(header, &msg);
+            let ok = match &mut self.port {
+                Port::Udp(s) => self.peer.is_some_and(|p| s.send_to(&frame, p).is_ok()),
+                Port::Stream(Some(s)) => s.write_all(&frame).is_ok(),
+                Port::Stream(None) => false,
+            };
+            if ok {
+                self.counters.lock().expect("lock").sent += 1;
+            }
+        }
+    }
+}
+
+/// Decodes recorded (time µs, frame) records through the real decoder into link events, for
+/// replaying a tlog or a synthetic mission into the same world code. Returns the events and the
+/// decoder counters (bad records are counted, not fatal).
+pub fn events_from_records(records: &[(u64, Vec<u8>)]) -> (Vec<LinkEvent>, DecodeStats) {
+    let mut dec = FrameDecoder::new();
+    let mut out = Vec::with_capacity(records.len());
+    for (t_us, frame) in records {
+        let time_s = *t_us as f64 / 1e6;
+        dec.push(frame, |d| {
+            out.push(LinkEvent::Message {
+                origin: Origin {
+                    system_id: d.header.system_id,
+                    component_id: d.header.component_id,
+                    sequence: d.header.sequence,
+                },
+                message: d.message,
+                time_s,
+            })
+        });
+    }
+    (out, dec.stats())
+}

@@ -1,0 +1,236 @@
+//! `utkik-ground`: the ground station binary. Parses arguments, sets up the Bevy app (windowed, or
+//! headless with a printed summary when there is no display) and runs it; `screenshot` renders
+//! the real window and saves a PNG; `synth` writes a synthetic mission tlog + GeoJSON.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bevy::app::ScheduleRunnerPlugin;
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+use bevy_egui::EguiPlugin;
+use clap::{Parser, Subcommand};
+use utkik_ground::link::{self, LinkConfig, LinkSource, TlogRecorder, read_tlog};
+use utkik_ground::map::load_geojson;
+use utkik_ground::plugins::link::MessageSource;
+use utkik_ground::plugins::map::MapView;
+use utkik_ground::plugins::{AppState, GroundCorePlugins, GroundViewPlugins, WorldRes};
+
+#[derive(Parser)]
+#[command(name = "utkik-ground", about = "Utkik ground station")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    live: LiveArgs,
+}
+
+#[derive(clap::Args, Clone)]
+struct LiveArgs {
+    /// Link: udp:HOST:PORT (listen), tcp:HOST:PORT (connect), serial:PATH:BAUD.
+    #[arg(long, default_value = "udp:0.0.0.0:14550")]
+    link: String,
+    /// Vector basemap / overlays (GeoJSON; e.g. `utkik-sim geojson` output).
+    #[arg(long)]
+    geojson: Vec<PathBuf>,
+    /// Folder for tlog recordings.
+    #[arg(long, default_value = "recordings")]
+    record_dir: PathBuf,
+    /// Start a new tlog past this many MiB.
+    #[arg(long, default_value_t = 256)]
+    rotate_mib: u64,
+    /// Run without a window even when a display exists.
+    #[arg(long)]
+    headless: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Render the real window and save a PNG after N seconds.
+    Screenshot {
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
+        /// Feed this tlog instead of a live link.
+        #[arg(long)]
+        tlog: Option<PathBuf>,
+        /// Seconds to run before the screenshot.
+        #[arg(long, default_value_t = 2.0)]
+        after_s: f32,
+        #[command(flatten)]
+        live: LiveArgs,
+    },
+    /// Write a synthetic mission (tlog + GeoJSON) for demos and smoke tests.
+    Synth {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Mission length, seconds.
+        #[arg(long, default_value_t = 60)]
+        duration_s: u32,
+    },
+}
+
+fn has_display() -> bool {
+    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+fn map_view(paths: &[PathBuf]) -> MapView {
+    let mut view = MapView::default();
+    let mut problems = Vec::new();
+    for p in paths {
+        match load_geojson(p) {
+            Ok((o, skipped)) => {
+                if skipped > 0 {
+                    warn!("{}: skipped {skipped} features with unsupported geometry", p.display());
+                }
+                view.overlays.extend(o);
+            }
+            Err(e) => {
+                warn!("{e}");
+                problems.push(e.to_string());
+            }
+        }
+    }
+    view.banner = if view.overlays.is_empty() {
+        Some(if problems.is_empty() {
+            "No map tiles or GeoJSON: grid only (pass --geojson, e.g. from `utkik-sim geojson`)".into()
+        } else {
+            format!("Map not loaded: {}", problems.join("; "))
+        })
+    } else if !problems.is_empty() {
+        Some(problems.join("; "))
+    } else {
+        Some("Offline vector basemap (no raster tiles)".into())
+    };
+    view
+}
+
+fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, AppState)> {
+    if let Some(path) = tlog {
+        let records = read_tlog(path).with_context(|| format!("reading tlog {}", path.display()))?;
+        let (events, stats) = link::events_from_records(&records);
+        info!("{}: {} messages, {} bad frames", path.display(), events.len(), stats.bad_frames);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        for e in events {
+            tx.send(e).ok();
+        }
+        return Ok((MessageSource::Channel(rx), AppState::Replay));
+    }
+    let src: LinkSource = args.link.parse()?;
+    let handle = link::start(LinkConfig {
+        source: src.clone(),
+        record_dir: Some(args.record_dir.clone()),
+        rotate_bytes: args.rotate_mib * 1024 * 1024,
+    })?;
+    info!("link {src:?} up; recording to {}", args.record_dir.display());
+    Ok((MessageSource::Live(handle), AppState::Live))
+}
+
+fn windowed_app(args: &LiveArgs, src: MessageSource, state: AppState) -> App {
+    let mut app = App::new();
+    app.add_plugins(DefaultPlugins.set(WindowPlugin {
+        primary_window: Some(Window {
+            title: "Utkik ground station".into(),
+            resolution: (1600, 900).into(),
+            ..default()
+        }),
+        ..default()
+    }))
+    .add_plugins(EguiPlugin::default())
+    .insert_resource(src)
+    .insert_resource(State::new(state))
+    .insert_resource(map_view(&args.geojson))
+    .add_plugins((GroundCorePlugins, GroundViewPlugins));
+    app
+}
+
+fn run_headless(src: MessageSource, state: AppState) {
+    println!("utkik-ground: no display found (DISPLAY/WAYLAND_DISPLAY unset): running headless, printing a summary");
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(50))))
+        .insert_resource(src)
+        .insert_resource(State::new(state))
+        .add_plugins(GroundCorePlugins)
+        .add_systems(Update, print_summary);
+    app.run();
+}
+
+fn print_summary(world: Res<WorldRes>, time: Res<Time>, mut last: Local<f32>) {
+    if time.elapsed_secs() - *last >= 2.0 {
+        *last = time.elapsed_secs();
+        println!("{}", world.0.summary());
+        for a in world.0.alerts.iter().filter(|a| a.needs_attention()) {
+            println!("  ALERT v{} #{}: {} ({:?})", a.system_id, a.alert_id, a.label(), a.state);
+        }
+    }
+}
+
+#[derive(Resource)]
+struct ShotPlan {
+    out: PathBuf,
+    after_s: f32,
+    taken_at: Option<f32>,
+}
+
+fn screenshot_system(mut commands: Commands, time: Res<Time>, mut plan: ResMut<ShotPlan>, mut exit: MessageWriter<AppExit>) {
+    let t = time.elapsed_secs();
+    match plan.taken_at {
+        None if t >= plan.after_s => {
+            commands.spawn(Screenshot::primary_window()).observe(save_to_disk(plan.out.clone()));
+            plan.taken_at = Some(t);
+        }
+        Some(t0) => {
+            let done = std::fs::metadata(&plan.out).is_ok_and(|m| m.len() > 0);
+            if (done && t - t0 > 1.0) || t - t0 > 30.0 {
+                exit.write(if done { AppExit::Success } else { AppExit::error() });
+            }
+        }
+        None => {}
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Cmd::Synth { out, duration_s }) => {
+            std::fs::create_dir_all(&out)?;
+            let m = utkik_ground::synth::mission(duration_s, 30);
+            let mut rec = TlogRecorder::new(&out, "synth", u64::MAX)?;
+            let t0: u64 = 1_790_000_000_000_000;
+            for (t, f) in &m.frames {
+                rec.write(t0 + t, f)?;
+            }
+            rec.flush()?;
+            let gj = out.join("synth.geojson");
+            std::fs::write(&gj, utkik_ground::synth::geojson())?;
+            println!("{} frames -> {}; map {}", m.frames.len(), rec.files[0].display(), gj.display());
+            Ok(())
+        }
+        Some(Cmd::Screenshot { out, tlog, after_s, live }) => {
+            if !has_display() {
+                anyhow::bail!("screenshot needs a display: run under xvfb-run (see scripts/screenshot-smoke.sh)");
+            }
+            let (src, state) = source(&live, tlog.as_ref())?;
+            let _ = std::fs::remove_file(&out);
+            let mut app = windowed_app(&live, src, state);
+            app.insert_resource(ShotPlan { out: out.clone(), after_s, taken_at: None })
+                .add_systems(Update, screenshot_system);
+            let code = app.run();
+            anyhow::ensure!(code.is_success(), "screenshot not saved to {}", out.display());
+            println!("saved {}", out.display());
+            Ok(())
+        }
+        None => {
+            let (src, state) = source(&cli.live, None)?;
+            if cli.live.headless || !has_display() {
+                run_headless(src, state);
+            } else {
+                windowed_app(&cli.live, src, state).run();
+            }
+            Ok(())
+        }
+    }
+}

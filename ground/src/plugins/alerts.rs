@@ -1,0 +1,125 @@
+//! Alerts plugin: turns new alerts into a visible cue (flashing banner, bell in the terminal) and
+//! holds the operator identity used for confirmations; the panel itself is drawn by the UI plugin
+//! with [`alerts_panel`].
+
+use bevy::prelude::*;
+use bevy_egui::egui;
+
+use super::{GroundSet, WorldRes};
+use crate::state::{AlertKind, AlertState};
+
+/// The signed-in operator (user id) for confirmations.
+#[derive(Resource, Debug, Clone)]
+pub struct Operator {
+    /// User id.
+    pub user: String,
+}
+
+impl Default for Operator {
+    fn default() -> Self {
+        Self { user: std::env::var("USER").unwrap_or_else(|_| "operator".into()) }
+    }
+}
+
+/// Cue state: alerts that arrived recently.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct AlertCue {
+    /// Count of alerts since start.
+    pub total: u64,
+    /// Frames left to flash.
+    pub flash_frames: u32,
+    /// Last review error (for the panel).
+    pub last_error: Option<String>,
+}
+
+/// Cue bookkeeping.
+pub struct AlertsPlugin;
+
+impl Plugin for AlertsPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Operator>()
+            .init_resource::<AlertCue>()
+            .add_systems(Update, cue.in_set(GroundSet::World));
+    }
+}
+
+fn cue(mut world: ResMut<WorldRes>, mut cue: ResMut<AlertCue>) {
+    let new = world.0.alerts.take_new();
+    if !new.is_empty() {
+        cue.total += new.len() as u64;
+        cue.flash_frames = 180;
+        for (sys, id) in new {
+            if let Some(a) = world.0.alerts.get(sys, id) {
+                // Audible cue: the terminal bell.
+                warn!("\x07ALERT vehicle {sys} #{id}: {}", a.label());
+            }
+        }
+    } else {
+        cue.flash_frames = cue.flash_frames.saturating_sub(1);
+    }
+}
+
+/// The alerts list with review buttons.
+pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, operator: &mut Operator, cue: &mut AlertCue) {
+    ui.heading(format!("Alerts ({} open)", world.0.alerts.needing_attention()));
+    ui.horizontal(|ui| {
+        ui.label("User:");
+        ui.text_edit_singleline(&mut operator.user);
+    });
+    if let Some(e) = &cue.last_error {
+        ui.colored_label(egui::Color32::LIGHT_RED, e);
+    }
+    let mut action: Option<(u8, u32, bool)> = None;
+    egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
+        for a in world.0.alerts.iter().rev() {
+            let (color, state) = match &a.state {
+                AlertState::NeedsCheck => (egui::Color32::from_rgb(255, 170, 0), "HIT - check plate image".to_string()),
+                AlertState::Checked { by } => (egui::Color32::GRAY, format!("checked by {by}")),
+                AlertState::PossibleMatch { confirmed_by } => (
+                    egui::Color32::from_rgb(255, 90, 90),
+                    format!("POSSIBLE MATCH - {}/2 confirmations", confirmed_by.len()),
+                ),
+                AlertState::Confirmed { by } => {
+                    (egui::Color32::from_rgb(120, 200, 255), format!("confirmed by {} and {}", by[0], by[1]))
+                }
+                AlertState::Dismissed { by } => (egui::Color32::DARK_GRAY, format!("dismissed by {by}")),
+            };
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.colored_label(color, egui::RichText::new(a.label()).strong());
+                ui.small(format!("vehicle {} alert #{} - {state}", a.system_id, a.alert_id));
+                match &a.kind {
+                    AlertKind::PlateHit { track_id, hit_entry_id, confidence, .. } => {
+                        ui.small(format!("track {track_id}, list entry {hit_entry_id}, read {confidence}%"));
+                    }
+                    AlertKind::PossibleMatch { track_id, evidence_size, .. } => {
+                        let ev = match &a.evidence_jpeg {
+                            Some(j) => format!("evidence {} bytes received", j.len()),
+                            None if *evidence_size > 0 => format!("evidence pending ({evidence_size} bytes)"),
+                            None => "no evidence".into(),
+                        };
+                        ui.small(format!("face track {track_id}; {ev}"));
+                    }
+                }
+                if a.needs_attention() {
+                    ui.horizontal(|ui| {
+                        let confirm = if matches!(a.kind, AlertKind::PlateHit { .. }) { "Checked" } else { "Confirm" };
+                        if ui.button(confirm).clicked() {
+                            action = Some((a.system_id, a.alert_id, true));
+                        }
+                        if ui.button("Dismiss").clicked() {
+                            action = Some((a.system_id, a.alert_id, false));
+                        }
+                    });
+                }
+            });
+        }
+    });
+    if let Some((sys, id, confirm)) = action {
+        let r = if confirm {
+            world.0.alerts.confirm(sys, id, &operator.user).map(|_| ())
+        } else {
+            world.0.alerts.dismiss(sys, id, &operator.user).map(|_| ())
+        };
+        cue.last_error = r.err().map(|e| e.to_string());
+    }
+}

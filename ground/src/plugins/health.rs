@@ -1,0 +1,86 @@
+//! Health plugin: panel content for the onboard pipeline status (fps, latency, dropped frames),
+//! link statistics (loss from sequence gaps, silence, garbage bytes, drops) and vehicle state.
+
+use bevy::prelude::*;
+use bevy_egui::egui;
+
+use super::WorldRes;
+use super::link::LinkStatus;
+use super::recording::Recording;
+
+/// Marker plugin (the panel is drawn by the UI plugin through [`health_panel`]).
+pub struct HealthPlugin;
+
+impl Plugin for HealthPlugin {
+    fn build(&self, _app: &mut App) {}
+}
+
+/// Vehicles, pipeline, link and recording.
+pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec: &Recording) {
+    let w = &world.0;
+    ui.heading("Vehicles");
+    if w.vehicles.is_empty() {
+        ui.label("no vehicle yet");
+    }
+    for v in w.vehicles.values() {
+        ui.strong(format!("Vehicle {}{}", v.system_id, if v.armed { " (armed)" } else { "" }));
+        if let Some(p) = v.position {
+            ui.monospace(format!("{:.6}, {:.6}", p.lat_deg, p.lon_deg));
+        }
+        ui.monospace(format!(
+            "alt {:.1} m  hdg {:.0}°  spd {:.1} m/s",
+            v.alt_m_rel, v.heading_deg, v.groundspeed_m_s
+        ));
+        let batt = match (v.battery_pct, v.battery_v) {
+            (Some(p), Some(volt)) => format!("battery {p}% {volt:.1} V"),
+            (Some(p), None) => format!("battery {p}%"),
+            (None, Some(volt)) => format!("battery {volt:.1} V"),
+            _ => "battery ?".into(),
+        };
+        let low = v.battery_pct.is_some_and(|p| p < 25);
+        ui.colored_label(if low { egui::Color32::LIGHT_RED } else { ui.visuals().text_color() }, batt);
+        match &v.pipeline {
+            Some(s) => {
+                ui.monospace(format!(
+                    "pipeline {:.1} fps  lat p50 {} / p95 {} ms",
+                    s.fps as f64 / 100.0,
+                    s.latency_p50,
+                    s.latency_p95
+                ));
+                ui.monospace(format!(
+                    "frames {} in / {} done / {} dropped",
+                    s.frames_in, s.frames_processed, s.frames_dropped
+                ));
+                ui.monospace(format!(
+                    "cpu {}%  tracks {}  budget {}%  queue {}",
+                    s.cpu_load, s.tracks_active, s.link_budget_used, s.queue_depth
+                ));
+            }
+            None => {
+                ui.label("no pipeline status");
+            }
+        }
+        ui.separator();
+    }
+    ui.heading("Link");
+    for ((sys, comp), s) in &w.links {
+        let silent = s.silence_s(w.now_s);
+        let color = if silent > 3.0 || s.quality() < 0.9 { egui::Color32::LIGHT_RED } else { egui::Color32::LIGHT_GREEN };
+        ui.colored_label(
+            color,
+            format!("{sys}/{comp}: {} rx, {} lost ({:.1}%), silent {:.1} s", s.received, s.lost, (1.0 - s.quality()) * 100.0, silent),
+        );
+    }
+    let c = &link.counters;
+    ui.monospace(format!(
+        "{} B in, garbage {} B, bad {} , dropped {}",
+        c.bytes_in, c.decode.garbage_bytes, c.decode.bad_frames, c.dropped
+    ));
+    ui.monospace(format!("ignored msgs {}, acks sent {}", w.ignored_messages, link.acks_sent));
+    if !link.text.is_empty() {
+        ui.label(&link.text);
+    }
+    if let Some(f) = rec.files.last() {
+        ui.small(format!("recording {} ({} files)", f.display(), rec.files.len()));
+    }
+}

@@ -1,0 +1,170 @@
+//! UI plugin: the egui layout around the map (left: vehicles, health, authorization; right:
+//! alerts, tracks with class filters and the selected track's details; top: banner, alert cue,
+//! cursor coordinates; bottom: scale bar) plus labels for tracks with plate text on the map.
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+
+use super::WorldRes;
+use super::alerts::{AlertCue, Operator, alerts_panel};
+use super::authz::authz_panel;
+use super::health::health_panel;
+use super::link::{LinkStatus, MessageSource};
+use super::map::{MapCamera, MapView};
+use super::recording::Recording;
+use super::tracks::{TrackView, class_color};
+use crate::state::TrackClass;
+
+/// Panels.
+pub struct UiPlugin;
+
+impl Plugin for UiPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(EguiPrimaryContextPass, panels);
+    }
+}
+
+fn egui_color(c: Color) -> egui::Color32 {
+    let s = c.to_srgba();
+    egui::Color32::from_rgb((s.red * 255.0) as u8, (s.green * 255.0) as u8, (s.blue * 255.0) as u8)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn panels(
+    mut contexts: EguiContexts,
+    mut world: ResMut<WorldRes>,
+    mut operator: ResMut<Operator>,
+    mut cue: ResMut<AlertCue>,
+    mut tv: ResMut<TrackView>,
+    view: Res<MapView>,
+    link: Res<LinkStatus>,
+    rec: Res<Recording>,
+    source: Res<MessageSource>,
+    state: Res<State<super::AppState>>,
+    cam: Query<(&Camera, &GlobalTransform), With<MapCamera>>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?.clone();
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "ground-root".into(),
+        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+    );
+    egui::Panel::top("top").show(&mut root, |ui| {
+        ui.horizontal(|ui| {
+            ui.strong("UTKIK ground");
+            ui.label(format!("{:?}", state.get()));
+            if cue.flash_frames > 0 && (cue.flash_frames / 15) % 2 == 0 {
+                ui.colored_label(egui::Color32::RED, egui::RichText::new("  NEW ALERT  ").strong().size(18.0));
+            }
+            if let Some(b) = &view.banner {
+                ui.colored_label(egui::Color32::from_rgb(200, 110, 0), b);
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if let Some((lon, lat)) = view.cursor_lonlat {
+                    ui.monospace(format!("{lat:.6}, {lon:.6}"));
+                }
+                ui.small(world.0.summary());
+            });
+        });
+    });
+    egui::Panel::left("left").default_size(300.0).show(&mut root, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            health_panel(ui, &world, &link, &rec);
+            ui.separator();
+            authz_panel(ui, &world, &source, &operator.user);
+        });
+    });
+    egui::Panel::right("right").default_size(330.0).show(&mut root, |ui| {
+        alerts_panel(ui, &mut world, &mut operator, &mut cue);
+        ui.separator();
+        ui.heading(format!("Tracks ({} live)", world.0.tracks.live_count()));
+        ui.horizontal_wrapped(|ui| {
+            for c in TrackClass::ALL {
+                let mut shown = !tv.hidden.contains(&c);
+                let text = egui::RichText::new(c.name()).color(egui_color(class_color(c)));
+                if ui.checkbox(&mut shown, text).changed() {
+                    if shown {
+                        tv.hidden.remove(&c);
+                    } else {
+                        tv.hidden.insert(c);
+                    }
+                }
+            }
+        });
+        let now = world.0.now_s;
+        let mut list: Vec<_> = world.0.tracks.iter().filter(|t| !tv.hidden.contains(&t.key.class)).collect();
+        list.sort_by(|a, b| b.last_seen_s.total_cmp(&a.last_seen_s));
+        egui::ScrollArea::vertical().id_salt("tracks").max_height(220.0).show(ui, |ui| {
+            for t in list.iter().take(200) {
+                let mut label = format!("{} #{}", t.key.class.name(), t.key.track_id);
+                if let Some(p) = &t.plate {
+                    label.push_str(&format!(" [{p}]"));
+                }
+                if t.is_stale(now) {
+                    label.push_str(" (stale)");
+                }
+                let sel = tv.selected == Some(t.key);
+                if ui.selectable_label(sel, label).clicked() {
+                    tv.selected = if sel { None } else { Some(t.key) };
+                }
+            }
+        });
+        if let Some(t) = tv.selected.and_then(|k| world.0.tracks.get(&k)) {
+            ui.separator();
+            ui.strong(format!("{} track {} (vehicle {})", t.key.class.name(), t.key.track_id, t.key.system_id));
+            if let Some(p) = &t.plate {
+                ui.label(format!("plate {p} ({}%)", t.plate_confidence));
+            }
+            ui.label(format!("confidence {}%  hits {}", t.confidence, t.hits));
+            if let Some(p) = t.position {
+                ui.monospace(format!("{:.6}, {:.6}", p.lat_deg, p.lon_deg));
+            }
+            if let Some(h) = t.h_acc_m {
+                ui.label(format!("± {h:.1} m"));
+            }
+            ui.label(format!(
+                "seen {:.0} s, last {:.1} s ago, {} trail points",
+                t.last_seen_s - t.first_seen_s,
+                now - t.last_seen_s,
+                t.trail.len()
+            ));
+        }
+    });
+    egui::Panel::bottom("bottom").show(&mut root, |ui| {
+        ui.horizontal(|ui| {
+            // Scale bar: a round length close to 120 px.
+            let target_m = view.m_per_px * 120.0;
+            let mag = 10f32.powf(target_m.max(0.01).log10().floor());
+            let len_m = [1.0, 2.0, 5.0, 10.0].iter().map(|f| f * mag).rfind(|l| *l <= target_m).unwrap_or(mag);
+            let len_px = len_m / view.m_per_px.max(1e-6);
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(len_px + 4.0, 14.0), egui::Sense::hover());
+            let y = rect.center().y;
+            let stroke = egui::Stroke::new(2.0, ui.visuals().text_color());
+            ui.painter().line_segment([egui::pos2(rect.left() + 2.0, y), egui::pos2(rect.left() + 2.0 + len_px, y)], stroke);
+            ui.label(if len_m >= 1000.0 { format!("{} km", len_m / 1000.0) } else { format!("{len_m} m") });
+            ui.separator();
+            ui.small("drag: pan  wheel: zoom  Q/E: rotate  R: north up  F: follow");
+        });
+    });
+    // Plate labels on the map.
+    if let Ok((camera, gt)) = cam.single() {
+        let painter = ctx.layer_painter(egui::LayerId::background());
+        for t in world.0.tracks.iter() {
+            let (Some(text), Some(p)) = (&t.plate, t.position) else { continue };
+            if tv.hidden.contains(&t.key.class) {
+                continue;
+            }
+            let Some(xy) = view.xy(p.lon_deg, p.lat_deg) else { continue };
+            if let Ok(s) = camera.world_to_viewport(gt, xy.extend(0.0)) {
+                painter.text(
+                    egui::pos2(s.x + 8.0, s.y - 8.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    text,
+                    egui::FontId::monospace(12.0),
+                    egui::Color32::from_rgb(160, 70, 0),
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,335 @@
+//! Mission replay without Bevy: open a `.tlog`, index it in one pass (time -> offset from
+//! [`utkik_shared::tlog::TlogIndex`], timeline events, periodic world keyframes), then
+//! reproduce the world at any time exactly: the state after a seek equals the state after
+//! playing from the start, because a seek restores the nearest earlier keyframe (a clone of
+//! the world) and applies the same records in the same order from there.
+//!
+//! Playback order is file order. Each record's playback time is the running maximum of the
+//! recorded timestamps, so a clock that steps backwards in the file never reorders anything:
+//! "the state at t" is always a prefix of the file.
+
+pub mod app;
+pub mod clock;
+pub mod events;
+
+use std::path::{Path, PathBuf};
+
+use utkik_shared::dialect::MavMessage;
+use utkik_shared::tlog::{TlogError, TlogIndex, TlogReader};
+
+pub use clock::PlaybackClock;
+pub use events::{EventKind, ReplayEvent};
+
+use crate::state::{Origin, World};
+use events::EventExtractor;
+
+/// Tracks not updated for this long are forgotten (same as live).
+pub use crate::plugins::link::TRACK_FORGET_S;
+
+/// Default spacing of keyframes, seconds of recording.
+pub const DEFAULT_KEYFRAME_EVERY_S: f64 = 10.0;
+
+/// What can go wrong opening a recording.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The file cannot be read.
+    #[error("replay {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file holds no readable record at all.
+    #[error("replay {}: no MAVLink records in {bytes} bytes", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+    },
+}
+
+/// A world snapshot: the world after every record before `offset` was applied.
+#[derive(Debug, Clone)]
+struct Keyframe {
+    /// Playback time of the last record applied.
+    time_usec: u64,
+    /// Byte offset of the next record to apply.
+    offset: u64,
+    world: World,
+}
+
+/// Counters of the indexing pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Records read.
+    pub records: u64,
+    /// Records whose frame is not a message of our dialect (counted, skipped).
+    pub undecodable: u64,
+    /// Keyframes stored.
+    pub keyframes: usize,
+}
+
+/// An indexed recording, ready to play and seek.
+#[derive(Debug)]
+pub struct Replay {
+    data: Vec<u8>,
+    /// Time -> offset table, counts, gaps and damage of the file.
+    pub index: TlogIndex,
+    keyframes: Vec<Keyframe>,
+    /// Timeline events in time order.
+    pub events: Vec<ReplayEvent>,
+    /// Counters of the indexing pass.
+    pub stats: ReplayStats,
+    start_usec: u64,
+    end_usec: u64,
+}
+
+/// A position in the recording with the world at that position, advanced incrementally while
+/// playing.
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    /// The world after all records up to [`Cursor::time_usec`].
+    pub world: World,
+    /// Byte offset of the next record to apply.
+    offset: u64,
+    /// Running maximum of applied record times.
+    max_usec: u64,
+    /// Playback time the cursor stands at.
+    pub time_usec: u64,
+}
+
+fn origin(frame: &utkik_shared::mavframe::RawFrame) -> Origin {
+    Origin {
+        system_id: frame.sysid(),
+        component_id: frame.compid(),
+        sequence: frame.seq(),
+    }
+}
+
+impl Replay {
+    /// Reads and indexes a file; `progress(done_bytes, total_bytes)` is called during the pass.
+    ///
+    /// # Errors
+    /// [`ReplayError::Read`] when the file cannot be read, [`ReplayError::Empty`] when it holds
+    /// no record.
+    pub fn open(path: &Path, progress: impl FnMut(u64, u64)) -> Result<Self, ReplayError> {
+        let data = std::fs::read(path).map_err(|source| ReplayError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(data, DEFAULT_KEYFRAME_EVERY_S, progress).map_err(|e| match e {
+            ReplayError::Empty { bytes, .. } => ReplayError::Empty {
+                path: path.to_path_buf(),
+                bytes,
+            },
+            e => e,
+        })
+    }
+
+    /// Indexes a recording held in memory with a keyframe every `keyframe_every_s` seconds.
+    ///
+    /// # Errors
+    /// [`ReplayError::Empty`] when it holds no record.
+    pub fn from_bytes(
+        data: Vec<u8>,
+        keyframe_every_s: f64,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<Self, ReplayError> {
+        let total = data.len() as u64;
+        let index = TlogIndex::build(&data);
+        let (Some(first), Some(_)) = (index.first_usec, index.last_usec) else {
+            return Err(ReplayError::Empty {
+                path: PathBuf::new(),
+                bytes: total,
+            });
+        };
+        let every_usec = (keyframe_every_s.max(0.001) * 1e6) as u64;
+        let mut events = Vec::new();
+        let mut extractor = EventExtractor::default();
+        let mut stats = ReplayStats::default();
+        let mut world = World::new();
+        let mut keyframes = vec![Keyframe {
+            time_usec: 0,
+            offset: 0,
+            world: World::new(),
+        }];
+        let mut next_kf = first.saturating_add(every_usec);
+        let mut max_usec = 0u64;
+        let mut last_progress = 0u64;
+        let mut damage_at = Vec::new();
+        for item in TlogReader::new(&data[..]) {
+            let rec = match item {
+                Ok(rec) => rec,
+                Err(TlogError::Corrupt { offset, skipped_bytes }) => {
+                    damage_at.push((offset, skipped_bytes));
+                    continue;
+                }
+                Err(TlogError::Truncated { offset, have_bytes }) => {
+                    damage_at.push((offset, have_bytes));
+                    continue;
+                }
+                Err(_) => break,
+            };
+            let t = rec.time_usec.max(max_usec);
+            // Keyframe before applying the first record at or past the keyframe time.
+            if t >= next_kf {
+                keyframes.push(Keyframe {
+                    time_usec: max_usec,
+                    offset: rec.offset,
+                    world: world.clone(),
+                });
+                while next_kf <= t {
+                    next_kf += every_usec;
+                }
+            }
+            for (offset, bytes) in damage_at.drain(..) {
+                events.push(ReplayEvent {
+                    time_usec: t,
+                    system_id: 0,
+                    kind: EventKind::DataDamage { offset, bytes },
+                });
+            }
+            max_usec = t;
+            stats.records += 1;
+            match rec.frame.decode::<MavMessage>() {
+                Ok(msg) => {
+                    let o = origin(&rec.frame);
+                    if let Some(ev) = extractor.message(o.system_id, &msg, t) {
+                        events.push(ev);
+                    }
+                    world.apply(o, &msg, rec.time_usec as f64 / 1e6);
+                }
+                Err(_) => stats.undecodable += 1,
+            }
+            if rec.offset - last_progress >= 1 << 20 {
+                last_progress = rec.offset;
+                progress(rec.offset, total);
+            }
+        }
+        // Damage at the very end (truncated last record).
+        for (offset, bytes) in damage_at.drain(..) {
+            events.push(ReplayEvent {
+                time_usec: max_usec,
+                system_id: 0,
+                kind: EventKind::DataDamage { offset, bytes },
+            });
+        }
+        for g in &index.gaps {
+            if g.after_usec > g.before_usec {
+                events.push(ReplayEvent {
+                    time_usec: g.before_usec,
+                    system_id: 0,
+                    kind: EventKind::LinkLoss {
+                        duration_s: (g.after_usec - g.before_usec) as f64 / 1e6,
+                    },
+                });
+            }
+        }
+        events.sort_by_key(|e| e.time_usec);
+        progress(total, total);
+        stats.keyframes = keyframes.len();
+        Ok(Self {
+            data,
+            index,
+            keyframes,
+            events,
+            stats,
+            start_usec: first,
+            end_usec: max_usec,
+        })
+    }
+
+    /// First and last playback time, µs since the Unix epoch.
+    pub fn range_usec(&self) -> (u64, u64) {
+        (self.start_usec, self.end_usec)
+    }
+
+    /// A clock over the whole recording, paused at the start.
+    pub fn clock(&self) -> PlaybackClock {
+        PlaybackClock::new(self.start_usec, self.end_usec)
+    }
+
+    /// A cursor at the very beginning (empty world, nothing applied).
+    pub fn cursor_at_start(&self) -> Cursor {
+        Cursor {
+            world: World::new(),
+            offset: 0,
+            max_usec: 0,
+            time_usec: 0,
+        }
+    }
+
+    /// The cursor at `time_usec`: the nearest keyframe at or before it, then the records up to
+    /// it. Its world equals playing every record with playback time <= `time_usec` from the
+    /// start.
+    pub fn seek(&self, time_usec: u64) -> Cursor {
+        let n = self.keyframes.partition_point(|k| k.time_usec <= time_usec);
+        let kf = &self.keyframes[n.saturating_sub(1)];
+        let mut cursor = Cursor {
+            world: kf.world.clone(),
+            offset: kf.offset,
+            max_usec: kf.time_usec,
+            time_usec: kf.time_usec,
+        };
+        self.advance(&mut cursor, time_usec);
+        cursor
+    }
+
+    /// Moves `cursor` to `time_usec`: forwards by applying records, backwards by seeking.
+    /// Returns the number of records applied.
+    pub fn advance(&self, cursor: &mut Cursor, time_usec: u64) -> usize {
+        if time_usec < cursor.time_usec {
+            *cursor = self.seek(time_usec);
+            return 0;
+        }
+        let mut applied = 0;
+        let start = (cursor.offset as usize).min(self.data.len());
+        let mut next_offset = self.data.len() as u64;
+        for item in TlogReader::with_base_offset(&self.data[start..], cursor.offset) {
+            let Ok(rec) = item else { continue };
+            let t = rec.time_usec.max(cursor.max_usec);
+            if t > time_usec {
+                next_offset = rec.offset;
+                break;
+            }
+            cursor.max_usec = t;
+            if let Ok(msg) = rec.frame.decode::<MavMessage>() {
+                cursor.world.apply(origin(&rec.frame), &msg, rec.time_usec as f64 / 1e6);
+            }
+            applied += 1;
+        }
+        cursor.offset = next_offset;
+        cursor.time_usec = time_usec;
+        applied
+    }
+
+    /// The world shown at `time_usec`: the cursor's world with stale tracks aged as live does.
+    pub fn world_at(&self, time_usec: u64) -> World {
+        let mut w = self.seek(time_usec).world;
+        w.tick(time_usec as f64 / 1e6, TRACK_FORGET_S);
+        w
+    }
+
+    /// The first event strictly after `time_usec`.
+    pub fn next_event(&self, time_usec: u64) -> Option<&ReplayEvent> {
+        let i = self.events.partition_point(|e| e.time_usec <= time_usec);
+        self.events.get(i)
+    }
+
+    /// The last event strictly before `time_usec`.
+    pub fn previous_event(&self, time_usec: u64) -> Option<&ReplayEvent> {
+        let i = self.events.partition_point(|e| e.time_usec < time_usec);
+        i.checked_sub(1).map(|i| &self.events[i])
+    }
+
+    /// The raw recording.
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,214 @@
+//! Mission report: a self-contained HTML file (inline SVG, no external resources) for operation
+//! leaders: map snapshot of the flight path and tracks in a local metric frame (with the
+//! scenario GeoJSON when given), the alert list with evidence (biometric evidence only for
+//! authorized uses per LAW.md, redacted otherwise), a timeline of events, link quality and
+//! onboard pipeline health per second, and the damage/gap list of the file.
+
+pub mod collect;
+pub mod svg;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+pub use collect::{MissionData, biometric_use_authorized, collect};
+
+use crate::map::geojson::Overlay;
+use crate::replay::app::AuditStatus;
+use crate::replay::{EventKind, Replay};
+use crate::state::{AlertKind, AlertState};
+
+/// Inputs of a report besides the recording.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Title (normally the file name).
+    pub title: String,
+    /// Map overlays (scenario GeoJSON), already loaded.
+    pub overlays: Vec<Overlay>,
+    /// The audit log's status.
+    pub audit: AuditStatus,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Standard base64 (for inline evidence images).
+pub fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+fn hms(usec: u64, start: u64) -> String {
+    let s = usec.saturating_sub(start) / 1_000_000;
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+fn state_text(s: &AlertState) -> String {
+    match s {
+        AlertState::NeedsCheck => "needs check by an operator".into(),
+        AlertState::Checked { by } => format!("checked by {by}"),
+        AlertState::PossibleMatch { confirmed_by } if confirmed_by.is_empty() => "possible match (unconfirmed)".into(),
+        AlertState::PossibleMatch { confirmed_by } => format!("possible match, confirmed by {}", confirmed_by.join(", ")),
+        AlertState::Confirmed { by } => format!("confirmed by {} and {}", by[0], by[1]),
+        AlertState::Dismissed { by } => format!("dismissed by {by}"),
+    }
+}
+
+/// Renders the report HTML.
+pub fn render(replay: &Replay, data: &MissionData, opts: &ReportOptions) -> String {
+    let start = data.start_usec;
+    let dur_s = (data.end_usec - start) as f64 / 1e6;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Mission report: {t}</title><style>\
+body{{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}} h1{{margin-bottom:0}} .sub{{color:#666}}\
+table{{border-collapse:collapse;width:100%}} td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}\
+th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding:8px;margin:8px 0}}\
+.redacted{{background:#222;color:#fff;padding:8px 12px;display:inline-block;font-size:12px}} svg{{background:#fafafa;border:1px solid #ccc}}\
+.lg span{{margin-right:14px}}</style></head><body>",
+        t = esc(&opts.title)
+    );
+    let _ = write!(
+        h,
+        "<h1>Mission report</h1><div class=\"sub\">{} &middot; {:.0} s recorded ({}) &middot; {} records, {} timeline events</div>",
+        esc(&opts.title),
+        dur_s,
+        hms(data.end_usec, start),
+        replay.stats.records,
+        replay.events.len()
+    );
+    if let Some(b) = opts.audit.banner() {
+        let _ = write!(h, "<div class=\"warn\"><b>Audit log:</b> {}</div>", esc(&b));
+    }
+    if !replay.index.damage.is_empty() || replay.index.truncated.is_some() {
+        let _ = write!(
+            h,
+            "<div class=\"warn\"><b>Damaged recording:</b> {} corrupt stretch(es){}; everything around them is included and the gaps are marked on the timeline.</div>",
+            replay.index.damage.len(),
+            if replay.index.truncated.is_some() { ", file ends mid-record" } else { "" }
+        );
+    }
+    let _ = write!(h, "<p class=\"sub\">End state: {}</p>", esc(&data.final_summary));
+
+    h.push_str("<h2>Map</h2>");
+    h.push_str(&svg::map(data, &opts.overlays, 1100.0, 700.0));
+
+    h.push_str("<h2>Timeline</h2>");
+    h.push_str(&svg::timeline(&replay.events, start, data.end_usec, 1100.0));
+
+    let _ = write!(h, "<h2>Alerts ({})</h2>", data.alerts.len());
+    if data.alerts.is_empty() {
+        h.push_str("<p>No alerts.</p>");
+    } else {
+        h.push_str("<table><tr><th>time</th><th>vehicle</th><th>alert</th><th>state</th><th>evidence</th></tr>");
+        for a in &data.alerts {
+            let at = (a.received_s * 1e6) as u64;
+            let evidence = match &a.kind {
+                AlertKind::PlateHit { plate, confidence, .. } => {
+                    format!("plate read <b>{}</b> ({confidence}% confidence); check the plate image before acting", esc(plate))
+                }
+                AlertKind::PossibleMatch { authorization_digest, .. } => {
+                    if biometric_use_authorized(&data.authz, a.system_id, authorization_digest, at) {
+                        match &a.evidence_jpeg {
+                            Some(j) if j.starts_with(&[0xFF, 0xD8]) => format!(
+                                "<img alt=\"evidence\" style=\"max-width:200px\" src=\"data:image/jpeg;base64,{}\">",
+                                base64(j)
+                            ),
+                            Some(j) => format!("evidence received ({} bytes) but not a JPEG: not shown", j.len()),
+                            None => "evidence transfer incomplete".into(),
+                        }
+                    } else {
+                        "<span class=\"redacted\">BIOMETRIC EVIDENCE REDACTED: no active authorization with this digest was reported at the time of the match (LAW.md &sect;1, &sect;8)</span>".into()
+                    }
+                }
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                hms(at, start),
+                a.system_id,
+                esc(&a.label()),
+                esc(&state_text(&a.state)),
+                evidence
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    h.push_str("<h2>Link quality</h2>");
+    h.push_str(&svg::series_plot(
+        &[
+            ("messages/s", "#1f77b4", data.seconds.iter().map(|s| Some(s.messages as f64)).collect()),
+            ("lost packets/s", "#d62728", data.seconds.iter().map(|s| Some(s.lost as f64)).collect()),
+        ],
+        &replay.events,
+        start,
+        1100.0,
+        180.0,
+    ));
+    h.push_str("<h2>Onboard pipeline health</h2>");
+    h.push_str(&svg::series_plot(
+        &[
+            ("fps", "#2ca02c", data.seconds.iter().map(|s| s.fps).collect()),
+            ("latency p95 (ms)", "#ff7f0e", data.seconds.iter().map(|s| s.latency_p95_ms).collect()),
+            ("dropped frames/s", "#d62728", data.seconds.iter().map(|s| s.dropped.map(|d| d as f64)).collect()),
+            ("CPU %", "#9467bd", data.seconds.iter().map(|s| s.cpu_pct.map(|d| d as f64)).collect()),
+        ],
+        &[],
+        start,
+        1100.0,
+        200.0,
+    ));
+
+    h.push_str("<h2>Events</h2><table><tr><th>time</th><th>vehicle</th><th>event</th></tr>");
+    for e in &replay.events {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            hms(e.time_usec, start),
+            if e.system_id == 0 { "-".to_string() } else { e.system_id.to_string() },
+            esc(&e.kind.label())
+        );
+    }
+    h.push_str("</table>");
+    let links = replay.events.iter().filter(|e| matches!(e.kind, EventKind::LinkLoss { .. })).count();
+    let _ = write!(
+        h,
+        "<p class=\"sub\">{} link losses, {} damaged stretches, {} undecodable records. Generated by utkik-ground report.</p></body></html>",
+        links,
+        replay.index.damage.len(),
+        replay.stats.undecodable
+    );
+    h
+}
+
+/// Writes the report for `replay` to `out`.
+///
+/// # Errors
+/// When the file cannot be written (the path is in the message).
+pub fn write(
+    replay: &Replay,
+    opts: &ReportOptions,
+    out: &Path,
+    progress: impl FnMut(u64, u64),
+) -> Result<MissionData, std::io::Error> {
+    let data = collect(replay, progress);
+    let html = render(replay, &data, opts);
+    std::fs::write(out, html).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", out.display())))?;
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests;

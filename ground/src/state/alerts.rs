@@ -1,0 +1,427 @@
+//! Alerts and their states under LAW.md section 4: a plate hit needs an operator to check the
+//! plate image; a biometric match is only ever a *possible match* until two different users have
+//! each confirmed it (or one dismissed it). Every new alert is acknowledged to the drone with
+//! UTKIK_ALERT_ACK so it stops resending. Evidence crops arrive as DATA_TRANSMISSION_HANDSHAKE +
+//! ENCAPSULATED_DATA, one transfer at a time, and are attached to the oldest match waiting for
+//! evidence of that size.
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+use utkik_shared::dialect::{
+    DATA_TRANSMISSION_HANDSHAKE_DATA, ENCAPSULATED_DATA_DATA, MavMessage, UTKIK_ALERT_ACK_DATA,
+    UTKIK_BIOMETRIC_MATCH_DATA, UTKIK_PLATE_READ_DATA, UtkikAlertKind, UtkikPlateStatus,
+};
+use utkik_shared::geo::GeoPoint;
+
+use super::tracks::plate_text;
+
+/// Payload bytes per ENCAPSULATED_DATA packet.
+const ENCAPSULATED_CHUNK: usize = 253;
+
+/// What an alert is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertKind {
+    /// A plate on the hit list.
+    PlateHit {
+        /// Plate text as read onboard.
+        plate: String,
+        /// Plate track id.
+        track_id: u32,
+        /// Hit-list entry id.
+        hit_entry_id: u32,
+        /// Read confidence, percent.
+        confidence: u8,
+    },
+    /// A POSSIBLE match of a face against a designated subject (never an identification).
+    PossibleMatch {
+        /// Designated-subject id within the authorization.
+        subject_id: String,
+        /// Face track id.
+        track_id: u32,
+        /// Cosine similarity.
+        score: f32,
+        /// First 16 bytes of the authorization digest.
+        authorization_digest: [u8; 16],
+        /// Evidence transfer id (0: none).
+        evidence_transfer_id: u16,
+        /// Expected evidence size, bytes.
+        evidence_size: u32,
+        /// Ground point of the face, when known.
+        position: Option<GeoPoint>,
+    },
+}
+
+/// Where an alert is in its review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertState {
+    /// Plate hit not yet checked by an operator against the plate image.
+    NeedsCheck,
+    /// Plate hit checked by this operator.
+    Checked {
+        /// Operator id.
+        by: String,
+    },
+    /// Possible match, confirmed by these users so far (at most one).
+    PossibleMatch {
+        /// Users who confirmed.
+        confirmed_by: Vec<String>,
+    },
+    /// Confirmed by two different users.
+    Confirmed {
+        /// The two users, in order.
+        by: [String; 2],
+    },
+    /// Dismissed by a user (plate misread, not the person).
+    Dismissed {
+        /// User id.
+        by: String,
+    },
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Vehicle system id.
+    pub system_id: u8,
+    /// Alert id (per vehicle).
+    pub alert_id: u32,
+    /// What it is.
+    pub kind: AlertKind,
+    /// Review state.
+    pub state: AlertState,
+    /// Source time it first arrived, seconds.
+    pub received_s: f64,
+    /// Capture time onboard, µs since Unix epoch.
+    pub time_usec: u64,
+    /// Times the drone sent it (resends until our ack arrives).
+    pub receptions: u32,
+    /// Evidence JPEG bytes, when the transfer completed.
+    pub evidence_jpeg: Option<Vec<u8>>,
+}
+
+impl Alert {
+    /// Waiting for an operator (unchecked hit, unconfirmed possible match).
+    pub fn needs_attention(&self) -> bool {
+        matches!(self.state, AlertState::NeedsCheck | AlertState::PossibleMatch { .. })
+    }
+
+    /// Short label for lists.
+    pub fn label(&self) -> String {
+        match &self.kind {
+            AlertKind::PlateHit { plate, .. } => format!("Plate hit {plate}"),
+            AlertKind::PossibleMatch { subject_id, score, .. } => {
+                format!("Possible match: subject {subject_id} (score {score:.2})")
+            }
+        }
+    }
+}
+
+/// A review action that the rules forbid.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum AlertError {
+    /// No such alert.
+    #[error("no alert {alert_id} from vehicle {system_id}")]
+    Unknown {
+        /// Vehicle.
+        system_id: u8,
+        /// Alert id.
+        alert_id: u32,
+    },
+    /// The same user tried to confirm twice.
+    #[error("user {user} already confirmed alert {alert_id}: a second, different user must confirm")]
+    SameUser {
+        /// Alert id.
+        alert_id: u32,
+        /// User id.
+        user: String,
+    },
+    /// The alert is already closed (confirmed, checked or dismissed).
+    #[error("alert {alert_id} is already {state}")]
+    Closed {
+        /// Alert id.
+        alert_id: u32,
+        /// State name.
+        state: &'static str,
+    },
+    /// The action does not apply to this kind of alert.
+    #[error("alert {alert_id}: {action} does not apply to a {kind}")]
+    WrongKind {
+        /// Alert id.
+        alert_id: u32,
+        /// Action.
+        action: &'static str,
+        /// Kind name.
+        kind: &'static str,
+    },
+    /// An empty user id.
+    #[error("a user id is required")]
+    NoUser,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Transfer {
+    size: u32,
+    packets: u16,
+    chunks: BTreeMap<u16, Vec<u8>>,
+}
+
+/// All alerts, by (system id, alert id).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Alerts {
+    by_id: BTreeMap<(u8, u32), Alert>,
+    transfers: BTreeMap<u8, Transfer>,
+    /// Alerts whose state changed since the last [`Alerts::take_new`] (for cues).
+    new_alerts: Vec<(u8, u32)>,
+}
+
+fn ack(system_id: u8, component_id: u8, alert_id: u32, kind: UtkikAlertKind) -> MavMessage {
+    let _ = system_id;
+    MavMessage::UTKIK_ALERT_ACK(UTKIK_ALERT_ACK_DATA {
+        alert_id,
+        target_system: system_id,
+        target_component: component_id,
+        kind,
+    })
+}
+
+impl Alerts {
+    /// A plate read: a hit becomes (or refreshes) an alert; returns the ack to send.
+    pub fn apply_plate(
+        &mut self,
+        system_id: u8,
+        component_id: u8,
+        p: &UTKIK_PLATE_READ_DATA,
+        time_s: f64,
+    ) -> Option<MavMessage> {
+        if p.status != UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT || p.alert_id == 0 {
+            return None;
+        }
+        let kind = AlertKind::PlateHit {
+            plate: plate_text(&p.plate),
+            track_id: p.track_id,
+            hit_entry_id: p.hit_entry_id,
+            confidence: p.confidence,
+        };
+        self.upsert(system_id, p.alert_id, kind, AlertState::NeedsCheck, time_s, p.time_usec);
+        Some(ack(system_id, component_id, p.alert_id, UtkikAlertKind::UTKIK_ALERT_KIND_PLATE_HIT))
+    }
+
+    /// A possible match; returns the ack to send.
+    pub fn apply_match(
+        &mut self,
+        system_id: u8,
+        component_id: u8,
+        m: &UTKIK_BIOMETRIC_MATCH_DATA,
+        time_s: f64,
+    ) -> Option<MavMessage> {
+        let kind = AlertKind::PossibleMatch {
+            subject_id: plate_text(&m.subject_id),
+            track_id: m.track_id,
+            score: m.score,
+            authorization_digest: m.authorization_digest,
+            evidence_transfer_id: m.evidence_transfer_id,
+            evidence_size: m.evidence_size,
+            position: (m.lat != 0 || m.lon != 0).then(|| GeoPoint::from_deg_e7(m.lat, m.lon, 0)),
+        };
+        let state = AlertState::PossibleMatch { confirmed_by: Vec::new() };
+        self.upsert(system_id, m.alert_id, kind, state, time_s, m.time_usec);
+        Some(ack(system_id, component_id, m.alert_id, UtkikAlertKind::UTKIK_ALERT_KIND_BIOMETRIC_MATCH))
+    }
+
+    fn upsert(&mut self, system_id: u8, alert_id: u32, kind: AlertKind, state: AlertState, time_s: f64, t_us: u64) {
+        match self.by_id.get_mut(&(system_id, alert_id)) {
+            // A resend (our ack was lost): same alert, review state kept.
+            Some(a) => a.receptions += 1,
+            None => {
+                self.by_id.insert(
+                    (system_id, alert_id),
+                    Alert {
+                        system_id,
+                        alert_id,
+                        kind,
+                        state,
+                        received_s: time_s,
+                        time_usec: t_us,
+                        receptions: 1,
+                        evidence_jpeg: None,
+                    },
+                );
+                self.new_alerts.push((system_id, alert_id));
+            }
+        }
+    }
+
+    /// Start of an evidence transfer.
+    pub fn apply_handshake(&mut self, system_id: u8, h: &DATA_TRANSMISSION_HANDSHAKE_DATA) {
+        self.transfers
+            .insert(system_id, Transfer { size: h.size, packets: h.packets, chunks: BTreeMap::new() });
+    }
+
+    /// A chunk of the current evidence transfer; when complete, attaches it to the oldest possible
+    /// match of this vehicle waiting for evidence of that size.
+    pub fn apply_data(&mut self, system_id: u8, d: &ENCAPSULATED_DATA_DATA) {
+        let Some(tr) = self.transfers.get_mut(&system_id) else { return };
+        tr.chunks.insert(d.seqnr, d.data.to_vec());
+        if tr.chunks.len() < tr.packets as usize {
+            return;
+        }
+        let Some(tr) = self.transfers.remove(&system_id) else { return };
+        let mut bytes: Vec<u8> = Vec::with_capacity(tr.packets as usize * ENCAPSULATED_CHUNK);
+        for chunk in tr.chunks.values() {
+            bytes.extend_from_slice(chunk);
+        }
+        bytes.truncate(tr.size as usize);
+        let waiting = self.by_id.values_mut().find(|a| {
+            a.system_id == system_id
+                && a.evidence_jpeg.is_none()
+                && matches!(&a.kind, AlertKind::PossibleMatch { evidence_size, evidence_transfer_id, .. }
+                    if *evidence_size == tr.size && *evidence_transfer_id != 0)
+        });
+        if let Some(a) = waiting {
+            a.evidence_jpeg = Some(bytes);
+        }
+    }
+
+    fn get_mut(&mut self, system_id: u8, alert_id: u32) -> Result<&mut Alert, AlertError> {
+        self.by_id.get_mut(&(system_id, alert_id)).ok_or(AlertError::Unknown { system_id, alert_id })
+    }
+
+    /// `user` confirms: a plate hit becomes Checked; a possible match needs two different users.
+    pub fn confirm(&mut self, system_id: u8, alert_id: u32, user: &str) -> Result<&AlertState, AlertError> {
+        if user.trim().is_empty() {
+            return Err(AlertError::NoUser);
+        }
+        let a = self.get_mut(system_id, alert_id)?;
+        let next = match &a.state {
+            AlertState::NeedsCheck => AlertState::Checked { by: user.to_string() },
+            AlertState::PossibleMatch { confirmed_by } => {
+                if confirmed_by.iter().any(|u| u == user) {
+                    return Err(AlertError::SameUser { alert_id, user: user.to_string() });
+                }
+                match confirmed_by.first() {
+                    Some(first) => AlertState::Confirmed { by: [first.clone(), user.to_string()] },
+                    None => AlertState::PossibleMatch { confirmed_by: vec![user.to_string()] },
+                }
+            }
+            AlertState::Checked { .. } => return Err(AlertError::Closed { alert_id, state: "checked" }),
+            AlertState::Confirmed { .. } => return Err(AlertError::Closed { alert_id, state: "confirmed" }),
+            AlertState::Dismissed { .. } => return Err(AlertError::Closed { alert_id, state: "dismissed" }),
+        };
+        a.state = next;
+        Ok(&a.state)
+    }
+
+    /// `user` dismisses an open alert.
+    pub fn dismiss(&mut self, system_id: u8, alert_id: u32, user: &str) -> Result<&AlertState, AlertError> {
+        if user.trim().is_empty() {
+            return Err(AlertError::NoUser);
+        }
+        let a = self.get_mut(system_id, alert_id)?;
+        if !a.needs_attention() {
+            return Err(AlertError::Closed { alert_id, state: "closed" });
+        }
+        a.state = AlertState::Dismissed { by: user.to_string() };
+        Ok(&a.state)
+    }
+
+    /// An alert.
+    pub fn get(&self, system_id: u8, alert_id: u32) -> Option<&Alert> {
+        self.by_id.get(&(system_id, alert_id))
+    }
+
+    /// All alerts, oldest id first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Alert> {
+        self.by_id.values()
+    }
+
+    /// Number of alerts.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// No alerts.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Alerts waiting for an operator.
+    pub fn needing_attention(&self) -> usize {
+        self.by_id.values().filter(|a| a.needs_attention()).count()
+    }
+
+    /// Alerts that arrived since the last call (for the visible/audible cue).
+    pub fn take_new(&mut self) -> Vec<(u8, u32)> {
+        std::mem::take(&mut self.new_alerts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world_with_match() -> Alerts {
+        let mut a = Alerts::default();
+        let m = UTKIK_BIOMETRIC_MATCH_DATA { alert_id: 7, score: 0.61, ..Default::default() };
+        assert!(a.apply_match(1, 191, &m, 0.0).is_some());
+        a
+    }
+
+    #[test]
+    fn possible_match_needs_two_different_users() {
+        let mut a = world_with_match();
+        assert_eq!(
+            a.confirm(1, 7, "alice").unwrap(),
+            &AlertState::PossibleMatch { confirmed_by: vec!["alice".into()] }
+        );
+        assert_eq!(a.confirm(1, 7, "alice"), Err(AlertError::SameUser { alert_id: 7, user: "alice".into() }));
+        assert_eq!(
+            a.confirm(1, 7, "bob").unwrap(),
+            &AlertState::Confirmed { by: ["alice".into(), "bob".into()] }
+        );
+        assert!(matches!(a.dismiss(1, 7, "carol"), Err(AlertError::Closed { .. })));
+    }
+
+    #[test]
+    fn resend_keeps_review_state() {
+        let mut a = world_with_match();
+        a.confirm(1, 7, "alice").unwrap();
+        let m = UTKIK_BIOMETRIC_MATCH_DATA { alert_id: 7, ..Default::default() };
+        a.apply_match(1, 191, &m, 1.0);
+        let alert = a.get(1, 7).unwrap();
+        assert_eq!(alert.receptions, 2);
+        assert_eq!(alert.state, AlertState::PossibleMatch { confirmed_by: vec!["alice".into()] });
+        assert_eq!(a.take_new(), vec![(1, 7)]);
+    }
+
+    #[test]
+    fn unknown_alert_and_empty_user_are_errors() {
+        let mut a = world_with_match();
+        assert_eq!(a.confirm(1, 8, "x"), Err(AlertError::Unknown { system_id: 1, alert_id: 8 }));
+        assert_eq!(a.confirm(1, 7, " "), Err(AlertError::NoUser));
+    }
+
+    #[test]
+    fn evidence_is_reassembled_and_attached() {
+        let mut a = Alerts::default();
+        let jpeg: Vec<u8> = (0..600u32).map(|i| (i % 251) as u8).collect();
+        let m = UTKIK_BIOMETRIC_MATCH_DATA {
+            alert_id: 3,
+            evidence_transfer_id: 1,
+            evidence_size: jpeg.len() as u32,
+            ..Default::default()
+        };
+        a.apply_match(1, 191, &m, 0.0);
+        let packets = jpeg.len().div_ceil(ENCAPSULATED_CHUNK) as u16;
+        a.apply_handshake(1, &DATA_TRANSMISSION_HANDSHAKE_DATA { size: jpeg.len() as u32, packets, ..Default::default() });
+        // Out of order chunks.
+        for seq in (0..packets).rev() {
+            let start = seq as usize * ENCAPSULATED_CHUNK;
+            let mut data = [0u8; 253];
+            let part = &jpeg[start..(start + ENCAPSULATED_CHUNK).min(jpeg.len())];
+            data[..part.len()].copy_from_slice(part);
+            a.apply_data(1, &ENCAPSULATED_DATA_DATA { seqnr: seq, data });
+        }
+        assert_eq!(a.get(1, 3).unwrap().evidence_jpeg.as_deref(), Some(&jpeg[..]));
+    }
+}

@@ -1,0 +1,158 @@
+//! One vehicle (one MAVLink system id): position, attitude, speed, battery, home, trail, camera
+//! pose (for the footprint), onboard pipeline health and authorization state.
+
+use std::collections::VecDeque;
+
+use utkik_shared::camera::{Camera, CameraPose, FlatTerrain, GimbalAttitude, Intrinsics, VehicleAttitude};
+use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_STATUS_DATA, UTKIK_PIPELINE_STATUS_DATA};
+use utkik_shared::geo::GeoPoint;
+
+/// Trail length kept per vehicle (positions).
+pub const VEHICLE_TRAIL_LEN: usize = 2_000;
+
+/// Horizontal field of view assumed for the footprint until the camera reports its own, radians.
+pub const DEFAULT_HFOV_RAD: f64 = 1.2;
+
+/// State of one vehicle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vehicle {
+    /// MAVLink system id.
+    pub system_id: u8,
+    /// Last position (GLOBAL_POSITION_INT).
+    pub position: Option<GeoPoint>,
+    /// Height above home, metres.
+    pub alt_m_rel: f64,
+    /// Heading, degrees clockwise from north.
+    pub heading_deg: f64,
+    /// Ground speed, m/s.
+    pub groundspeed_m_s: f64,
+    /// Battery remaining, percent (None when unknown).
+    pub battery_pct: Option<u8>,
+    /// Battery voltage, volts.
+    pub battery_v: Option<f64>,
+    /// Home position.
+    pub home: Option<GeoPoint>,
+    /// Past positions, oldest first.
+    pub trail: VecDeque<GeoPoint>,
+    /// Vehicle attitude (ATTITUDE).
+    pub attitude: Option<VehicleAttitude>,
+    /// Gimbal attitude (GIMBAL_DEVICE_ATTITUDE_STATUS).
+    pub gimbal: Option<GimbalAttitude>,
+    /// Last onboard pipeline status.
+    pub pipeline: Option<UTKIK_PIPELINE_STATUS_DATA>,
+    /// Last authorization status.
+    pub authz: Option<UTKIK_AUTHZ_STATUS_DATA>,
+    /// Source time of the last heartbeat, seconds.
+    pub last_heartbeat_s: Option<f64>,
+    /// Armed flag from the heartbeat.
+    pub armed: bool,
+}
+
+impl Vehicle {
+    /// A vehicle seen for the first time.
+    pub fn new(system_id: u8) -> Self {
+        Self {
+            system_id,
+            position: None,
+            alt_m_rel: 0.0,
+            heading_deg: 0.0,
+            groundspeed_m_s: 0.0,
+            battery_pct: None,
+            battery_v: None,
+            home: None,
+            trail: VecDeque::new(),
+            attitude: None,
+            gimbal: None,
+            pipeline: None,
+            authz: None,
+            last_heartbeat_s: None,
+            armed: false,
+        }
+    }
+
+    /// Applies a vehicle message; false when the message is not one this type uses.
+    pub fn apply(&mut self, _component_id: u8, msg: &MavMessage, time_s: f64) -> bool {
+        match msg {
+            MavMessage::HEARTBEAT(h) => {
+                self.last_heartbeat_s = Some(time_s);
+                self.armed = h
+                    .base_mode
+                    .contains(utkik_shared::dialect::MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED);
+            }
+            MavMessage::GLOBAL_POSITION_INT(p) => {
+                let pos = GeoPoint::from(p);
+                self.alt_m_rel = p.relative_alt as f64 / 1000.0;
+                if p.hdg != u16::MAX {
+                    self.heading_deg = p.hdg as f64 / 100.0;
+                }
+                self.groundspeed_m_s = ((p.vx as f64).hypot(p.vy as f64)) / 100.0;
+                let moved = self.trail.back().is_none_or(|last| {
+                    (last.lat_deg - pos.lat_deg).abs() > 2e-6 || (last.lon_deg - pos.lon_deg).abs() > 2e-6
+                });
+                if moved {
+                    if self.trail.len() == VEHICLE_TRAIL_LEN {
+                        self.trail.pop_front();
+                    }
+                    self.trail.push_back(pos);
+                }
+                self.position = Some(pos);
+            }
+            MavMessage::ATTITUDE(a) => {
+                self.attitude = Some(VehicleAttitude::from(a));
+            }
+            MavMessage::GIMBAL_DEVICE_ATTITUDE_STATUS(g) => {
+                self.gimbal = GimbalAttitude::try_from(g).ok();
+            }
+            MavMessage::SYS_STATUS(s) => {
+                if s.battery_remaining >= 0 {
+                    self.battery_pct = Some(s.battery_remaining as u8);
+                }
+                if s.voltage_battery != u16::MAX {
+                    self.battery_v = Some(s.voltage_battery as f64 / 1000.0);
+                }
+            }
+            MavMessage::BATTERY_STATUS(b) => {
+                if b.battery_remaining >= 0 {
+                    self.battery_pct = Some(b.battery_remaining as u8);
+                }
+            }
+            MavMessage::HOME_POSITION(h) => {
+                self.home = Some(GeoPoint::from_deg_e7(h.latitude, h.longitude, h.altitude));
+            }
+            MavMessage::VFR_HUD(v) => {
+                self.groundspeed_m_s = v.groundspeed as f64;
+            }
+            MavMessage::UTKIK_PIPELINE_STATUS(p) => self.pipeline = Some(p.clone()),
+            MavMessage::UTKIK_AUTHZ_STATUS(a) => self.authz = Some(a.clone()),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Ground covered by the camera as (lon, lat) degrees, from the last position, attitude and
+    /// gimbal, over flat ground at the home altitude (or 0 m AMSL without a home).
+    pub fn footprint(&self) -> Option<Vec<(f64, f64)>> {
+        let position = self.position?;
+        let gimbal = self.gimbal?;
+        let camera = Camera {
+            intrinsics: Intrinsics::from_hfov(1920, 1080, DEFAULT_HFOV_RAD).ok()?,
+            pose: CameraPose { position, vehicle: self.attitude.unwrap_or_default(), gimbal, mount: Default::default() },
+        };
+        let ground = self.home.map(|h| h.alt_m_amsl).unwrap_or(position.alt_m_amsl - self.alt_m_rel);
+        let poly = camera.footprint(&FlatTerrain { alt_m_amsl: ground })?;
+        Some(poly.exterior().coords().map(|c| (c.x, c.y)).collect())
+    }
+
+    /// One line: id, position, altitude, speed, battery.
+    pub fn summary(&self) -> String {
+        let pos = self
+            .position
+            .map(|p| format!("{:.6},{:.6}", p.lat_deg, p.lon_deg))
+            .unwrap_or_else(|| "no position".into());
+        let batt = self.battery_pct.map(|b| format!("{b}%")).unwrap_or_else(|| "?".into());
+        format!(
+            "vehicle {} at {pos} alt {:.1} m hdg {:.0} spd {:.1} m/s batt {batt}",
+            self.system_id, self.alt_m_rel, self.heading_deg, self.groundspeed_m_s
+        )
+    }
+}

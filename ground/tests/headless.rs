@@ -1,0 +1,164 @@
+//! Headless integration tests: a synthetic mission as real MAVLink bytes goes through the real
+//! UDP link thread (or the decoder) into the Bevy app under `MinimalPlugins`; entities in the
+//! world, alerts and their LAW.md states, acks back to the drone and the tlog are checked.
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use utkik_ground::link::{self, FrameDecoder, LinkConfig, LinkSource, read_tlog};
+use utkik_ground::plugins::link::MessageSource;
+use utkik_ground::plugins::{GroundCorePlugins, WorldRes};
+use utkik_ground::state::{AlertKind, AlertState, TrackClass};
+use utkik_ground::synth;
+use utkik_shared::dialect::MavMessage;
+
+fn app_with(source: MessageSource) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins).insert_resource(source).add_plugins(GroundCorePlugins);
+    app
+}
+
+#[test]
+fn udp_mission_builds_world_acks_alerts_and_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let handle = link::start(LinkConfig {
+        source: LinkSource::UdpListen("127.0.0.1:0".parse().unwrap()),
+        record_dir: Some(dir.path().to_path_buf()),
+        rotate_bytes: 64 * 1024,
+    })
+    .unwrap();
+    let addr = handle.local_addr.unwrap();
+    let mut app = app_with(MessageSource::Live(handle));
+    let drone = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mission = synth::mission(8, 12);
+    let mut sent = 0usize;
+    // Several frames per datagram, as a real link batches them; plus a garbage datagram.
+    for chunk in mission.frames.chunks(4) {
+        let dgram: Vec<u8> = chunk.iter().flat_map(|(_, f)| f.iter().copied()).collect();
+        drone.send_to(&dgram, addr).unwrap();
+        sent += chunk.len();
+        if sent % 200 == 0 {
+            app.update();
+        }
+    }
+    drone.send_to(b"not mavlink at all", addr).unwrap();
+    // Drain until everything arrived (bounded: the test fails rather than hangs).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.world().resource::<WorldRes>().0.applied_messages + app.world().resource::<WorldRes>().0.ignored_messages
+        < sent as u64
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(5));
+        app.update();
+    }
+    let w = &app.world().resource::<WorldRes>().0;
+    assert_eq!(w.applied_messages + w.ignored_messages, sent as u64, "all frames decoded");
+    assert!(w.ignored_messages > 0, "SYSTEM_TIME is counted as ignored");
+    let v = &w.vehicles[&1];
+    assert!(v.position.is_some() && v.home.is_some() && v.battery_pct.is_some());
+    assert!(v.pipeline.is_some() && v.authz.is_some());
+    assert!(v.footprint().is_some_and(|f| f.len() > 8), "camera footprint from the shared model");
+    assert_eq!(w.tracks.iter().filter(|t| t.key.class == TrackClass::Face).count(), 1);
+    assert!(w.tracks.len() >= 12 + 3);
+    let plate = w.tracks.iter().find(|t| t.key.track_id == 100).unwrap();
+    assert_eq!(plate.plate.as_deref(), Some("AB12000"));
+    // Plate hit sent twice -> one alert, two receptions; possible match with evidence.
+    let hit = w.alerts.get(1, 1).unwrap();
+    assert!(matches!(&hit.kind, AlertKind::PlateHit { plate, .. } if plate == "AB12000"));
+    assert_eq!(hit.receptions, 2);
+    assert_eq!(hit.state, AlertState::NeedsCheck);
+    let m = w.alerts.get(1, 2).unwrap();
+    assert_eq!(m.state, AlertState::PossibleMatch { confirmed_by: vec![] });
+    assert_eq!(m.evidence_jpeg.as_ref().map(|e| e.len()), Some(600));
+    // Link statistics: no loss on loopback.
+    assert_eq!(w.links[&(1, 191)].lost, 0);
+    // Acks reach the drone.
+    drone.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut dec = FrameDecoder::new();
+    let mut acks = Vec::new();
+    let mut buf = [0u8; 2048];
+    while acks.len() < 3 {
+        let Ok((n, _)) = drone.recv_from(&mut buf) else { break };
+        dec.push(&buf[..n], |d| {
+            if let MavMessage::UTKIK_ALERT_ACK(a) = d.message {
+                acks.push(a.alert_id)
+            }
+        });
+    }
+    acks.sort();
+    assert_eq!(acks, vec![1, 1, 2], "one ack per reception");
+    // Two-user confirmation through the world resource.
+    let mut wr = app.world_mut().resource_mut::<WorldRes>();
+    wr.0.alerts.confirm(1, 2, "alice").unwrap();
+    assert!(wr.0.alerts.confirm(1, 2, "alice").is_err());
+    assert_eq!(wr.0.alerts.confirm(1, 2, "bob").unwrap(), &AlertState::Confirmed { by: ["alice".into(), "bob".into()] });
+    // Every packet recorded, rotated into several files.
+    let MessageSource::Live(mut h) = app.world_mut().remove_resource::<MessageSource>().unwrap() else { panic!() };
+    let c = h.counters();
+    assert!(c.decode.garbage_bytes >= 18, "{c:?}");
+    h.stop();
+    let files = h.tlog_files.lock().unwrap().clone();
+    assert!(files.len() >= 2, "rotation: {files:?}");
+    let recorded: usize = files.iter().map(|f| read_tlog(f).unwrap().len()).sum();
+    assert_eq!(recorded, sent);
+}
+
+#[test]
+fn replayed_records_give_the_same_world_as_live() {
+    let mission = synth::mission(5, 6);
+    let (events, stats) = link::events_from_records(&mission.frames);
+    assert_eq!(stats.bad_frames, 0);
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for e in events {
+        tx.send(e).unwrap();
+    }
+    let mut app = app_with(MessageSource::Channel(rx));
+    app.update();
+    let w = &app.world().resource::<WorldRes>().0;
+    assert_eq!(w.applied_messages + w.ignored_messages, mission.frames.len() as u64);
+    assert_eq!(w.alerts.len(), 2);
+    assert!(w.vehicles[&1].trail.len() > 10);
+}
+
+#[test]
+fn port_in_use_is_a_clear_error() {
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let err = link::start(LinkConfig { source: LinkSource::UdpListen(addr), record_dir: None, rotate_bytes: 1 << 20 })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&addr.to_string()) && err.contains("cannot listen"), "{err}");
+    let err = "tcp:nonsense".parse::<LinkSource>().unwrap_err().to_string();
+    assert!(err.contains("tcp:nonsense"), "{err}");
+}
+
+#[test]
+fn tcp_link_reconnects() {
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    let handle =
+        link::start(LinkConfig { source: LinkSource::TcpClient(addr), record_dir: None, rotate_bytes: 1 << 20 }).unwrap();
+    let mission = synth::mission(1, 1);
+    let mut app = app_with(MessageSource::Live(handle));
+    for round in 0..2u64 {
+        let (mut s, _) = server.accept().unwrap();
+        use std::io::Write;
+        for (_, f) in &mission.frames {
+            s.write_all(f).unwrap();
+        }
+        drop(s); // The drone side drops; the link must reconnect for round 2.
+        let want = (round + 1) * mission.frames.len() as u64;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            app.update();
+            let w = &app.world().resource::<WorldRes>().0;
+            if w.applied_messages + w.ignored_messages >= want || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let w = &app.world().resource::<WorldRes>().0;
+        assert_eq!(w.applied_messages + w.ignored_messages, want, "round {round}");
+    }
+}
