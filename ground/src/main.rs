@@ -112,7 +112,12 @@ fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, App
     if let Some(path) = tlog {
         let records = read_tlog(path).with_context(|| format!("reading tlog {}", path.display()))?;
         let (events, stats) = link::events_from_records(&records);
-        info!("{}: {} messages, {} bad frames", path.display(), events.len(), stats.bad_frames);
+        info!(
+            "{}: {} messages, {} bad frames",
+            path.display(),
+            events.len(),
+            stats.bad_frames
+        );
         let (tx, rx) = crossbeam_channel::unbounded();
         for e in events {
             tx.send(e).ok();
@@ -163,7 +168,13 @@ fn print_summary(world: Res<WorldRes>, time: Res<Time>, mut last: Local<f32>) {
         *last = time.elapsed_secs();
         println!("{}", world.0.summary());
         for a in world.0.alerts.iter().filter(|a| a.needs_attention()) {
-            println!("  ALERT v{} #{}: {} ({:?})", a.system_id, a.alert_id, a.label(), a.state);
+            println!(
+                "  ALERT v{} #{}: {} ({:?})",
+                a.system_id,
+                a.alert_id,
+                a.label(),
+                a.state
+            );
         }
     }
 }
@@ -175,11 +186,18 @@ struct ShotPlan {
     taken_at: Option<f32>,
 }
 
-fn screenshot_system(mut commands: Commands, time: Res<Time>, mut plan: ResMut<ShotPlan>, mut exit: MessageWriter<AppExit>) {
+fn screenshot_system(
+    mut commands: Commands,
+    time: Res<Time>,
+    mut plan: ResMut<ShotPlan>,
+    mut exit: MessageWriter<AppExit>,
+) {
     let t = time.elapsed_secs();
     match plan.taken_at {
         None if t >= plan.after_s => {
-            commands.spawn(Screenshot::primary_window()).observe(save_to_disk(plan.out.clone()));
+            commands
+                .spawn(Screenshot::primary_window())
+                .observe(save_to_disk(plan.out.clone()));
             plan.taken_at = Some(t);
         }
         Some(t0) => {
@@ -206,18 +224,32 @@ fn main() -> Result<()> {
             rec.flush()?;
             let gj = out.join("synth.geojson");
             std::fs::write(&gj, utkik_ground::synth::geojson())?;
-            println!("{} frames -> {}; map {}", m.frames.len(), rec.files[0].display(), gj.display());
+            println!(
+                "{} frames -> {}; map {}",
+                m.frames.len(),
+                rec.files[0].display(),
+                gj.display()
+            );
             Ok(())
         }
-        Some(Cmd::Screenshot { out, tlog, after_s, live }) => {
+        Some(Cmd::Screenshot {
+            out,
+            tlog,
+            after_s,
+            live,
+        }) => {
             if !has_display() {
                 anyhow::bail!("screenshot needs a display: run under xvfb-run (see scripts/screenshot-smoke.sh)");
             }
             let (src, state) = source(&live, tlog.as_ref())?;
             let _ = std::fs::remove_file(&out);
             let mut app = windowed_app(&live, src, state);
-            app.insert_resource(ShotPlan { out: out.clone(), after_s, taken_at: None })
-                .add_systems(Update, screenshot_system);
+            app.insert_resource(ShotPlan {
+                out: out.clone(),
+                after_s,
+                taken_at: None,
+            })
+            .add_systems(Update, screenshot_system);
             let code = app.run();
             anyhow::ensure!(code.is_success(), "screenshot not saved to {}", out.display());
             println!("saved {}", out.display());

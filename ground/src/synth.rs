@@ -44,7 +44,11 @@ impl Seq {
 pub fn mission(duration_s: u32, cars: u32) -> SynthMission {
     let mut frames = Vec::new();
     let (mut ap, mut ob) = (Seq(0), Seq(0));
-    let hdr = |comp: u8, seq: u8| MavHeader { system_id: 1, component_id: comp, sequence: seq };
+    let hdr = |comp: u8, seq: u8| MavHeader {
+        system_id: 1,
+        component_id: comp,
+        sequence: seq,
+    };
     let (hlat, hlon) = e7(CENTRE.0, CENTRE.1);
     let t0_unix_us: u64 = 1_790_000_000_000_000;
     for step in 0..duration_s * 10 {
@@ -60,109 +64,161 @@ pub fn mission(duration_s: u32, cars: u32) -> SynthMission {
         // Velocity direction: derivative of the circle (counter-clockwise).
         let (ve, vn) = (-8.0 * a.sin(), 8.0 * a.cos());
         let hdg = ve.atan2(vn).to_degrees().rem_euclid(360.0);
-        push(1, ap.next(), MavMessage::GLOBAL_POSITION_INT(GLOBAL_POSITION_INT_DATA {
-            time_boot_ms: (t_s * 1000.0) as u32,
-            lat: late7,
-            lon: lone7,
-            alt: 80_000,
-            relative_alt: 60_000,
-            vx: (vn * 100.0) as i16,
-            vy: (ve * 100.0) as i16,
-            vz: 0,
-            hdg: (hdg * 100.0) as u16,
-        }));
-        push(1, ap.next(), MavMessage::ATTITUDE(ATTITUDE_DATA {
-            time_boot_ms: (t_s * 1000.0) as u32,
-            yaw: hdg.to_radians() as f32,
-            ..Default::default()
-        }));
+        push(
+            1,
+            ap.next(),
+            MavMessage::GLOBAL_POSITION_INT(GLOBAL_POSITION_INT_DATA {
+                time_boot_ms: (t_s * 1000.0) as u32,
+                lat: late7,
+                lon: lone7,
+                alt: 80_000,
+                relative_alt: 60_000,
+                vx: (vn * 100.0) as i16,
+                vy: (ve * 100.0) as i16,
+                vz: 0,
+                hdg: (hdg * 100.0) as u16,
+            }),
+        );
+        push(
+            1,
+            ap.next(),
+            MavMessage::ATTITUDE(ATTITUDE_DATA {
+                time_boot_ms: (t_s * 1000.0) as u32,
+                yaw: hdg.to_radians() as f32,
+                ..Default::default()
+            }),
+        );
         // Gimbal pitched 55° down, yaw in the vehicle frame.
         let pitch = (-55.0f64).to_radians();
-        push(1, ap.next(), MavMessage::GIMBAL_DEVICE_ATTITUDE_STATUS(GIMBAL_DEVICE_ATTITUDE_STATUS_DATA {
-            q: [(pitch / 2.0).cos() as f32, 0.0, (pitch / 2.0).sin() as f32, 0.0],
-            flags: GimbalDeviceFlags::GIMBAL_DEVICE_FLAGS_YAW_IN_VEHICLE_FRAME,
-            ..Default::default()
-        }));
+        push(
+            1,
+            ap.next(),
+            MavMessage::GIMBAL_DEVICE_ATTITUDE_STATUS(GIMBAL_DEVICE_ATTITUDE_STATUS_DATA {
+                q: [(pitch / 2.0).cos() as f32, 0.0, (pitch / 2.0).sin() as f32, 0.0],
+                flags: GimbalDeviceFlags::GIMBAL_DEVICE_FLAGS_YAW_IN_VEHICLE_FRAME,
+                ..Default::default()
+            }),
+        );
         if step % 10 == 0 {
-            push(1, ap.next(), MavMessage::HEARTBEAT(HEARTBEAT_DATA {
-                mavtype: MavType::MAV_TYPE_QUADROTOR,
-                autopilot: MavAutopilot::MAV_AUTOPILOT_PX4,
-                base_mode: MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED,
-                ..Default::default()
-            }));
-            push(1, ap.next(), MavMessage::SYS_STATUS(SYS_STATUS_DATA {
-                voltage_battery: 15_800 - (t_s * 2.0) as u16,
-                battery_remaining: (95.0 - t_s / 20.0) as i8,
-                ..Default::default()
-            }));
-            push(1, ap.next(), MavMessage::HOME_POSITION(HOME_POSITION_DATA {
-                latitude: hlat,
-                longitude: hlon,
-                altitude: 20_000,
-                ..Default::default()
-            }));
-            push(191, ob.next(), MavMessage::UTKIK_PIPELINE_STATUS(UTKIK_PIPELINE_STATUS_DATA {
-                time_usec: t0_unix_us + t_us,
-                frames_in: step * 3,
-                frames_processed: step * 3 - step / 4,
-                frames_dropped: step / 4,
-                fps: 2_400,
-                latency_p50: 110,
-                latency_p95: 180,
-                cpu_load: 63,
-                tracks_active: cars as u16 + 3,
-                link_budget_used: 41,
-                ..Default::default()
-            }));
-            push(191, ob.next(), MavMessage::UTKIK_AUTHZ_STATUS(UTKIK_AUTHZ_STATUS_DATA {
-                time_usec: t0_unix_us + t_us,
-                state: UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE,
-                inside_area: 1,
-                remaining: 7_200 - t_s as u32,
-                ..Default::default()
-            }));
+            push(
+                1,
+                ap.next(),
+                MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+                    mavtype: MavType::MAV_TYPE_QUADROTOR,
+                    autopilot: MavAutopilot::MAV_AUTOPILOT_PX4,
+                    base_mode: MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED,
+                    ..Default::default()
+                }),
+            );
+            push(
+                1,
+                ap.next(),
+                MavMessage::SYS_STATUS(SYS_STATUS_DATA {
+                    voltage_battery: 15_800 - (t_s * 2.0) as u16,
+                    battery_remaining: (95.0 - t_s / 20.0) as i8,
+                    ..Default::default()
+                }),
+            );
+            push(
+                1,
+                ap.next(),
+                MavMessage::HOME_POSITION(HOME_POSITION_DATA {
+                    latitude: hlat,
+                    longitude: hlon,
+                    altitude: 20_000,
+                    ..Default::default()
+                }),
+            );
+            push(
+                191,
+                ob.next(),
+                MavMessage::UTKIK_PIPELINE_STATUS(UTKIK_PIPELINE_STATUS_DATA {
+                    time_usec: t0_unix_us + t_us,
+                    frames_in: step * 3,
+                    frames_processed: step * 3 - step / 4,
+                    frames_dropped: step / 4,
+                    fps: 2_400,
+                    latency_p50: 110,
+                    latency_p95: 180,
+                    cpu_load: 63,
+                    tracks_active: cars as u16 + 3,
+                    link_budget_used: 41,
+                    ..Default::default()
+                }),
+            );
+            push(
+                191,
+                ob.next(),
+                MavMessage::UTKIK_AUTHZ_STATUS(UTKIK_AUTHZ_STATUS_DATA {
+                    time_usec: t0_unix_us + t_us,
+                    state: UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE,
+                    inside_area: 1,
+                    remaining: 7_200 - t_s as u32,
+                    ..Default::default()
+                }),
+            );
         }
         // Cars drive east along the main road (y = 0) and north along the cross street (x = 60).
         if step % 2 == 0 {
             for c in 0..cars {
                 let speed = 6.0 + (c % 5) as f64;
                 let along = ((c as f64 * 37.0 + speed * t_s) % 500.0) - 250.0;
-                let (e, n) = if c % 2 == 0 { (along, -4.0 + (c % 4) as f64 * 2.5) } else { (60.0 + (c % 3) as f64 * 2.5, along) };
+                let (e, n) = if c % 2 == 0 {
+                    (along, -4.0 + (c % 4) as f64 * 2.5)
+                } else {
+                    (60.0 + (c % 3) as f64 * 2.5, along)
+                };
                 let (lat, lon) = offset(e, n);
                 let (la, lo) = e7(lat, lon);
-                let class = if c % 3 == 0 { UtkikObjectClass::UTKIK_OBJECT_CLASS_PLATE } else { UtkikObjectClass::UTKIK_OBJECT_CLASS_VEHICLE };
+                let class = if c % 3 == 0 {
+                    UtkikObjectClass::UTKIK_OBJECT_CLASS_PLATE
+                } else {
+                    UtkikObjectClass::UTKIK_OBJECT_CLASS_VEHICLE
+                };
                 let (vn, ve) = if c % 2 == 0 { (0.0, speed) } else { (speed, 0.0) };
-                push(191, ob.next(), MavMessage::UTKIK_TRACK(UTKIK_TRACK_DATA {
-                    time_usec: t0_unix_us + t_us,
-                    track_id: 100 + c,
-                    object_class: class,
-                    flags: UtkikTrackFlags::UTKIK_TRACK_FLAGS_GEO_VALID,
-                    confidence: 80,
-                    lat: la,
-                    lon: lo,
-                    alt: 20_000,
-                    h_acc: 250,
-                    vn: (vn * 100.0) as i16,
-                    ve: (ve * 100.0) as i16,
-                    hits: (step / 2) as u16,
-                    ..Default::default()
-                }));
+                push(
+                    191,
+                    ob.next(),
+                    MavMessage::UTKIK_TRACK(UTKIK_TRACK_DATA {
+                        time_usec: t0_unix_us + t_us,
+                        track_id: 100 + c,
+                        object_class: class,
+                        flags: UtkikTrackFlags::UTKIK_TRACK_FLAGS_GEO_VALID,
+                        confidence: 80,
+                        lat: la,
+                        lon: lo,
+                        alt: 20_000,
+                        h_acc: 250,
+                        vn: (vn * 100.0) as i16,
+                        ve: (ve * 100.0) as i16,
+                        hits: (step / 2) as u16,
+                        ..Default::default()
+                    }),
+                );
             }
             for p in 0..3u32 {
                 let (lat, lon) = offset(-40.0 + p as f64 * 30.0 + t_s * 0.8, 20.0 + p as f64 * 4.0);
                 let (la, lo) = e7(lat, lon);
-                push(191, ob.next(), MavMessage::UTKIK_TRACK(UTKIK_TRACK_DATA {
-                    time_usec: t0_unix_us + t_us,
-                    track_id: 10 + p,
-                    object_class: if p == 0 { UtkikObjectClass::UTKIK_OBJECT_CLASS_FACE } else { UtkikObjectClass::UTKIK_OBJECT_CLASS_PERSON },
-                    flags: UtkikTrackFlags::UTKIK_TRACK_FLAGS_GEO_VALID,
-                    confidence: 70,
-                    lat: la,
-                    lon: lo,
-                    alt: 20_000,
-                    h_acc: 300,
-                    ..Default::default()
-                }));
+                push(
+                    191,
+                    ob.next(),
+                    MavMessage::UTKIK_TRACK(UTKIK_TRACK_DATA {
+                        time_usec: t0_unix_us + t_us,
+                        track_id: 10 + p,
+                        object_class: if p == 0 {
+                            UtkikObjectClass::UTKIK_OBJECT_CLASS_FACE
+                        } else {
+                            UtkikObjectClass::UTKIK_OBJECT_CLASS_PERSON
+                        },
+                        flags: UtkikTrackFlags::UTKIK_TRACK_FLAGS_GEO_VALID,
+                        confidence: 70,
+                        lat: la,
+                        lon: lo,
+                        alt: 20_000,
+                        h_acc: 300,
+                        ..Default::default()
+                    }),
+                );
             }
         }
         // Plate reads: every plate car gets its text once; car 100 is on the hit list (sent twice:
@@ -174,16 +230,24 @@ pub fn mission(duration_s: u32, cars: u32) -> SynthMission {
                 if step == 25 && !hit {
                     continue;
                 }
-                push(191, ob.next(), MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
-                    time_usec: t0_unix_us + t_us,
-                    track_id: 100 + c,
-                    alert_id: if hit { 1 } else { 0 },
-                    hit_entry_id: if hit { 42 } else { 0 },
-                    plate: text.as_str().into(),
-                    confidence: 91,
-                    status: if hit { UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT } else { UtkikPlateStatus::UTKIK_PLATE_STATUS_NO_HIT },
-                    reads: 5,
-                }));
+                push(
+                    191,
+                    ob.next(),
+                    MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
+                        time_usec: t0_unix_us + t_us,
+                        track_id: 100 + c,
+                        alert_id: if hit { 1 } else { 0 },
+                        hit_entry_id: if hit { 42 } else { 0 },
+                        plate: text.as_str().into(),
+                        confidence: 91,
+                        status: if hit {
+                            UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT
+                        } else {
+                            UtkikPlateStatus::UTKIK_PLATE_STATUS_NO_HIT
+                        },
+                        reads: 5,
+                    }),
+                );
             }
         }
         // A possible match on the face track with a 600-byte evidence crop.
@@ -191,34 +255,53 @@ pub fn mission(duration_s: u32, cars: u32) -> SynthMission {
             let evidence: Vec<u8> = (0..600u32).map(|i| (i * 7 % 256) as u8).collect();
             let (lat, lon) = offset(-40.0 + t_s * 0.8, 20.0);
             let (la, lo) = e7(lat, lon);
-            push(191, ob.next(), MavMessage::UTKIK_BIOMETRIC_MATCH(UTKIK_BIOMETRIC_MATCH_DATA {
-                time_usec: t0_unix_us + t_us,
-                alert_id: 2,
-                track_id: 10,
-                score: 0.58,
-                subject_id: "SUBJ-A".into(),
-                evidence_transfer_id: 1,
-                evidence_size: evidence.len() as u32,
-                lat: la,
-                lon: lo,
-                ..Default::default()
-            }));
+            push(
+                191,
+                ob.next(),
+                MavMessage::UTKIK_BIOMETRIC_MATCH(UTKIK_BIOMETRIC_MATCH_DATA {
+                    time_usec: t0_unix_us + t_us,
+                    alert_id: 2,
+                    track_id: 10,
+                    score: 0.58,
+                    subject_id: "SUBJ-A".into(),
+                    evidence_transfer_id: 1,
+                    evidence_size: evidence.len() as u32,
+                    lat: la,
+                    lon: lo,
+                    ..Default::default()
+                }),
+            );
             let packets = evidence.len().div_ceil(253) as u16;
-            push(191, ob.next(), MavMessage::DATA_TRANSMISSION_HANDSHAKE(DATA_TRANSMISSION_HANDSHAKE_DATA {
-                size: evidence.len() as u32,
-                packets,
-                payload: 253,
-                ..Default::default()
-            }));
+            push(
+                191,
+                ob.next(),
+                MavMessage::DATA_TRANSMISSION_HANDSHAKE(DATA_TRANSMISSION_HANDSHAKE_DATA {
+                    size: evidence.len() as u32,
+                    packets,
+                    payload: 253,
+                    ..Default::default()
+                }),
+            );
             for (i, chunk) in evidence.chunks(253).enumerate() {
                 let mut data = [0u8; 253];
                 data[..chunk.len()].copy_from_slice(chunk);
-                push(191, ob.next(), MavMessage::ENCAPSULATED_DATA(ENCAPSULATED_DATA_DATA { seqnr: i as u16, data }));
+                push(
+                    191,
+                    ob.next(),
+                    MavMessage::ENCAPSULATED_DATA(ENCAPSULATED_DATA_DATA { seqnr: i as u16, data }),
+                );
             }
         }
         // A message the ground does not use (counted as ignored).
         if step % 50 == 0 {
-            push(1, ap.next(), MavMessage::SYSTEM_TIME(SYSTEM_TIME_DATA { time_unix_usec: t0_unix_us + t_us, ..Default::default() }));
+            push(
+                1,
+                ap.next(),
+                MavMessage::SYSTEM_TIME(SYSTEM_TIME_DATA {
+                    time_unix_usec: t0_unix_us + t_us,
+                    ..Default::default()
+                }),
+            );
         }
     }
     SynthMission { frames }
@@ -251,7 +334,10 @@ pub fn geojson() -> String {
     for (name, pts) in [
         ("Main street", vec![(-300.0, 0.0), (300.0, 0.0)]),
         ("Cross street", vec![(62.0, -300.0), (62.0, 300.0)]),
-        ("Park lane", vec![(-300.0, 120.0), (-100.0, 120.0), (0.0, 160.0), (300.0, 160.0)]),
+        (
+            "Park lane",
+            vec![(-300.0, 120.0), (-100.0, 120.0), (0.0, 160.0), (300.0, 160.0)],
+        ),
     ] {
         f.push(format!(
             r#"{{"type":"Feature","properties":{{"kind":"road","name":"{name}"}},"geometry":{{"type":"LineString","coordinates":{}}}}}"#,

@@ -91,7 +91,11 @@ impl FrameDecoder {
                         sequence: raw.sequence(),
                     };
                     self.stats.messages += 1;
-                    out(Decoded { header, message, raw: rest[..len].to_vec() });
+                    out(Decoded {
+                        header,
+                        message,
+                        raw: rest[..len].to_vec(),
+                    });
                     start += len;
                 }
                 None => {
@@ -119,7 +123,11 @@ mod tests {
 
     #[test]
     fn garbage_and_split_frames() {
-        let h = MavHeader { system_id: 3, component_id: 1, sequence: 9 };
+        let h = MavHeader {
+            system_id: 3,
+            component_id: 1,
+            sequence: 9,
+        };
         let frame = encode_v2(h, &MavMessage::HEARTBEAT(HEARTBEAT_DATA::default()));
         let mut stream = vec![1u8, 2, 3, STX_V2, 0];
         stream.extend_from_slice(&frame);

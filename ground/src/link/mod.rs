@@ -48,7 +48,10 @@ impl std::str::FromStr for LinkSource {
     /// `udp:0.0.0.0:14550`, `tcp:127.0.0.1:5760`, `serial:/dev/ttyUSB0:57600`, or a bare address
     /// (UDP listen).
     fn from_str(s: &str) -> Result<Self, LinkError> {
-        let bad = |why: &str| LinkError::BadSource { source_text: s.to_string(), why: why.to_string() };
+        let bad = |why: &str| LinkError::BadSource {
+            source_text: s.to_string(),
+            why: why.to_string(),
+        };
         if let Some(rest) = s.strip_prefix("serial:") {
             let (path, baud) = rest.rsplit_once(':').ok_or_else(|| bad("expected serial:PATH:BAUD"))?;
             let baud = baud.parse().map_err(|_| bad("baud is not a number"))?;
@@ -60,7 +63,11 @@ impl std::str::FromStr for LinkSource {
             _ => ("udp", s),
         };
         let addr: SocketAddr = addr.parse().map_err(|_| bad("expected HOST:PORT with a numeric IP"))?;
-        Ok(if kind == "tcp" { Self::TcpClient(addr) } else { Self::UdpListen(addr) })
+        Ok(if kind == "tcp" {
+            Self::TcpClient(addr)
+        } else {
+            Self::UdpListen(addr)
+        })
     }
 }
 
@@ -180,7 +187,10 @@ impl Drop for LinkHandle {
 }
 
 fn now_usec() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 trait Stream: Read + Write + Send {}
@@ -219,7 +229,10 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
             let p = serialport::new(path, *baud)
                 .timeout(Duration::from_millis(50))
                 .open()
-                .map_err(|e| LinkError::Serial { path: path.clone(), message: e.to_string() })?;
+                .map_err(|e| LinkError::Serial {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
             (Port::Stream(Some(Box::new(p))), None)
         }
     };
@@ -299,7 +312,9 @@ impl Worker {
                         match s.read(&mut buf) {
                             Ok(0) => {
                                 *stream = None;
-                                let _ = self.events.try_send(LinkEvent::Status("link closed; reconnecting".into()));
+                                let _ = self
+                                    .events
+                                    .try_send(LinkEvent::Status("link closed; reconnecting".into()));
                                 0
                             }
                             Ok(n) => n,
@@ -313,7 +328,9 @@ impl Worker {
                             }
                             Err(e) => {
                                 *stream = None;
-                                let _ = self.events.try_send(LinkEvent::Status(format!("link error {e}; reconnecting")));
+                                let _ = self
+                                    .events
+                                    .try_send(LinkEvent::Status(format!("link error {e}; reconnecting")));
                                 0
                             }
                         }
@@ -343,12 +360,16 @@ impl Worker {
                 }
             }
             let origin = Origin {
-                system_id: d.header.system_id,
+                // The wire carries one byte of system id; the header widens it.
+                system_id: d.header.system_id as u8,
                 component_id: d.header.component_id,
                 sequence: d.header.sequence,
             };
-            if let Err(TrySendError::Full(_)) = events.try_send(LinkEvent::Message { origin, message: d.message, time_s })
-            {
+            if let Err(TrySendError::Full(_)) = events.try_send(LinkEvent::Message {
+                origin,
+                message: d.message,
+                time_s,
+            }) {
                 dropped += 1;
             }
         });
@@ -366,7 +387,11 @@ impl Worker {
 
     fn send_outgoing(&mut self) {
         while let Ok((_sysid, msg)) = self.outgoing.try_recv() {
-            let header = MavHeader { system_id: GCS_SYSTEM_ID, component_id: GCS_COMPONENT_ID, sequence: self.out_seq };
+            let header = MavHeader {
+                system_id: GCS_SYSTEM_ID.into(),
+                component_id: GCS_COMPONENT_ID,
+                sequence: self.out_seq,
+            };
             self.out_seq = self.out_seq.wrapping_add(1);
             let frame = encode_v2(header, &msg);
             let ok = match &mut self.port {
@@ -392,7 +417,7 @@ pub fn events_from_records(records: &[(u64, Vec<u8>)]) -> (Vec<LinkEvent>, Decod
         dec.push(frame, |d| {
             out.push(LinkEvent::Message {
                 origin: Origin {
-                    system_id: d.header.system_id,
+                    system_id: d.header.system_id as u8,
                     component_id: d.header.component_id,
                     sequence: d.header.sequence,
                 },

@@ -53,8 +53,8 @@ impl TlogRecorder {
         }
         self.index += 1;
         let path = self.dir.join(format!("{}-{:03}.tlog", self.stem, self.index));
-        let f = File::create(&path)
-            .map_err(|e| io::Error::new(e.kind(), format!("creating {}: {e}", path.display())))?;
+        let f =
+            File::create(&path).map_err(|e| io::Error::new(e.kind(), format!("creating {}: {e}", path.display())))?;
         self.file = Some(BufWriter::new(f));
         self.files.push(path);
         self.written = 0;

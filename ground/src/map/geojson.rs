@@ -29,7 +29,11 @@ pub enum OverlayKind {
 
 impl OverlayKind {
     fn from_properties(p: Option<&Value>) -> Self {
-        let get = |k: &str| p.and_then(|p| p.get(k)).and_then(|v| v.as_str()).map(|s| s.to_ascii_lowercase());
+        let get = |k: &str| {
+            p.and_then(|p| p.get(k))
+                .and_then(|v| v.as_str())
+                .map(|s| s.to_ascii_lowercase())
+        };
         if let Some(kind) = get("kind").or_else(|| get("type")).or_else(|| get("class")) {
             return match kind.as_str() {
                 "road" | "street" | "path" | "highway" => Self::Road,
@@ -95,20 +99,29 @@ pub enum GeoJsonError {
 
 /// Overlays from a file, plus the number of skipped features.
 pub fn load_geojson(path: &Path) -> Result<(Vec<Overlay>, usize), GeoJsonError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| GeoJsonError::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| GeoJsonError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse_geojson(&text, &path.display().to_string())
 }
 
 /// Overlays from GeoJSON text (`origin` names it in errors), plus the number of skipped features.
 pub fn parse_geojson(text: &str, origin: &str) -> Result<(Vec<Overlay>, usize), GeoJsonError> {
-    let v: Value = serde_json::from_str(text)
-        .map_err(|e| GeoJsonError::Json { path: origin.to_string(), message: e.to_string() })?;
+    let v: Value = serde_json::from_str(text).map_err(|e| GeoJsonError::Json {
+        path: origin.to_string(),
+        message: e.to_string(),
+    })?;
     let mut out = Vec::new();
     let mut skipped = 0;
     match v.get("type").and_then(|t| t.as_str()).unwrap_or("") {
         "FeatureCollection" => {
-            for f in v.get("features").and_then(|f| f.as_array()).map(|a| a.as_slice()).unwrap_or(&[]) {
+            for f in v
+                .get("features")
+                .and_then(|f| f.as_array())
+                .map(|a| a.as_slice())
+                .unwrap_or(&[])
+            {
                 if !feature(f, &mut out) {
                     skipped += 1;
                 }
@@ -123,7 +136,12 @@ pub fn parse_geojson(text: &str, origin: &str) -> Result<(Vec<Overlay>, usize), 
             let _ = t;
             geometry(&v, OverlayKind::Other, None, &mut out);
         }
-        other => return Err(GeoJsonError::NotGeoJson { path: origin.to_string(), found: other.to_string() }),
+        other => {
+            return Err(GeoJsonError::NotGeoJson {
+                path: origin.to_string(),
+                found: other.to_string(),
+            });
+        }
     }
     Ok((out, skipped))
 }
@@ -131,7 +149,10 @@ pub fn parse_geojson(text: &str, origin: &str) -> Result<(Vec<Overlay>, usize), 
 fn feature(f: &Value, out: &mut Vec<Overlay>) -> bool {
     let props = f.get("properties");
     let kind = OverlayKind::from_properties(props);
-    let name = props.and_then(|p| p.get("name")).and_then(|n| n.as_str()).map(str::to_string);
+    let name = props
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_string);
     match f.get("geometry") {
         Some(g) => geometry(g, kind, name, out),
         None => false,
@@ -154,7 +175,12 @@ fn geometry(g: &Value, kind: OverlayKind, name: Option<String>, out: &mut Vec<Ov
     let c = g.get("coordinates");
     let push = |out: &mut Vec<Overlay>, pts: Vec<(f64, f64)>, closed: bool| {
         if pts.len() >= 2 {
-            out.push(Overlay { kind, closed, points: pts, name: name.clone() });
+            out.push(Overlay {
+                kind,
+                closed,
+                points: pts,
+                name: name.clone(),
+            });
         }
     };
     match (g.get("type").and_then(|t| t.as_str()), c) {
@@ -213,7 +239,9 @@ mod tests {
     fn broken_json_names_the_file() {
         let e = parse_geojson("{\"type\":", "roads.geojson").unwrap_err().to_string();
         assert!(e.contains("roads.geojson") && e.contains("not valid JSON"), "{e}");
-        let e = parse_geojson("{\"type\":\"Topology\"}", "t.json").unwrap_err().to_string();
+        let e = parse_geojson("{\"type\":\"Topology\"}", "t.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Topology"), "{e}");
     }
 }

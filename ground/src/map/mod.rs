@@ -26,7 +26,12 @@ impl MapProjection {
     /// A projection centred on (lat, lon).
     pub fn new(lat0_deg: f64, lon0_deg: f64) -> Self {
         let m_per_deg_lat = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
-        Self { lat0_deg, lon0_deg, m_per_deg_lat, m_per_deg_lon: m_per_deg_lat * lat0_deg.to_radians().cos() }
+        Self {
+            lat0_deg,
+            lon0_deg,
+            m_per_deg_lat,
+            m_per_deg_lon: m_per_deg_lat * lat0_deg.to_radians().cos(),
+        }
     }
 
     /// (lon, lat) degrees -> (east, north) metres.
@@ -39,7 +44,10 @@ impl MapProjection {
 
     /// (east, north) metres -> (lon, lat) degrees.
     pub fn to_lonlat(&self, x_m: f32, y_m: f32) -> (f64, f64) {
-        (self.lon0_deg + x_m as f64 / self.m_per_deg_lon, self.lat0_deg + y_m as f64 / self.m_per_deg_lat)
+        (
+            self.lon0_deg + x_m as f64 / self.m_per_deg_lon,
+            self.lat0_deg + y_m as f64 / self.m_per_deg_lat,
+        )
     }
 }
 

@@ -17,7 +17,9 @@ pub struct Operator {
 
 impl Default for Operator {
     fn default() -> Self {
-        Self { user: std::env::var("USER").unwrap_or_else(|_| "operator".into()) }
+        Self {
+            user: std::env::var("USER").unwrap_or_else(|_| "operator".into()),
+        }
     }
 }
 
@@ -73,25 +75,40 @@ pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, operator: &mut Oper
     egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
         for a in world.0.alerts.iter().rev() {
             let (color, state) = match &a.state {
-                AlertState::NeedsCheck => (egui::Color32::from_rgb(255, 170, 0), "HIT - check plate image".to_string()),
+                AlertState::NeedsCheck => (
+                    egui::Color32::from_rgb(255, 170, 0),
+                    "HIT - check plate image".to_string(),
+                ),
                 AlertState::Checked { by } => (egui::Color32::GRAY, format!("checked by {by}")),
                 AlertState::PossibleMatch { confirmed_by } => (
                     egui::Color32::from_rgb(255, 90, 90),
                     format!("POSSIBLE MATCH - {}/2 confirmations", confirmed_by.len()),
                 ),
-                AlertState::Confirmed { by } => {
-                    (egui::Color32::from_rgb(120, 200, 255), format!("confirmed by {} and {}", by[0], by[1]))
-                }
+                AlertState::Confirmed { by } => (
+                    egui::Color32::from_rgb(120, 200, 255),
+                    format!("confirmed by {} and {}", by[0], by[1]),
+                ),
                 AlertState::Dismissed { by } => (egui::Color32::DARK_GRAY, format!("dismissed by {by}")),
             };
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.colored_label(color, egui::RichText::new(a.label()).strong());
                 ui.small(format!("vehicle {} alert #{} - {state}", a.system_id, a.alert_id));
                 match &a.kind {
-                    AlertKind::PlateHit { track_id, hit_entry_id, confidence, .. } => {
-                        ui.small(format!("track {track_id}, list entry {hit_entry_id}, read {confidence}%"));
+                    AlertKind::PlateHit {
+                        track_id,
+                        hit_entry_id,
+                        confidence,
+                        ..
+                    } => {
+                        ui.small(format!(
+                            "track {track_id}, list entry {hit_entry_id}, read {confidence}%"
+                        ));
                     }
-                    AlertKind::PossibleMatch { track_id, evidence_size, .. } => {
+                    AlertKind::PossibleMatch {
+                        track_id,
+                        evidence_size,
+                        ..
+                    } => {
                         let ev = match &a.evidence_jpeg {
                             Some(j) => format!("evidence {} bytes received", j.len()),
                             None if *evidence_size > 0 => format!("evidence pending ({evidence_size} bytes)"),
@@ -102,7 +119,11 @@ pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, operator: &mut Oper
                 }
                 if a.needs_attention() {
                     ui.horizontal(|ui| {
-                        let confirm = if matches!(a.kind, AlertKind::PlateHit { .. }) { "Checked" } else { "Confirm" };
+                        let confirm = if matches!(a.kind, AlertKind::PlateHit { .. }) {
+                            "Checked"
+                        } else {
+                            "Confirm"
+                        };
                         if ui.button(confirm).clicked() {
                             action = Some((a.system_id, a.alert_id, true));
                         }

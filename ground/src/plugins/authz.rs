@@ -41,7 +41,11 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &WorldRes, source: &MessageSource, 
             a.state,
             UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE | UtkikAuthzState::UTKIK_AUTHZ_STATE_URGENT
         );
-        let color = if active { egui::Color32::from_rgb(255, 120, 60) } else { ui.visuals().text_color() };
+        let color = if active {
+            egui::Color32::from_rgb(255, 120, 60)
+        } else {
+            ui.visuals().text_color()
+        };
         ui.colored_label(color, format!("vehicle {}: {}", v.system_id, state_name(a.state)));
         if a.remaining > 0 {
             let r = a.remaining;
@@ -55,7 +59,14 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &WorldRes, source: &MessageSource, 
         ));
         if active {
             if let MessageSource::Live(link) = source {
-                if ui.button(egui::RichText::new("STOP identification").strong().color(egui::Color32::RED)).clicked() {
+                if ui
+                    .button(
+                        egui::RichText::new("STOP identification")
+                            .strong()
+                            .color(egui::Color32::RED),
+                    )
+                    .clicked()
+                {
                     let mut operator_id = [0u8; 16];
                     for (d, s) in operator_id.iter_mut().zip(operator.bytes()) {
                         *d = s;

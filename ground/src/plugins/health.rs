@@ -23,7 +23,11 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
         ui.label("no vehicle yet");
     }
     for v in w.vehicles.values() {
-        ui.strong(format!("Vehicle {}{}", v.system_id, if v.armed { " (armed)" } else { "" }));
+        ui.strong(format!(
+            "Vehicle {}{}",
+            v.system_id,
+            if v.armed { " (armed)" } else { "" }
+        ));
         if let Some(p) = v.position {
             ui.monospace(format!("{:.6}, {:.6}", p.lat_deg, p.lon_deg));
         }
@@ -38,7 +42,14 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
             _ => "battery ?".into(),
         };
         let low = v.battery_pct.is_some_and(|p| p < 25);
-        ui.colored_label(if low { egui::Color32::LIGHT_RED } else { ui.visuals().text_color() }, batt);
+        ui.colored_label(
+            if low {
+                egui::Color32::LIGHT_RED
+            } else {
+                ui.visuals().text_color()
+            },
+            batt,
+        );
         match &v.pipeline {
             Some(s) => {
                 ui.monospace(format!(
@@ -65,10 +76,20 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
     ui.heading("Link");
     for ((sys, comp), s) in &w.links {
         let silent = s.silence_s(w.now_s);
-        let color = if silent > 3.0 || s.quality() < 0.9 { egui::Color32::LIGHT_RED } else { egui::Color32::LIGHT_GREEN };
+        let color = if silent > 3.0 || s.quality() < 0.9 {
+            egui::Color32::LIGHT_RED
+        } else {
+            egui::Color32::LIGHT_GREEN
+        };
         ui.colored_label(
             color,
-            format!("{sys}/{comp}: {} rx, {} lost ({:.1}%), silent {:.1} s", s.received, s.lost, (1.0 - s.quality()) * 100.0, silent),
+            format!(
+                "{sys}/{comp}: {} rx, {} lost ({:.1}%), silent {:.1} s",
+                s.received,
+                s.lost,
+                (1.0 - s.quality()) * 100.0,
+                silent
+            ),
         );
     }
     let c = &link.counters;
@@ -76,7 +97,10 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
         "{} B in, garbage {} B, bad {} , dropped {}",
         c.bytes_in, c.decode.garbage_bytes, c.decode.bad_frames, c.dropped
     ));
-    ui.monospace(format!("ignored msgs {}, acks sent {}", w.ignored_messages, link.acks_sent));
+    ui.monospace(format!(
+        "ignored msgs {}, acks sent {}",
+        w.ignored_messages, link.acks_sent
+    ));
     if !link.text.is_empty() {
         ui.label(&link.text);
     }

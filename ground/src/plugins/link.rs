@@ -57,7 +57,11 @@ fn ingest(source: Res<MessageSource>, mut world: ResMut<WorldRes>, mut status: R
     let mut n = 0;
     for ev in rx.try_iter() {
         match ev {
-            LinkEvent::Message { origin, message, time_s } => {
+            LinkEvent::Message {
+                origin,
+                message,
+                time_s,
+            } => {
                 n += 1;
                 for out in world.0.apply(origin, &message, time_s) {
                     if let Some(h) = handle {

@@ -42,7 +42,16 @@ impl MapView {
         self.projected = self
             .overlays
             .iter()
-            .map(|o| (o.kind, o.closed, o.points.iter().map(|&(lon, lat)| Vec2::from(p.to_xy(lon, lat))).collect()))
+            .map(|o| {
+                (
+                    o.kind,
+                    o.closed,
+                    o.points
+                        .iter()
+                        .map(|&(lon, lat)| Vec2::from(p.to_xy(lon, lat)))
+                        .collect(),
+                )
+            })
             .collect();
     }
 }
@@ -59,15 +68,24 @@ impl Plugin for MapPlugin {
         app.init_resource::<MapView>()
             .insert_resource(ClearColor(Color::srgb(0.93, 0.92, 0.89)))
             .add_systems(Startup, setup)
-            .add_systems(Update, (origin_from_vehicle, controls, draw_overlays).chain().in_set(GroundSet::Draw));
+            .add_systems(
+                Update,
+                (origin_from_vehicle, controls, draw_overlays)
+                    .chain()
+                    .in_set(GroundSet::Draw),
+            );
     }
 }
 
 fn setup(mut commands: Commands, mut view: ResMut<MapView>) {
-    commands.spawn((Camera2d, MapCamera, Projection::Orthographic(OrthographicProjection {
-        scale: 1.0,
-        ..OrthographicProjection::default_2d()
-    })));
+    commands.spawn((
+        Camera2d,
+        MapCamera,
+        Projection::Orthographic(OrthographicProjection {
+            scale: 1.0,
+            ..OrthographicProjection::default_2d()
+        }),
+    ));
     view.m_per_px = 1.0;
     view.follow = view.overlays.is_empty();
     if view.projection.is_none() && !view.overlays.is_empty() {
@@ -114,9 +132,16 @@ fn controls(
     mut view: ResMut<MapView>,
     time: Res<Time>,
 ) {
-    let Ok((camera, gt, mut t, mut proj)) = cam.single_mut() else { return };
-    let egui_busy = contexts.ctx_mut().map(|c| c.egui_wants_pointer_input()).unwrap_or(false);
-    let Projection::Orthographic(ortho) = &mut *proj else { return };
+    let Ok((camera, gt, mut t, mut proj)) = cam.single_mut() else {
+        return;
+    };
+    let egui_busy = contexts
+        .ctx_mut()
+        .map(|c| c.egui_wants_pointer_input())
+        .unwrap_or(false);
+    let Projection::Orthographic(ortho) = &mut *proj else {
+        return;
+    };
     if !egui_busy {
         if scroll.delta.y != 0.0 {
             ortho.scale = (ortho.scale * (1.0 - 0.1 * scroll.delta.y.clamp(-5.0, 5.0))).clamp(0.02, 50.0);

@@ -20,7 +20,8 @@ pub struct RecordingPlugin;
 
 impl Plugin for RecordingPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<Recording>().add_systems(Update, refresh.in_set(GroundSet::World));
+        app.init_resource::<Recording>()
+            .add_systems(Update, refresh.in_set(GroundSet::World));
     }
 }
 

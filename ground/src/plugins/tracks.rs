@@ -20,7 +20,10 @@ pub struct TrackView {
 
 impl Default for TrackView {
     fn default() -> Self {
-        Self { hidden: BTreeSet::new(), selected: None }
+        Self {
+            hidden: BTreeSet::new(),
+            selected: None,
+        }
     }
 }
 
@@ -40,7 +43,8 @@ pub struct TracksPlugin;
 
 impl Plugin for TracksPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<TrackView>().add_systems(Update, draw.in_set(GroundSet::Draw));
+        app.init_resource::<TrackView>()
+            .add_systems(Update, draw.in_set(GroundSet::Draw));
     }
 }
 
@@ -52,7 +56,9 @@ fn draw(mut gizmos: Gizmos, world: Res<WorldRes>, view: Res<MapView>, tv: Res<Tr
             continue;
         }
         let Some(p) = t.position else { continue };
-        let Some(c) = view.xy(p.lon_deg, p.lat_deg) else { continue };
+        let Some(c) = view.xy(p.lon_deg, p.lat_deg) else {
+            continue;
+        };
         let color = class_color(t.key.class).with_alpha(t.opacity(now));
         if t.trail.len() > 1 {
             let trail: Vec<Vec2> = t.trail.iter().filter_map(|q| view.xy(q.lon_deg, q.lat_deg)).collect();
@@ -66,7 +72,15 @@ fn draw(mut gizmos: Gizmos, world: Res<WorldRes>, view: Res<MapView>, tv: Res<Tr
                 gizmos.circle_2d(c, s * 0.4, color);
             }
             TrackClass::Person => {
-                gizmos.linestrip_2d([c + Vec2::Y * s, c + Vec2::new(s, -s), c + Vec2::new(-s, -s), c + Vec2::Y * s], color);
+                gizmos.linestrip_2d(
+                    [
+                        c + Vec2::Y * s,
+                        c + Vec2::new(s, -s),
+                        c + Vec2::new(-s, -s),
+                        c + Vec2::Y * s,
+                    ],
+                    color,
+                );
             }
             TrackClass::Unknown => {
                 gizmos.circle_2d(c, s, color);

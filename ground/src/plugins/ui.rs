@@ -47,14 +47,19 @@ fn panels(
     let mut root = egui::Ui::new(
         ctx.clone(),
         "ground-root".into(),
-        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
     );
     egui::Panel::top("top").show(&mut root, |ui| {
         ui.horizontal(|ui| {
             ui.strong("UTKIK ground");
             ui.label(format!("{:?}", state.get()));
             if cue.flash_frames > 0 && (cue.flash_frames / 15) % 2 == 0 {
-                ui.colored_label(egui::Color32::RED, egui::RichText::new("  NEW ALERT  ").strong().size(18.0));
+                ui.colored_label(
+                    egui::Color32::RED,
+                    egui::RichText::new("  NEW ALERT  ").strong().size(18.0),
+                );
             }
             if let Some(b) = &view.banner {
                 ui.colored_label(egui::Color32::from_rgb(200, 110, 0), b);
@@ -92,26 +97,39 @@ fn panels(
             }
         });
         let now = world.0.now_s;
-        let mut list: Vec<_> = world.0.tracks.iter().filter(|t| !tv.hidden.contains(&t.key.class)).collect();
+        let mut list: Vec<_> = world
+            .0
+            .tracks
+            .iter()
+            .filter(|t| !tv.hidden.contains(&t.key.class))
+            .collect();
         list.sort_by(|a, b| b.last_seen_s.total_cmp(&a.last_seen_s));
-        egui::ScrollArea::vertical().id_salt("tracks").max_height(220.0).show(ui, |ui| {
-            for t in list.iter().take(200) {
-                let mut label = format!("{} #{}", t.key.class.name(), t.key.track_id);
-                if let Some(p) = &t.plate {
-                    label.push_str(&format!(" [{p}]"));
+        egui::ScrollArea::vertical()
+            .id_salt("tracks")
+            .max_height(220.0)
+            .show(ui, |ui| {
+                for t in list.iter().take(200) {
+                    let mut label = format!("{} #{}", t.key.class.name(), t.key.track_id);
+                    if let Some(p) = &t.plate {
+                        label.push_str(&format!(" [{p}]"));
+                    }
+                    if t.is_stale(now) {
+                        label.push_str(" (stale)");
+                    }
+                    let sel = tv.selected == Some(t.key);
+                    if ui.selectable_label(sel, label).clicked() {
+                        tv.selected = if sel { None } else { Some(t.key) };
+                    }
                 }
-                if t.is_stale(now) {
-                    label.push_str(" (stale)");
-                }
-                let sel = tv.selected == Some(t.key);
-                if ui.selectable_label(sel, label).clicked() {
-                    tv.selected = if sel { None } else { Some(t.key) };
-                }
-            }
-        });
+            });
         if let Some(t) = tv.selected.and_then(|k| world.0.tracks.get(&k)) {
             ui.separator();
-            ui.strong(format!("{} track {} (vehicle {})", t.key.class.name(), t.key.track_id, t.key.system_id));
+            ui.strong(format!(
+                "{} track {} (vehicle {})",
+                t.key.class.name(),
+                t.key.track_id,
+                t.key.system_id
+            ));
             if let Some(p) = &t.plate {
                 ui.label(format!("plate {p} ({}%)", t.plate_confidence));
             }
@@ -135,13 +153,27 @@ fn panels(
             // Scale bar: a round length close to 120 px.
             let target_m = view.m_per_px * 120.0;
             let mag = 10f32.powf(target_m.max(0.01).log10().floor());
-            let len_m = [1.0, 2.0, 5.0, 10.0].iter().map(|f| f * mag).rfind(|l| *l <= target_m).unwrap_or(mag);
+            let len_m = [1.0, 2.0, 5.0, 10.0]
+                .iter()
+                .map(|f| f * mag)
+                .rfind(|l| *l <= target_m)
+                .unwrap_or(mag);
             let len_px = len_m / view.m_per_px.max(1e-6);
             let (rect, _) = ui.allocate_exact_size(egui::vec2(len_px + 4.0, 14.0), egui::Sense::hover());
             let y = rect.center().y;
             let stroke = egui::Stroke::new(2.0, ui.visuals().text_color());
-            ui.painter().line_segment([egui::pos2(rect.left() + 2.0, y), egui::pos2(rect.left() + 2.0 + len_px, y)], stroke);
-            ui.label(if len_m >= 1000.0 { format!("{} km", len_m / 1000.0) } else { format!("{len_m} m") });
+            ui.painter().line_segment(
+                [
+                    egui::pos2(rect.left() + 2.0, y),
+                    egui::pos2(rect.left() + 2.0 + len_px, y),
+                ],
+                stroke,
+            );
+            ui.label(if len_m >= 1000.0 {
+                format!("{} km", len_m / 1000.0)
+            } else {
+                format!("{len_m} m")
+            });
             ui.separator();
             ui.small("drag: pan  wheel: zoom  Q/E: rotate  R: north up  F: follow");
         });
@@ -150,11 +182,15 @@ fn panels(
     if let Ok((camera, gt)) = cam.single() {
         let painter = ctx.layer_painter(egui::LayerId::background());
         for t in world.0.tracks.iter() {
-            let (Some(text), Some(p)) = (&t.plate, t.position) else { continue };
+            let (Some(text), Some(p)) = (&t.plate, t.position) else {
+                continue;
+            };
             if tv.hidden.contains(&t.key.class) {
                 continue;
             }
-            let Some(xy) = view.xy(p.lon_deg, p.lat_deg) else { continue };
+            let Some(xy) = view.xy(p.lon_deg, p.lat_deg) else {
+                continue;
+            };
             if let Ok(s) = camera.world_to_viewport(gt, xy.extend(0.0)) {
                 painter.text(
                     egui::pos2(s.x + 8.0, s.y - 8.0),

@@ -19,17 +19,26 @@ fn draw(mut gizmos: Gizmos, world: Res<WorldRes>, view: Res<MapView>) {
     let px = view.m_per_px.max(0.01);
     for v in world.0.vehicles.values() {
         let Some(p) = v.position else { continue };
-        let Some(c) = view.xy(p.lon_deg, p.lat_deg) else { continue };
+        let Some(c) = view.xy(p.lon_deg, p.lat_deg) else {
+            continue;
+        };
         if let Some(fp) = v.footprint() {
             let pts: Vec<Vec2> = fp.iter().filter_map(|&(lon, lat)| view.xy(lon, lat)).collect();
-            gizmos.linestrip_2d(pts.iter().copied().chain(pts.first().copied()), Color::srgba(0.1, 0.6, 0.9, 0.9));
+            gizmos.linestrip_2d(
+                pts.iter().copied().chain(pts.first().copied()),
+                Color::srgba(0.1, 0.6, 0.9, 0.9),
+            );
         }
         let trail: Vec<Vec2> = v.trail.iter().filter_map(|q| view.xy(q.lon_deg, q.lat_deg)).collect();
         gizmos.linestrip_2d(trail, Color::srgba(0.1, 0.2, 0.7, 0.7));
         if let Some(h) = v.home {
             if let Some(hx) = view.xy(h.lon_deg, h.lat_deg) {
                 gizmos.rect_2d(hx, Vec2::splat(14.0 * px), Color::srgb(0.1, 0.6, 0.1));
-                gizmos.line_2d(hx - Vec2::X * 7.0 * px, hx + Vec2::X * 7.0 * px, Color::srgb(0.1, 0.6, 0.1));
+                gizmos.line_2d(
+                    hx - Vec2::X * 7.0 * px,
+                    hx + Vec2::X * 7.0 * px,
+                    Color::srgb(0.1, 0.6, 0.1),
+                );
             }
         }
         // Arrow: heading clockwise from north -> angle from +x counter-clockwise.

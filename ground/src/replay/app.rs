@@ -62,12 +62,13 @@ impl AuditStatus {
     /// The banner text, when something is missing.
     pub fn banner(&self) -> Option<String> {
         match self {
-            AuditStatus::NotGiven => Some(
-                "No audit log given (--audit): operator confirmations and dismissals are not shown".into(),
-            ),
-            AuditStatus::Missing { path, reason } => {
-                Some(format!("Audit log {} missing: {reason}; confirmations and dismissals not shown", path.display()))
+            AuditStatus::NotGiven => {
+                Some("No audit log given (--audit): operator confirmations and dismissals are not shown".into())
             }
+            AuditStatus::Missing { path, reason } => Some(format!(
+                "Audit log {} missing: {reason}; confirmations and dismissals not shown",
+                path.display()
+            )),
             AuditStatus::Loaded { .. } => None,
         }
     }
@@ -164,7 +165,11 @@ fn step(mut state: ResMut<ReplayState>, mut world: ResMut<WorldRes>, time: Res<T
                     replay.index.damage.len(),
                     replay.index.gaps.len()
                 );
-                Some(ReplayState::Ready { replay: Box::new(replay), clock, cursor })
+                Some(ReplayState::Ready {
+                    replay: Box::new(replay),
+                    clock,
+                    cursor,
+                })
             }
             Ok(Err(e)) => {
                 error!("replay: {e}");
@@ -256,7 +261,11 @@ fn timeline_panel(
                                     }
                                 });
                             clock.set_speed(speed);
-                            ui.monospace(format!("{} / {}", fmt_t(clock.position_usec(), start), fmt_t(end, start)));
+                            ui.monospace(format!(
+                                "{} / {}",
+                                fmt_t(clock.position_usec(), start),
+                                fmt_t(end, start)
+                            ));
                             if let Some(e) = replay.previous_event(clock.position_usec() + 1) {
                                 ui.small(format!("last: {} @ {}", e.kind.label(), fmt_t(e.time_usec, start)));
                             }

@@ -73,7 +73,11 @@ impl PlaybackClock {
 
     /// Sets the speed, clamped to [`MIN_SPEED`]..=[`MAX_SPEED`] (NaN gives 1x).
     pub fn set_speed(&mut self, speed: f64) {
-        self.speed = if speed.is_nan() { 1.0 } else { speed.clamp(MIN_SPEED, MAX_SPEED) };
+        self.speed = if speed.is_nan() {
+            1.0
+        } else {
+            speed.clamp(MIN_SPEED, MAX_SPEED)
+        };
     }
 
     /// Jumps to `time_usec` (clamped to the recording).
@@ -100,7 +104,11 @@ impl PlaybackClock {
     /// Position as a fraction 0..=1 of the recording.
     pub fn fraction(&self) -> f64 {
         let span = (self.end_usec - self.start_usec) as f64;
-        if span <= 0.0 { 1.0 } else { (self.position_usec - self.start_usec) as f64 / span }
+        if span <= 0.0 {
+            1.0
+        } else {
+            (self.position_usec - self.start_usec) as f64 / span
+        }
     }
 }
 
@@ -122,7 +130,11 @@ mod tests {
         for _ in 0..240 {
             c.advance(1.0 / 60.0);
         }
-        assert!((c.position_usec() as i64 - 2_000_000).abs() <= 1, "{}", c.position_usec());
+        assert!(
+            (c.position_usec() as i64 - 2_000_000).abs() <= 1,
+            "{}",
+            c.position_usec()
+        );
         c.set_speed(16.0);
         c.advance(2.0);
         assert!((c.position_usec() as i64 - 34_000_000).abs() <= 1);

@@ -99,7 +99,7 @@ impl EventExtractor {
                 }
                 EventKind::PlateHit {
                     alert_id: p.alert_id,
-                    plate: plate_text(&p.plate),
+                    plate: plate_text(&p.plate[..]),
                 }
             }
             MavMessage::UTKIK_BIOMETRIC_MATCH(m) => {
@@ -116,7 +116,10 @@ impl EventExtractor {
                 if prev == Some(a.state) {
                     return None;
                 }
-                EventKind::AuthzChange { from: prev, to: a.state }
+                EventKind::AuthzChange {
+                    from: prev,
+                    to: a.state,
+                }
             }
             _ => return None,
         };

@@ -49,7 +49,10 @@ fn straight_play(data: &[u8], t: u64) -> World {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 11
     }
 }
@@ -123,7 +126,10 @@ fn events_mark_hits_matches_authz_link_loss_and_damage() {
         .unwrap();
     assert!((loss - 70.1).abs() < 0.2, "{loss}");
     let damage = replay.events.iter().find(|e| e.kind.category() == "damage").unwrap();
-    assert!(matches!(damage.kind, EventKind::DataDamage { bytes: 12, .. }), "{damage:?}");
+    assert!(
+        matches!(damage.kind, EventKind::DataDamage { bytes: 12, .. }),
+        "{damage:?}"
+    );
     // Damage loses nothing around it: every good record is indexed.
     assert_eq!(replay.stats.records, synth::mission(40, 6).frames.len() as u64);
     // Events are in order; next/previous walk them.
@@ -132,7 +138,10 @@ fn events_mark_hits_matches_authz_link_loss_and_damage() {
     assert_eq!(replay.next_event(replay.range_usec().0 - 1), Some(first));
     let second = replay.next_event(first.time_usec).unwrap();
     assert!(second.time_usec > first.time_usec);
-    assert_eq!(replay.previous_event(second.time_usec).map(|e| e.time_usec), Some(first.time_usec));
+    assert_eq!(
+        replay.previous_event(second.time_usec).map(|e| e.time_usec),
+        Some(first.time_usec)
+    );
     assert_eq!(replay.previous_event(first.time_usec), None);
 }
 
@@ -146,7 +155,10 @@ fn truncated_file_replays_everything_before_the_cut() {
     assert!(replay.index.truncated.is_some());
     assert!(replay.events.iter().any(|e| e.kind.category() == "damage"));
     let end = replay.range_usec().1;
-    assert_eq!(replay.world_at(end).applied_messages, full.stats.records - 1 - full.stats.undecodable);
+    assert_eq!(
+        replay.world_at(end).applied_messages,
+        full.stats.records - 1 - full.stats.undecodable
+    );
 }
 
 #[test]

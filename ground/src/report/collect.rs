@@ -72,7 +72,12 @@ pub fn collect(replay: &Replay, mut progress: impl FnMut(u64, u64)) -> MissionDa
     let mut out = MissionData {
         start_usec: start,
         end_usec: end,
-        seconds: (0..n_s).map(|i| SecondSample { t_s: i as f64, ..Default::default() }).collect(),
+        seconds: (0..n_s)
+            .map(|i| SecondSample {
+                t_s: i as f64,
+                ..Default::default()
+            })
+            .collect(),
         ..Default::default()
     };
     let mut world = World::new();
@@ -88,7 +93,9 @@ pub fn collect(replay: &Replay, mut progress: impl FnMut(u64, u64)) -> MissionDa
         let sec = ((t - start) / 1_000_000) as usize;
         let s = &mut out.seconds[sec.min(n_s - 1)];
         s.messages += 1;
-        let Ok(msg) = rec.frame.decode::<MavMessage>() else { continue };
+        let Ok(msg) = rec.frame.decode::<MavMessage>() else {
+            continue;
+        };
         let origin = Origin {
             system_id: rec.frame.sysid(),
             component_id: rec.frame.compid(),
@@ -102,7 +109,10 @@ pub fn collect(replay: &Replay, mut progress: impl FnMut(u64, u64)) -> MissionDa
         match &msg {
             MavMessage::GLOBAL_POSITION_INT(p) if last_path_s.get(&sys) != Some(&(sec as u64)) => {
                 last_path_s.insert(sys, sec as u64);
-                out.flight_path.entry(sys).or_default().push((p.lat as f64 / 1e7, p.lon as f64 / 1e7));
+                out.flight_path
+                    .entry(sys)
+                    .or_default()
+                    .push((p.lat as f64 / 1e7, p.lon as f64 / 1e7));
             }
             MavMessage::UTKIK_TRACK(tr) if tr.flags.contains(UtkikTrackFlags::UTKIK_TRACK_FLAGS_GEO_VALID) => {
                 let e = out
@@ -157,7 +167,10 @@ pub fn biometric_use_authorized(authz: &[AuthzChange], system_id: u8, digest16: 
         .next_back()
         .is_some_and(|c| {
             same(&c)
-                && matches!(c.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE | UtkikAuthzState::UTKIK_AUTHZ_STATE_URGENT)
+                && matches!(
+                    c.state,
+                    UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE | UtkikAuthzState::UTKIK_AUTHZ_STATE_URGENT
+                )
         });
     let withdrawn_later = authz.iter().filter(same).any(|c| {
         c.time_usec > at_usec

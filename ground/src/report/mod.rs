@@ -29,7 +29,10 @@ pub struct ReportOptions {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Standard base64 (for inline evidence images).
@@ -59,7 +62,9 @@ fn state_text(s: &AlertState) -> String {
         AlertState::NeedsCheck => "needs check by an operator".into(),
         AlertState::Checked { by } => format!("checked by {by}"),
         AlertState::PossibleMatch { confirmed_by } if confirmed_by.is_empty() => "possible match (unconfirmed)".into(),
-        AlertState::PossibleMatch { confirmed_by } => format!("possible match, confirmed by {}", confirmed_by.join(", ")),
+        AlertState::PossibleMatch { confirmed_by } => {
+            format!("possible match, confirmed by {}", confirmed_by.join(", "))
+        }
         AlertState::Confirmed { by } => format!("confirmed by {} and {}", by[0], by[1]),
         AlertState::Dismissed { by } => format!("dismissed by {by}"),
     }
@@ -97,7 +102,11 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
             h,
             "<div class=\"warn\"><b>Damaged recording:</b> {} corrupt stretch(es){}; everything around them is included and the gaps are marked on the timeline.</div>",
             replay.index.damage.len(),
-            if replay.index.truncated.is_some() { ", file ends mid-record" } else { "" }
+            if replay.index.truncated.is_some() {
+                ", file ends mid-record"
+            } else {
+                ""
+            }
         );
     }
     let _ = write!(h, "<p class=\"sub\">End state: {}</p>", esc(&data.final_summary));
@@ -117,9 +126,14 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
             let at = (a.received_s * 1e6) as u64;
             let evidence = match &a.kind {
                 AlertKind::PlateHit { plate, confidence, .. } => {
-                    format!("plate read <b>{}</b> ({confidence}% confidence); check the plate image before acting", esc(plate))
+                    format!(
+                        "plate read <b>{}</b> ({confidence}% confidence); check the plate image before acting",
+                        esc(plate)
+                    )
                 }
-                AlertKind::PossibleMatch { authorization_digest, .. } => {
+                AlertKind::PossibleMatch {
+                    authorization_digest, ..
+                } => {
                     if biometric_use_authorized(&data.authz, a.system_id, authorization_digest, at) {
                         match &a.evidence_jpeg {
                             Some(j) if j.starts_with(&[0xFF, 0xD8]) => format!(
@@ -150,8 +164,16 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
     h.push_str("<h2>Link quality</h2>");
     h.push_str(&svg::series_plot(
         &[
-            ("messages/s", "#1f77b4", data.seconds.iter().map(|s| Some(s.messages as f64)).collect()),
-            ("lost packets/s", "#d62728", data.seconds.iter().map(|s| Some(s.lost as f64)).collect()),
+            (
+                "messages/s",
+                "#1f77b4",
+                data.seconds.iter().map(|s| Some(s.messages as f64)).collect(),
+            ),
+            (
+                "lost packets/s",
+                "#d62728",
+                data.seconds.iter().map(|s| Some(s.lost as f64)).collect(),
+            ),
         ],
         &replay.events,
         start,
@@ -162,9 +184,21 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
     h.push_str(&svg::series_plot(
         &[
             ("fps", "#2ca02c", data.seconds.iter().map(|s| s.fps).collect()),
-            ("latency p95 (ms)", "#ff7f0e", data.seconds.iter().map(|s| s.latency_p95_ms).collect()),
-            ("dropped frames/s", "#d62728", data.seconds.iter().map(|s| s.dropped.map(|d| d as f64)).collect()),
-            ("CPU %", "#9467bd", data.seconds.iter().map(|s| s.cpu_pct.map(|d| d as f64)).collect()),
+            (
+                "latency p95 (ms)",
+                "#ff7f0e",
+                data.seconds.iter().map(|s| s.latency_p95_ms).collect(),
+            ),
+            (
+                "dropped frames/s",
+                "#d62728",
+                data.seconds.iter().map(|s| s.dropped.map(|d| d as f64)).collect(),
+            ),
+            (
+                "CPU %",
+                "#9467bd",
+                data.seconds.iter().map(|s| s.cpu_pct.map(|d| d as f64)).collect(),
+            ),
         ],
         &[],
         start,
@@ -178,12 +212,20 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             hms(e.time_usec, start),
-            if e.system_id == 0 { "-".to_string() } else { e.system_id.to_string() },
+            if e.system_id == 0 {
+                "-".to_string()
+            } else {
+                e.system_id.to_string()
+            },
             esc(&e.kind.label())
         );
     }
     h.push_str("</table>");
-    let links = replay.events.iter().filter(|e| matches!(e.kind, EventKind::LinkLoss { .. })).count();
+    let links = replay
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::LinkLoss { .. }))
+        .count();
     let _ = write!(
         h,
         "<p class=\"sub\">{} link losses, {} damaged stretches, {} undecodable records. Generated by utkik-ground report.</p></body></html>",

@@ -19,7 +19,10 @@ struct Frame {
 
 impl Frame {
     fn en(&self, lat: f64, lon: f64) -> (f64, f64) {
-        ((lon - self.lon0) * M_PER_DEG_LAT * self.cos0, (lat - self.lat0) * M_PER_DEG_LAT)
+        (
+            (lon - self.lon0) * M_PER_DEG_LAT * self.cos0,
+            (lat - self.lat0) * M_PER_DEG_LAT,
+        )
     }
 }
 
@@ -50,11 +53,17 @@ pub fn map(data: &MissionData, overlays: &[Overlay], w: f64, h: f64) -> String {
     let mut pts: Vec<(f64, f64)> = data.flight_path.values().flatten().copied().collect();
     pts.extend(data.track_points.values().flat_map(|(_, p)| p.iter().copied()));
     if pts.is_empty() {
-        return format!("<svg width=\"{w}\" height=\"60\"><text x=\"10\" y=\"35\">No positions in the recording.</text></svg>");
+        return format!(
+            "<svg width=\"{w}\" height=\"60\"><text x=\"10\" y=\"35\">No positions in the recording.</text></svg>"
+        );
     }
     let lat0 = pts.iter().map(|p| p.0).sum::<f64>() / pts.len() as f64;
     let lon0 = pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64;
-    let f = Frame { lat0, lon0, cos0: lat0.to_radians().cos() };
+    let f = Frame {
+        lat0,
+        lon0,
+        cos0: lat0.to_radians().cos(),
+    };
     let en: Vec<(f64, f64)> = pts.iter().map(|&(la, lo)| f.en(la, lo)).collect();
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in &en {
@@ -77,7 +86,8 @@ pub fn map(data: &MissionData, overlays: &[Overlay], w: f64, h: f64) -> String {
         }
         s
     };
-    let mut s = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">");
+    let mut s =
+        format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">");
     let _ = write!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"#f4f1ea\"/>");
     for o in overlays {
         let (fill, stroke, sw) = overlay_style(o.kind);
@@ -93,26 +103,46 @@ pub fn map(data: &MissionData, overlays: &[Overlay], w: f64, h: f64) -> String {
         let c = class_colour(*class);
         let step = (p.len() / 400).max(1);
         let line = poly(&mut p.iter().step_by(step).copied());
-        let _ = write!(s, "<polyline points=\"{line}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"1.5\" opacity=\"0.7\"><title>track {id} ({})</title></polyline>", class.name());
+        let _ = write!(
+            s,
+            "<polyline points=\"{line}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"1.5\" opacity=\"0.7\"><title>track {id} ({})</title></polyline>",
+            class.name()
+        );
         if let Some(&(la, lo)) = p.last() {
-            let (x, y) = { let (e, n) = f.en(la, lo); px(e, n) };
+            let (x, y) = {
+                let (e, n) = f.en(la, lo);
+                px(e, n)
+            };
             let _ = write!(s, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{c}\"/>");
         }
     }
     for (sys, path) in &data.flight_path {
         let line = poly(&mut path.iter().copied());
-        let _ = write!(s, "<polyline points=\"{line}\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"2.5\"><title>vehicle {sys} flight path</title></polyline>");
+        let _ = write!(
+            s,
+            "<polyline points=\"{line}\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"2.5\"><title>vehicle {sys} flight path</title></polyline>"
+        );
         for (i, &(la, lo)) in [path.first(), path.last()].into_iter().flatten().enumerate() {
             let (e, n) = f.en(la, lo);
             let (x, y) = px(e, n);
             let (label, col) = if i == 0 { ("start", "#2ca02c") } else { ("end", "#000") };
-            let _ = write!(s, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"6\" fill=\"{col}\" stroke=\"#fff\" stroke-width=\"2\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{label} (vehicle {sys})</text>", x + 8.0, y - 8.0);
+            let _ = write!(
+                s,
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"6\" fill=\"{col}\" stroke=\"#fff\" stroke-width=\"2\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{label} (vehicle {sys})</text>",
+                x + 8.0,
+                y - 8.0
+            );
         }
     }
     // Scale bar: a round length near a fifth of the width.
     let target = (w / 5.0) / scale;
     let mag = 10f64.powf(target.log10().floor());
-    let len_m = [1.0, 2.0, 5.0, 10.0].iter().map(|k| k * mag).filter(|&l| l <= target).last().unwrap_or(mag);
+    let len_m = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|k| k * mag)
+        .filter(|&l| l <= target)
+        .last()
+        .unwrap_or(mag);
     let bar = len_m * scale;
     let _ = write!(
         s,
@@ -120,10 +150,24 @@ pub fn map(data: &MissionData, overlays: &[Overlay], w: f64, h: f64) -> String {
         h - 24.0,
         h - 30.0
     );
-    let _ = write!(s, "<text x=\"{:.0}\" y=\"24\" font-size=\"14\" font-weight=\"bold\">N &#8593;</text>", w - 40.0);
+    let _ = write!(
+        s,
+        "<text x=\"{:.0}\" y=\"24\" font-size=\"14\" font-weight=\"bold\">N &#8593;</text>",
+        w - 40.0
+    );
     let mut lx = 16.0;
-    for (name, c) in [("flight path", "#d62728"), ("vehicle", "#1f77b4"), ("person", "#2ca02c"), ("plate", "#ff7f0e"), ("face", "#e377c2")] {
-        let _ = write!(s, "<rect x=\"{lx}\" y=\"10\" width=\"12\" height=\"12\" fill=\"{c}\"/><text x=\"{}\" y=\"21\" font-size=\"12\">{name}</text>", lx + 16.0);
+    for (name, c) in [
+        ("flight path", "#d62728"),
+        ("vehicle", "#1f77b4"),
+        ("person", "#2ca02c"),
+        ("plate", "#ff7f0e"),
+        ("face", "#e377c2"),
+    ] {
+        let _ = write!(
+            s,
+            "<rect x=\"{lx}\" y=\"10\" width=\"12\" height=\"12\" fill=\"{c}\"/><text x=\"{}\" y=\"21\" font-size=\"12\">{name}</text>",
+            lx + 16.0
+        );
         lx += 110.0;
     }
     s.push_str("</svg>");
@@ -142,7 +186,13 @@ fn lane(kind: &EventKind) -> (usize, &'static str, &'static str) {
 
 /// Event timeline: one lane per category, link losses as bars over their duration.
 pub fn timeline(events: &[ReplayEvent], start: u64, end: u64, w: f64) -> String {
-    let lanes = ["plate hits", "possible matches", "authorization", "link losses", "damaged data"];
+    let lanes = [
+        "plate hits",
+        "possible matches",
+        "authorization",
+        "link losses",
+        "damaged data",
+    ];
     let (left, lh) = (130.0, 22.0);
     let h = lh * lanes.len() as f64 + 30.0;
     let span = (end - start).max(1) as f64;
@@ -150,7 +200,14 @@ pub fn timeline(events: &[ReplayEvent], start: u64, end: u64, w: f64) -> String 
     let mut s = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\">");
     for (i, name) in lanes.iter().enumerate() {
         let y = i as f64 * lh + 4.0;
-        let _ = write!(s, "<rect x=\"{left}\" y=\"{y}\" width=\"{:.0}\" height=\"{:.0}\" fill=\"{}\"/><text x=\"6\" y=\"{:.0}\" font-size=\"12\">{name}</text>", w - left - 10.0, lh - 4.0, if i % 2 == 0 { "#eee" } else { "#f6f6f6" }, y + 13.0);
+        let _ = write!(
+            s,
+            "<rect x=\"{left}\" y=\"{y}\" width=\"{:.0}\" height=\"{:.0}\" fill=\"{}\"/><text x=\"6\" y=\"{:.0}\" font-size=\"12\">{name}</text>",
+            w - left - 10.0,
+            lh - 4.0,
+            if i % 2 == 0 { "#eee" } else { "#f6f6f6" },
+            y + 13.0
+        );
     }
     for e in events {
         let (i, _, c) = lane(&e.kind);
@@ -160,7 +217,12 @@ pub fn timeline(events: &[ReplayEvent], start: u64, end: u64, w: f64) -> String 
             EventKind::LinkLoss { duration_s } => (x(e.time_usec + (duration_s * 1e6) as u64) - x0).max(2.0),
             _ => 2.0,
         };
-        let _ = write!(s, "<rect x=\"{x0:.1}\" y=\"{y}\" width=\"{wd:.1}\" height=\"{:.0}\" fill=\"{c}\"><title>{}</title></rect>", lh - 4.0, super::esc(&e.kind.label()));
+        let _ = write!(
+            s,
+            "<rect x=\"{x0:.1}\" y=\"{y}\" width=\"{wd:.1}\" height=\"{:.0}\" fill=\"{c}\"><title>{}</title></rect>",
+            lh - 4.0,
+            super::esc(&e.kind.label())
+        );
     }
     axis(&mut s, left, w - 10.0, h - 22.0, (end - start) as f64 / 1e6);
     s.push_str("</svg>");
@@ -168,7 +230,10 @@ pub fn timeline(events: &[ReplayEvent], start: u64, end: u64, w: f64) -> String 
 }
 
 fn axis(s: &mut String, x0: f64, x1: f64, y: f64, dur_s: f64) {
-    let _ = write!(s, "<line x1=\"{x0}\" y1=\"{y}\" x2=\"{x1}\" y2=\"{y}\" stroke=\"#444\"/>");
+    let _ = write!(
+        s,
+        "<line x1=\"{x0}\" y1=\"{y}\" x2=\"{x1}\" y2=\"{y}\" stroke=\"#444\"/>"
+    );
     let step = [1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0]
         .into_iter()
         .find(|st| dur_s / st <= 12.0)
@@ -177,14 +242,28 @@ fn axis(s: &mut String, x0: f64, x1: f64, y: f64, dur_s: f64) {
     while t <= dur_s {
         let x = x0 + (x1 - x0) * (t / dur_s.max(1e-9));
         let ts = t as u64;
-        let _ = write!(s, "<line x1=\"{x:.1}\" y1=\"{y}\" x2=\"{x:.1}\" y2=\"{:.0}\" stroke=\"#444\"/><text x=\"{x:.1}\" y=\"{:.0}\" font-size=\"11\" text-anchor=\"middle\">{:02}:{:02}:{:02}</text>", y + 4.0, y + 16.0, ts / 3600, ts / 60 % 60, ts % 60);
+        let _ = write!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{y}\" x2=\"{x:.1}\" y2=\"{:.0}\" stroke=\"#444\"/><text x=\"{x:.1}\" y=\"{:.0}\" font-size=\"11\" text-anchor=\"middle\">{:02}:{:02}:{:02}</text>",
+            y + 4.0,
+            y + 16.0,
+            ts / 3600,
+            ts / 60 % 60,
+            ts % 60
+        );
         t += step;
     }
 }
 
 /// A multi-series per-second plot; each series scaled to its own maximum (labelled), with link
 /// losses shaded when events are given.
-pub fn series_plot(series: &[(&str, &str, Vec<Option<f64>>)], events: &[ReplayEvent], start: u64, w: f64, h: f64) -> String {
+pub fn series_plot(
+    series: &[(&str, &str, Vec<Option<f64>>)],
+    events: &[ReplayEvent],
+    start: u64,
+    w: f64,
+    h: f64,
+) -> String {
     let (left, top, bottom) = (10.0, 24.0, 24.0);
     let n = series.iter().map(|s| s.2.len()).max().unwrap_or(0).max(2);
     let x = |i: f64| left + (w - left - 10.0) * (i / (n - 1) as f64);
@@ -193,13 +272,22 @@ pub fn series_plot(series: &[(&str, &str, Vec<Option<f64>>)], events: &[ReplayEv
     for e in events {
         if let EventKind::LinkLoss { duration_s } = e.kind {
             let t0 = e.time_usec.saturating_sub(start) as f64 / 1e6;
-            let _ = write!(s, "<rect x=\"{:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{ph}\" fill=\"rgba(214,39,40,0.15)\"><title>link lost {duration_s:.1} s</title></rect>", x(t0), (x(t0 + duration_s) - x(t0)).max(2.0));
+            let _ = write!(
+                s,
+                "<rect x=\"{:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{ph}\" fill=\"rgba(214,39,40,0.15)\"><title>link lost {duration_s:.1} s</title></rect>",
+                x(t0),
+                (x(t0 + duration_s) - x(t0)).max(2.0)
+            );
         }
     }
     let mut lx = left;
     for (name, colour, vals) in series {
         let max = vals.iter().flatten().copied().fold(0.0f64, f64::max);
-        let _ = write!(s, "<rect x=\"{lx}\" y=\"6\" width=\"10\" height=\"10\" fill=\"{colour}\"/><text x=\"{}\" y=\"15\" font-size=\"12\">{name} (max {max:.1})</text>", lx + 14.0);
+        let _ = write!(
+            s,
+            "<rect x=\"{lx}\" y=\"6\" width=\"10\" height=\"10\" fill=\"{colour}\"/><text x=\"{}\" y=\"15\" font-size=\"12\">{name} (max {max:.1})</text>",
+            lx + 14.0
+        );
         lx += 220.0;
         if max <= 0.0 {
             // Flat zero line (or no data): still drawn, so "nothing" is visible.
@@ -210,13 +298,22 @@ pub fn series_plot(series: &[(&str, &str, Vec<Option<f64>>)], events: &[ReplayEv
         for (i, v) in vals.iter().enumerate() {
             match v {
                 Some(v) => {
-                    let _ = write!(d, "{}{:.1},{:.1} ", if pen { "L" } else { "M" }, x(i as f64), top + ph - v * scale);
+                    let _ = write!(
+                        d,
+                        "{}{:.1},{:.1} ",
+                        if pen { "L" } else { "M" },
+                        x(i as f64),
+                        top + ph - v * scale
+                    );
                     pen = true;
                 }
                 None => pen = false,
             }
         }
-        let _ = write!(s, "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.2\"/>");
+        let _ = write!(
+            s,
+            "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.2\"/>"
+        );
     }
     axis(&mut s, left, w - 10.0, h - bottom, (n - 1) as f64);
     s.push_str("</svg>");

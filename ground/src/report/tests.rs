@@ -48,7 +48,12 @@ fn biometric_evidence_needs_the_matching_active_authorization() {
         x[0] = b;
         x
     };
-    let ch = |t, state, digest| collect::AuthzChange { time_usec: t, system_id: 1, state, digest };
+    let ch = |t, state, digest| collect::AuthzChange {
+        time_usec: t,
+        system_id: 1,
+        state,
+        digest,
+    };
     let hist = vec![
         ch(10, UtkikAuthzState::UTKIK_AUTHZ_STATE_PENDING, d(7)),
         ch(20, UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE, d(7)),

@@ -198,13 +198,18 @@ impl Alerts {
             return None;
         }
         let kind = AlertKind::PlateHit {
-            plate: plate_text(&p.plate),
+            plate: plate_text(&p.plate[..]),
             track_id: p.track_id,
             hit_entry_id: p.hit_entry_id,
             confidence: p.confidence,
         };
         self.upsert(system_id, p.alert_id, kind, AlertState::NeedsCheck, time_s, p.time_usec);
-        Some(ack(system_id, component_id, p.alert_id, UtkikAlertKind::UTKIK_ALERT_KIND_PLATE_HIT))
+        Some(ack(
+            system_id,
+            component_id,
+            p.alert_id,
+            UtkikAlertKind::UTKIK_ALERT_KIND_PLATE_HIT,
+        ))
     }
 
     /// A possible match; returns the ack to send.
@@ -216,7 +221,7 @@ impl Alerts {
         time_s: f64,
     ) -> Option<MavMessage> {
         let kind = AlertKind::PossibleMatch {
-            subject_id: plate_text(&m.subject_id),
+            subject_id: plate_text(&m.subject_id[..]),
             track_id: m.track_id,
             score: m.score,
             authorization_digest: m.authorization_digest,
@@ -224,9 +229,16 @@ impl Alerts {
             evidence_size: m.evidence_size,
             position: (m.lat != 0 || m.lon != 0).then(|| GeoPoint::from_deg_e7(m.lat, m.lon, 0)),
         };
-        let state = AlertState::PossibleMatch { confirmed_by: Vec::new() };
+        let state = AlertState::PossibleMatch {
+            confirmed_by: Vec::new(),
+        };
         self.upsert(system_id, m.alert_id, kind, state, time_s, m.time_usec);
-        Some(ack(system_id, component_id, m.alert_id, UtkikAlertKind::UTKIK_ALERT_KIND_BIOMETRIC_MATCH))
+        Some(ack(
+            system_id,
+            component_id,
+            m.alert_id,
+            UtkikAlertKind::UTKIK_ALERT_KIND_BIOMETRIC_MATCH,
+        ))
     }
 
     fn upsert(&mut self, system_id: u8, alert_id: u32, kind: AlertKind, state: AlertState, time_s: f64, t_us: u64) {
@@ -254,19 +266,29 @@ impl Alerts {
 
     /// Start of an evidence transfer.
     pub fn apply_handshake(&mut self, system_id: u8, h: &DATA_TRANSMISSION_HANDSHAKE_DATA) {
-        self.transfers
-            .insert(system_id, Transfer { size: h.size, packets: h.packets, chunks: BTreeMap::new() });
+        self.transfers.insert(
+            system_id,
+            Transfer {
+                size: h.size,
+                packets: h.packets,
+                chunks: BTreeMap::new(),
+            },
+        );
     }
 
     /// A chunk of the current evidence transfer; when complete, attaches it to the oldest possible
     /// match of this vehicle waiting for evidence of that size.
     pub fn apply_data(&mut self, system_id: u8, d: &ENCAPSULATED_DATA_DATA) {
-        let Some(tr) = self.transfers.get_mut(&system_id) else { return };
+        let Some(tr) = self.transfers.get_mut(&system_id) else {
+            return;
+        };
         tr.chunks.insert(d.seqnr, d.data.to_vec());
         if tr.chunks.len() < tr.packets as usize {
             return;
         }
-        let Some(tr) = self.transfers.remove(&system_id) else { return };
+        let Some(tr) = self.transfers.remove(&system_id) else {
+            return;
+        };
         let mut bytes: Vec<u8> = Vec::with_capacity(tr.packets as usize * ENCAPSULATED_CHUNK);
         for chunk in tr.chunks.values() {
             bytes.extend_from_slice(chunk);
@@ -284,7 +306,9 @@ impl Alerts {
     }
 
     fn get_mut(&mut self, system_id: u8, alert_id: u32) -> Result<&mut Alert, AlertError> {
-        self.by_id.get_mut(&(system_id, alert_id)).ok_or(AlertError::Unknown { system_id, alert_id })
+        self.by_id
+            .get_mut(&(system_id, alert_id))
+            .ok_or(AlertError::Unknown { system_id, alert_id })
     }
 
     /// `user` confirms: a plate hit becomes Checked; a possible match needs two different users.
@@ -297,16 +321,38 @@ impl Alerts {
             AlertState::NeedsCheck => AlertState::Checked { by: user.to_string() },
             AlertState::PossibleMatch { confirmed_by } => {
                 if confirmed_by.iter().any(|u| u == user) {
-                    return Err(AlertError::SameUser { alert_id, user: user.to_string() });
+                    return Err(AlertError::SameUser {
+                        alert_id,
+                        user: user.to_string(),
+                    });
                 }
                 match confirmed_by.first() {
-                    Some(first) => AlertState::Confirmed { by: [first.clone(), user.to_string()] },
-                    None => AlertState::PossibleMatch { confirmed_by: vec![user.to_string()] },
+                    Some(first) => AlertState::Confirmed {
+                        by: [first.clone(), user.to_string()],
+                    },
+                    None => AlertState::PossibleMatch {
+                        confirmed_by: vec![user.to_string()],
+                    },
                 }
             }
-            AlertState::Checked { .. } => return Err(AlertError::Closed { alert_id, state: "checked" }),
-            AlertState::Confirmed { .. } => return Err(AlertError::Closed { alert_id, state: "confirmed" }),
-            AlertState::Dismissed { .. } => return Err(AlertError::Closed { alert_id, state: "dismissed" }),
+            AlertState::Checked { .. } => {
+                return Err(AlertError::Closed {
+                    alert_id,
+                    state: "checked",
+                });
+            }
+            AlertState::Confirmed { .. } => {
+                return Err(AlertError::Closed {
+                    alert_id,
+                    state: "confirmed",
+                });
+            }
+            AlertState::Dismissed { .. } => {
+                return Err(AlertError::Closed {
+                    alert_id,
+                    state: "dismissed",
+                });
+            }
         };
         a.state = next;
         Ok(&a.state)
@@ -319,7 +365,10 @@ impl Alerts {
         }
         let a = self.get_mut(system_id, alert_id)?;
         if !a.needs_attention() {
-            return Err(AlertError::Closed { alert_id, state: "closed" });
+            return Err(AlertError::Closed {
+                alert_id,
+                state: "closed",
+            });
         }
         a.state = AlertState::Dismissed { by: user.to_string() };
         Ok(&a.state)
@@ -362,7 +411,11 @@ mod tests {
 
     fn world_with_match() -> Alerts {
         let mut a = Alerts::default();
-        let m = UTKIK_BIOMETRIC_MATCH_DATA { alert_id: 7, score: 0.61, ..Default::default() };
+        let m = UTKIK_BIOMETRIC_MATCH_DATA {
+            alert_id: 7,
+            score: 0.61,
+            ..Default::default()
+        };
         assert!(a.apply_match(1, 191, &m, 0.0).is_some());
         a
     }
@@ -372,12 +425,22 @@ mod tests {
         let mut a = world_with_match();
         assert_eq!(
             a.confirm(1, 7, "alice").unwrap(),
-            &AlertState::PossibleMatch { confirmed_by: vec!["alice".into()] }
+            &AlertState::PossibleMatch {
+                confirmed_by: vec!["alice".into()]
+            }
         );
-        assert_eq!(a.confirm(1, 7, "alice"), Err(AlertError::SameUser { alert_id: 7, user: "alice".into() }));
+        assert_eq!(
+            a.confirm(1, 7, "alice"),
+            Err(AlertError::SameUser {
+                alert_id: 7,
+                user: "alice".into()
+            })
+        );
         assert_eq!(
             a.confirm(1, 7, "bob").unwrap(),
-            &AlertState::Confirmed { by: ["alice".into(), "bob".into()] }
+            &AlertState::Confirmed {
+                by: ["alice".into(), "bob".into()]
+            }
         );
         assert!(matches!(a.dismiss(1, 7, "carol"), Err(AlertError::Closed { .. })));
     }
@@ -386,18 +449,32 @@ mod tests {
     fn resend_keeps_review_state() {
         let mut a = world_with_match();
         a.confirm(1, 7, "alice").unwrap();
-        let m = UTKIK_BIOMETRIC_MATCH_DATA { alert_id: 7, ..Default::default() };
+        let m = UTKIK_BIOMETRIC_MATCH_DATA {
+            alert_id: 7,
+            ..Default::default()
+        };
         a.apply_match(1, 191, &m, 1.0);
         let alert = a.get(1, 7).unwrap();
         assert_eq!(alert.receptions, 2);
-        assert_eq!(alert.state, AlertState::PossibleMatch { confirmed_by: vec!["alice".into()] });
+        assert_eq!(
+            alert.state,
+            AlertState::PossibleMatch {
+                confirmed_by: vec!["alice".into()]
+            }
+        );
         assert_eq!(a.take_new(), vec![(1, 7)]);
     }
 
     #[test]
     fn unknown_alert_and_empty_user_are_errors() {
         let mut a = world_with_match();
-        assert_eq!(a.confirm(1, 8, "x"), Err(AlertError::Unknown { system_id: 1, alert_id: 8 }));
+        assert_eq!(
+            a.confirm(1, 8, "x"),
+            Err(AlertError::Unknown {
+                system_id: 1,
+                alert_id: 8
+            })
+        );
         assert_eq!(a.confirm(1, 7, " "), Err(AlertError::NoUser));
     }
 
@@ -413,7 +490,14 @@ mod tests {
         };
         a.apply_match(1, 191, &m, 0.0);
         let packets = jpeg.len().div_ceil(ENCAPSULATED_CHUNK) as u16;
-        a.apply_handshake(1, &DATA_TRANSMISSION_HANDSHAKE_DATA { size: jpeg.len() as u32, packets, ..Default::default() });
+        a.apply_handshake(
+            1,
+            &DATA_TRANSMISSION_HANDSHAKE_DATA {
+                size: jpeg.len() as u32,
+                packets,
+                ..Default::default()
+            },
+        );
         // Out of order chunks.
         for seq in (0..packets).rev() {
             let start = seq as usize * ENCAPSULATED_CHUNK;

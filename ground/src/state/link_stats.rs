@@ -36,7 +36,11 @@ impl LinkStats {
     /// Share of packets that arrived, 0..1 (1 before any loss).
     pub fn quality(&self) -> f64 {
         let total = self.received + self.lost;
-        if total == 0 { 1.0 } else { self.received as f64 / total as f64 }
+        if total == 0 {
+            1.0
+        } else {
+            self.received as f64 / total as f64
+        }
     }
 
     /// Seconds since the last packet at `now_s`.

@@ -94,13 +94,19 @@ impl World {
             MavMessage::UTKIK_PLATE_READ(p) => {
                 self.tracks.apply_plate(sysid, p);
                 if let Some(ack) = self.alerts.apply_plate(sysid, origin.component_id, p, time_s) {
-                    out.push(Outgoing { system_id: sysid, message: ack });
+                    out.push(Outgoing {
+                        system_id: sysid,
+                        message: ack,
+                    });
                 }
                 true
             }
             MavMessage::UTKIK_BIOMETRIC_MATCH(m) => {
                 if let Some(ack) = self.alerts.apply_match(sysid, origin.component_id, m, time_s) {
-                    out.push(Outgoing { system_id: sysid, message: ack });
+                    out.push(Outgoing {
+                        system_id: sysid,
+                        message: ack,
+                    });
                 }
                 true
             }

@@ -121,7 +121,11 @@ pub struct Tracks {
 impl Tracks {
     /// Applies one UTKIK_TRACK from vehicle `system_id` at source time `time_s`.
     pub fn apply(&mut self, system_id: u8, t: &UTKIK_TRACK_DATA, time_s: f64) {
-        let key = TrackKey { system_id, class: t.object_class.into(), track_id: t.track_id };
+        let key = TrackKey {
+            system_id,
+            class: t.object_class.into(),
+            track_id: t.track_id,
+        };
         let track = self.by_key.entry(key).or_insert_with(|| Track {
             key,
             position: None,
@@ -162,8 +166,12 @@ impl Tracks {
 
     /// Attaches plate text to its plate track (or keeps it until the track arrives).
     pub fn apply_plate(&mut self, system_id: u8, p: &UTKIK_PLATE_READ_DATA) {
-        let text = plate_text(&p.plate);
-        let key = TrackKey { system_id, class: TrackClass::Plate, track_id: p.track_id };
+        let text = plate_text(&p.plate[..]);
+        let key = TrackKey {
+            system_id,
+            class: TrackClass::Plate,
+            track_id: p.track_id,
+        };
         match self.by_key.get_mut(&key) {
             Some(t) => {
                 t.plate = Some(text);

@@ -136,9 +136,17 @@ impl Vehicle {
         let gimbal = self.gimbal?;
         let camera = Camera {
             intrinsics: Intrinsics::from_hfov(1920, 1080, DEFAULT_HFOV_RAD).ok()?,
-            pose: CameraPose { position, vehicle: self.attitude.unwrap_or_default(), gimbal, mount: Default::default() },
+            pose: CameraPose {
+                position,
+                vehicle: self.attitude.unwrap_or_default(),
+                gimbal,
+                mount: Default::default(),
+            },
         };
-        let ground = self.home.map(|h| h.alt_m_amsl).unwrap_or(position.alt_m_amsl - self.alt_m_rel);
+        let ground = self
+            .home
+            .map(|h| h.alt_m_amsl)
+            .unwrap_or(position.alt_m_amsl - self.alt_m_rel);
         let poly = camera.footprint(&FlatTerrain { alt_m_amsl: ground })?;
         Some(poly.exterior().coords().map(|c| (c.x, c.y)).collect())
     }
