@@ -44,7 +44,11 @@ fn main() {
     for i in 0..HOUR_S as u64 * 40 {
         let t_us = i * 25_000 + 12_500;
         seq = seq.wrapping_add(1);
-        let hdr = MavHeader { system_id: 1, component_id: 1, sequence: seq };
+        let hdr = MavHeader {
+            system_id: 1,
+            component_id: 1,
+            sequence: seq,
+        };
         let att = MavMessage::ATTITUDE(ATTITUDE_DATA {
             time_boot_ms: (t_us / 1000) as u32,
             roll: (i as f32 * 0.01).sin() * 0.05,
@@ -76,7 +80,10 @@ fn main() {
     let t = Instant::now();
     let index = TlogIndex::build(&data);
     let scan_s = t.elapsed().as_secs_f64();
-    println!("TlogIndex::build (time->offset, counts, gaps): {:.3} s for {} records", scan_s, index.records);
+    println!(
+        "TlogIndex::build (time->offset, counts, gaps): {:.3} s for {} records",
+        scan_s, index.records
+    );
     drop(data);
 
     let t = Instant::now();

@@ -18,7 +18,11 @@ fn track_msg(id: u32, frame: u32) -> MavMessage {
     MavMessage::UTKIK_TRACK(UTKIK_TRACK_DATA {
         time_usec: frame as u64 * 100_000,
         track_id: id,
-        object_class: if id % 2 == 0 { UtkikObjectClass::UTKIK_OBJECT_CLASS_VEHICLE } else { UtkikObjectClass::UTKIK_OBJECT_CLASS_PERSON },
+        object_class: if id % 2 == 0 {
+            UtkikObjectClass::UTKIK_OBJECT_CLASS_VEHICLE
+        } else {
+            UtkikObjectClass::UTKIK_OBJECT_CLASS_PERSON
+        },
         flags: UtkikTrackFlags::UTKIK_TRACK_FLAGS_GEO_VALID,
         lat: (599_000_000.0 + 10_000.0 * a.sin()) as i32,
         lon: (107_000_000.0 + 10_000.0 * a.cos()) as i32,
@@ -39,7 +43,15 @@ fn main() {
         let t = Instant::now();
         for m in &msgs {
             seq = seq.wrapping_add(1);
-            w.apply(Origin { system_id: 1, component_id: 191, sequence: seq }, m, f as f64 * 0.1);
+            w.apply(
+                Origin {
+                    system_id: 1,
+                    component_id: 191,
+                    sequence: seq,
+                },
+                m,
+                f as f64 * 0.1,
+            );
         }
         w.tick(f as f64 * 0.1, 60.0);
         per_frame.push(t.elapsed().as_secs_f64() * 1e3);
@@ -55,13 +67,19 @@ fn main() {
     // 2. Bevy app (MinimalPlugins + core plugins): 1,000 track updates through the channel per update().
     let (tx, rx) = crossbeam_channel::unbounded();
     let mut app = App::new();
-    app.add_plugins(MinimalPlugins).insert_resource(MessageSource::Channel(rx)).add_plugins(GroundCorePlugins);
+    app.add_plugins(MinimalPlugins)
+        .insert_resource(MessageSource::Channel(rx))
+        .add_plugins(GroundCorePlugins);
     let mut per_update = Vec::new();
     for f in 0..FRAMES {
         for i in 0..TRACKS {
             seq = seq.wrapping_add(1);
             tx.send(LinkEvent::Message {
-                origin: Origin { system_id: 1, component_id: 191, sequence: seq },
+                origin: Origin {
+                    system_id: 1,
+                    component_id: 191,
+                    sequence: seq,
+                },
                 message: track_msg(i, f),
                 time_s: f as f64 * 0.1,
             })
@@ -88,7 +106,11 @@ fn main() {
     let mut w = World::new();
     for chunk in bytes.chunks(1400) {
         dec.push(chunk, |d| {
-            let o = Origin { system_id: d.header.system_id, component_id: d.header.component_id, sequence: d.header.sequence };
+            let o = Origin {
+                system_id: d.header.system_id,
+                component_id: d.header.component_id,
+                sequence: d.header.sequence,
+            };
             w.apply(o, &d.message, 0.0);
         });
     }
@@ -111,7 +133,16 @@ fn main() {
     let addr = handle.local_addr.unwrap();
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let frames: Vec<Vec<u8>> = (0..20_000u32)
-        .map(|i| encode_v2(MavHeader { system_id: 1, component_id: 191, sequence: i as u8 }, &track_msg(i % 1000, i)))
+        .map(|i| {
+            encode_v2(
+                MavHeader {
+                    system_id: 1,
+                    component_id: 191,
+                    sequence: i as u8,
+                },
+                &track_msg(i % 1000, i),
+            )
+        })
         .collect();
     let t = Instant::now();
     let mut got = 0;

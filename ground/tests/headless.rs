@@ -15,7 +15,9 @@ use utkik_shared::dialect::MavMessage;
 
 fn app_with(source: MessageSource) -> App {
     let mut app = App::new();
-    app.add_plugins(MinimalPlugins).insert_resource(source).add_plugins(GroundCorePlugins);
+    app.add_plugins(MinimalPlugins)
+        .insert_resource(source)
+        .add_plugins(GroundCorePlugins);
     app
 }
 
@@ -53,12 +55,19 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
         app.update();
     }
     let w = &app.world().resource::<WorldRes>().0;
-    assert_eq!(w.applied_messages + w.ignored_messages, sent as u64, "all frames decoded");
+    assert_eq!(
+        w.applied_messages + w.ignored_messages,
+        sent as u64,
+        "all frames decoded"
+    );
     assert!(w.ignored_messages > 0, "SYSTEM_TIME is counted as ignored");
     let v = &w.vehicles[&1];
     assert!(v.position.is_some() && v.home.is_some() && v.battery_pct.is_some());
     assert!(v.pipeline.is_some() && v.authz.is_some());
-    assert!(v.footprint().is_some_and(|f| f.len() > 8), "camera footprint from the shared model");
+    assert!(
+        v.footprint().is_some_and(|f| f.len() > 8),
+        "camera footprint from the shared model"
+    );
     assert_eq!(w.tracks.iter().filter(|t| t.key.class == TrackClass::Face).count(), 1);
     assert!(w.tracks.len() >= 12 + 3);
     let plate = w.tracks.iter().find(|t| t.key.track_id == 100).unwrap();
@@ -92,9 +101,16 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
     let mut wr = app.world_mut().resource_mut::<WorldRes>();
     wr.0.alerts.confirm(1, 2, "alice").unwrap();
     assert!(wr.0.alerts.confirm(1, 2, "alice").is_err());
-    assert_eq!(wr.0.alerts.confirm(1, 2, "bob").unwrap(), &AlertState::Confirmed { by: ["alice".into(), "bob".into()] });
+    assert_eq!(
+        wr.0.alerts.confirm(1, 2, "bob").unwrap(),
+        &AlertState::Confirmed {
+            by: ["alice".into(), "bob".into()]
+        }
+    );
     // Every packet recorded, rotated into several files.
-    let MessageSource::Live(mut h) = app.world_mut().remove_resource::<MessageSource>().unwrap() else { panic!() };
+    let MessageSource::Live(mut h) = app.world_mut().remove_resource::<MessageSource>().unwrap() else {
+        panic!()
+    };
     let c = h.counters();
     assert!(c.decode.garbage_bytes >= 18, "{c:?}");
     h.stop();
@@ -125,10 +141,17 @@ fn replayed_records_give_the_same_world_as_live() {
 fn port_in_use_is_a_clear_error() {
     let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
-    let err = link::start(LinkConfig { source: LinkSource::UdpListen(addr), record_dir: None, rotate_bytes: 1 << 20 })
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains(&addr.to_string()) && err.contains("cannot listen"), "{err}");
+    let err = link::start(LinkConfig {
+        source: LinkSource::UdpListen(addr),
+        record_dir: None,
+        rotate_bytes: 1 << 20,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(&addr.to_string()) && err.contains("cannot listen"),
+        "{err}"
+    );
     let err = "tcp:nonsense".parse::<LinkSource>().unwrap_err().to_string();
     assert!(err.contains("tcp:nonsense"), "{err}");
 }
@@ -137,8 +160,12 @@ fn port_in_use_is_a_clear_error() {
 fn tcp_link_reconnects() {
     let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = server.local_addr().unwrap();
-    let handle =
-        link::start(LinkConfig { source: LinkSource::TcpClient(addr), record_dir: None, rotate_bytes: 1 << 20 }).unwrap();
+    let handle = link::start(LinkConfig {
+        source: LinkSource::TcpClient(addr),
+        record_dir: None,
+        rotate_bytes: 1 << 20,
+    })
+    .unwrap();
     let mission = synth::mission(1, 1);
     let mut app = app_with(MessageSource::Live(handle));
     for round in 0..2u64 {

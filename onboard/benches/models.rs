@@ -11,7 +11,10 @@ use utkik_models::{MTCNN_ONET, MTCNN_PNET, MTCNN_RNET, Model, ModelCache, PPOCR_
 
 fn npy(path: &std::path::Path, shape: &[usize], data: &[f32]) {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}", dims.join(", "));
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
+        dims.join(", ")
+    );
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -47,7 +50,10 @@ fn main() {
         (&PPOCR_DET, "det 1280x736", vec![1, 3, 736, 1280], 3),
         (&PPOCR_REC, "rec 48x320", vec![1, 3, 48, 320], 10),
     ];
-    println!("{:<14} {:>10} {:>10} {:>7}", "model (1 thr)", "tract ms", "ort ms", "ratio");
+    println!(
+        "{:<14} {:>10} {:>10} {:>7}",
+        "model (1 thr)", "tract ms", "ort ms", "ratio"
+    );
     for (model, label, shape, runs) in cases {
         let len: usize = shape.iter().product();
         let data: Vec<f32> = (0..len).map(|i| ((i * 7919 % 255) as f32 / 127.5) - 1.0).collect();
@@ -63,7 +69,10 @@ fn main() {
             .unwrap()
             .into_runnable()
             .unwrap();
-        let input: TValue = tract_ndarray::ArrayD::from_shape_vec(shape.clone(), data).unwrap().into_tensor().into();
+        let input: TValue = tract_ndarray::ArrayD::from_shape_vec(shape.clone(), data)
+            .unwrap()
+            .into_tensor()
+            .into();
         plan.run(tvec!(input.clone())).unwrap();
         let mut t = Vec::new();
         for _ in 0..runs {
@@ -74,10 +83,19 @@ fn main() {
         t.sort_by(f64::total_cmp);
         let tract_ms = t[t.len() / 2];
         let out = std::process::Command::new("python3")
-            .args(["-c", ORT, cache.path(model).to_str().unwrap(), path.to_str().unwrap(), &runs.to_string()])
+            .args([
+                "-c",
+                ORT,
+                cache.path(model).to_str().unwrap(),
+                path.to_str().unwrap(),
+                &runs.to_string(),
+            ])
             .output()
             .expect("python3");
         let ort_ms: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(f64::NAN);
-        println!("{label:<14} {tract_ms:>10.1} {ort_ms:>10.1} {:>6.2}x", tract_ms / ort_ms);
+        println!(
+            "{label:<14} {tract_ms:>10.1} {ort_ms:>10.1} {:>6.2}x",
+            tract_ms / ort_ms
+        );
     }
 }
