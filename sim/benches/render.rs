@@ -13,7 +13,10 @@ use utkik_sim::render::{
 };
 
 fn scene() -> Scene {
-    let mut s = Scene::new(GeoPoint::new(59.3293, 18.0686, 20.0), Arc::new(Assets::load_default().unwrap()));
+    let mut s = Scene::new(
+        GeoPoint::new(59.3293, 18.0686, 20.0),
+        Arc::new(Assets::load_default().unwrap()),
+    );
     s.roads.push(Road {
         centreline_enu_m: vec![DVec2::new(-300.0, 0.0), DVec2::new(300.0, 0.0)],
         width_m: 7.0,
@@ -81,7 +84,12 @@ fn main() {
     for (name, pitch, alt, blur) in [
         ("oblique 40 m, noise", -0.8, 40.0, None),
         ("nadir 50 m, noise", -1.5708, 50.0, None),
-        ("oblique 40 m, noise + 4 px motion blur", -0.8, 40.0, Some([4.0f32, 0.0])),
+        (
+            "oblique 40 m, noise + 4 px motion blur",
+            -0.8,
+            40.0,
+            Some([4.0f32, 0.0]),
+        ),
     ] {
         let t0 = Instant::now();
         let mut truth = 0;

@@ -23,9 +23,12 @@ fn main() {
     let config = RunConfig {
         scenario: path,
         telemetry_listen: link.local_addr(),
-        telemetry_out: Some(target),
+        telemetry_out: vec![target],
         duration_s: Some(seconds),
         realtime: true,
+        video_out: None,
+        truth: None,
+        video: Default::default(),
     };
     let sim = std::thread::spawn(move || run_with(scenario, link, &config, &AtomicBool::new(false)).unwrap());
     let mut arrivals = Vec::new();

@@ -1,11 +1,16 @@
 //! Simulator: vehicle, autopilot telemetry, world, camera video, ground truth, evaluation.
 
-pub mod render;
 pub mod actors;
+pub mod camera;
+pub mod evaluate;
 pub mod geojson;
 pub mod link;
+pub mod render;
 pub mod run;
 pub mod scenario;
 pub mod simulation;
 pub mod telemetry;
+pub mod truth;
 pub mod vehicle;
+pub mod video;
+pub mod world;

@@ -58,7 +58,7 @@ pub enum Incoming {
 pub struct MavLink {
     socket: UdpSocket,
     local: SocketAddr,
-    target: Option<SocketAddr>,
+    targets: Vec<SocketAddr>,
     peers: Vec<SocketAddr>,
     system_id: u32,
     component_id: u8,
@@ -68,8 +68,9 @@ pub struct MavLink {
 }
 
 impl MavLink {
-    /// Bind `listen` (port 0 = any free port) and send to `target` (if any) and to peers.
-    pub fn bind(listen: SocketAddr, target: Option<SocketAddr>) -> Result<Self, LinkError> {
+    /// Bind `listen` (port 0 = any free port) and send to every address of
+    /// `targets` (none, one, or several: onboard and ground) and to peers.
+    pub fn bind(listen: SocketAddr, targets: impl IntoIterator<Item = SocketAddr>) -> Result<Self, LinkError> {
         let socket = UdpSocket::bind(listen).map_err(|source| LinkError::Bind { addr: listen, source })?;
         let local = socket
             .local_addr()
@@ -80,7 +81,7 @@ impl MavLink {
         Ok(Self {
             socket,
             local,
-            target,
+            targets: targets.into_iter().collect(),
             peers: Vec::new(),
             system_id: 1,
             component_id: 1,
@@ -106,7 +107,7 @@ impl MavLink {
 
     fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
         let mut sent_to: Vec<SocketAddr> = Vec::with_capacity(self.peers.len() + 1);
-        for addr in self.target.iter().chain(self.peers.iter()) {
+        for addr in self.targets.iter().chain(self.peers.iter()) {
             if sent_to.contains(addr) {
                 continue;
             }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-/// Drone simulator: vehicle, SITL-like MAVLink telemetry, world.
+/// Drone simulator: vehicle, SITL-like MAVLink telemetry, world, camera video, ground truth, evaluation.
 #[derive(Debug, Parser)]
 #[command(name = "utkik-sim", version)]
 struct Cli {
@@ -23,9 +23,10 @@ enum Command {
         /// Scenario file (assets/scenarios/*.toml).
         #[arg(long)]
         scenario: PathBuf,
-        /// Send telemetry to this address (like SITL's udpout), e.g. 127.0.0.1:14540.
+        /// Send telemetry to this address (like SITL's udpout), e.g. 127.0.0.1:14540;
+        /// repeat for several receivers (onboard and ground).
         #[arg(long)]
-        telemetry_out: Option<SocketAddr>,
+        telemetry_out: Vec<SocketAddr>,
         /// Local MAVLink UDP address for commands (port 0 = any free port).
         #[arg(long, default_value = "127.0.0.1:14555")]
         telemetry_listen: SocketAddr,
@@ -38,6 +39,49 @@ enum Command {
         /// Run in real time (the default).
         #[arg(long)]
         realtime: bool,
+        /// Stream the camera as RTP/H.264 to udp://HOST:PORT (e.g. udp://127.0.0.1:5600).
+        #[arg(long, value_parser = parse_video_out)]
+        video_out: Option<SocketAddr>,
+        /// Camera frames per second (default: the scenario's camera.fps).
+        #[arg(long)]
+        video_fps: Option<f64>,
+        /// Camera frame size WIDTHxHEIGHT (default: the scenario's camera, e.g. 1280x720).
+        #[arg(long)]
+        video_size: Option<utkik_sim::camera::VideoSize>,
+        /// H.264 bit rate, kbit/s.
+        #[arg(long, default_value_t = utkik_sim::run::DEFAULT_VIDEO_BITRATE_KBPS)]
+        video_bitrate_kbps: u32,
+        /// Write per-frame ground truth (JSON lines) to this file; renders frames even without --video-out.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
+    /// Score onboard output against ground truth: precision/recall per class,
+    /// plate-read accuracy, identity switches, geolocation error.
+    Evaluate {
+        /// Ground truth written by `run --truth`.
+        #[arg(long)]
+        truth: PathBuf,
+        /// Onboard output: a .tlog (UTKIK_TRACK / UTKIK_PLATE_READ) or a JSON-lines file.
+        #[arg(long)]
+        detections: PathBuf,
+        /// Report file (JSON).
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+        /// Directory for PNG plots (created if missing).
+        #[arg(long)]
+        plots: Option<PathBuf>,
+        /// Classes to score (comma-separated: face, plate, person, vehicle).
+        #[arg(long, value_delimiter = ',', default_value = "face,plate")]
+        classes: Vec<String>,
+        /// Minimum intersection over union for a detection to match a truth box.
+        #[arg(long, default_value_t = 0.5)]
+        iou: f64,
+        /// Truth boxes lower than this (pixels) are "don't care": neither a miss nor a false positive.
+        #[arg(long, default_value_t = 0)]
+        min_box_px: u32,
+        /// Largest difference between a detection's frame time and a truth frame's, milliseconds.
+        #[arg(long, default_value_t = 1.0)]
+        time_tolerance_ms: f64,
     },
     /// Export the scenario's map features (roads, buildings, area) as GeoJSON.
     Geojson {
@@ -48,6 +92,10 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+fn parse_video_out(text: &str) -> Result<SocketAddr, String> {
+    utkik_sim::video::parse_destination(text).map_err(|e| e.to_string())
 }
 
 fn main() {
@@ -74,6 +122,11 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             duration_s,
             fast,
             realtime: _,
+            video_out,
+            video_fps,
+            video_size,
+            video_bitrate_kbps,
+            truth,
         } => {
             let config = utkik_sim::run::RunConfig {
                 scenario,
@@ -81,15 +134,59 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 telemetry_out,
                 duration_s,
                 realtime: !fast,
+                video_out,
+                truth,
+                video: utkik_sim::run::VideoOptions {
+                    size: video_size,
+                    fps: video_fps,
+                    bitrate_kbps: video_bitrate_kbps,
+                    ..Default::default()
+                },
             };
             let summary = utkik_sim::run::run(&config, &shutdown).context("simulation failed")?;
             eprintln!(
-                "utkik-sim: {:.1} s simulated, {} messages sent, {} commands answered{}",
+                "utkik-sim: {:.1} s simulated, {} messages sent, {} commands answered, {} frames rendered ({} dropped){}",
                 summary.sim_time_usec as f64 * 1e-6,
                 summary.messages_sent,
                 summary.commands,
+                summary.frames_rendered,
+                summary.frames_dropped,
                 if summary.interrupted { " (interrupted)" } else { "" }
             );
+        }
+        Command::Evaluate {
+            truth,
+            detections,
+            out,
+            plots,
+            classes,
+            iou,
+            min_box_px,
+            time_tolerance_ms,
+        } => {
+            let classes = classes
+                .iter()
+                .map(|c| c.parse())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e: String| anyhow::anyhow!(e))?;
+            let options = utkik_sim::evaluate::EvalOptions {
+                classes,
+                iou_threshold: iou,
+                min_box_px,
+                time_tolerance_usec: (time_tolerance_ms * 1000.0).round() as u64,
+            };
+            let report = utkik_sim::evaluate::evaluate_files(&truth, &detections, &options)
+                .with_context(|| format!("evaluating {} against {}", detections.display(), truth.display()))?;
+            let text = serde_json::to_string_pretty(&report)?;
+            std::fs::write(&out, text + "\n").with_context(|| format!("writing {}", out.display()))?;
+            if let Some(dir) = plots {
+                let written = utkik_sim::evaluate::write_plots(&report, &dir)
+                    .with_context(|| format!("writing plots to {}", dir.display()))?;
+                for p in written {
+                    eprintln!("utkik-sim: plot {}", p.display());
+                }
+            }
+            eprintln!("{}", report.summary());
         }
         Command::Geojson { scenario, out } => {
             let s = utkik_sim::scenario::Scenario::load(&scenario)?;

@@ -1,28 +1,51 @@
-//! `utkik-sim run`: the simulation loop with SITL-like telemetry over UDP.
+//! `utkik-sim run`: the simulation loop with SITL-like telemetry over UDP,
+//! camera video and ground truth.
 //!
 //! Telemetry ticks at 20 Hz of sim time: GLOBAL_POSITION_INT, ATTITUDE and
 //! GIMBAL_DEVICE_ATTITUDE_STATUS every tick; HEARTBEAT, SYS_STATUS and
-//! SYSTEM_TIME once a second. In real-time mode the loop sleeps until each
-//! tick's wall-clock deadline (the only place the wall clock is read); in
-//! fast mode it runs as fast as it can. Shutdown is an input: the loop
-//! stops at the next tick after `shutdown` is set.
+//! SYSTEM_TIME once a second. Camera frames fall at their own times
+//! (`i / fps`) between the ticks. In real-time mode the loop sleeps until
+//! each event's wall-clock deadline (the only place the wall clock is read);
+//! in fast mode it runs as fast as it can. Shutdown is an input: the loop
+//! stops at the next event after `shutdown` is set.
+//!
+//! Frames are rendered, written to the truth file and streamed on a second
+//! thread, so a slow frame never delays telemetry: the loop hands over the
+//! frame's number, sim time and camera pose (taken at the frame's exact
+//! time). In real time a frame that finds the renderer still busy with two
+//! others is dropped (counted; it has no truth line either); in fast mode
+//! the loop waits for the renderer instead, so every frame is produced.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use utkik_shared::camera::CameraPose;
 use utkik_shared::dialect::MavMessage;
 
+use crate::camera::{VideoSize, camera_pose};
 use crate::link::{Incoming, LinkError, MavLink};
+use crate::render::{AssetError, Assets, RenderOptions};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::simulation::Simulation;
 use crate::telemetry;
+use crate::truth::{TruthError, TruthWriter};
+use crate::video::{FrameRenderer, RtpConfig, RtpSender, VideoError, VideoSettings, frame_time_usec};
 
 /// Telemetry tick, microseconds of sim time (20 Hz).
 pub const TELEMETRY_TICK_USEC: u64 = 50_000;
 /// Ticks per slow-rate message (HEARTBEAT, SYS_STATUS, SYSTEM_TIME): 1 Hz.
 const SLOW_EVERY: u64 = 1_000_000 / TELEMETRY_TICK_USEC;
+
+/// Default encoder bit rate of the video stream, kbit/s (plates stay legible
+/// at 1280x720 on loopback; a real radio link would use less).
+pub const DEFAULT_VIDEO_BITRATE_KBPS: u32 = 6000;
+
+/// Frames waiting for the renderer before real-time mode drops new ones.
+const FRAME_QUEUE: usize = 2;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -31,12 +54,43 @@ pub struct RunConfig {
     pub scenario: PathBuf,
     /// Local MAVLink UDP address (commands arrive here; port 0 = any).
     pub telemetry_listen: SocketAddr,
-    /// Where telemetry is sent (`udpout`), if anywhere besides peers.
-    pub telemetry_out: Option<SocketAddr>,
+    /// Where telemetry is sent (`udpout`), besides peers that talk to us;
+    /// several targets each get every message (onboard and ground).
+    pub telemetry_out: Vec<SocketAddr>,
     /// Sim seconds to run; `None` = the scenario's `duration_s`.
     pub duration_s: Option<f64>,
     /// Pace sim time to the wall clock (otherwise as fast as possible).
     pub realtime: bool,
+    /// Stream the camera as RTP/H.264 to this UDP address.
+    pub video_out: Option<SocketAddr>,
+    /// Write the ground truth of every rendered frame to this JSON-lines file.
+    pub truth: Option<PathBuf>,
+    /// Camera settings (used when `video_out` or `truth` is set).
+    pub video: VideoOptions,
+}
+
+/// Camera settings of a run; `None` fields come from the scenario.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoOptions {
+    /// Frame size (default: the scenario's camera).
+    pub size: Option<VideoSize>,
+    /// Frames per second (default: the scenario's camera).
+    pub fps: Option<f64>,
+    /// Encoder bit rate, kbit/s.
+    pub bitrate_kbps: u32,
+    /// Sensor noise amplitude (see [`RenderOptions::noise_amplitude`]).
+    pub noise_amplitude: u8,
+}
+
+impl Default for VideoOptions {
+    fn default() -> Self {
+        Self {
+            size: None,
+            fps: None,
+            bitrate_kbps: DEFAULT_VIDEO_BITRATE_KBPS,
+            noise_amplitude: RenderOptions::default().noise_amplitude,
+        }
+    }
 }
 
 /// What a run did.
@@ -50,6 +104,10 @@ pub struct RunSummary {
     pub commands: u64,
     /// Stopped by the shutdown flag (rather than the duration).
     pub interrupted: bool,
+    /// Camera frames rendered (streamed and/or written to the truth file).
+    pub frames_rendered: u64,
+    /// Camera frames skipped because the renderer was behind (real time only).
+    pub frames_dropped: u64,
 }
 
 /// A run failed.
@@ -61,6 +119,18 @@ pub enum RunError {
     /// Telemetry socket.
     #[error(transparent)]
     Link(#[from] LinkError),
+    /// Plate font or face imagery for the camera.
+    #[error("camera assets: {0}")]
+    Assets(#[from] AssetError),
+    /// Camera settings or the video stream.
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    /// The ground-truth file.
+    #[error(transparent)]
+    Truth(#[from] TruthError),
+    /// The render thread panicked.
+    #[error("render thread panicked: {0}")]
+    RenderPanic(String),
 }
 
 fn unix_now_usec() -> u64 {
@@ -69,22 +139,183 @@ fn unix_now_usec() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-/// Load the scenario, bind the socket, then run until the duration or `shutdown`.
+/// The camera of a run, validated and loaded before any socket is opened.
+#[derive(Debug)]
+pub struct CameraPlan {
+    renderer: FrameRenderer,
+}
+
+impl CameraPlan {
+    /// `None` when the run neither streams video nor writes truth; otherwise
+    /// the renderer with the scenario's camera overridden by `config.video`
+    /// and the assets loaded (missing face imagery is an error: detectors
+    /// need real faces).
+    pub fn prepare(scenario: &Scenario, config: &RunConfig) -> Result<Option<Self>, RunError> {
+        if config.video_out.is_none() && config.truth.is_none() {
+            return Ok(None);
+        }
+        let settings = VideoSettings {
+            size: config.video.size.unwrap_or_else(|| VideoSize::of(&scenario.camera)),
+            fps: config.video.fps.unwrap_or(scenario.camera.fps),
+            render: RenderOptions {
+                noise_amplitude: config.video.noise_amplitude,
+                motion_blur_px: None,
+                seed: scenario.seed,
+            },
+        };
+        let assets = Arc::new(Assets::load_default()?);
+        Ok(Some(Self {
+            renderer: FrameRenderer::new(scenario, assets, settings)?,
+        }))
+    }
+}
+
+/// Load the scenario and the camera, bind the socket, then run until the
+/// duration or `shutdown`.
 pub fn run(config: &RunConfig, shutdown: &AtomicBool) -> Result<RunSummary, RunError> {
     let scenario = Scenario::load(&config.scenario)?;
-    let link = MavLink::bind(config.telemetry_listen, config.telemetry_out)?;
-    run_with(scenario, link, config, shutdown)
+    let camera = CameraPlan::prepare(&scenario, config)?;
+    let link = MavLink::bind(config.telemetry_listen, config.telemetry_out.iter().copied())?;
+    run_prepared(scenario, camera, link, config, shutdown)
 }
 
 /// [`run`] with the scenario loaded and the link bound (tests bind port 0 first).
 pub fn run_with(
     scenario: Scenario,
+    link: MavLink,
+    config: &RunConfig,
+    shutdown: &AtomicBool,
+) -> Result<RunSummary, RunError> {
+    let camera = CameraPlan::prepare(&scenario, config)?;
+    run_prepared(scenario, camera, link, config, shutdown)
+}
+
+/// A frame for the render thread: everything it needs besides the scenario.
+struct FrameJob {
+    index: u64,
+    sim_time_usec: u64,
+    pose: CameraPose,
+}
+
+/// The render thread: render, write truth, stream; returns frames rendered.
+fn render_loop(
+    renderer: FrameRenderer,
+    jobs: Receiver<FrameJob>,
+    epoch_unix_usec: u64,
+    mut truth: Option<TruthWriter>,
+    mut stream: Option<RtpSender>,
+) -> Result<u64, RunError> {
+    let mut rendered = 0u64;
+    for job in jobs {
+        let frame = renderer.render(job.index, job.sim_time_usec, epoch_unix_usec, job.pose);
+        if let Some(t) = truth.as_mut() {
+            t.write(&frame.truth_frame())?;
+        }
+        if let Some(s) = stream.as_mut() {
+            s.push(&frame)?;
+        }
+        rendered += 1;
+    }
+    if let Some(t) = truth.as_mut() {
+        t.flush()?;
+    }
+    if let Some(s) = stream {
+        s.finish()?;
+    }
+    Ok(rendered)
+}
+
+/// The render thread and the channel to it.
+struct CameraWorker {
+    jobs: SyncSender<FrameJob>,
+    thread: std::thread::JoinHandle<Result<u64, RunError>>,
+    fps: f64,
+    dropped: u64,
+}
+
+impl CameraWorker {
+    fn start(plan: CameraPlan, config: &RunConfig, epoch_unix_usec: u64) -> Result<Self, RunError> {
+        let settings = *plan.renderer.settings();
+        let truth = config.truth.as_deref().map(TruthWriter::create).transpose()?;
+        let stream = match config.video_out {
+            Some(destination) => {
+                let s = RtpSender::start(RtpConfig {
+                    destination,
+                    size: settings.size,
+                    fps: settings.fps,
+                    bitrate_kbps: config.video.bitrate_kbps,
+                    epoch_unix_usec,
+                })?;
+                tracing::info!(%destination, size = %settings.size, fps = settings.fps, "video stream started");
+                Some(s)
+            }
+            None => None,
+        };
+        let (jobs, rx) = sync_channel(FRAME_QUEUE);
+        let renderer = plan.renderer;
+        let thread = std::thread::Builder::new()
+            .name("render".into())
+            .spawn(move || render_loop(renderer, rx, epoch_unix_usec, truth, stream))
+            .map_err(|e| {
+                RunError::Video(VideoError::Stream {
+                    pipeline: "render thread".into(),
+                    message: e.to_string(),
+                })
+            })?;
+        Ok(Self {
+            jobs,
+            thread,
+            fps: settings.fps,
+            dropped: 0,
+        })
+    }
+
+    /// Hand a frame over; `false` when the render thread has stopped (its
+    /// error comes from [`Self::finish`]).
+    fn submit(&mut self, job: FrameJob, realtime: bool) -> bool {
+        if realtime {
+            match self.jobs.try_send(job) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) => {
+                    self.dropped += 1;
+                    tracing::debug!(dropped = self.dropped, "renderer behind: frame dropped");
+                    true
+                }
+                Err(TrySendError::Disconnected(_)) => false,
+            }
+        } else {
+            self.jobs.send(job).is_ok()
+        }
+    }
+
+    /// Close the channel, wait for the last frames; frames rendered and dropped.
+    fn finish(self) -> Result<(u64, u64), RunError> {
+        drop(self.jobs);
+        let rendered = self.thread.join().map_err(|p| {
+            RunError::RenderPanic(
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default(),
+            )
+        })??;
+        Ok((rendered, self.dropped))
+    }
+}
+
+/// The loop of [`run`] once everything is validated and bound.
+pub fn run_prepared(
+    scenario: Scenario,
+    camera: Option<CameraPlan>,
     mut link: MavLink,
     config: &RunConfig,
     shutdown: &AtomicBool,
 ) -> Result<RunSummary, RunError> {
     let duration_usec = (config.duration_s.unwrap_or(scenario.duration_s).max(0.0) * 1e6) as u64;
     let mut sim = Simulation::new(scenario, unix_now_usec());
+    let mut worker = camera
+        .map(|plan| CameraWorker::start(plan, config, sim.epoch_unix_usec()))
+        .transpose()?;
     tracing::info!(
         scenario = %sim.scenario().name,
         listen = %link.local_addr(),
@@ -94,9 +325,14 @@ pub fn run_with(
     let start = Instant::now();
     let mut commands = 0u64;
     let mut tick = 0u64;
+    let mut frame_index = 0u64;
     let mut interrupted = false;
     loop {
-        let t_usec = tick * TELEMETRY_TICK_USEC;
+        let t_tick = tick * TELEMETRY_TICK_USEC;
+        let t_frame = worker
+            .as_ref()
+            .map_or(u64::MAX, |w| frame_time_usec(frame_index, w.fps));
+        let t_usec = t_tick.min(t_frame);
         if t_usec > duration_usec {
             break;
         }
@@ -112,6 +348,22 @@ pub fn run_with(
             }
         }
         sim.step_to(t_usec);
+        if t_usec == t_frame
+            && let Some(w) = worker.as_mut()
+        {
+            let job = FrameJob {
+                index: frame_index,
+                sim_time_usec: t_usec,
+                pose: camera_pose(sim.frame(), &sim.vehicle_at(t_usec)),
+            };
+            frame_index += 1;
+            if !w.submit(job, config.realtime) {
+                break; // the render thread failed: its error is reported below
+            }
+        }
+        if t_usec != t_tick {
+            continue;
+        }
         for incoming in link.poll()? {
             match incoming {
                 Incoming::Message(h, msg) if matches!(*msg, MavMessage::COMMAND_LONG(_)) => {
@@ -153,11 +405,17 @@ pub fn run_with(
         link.send(&telemetry::gimbal_status(&clock, sim.vehicle()))?;
         tick += 1;
     }
+    let (frames_rendered, frames_dropped) = match worker {
+        Some(w) => w.finish()?,
+        None => (0, 0),
+    };
     let summary = RunSummary {
         sim_time_usec: sim.time_usec(),
         messages_sent: link.sent,
         commands,
         interrupted,
+        frames_rendered,
+        frames_dropped,
     };
     tracing::info!(?summary, "simulation stopped");
     Ok(summary)

@@ -26,9 +26,12 @@ fn pymavlink_sees_the_vehicle_and_its_position() {
     let config = RunConfig {
         scenario: path,
         telemetry_listen: link.local_addr(),
-        telemetry_out: Some(target),
+        telemetry_out: vec![target],
         duration_s: Some(30.0),
         realtime: true,
+        video_out: None,
+        truth: None,
+        video: Default::default(),
     };
     let shutdown = std::sync::Arc::new(AtomicBool::new(false));
     let sd = shutdown.clone();

@@ -69,7 +69,9 @@ pub struct Assets {
 
 impl std::fmt::Debug for Assets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Assets").field("faces", &self.faces.len()).finish_non_exhaustive()
+        f.debug_struct("Assets")
+            .field("faces", &self.faces.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -94,7 +96,10 @@ impl Assets {
     /// The system plate font and the faces from the imagery cache
     /// (`$UTKIK_CACHE/imagery/faces` or `~/.cache/utkik/imagery/faces`).
     pub fn load_default() -> Result<Self, AssetError> {
-        Self::new(Path::new(PLATE_FONT_PATH), FaceSet::load(&super::faces::default_face_dir())?)
+        Self::new(
+            Path::new(PLATE_FONT_PATH),
+            FaceSet::load(&super::faces::default_face_dir())?,
+        )
     }
 
     /// The texture of a plate reading `text` (rendered once, then cached).
@@ -108,7 +113,17 @@ impl Assets {
 
     /// Draw `text` in black-ish `colour` into an RGB8 image at `(x, y)` (top
     /// left of the line), `size_px` high; used for plot labels.
-    pub fn draw_text(&self, rgb: &mut [u8], width: u32, height: u32, x: f32, y: f32, size_px: f32, colour: [u8; 3], text: &str) {
+    pub fn draw_text(
+        &self,
+        rgb: &mut [u8],
+        width: u32,
+        height: u32,
+        x: f32,
+        y: f32,
+        size_px: f32,
+        colour: [u8; 3],
+        text: &str,
+    ) {
         let scaled = self.font.as_scaled(PxScale::from(size_px));
         let mut pen_x = x;
         let baseline = y + scaled.ascent();
@@ -195,17 +210,30 @@ fn cap_height_ratio(font: &FontArc) -> f64 {
     let scaled = font.as_scaled(PxScale::from(1000.0));
     let id = scaled.glyph_id('H');
     let g = id.with_scale_and_position(PxScale::from(1000.0), point(0.0, 0.0));
-    font.outline_glyph(g).map_or(0.73, |o| f64::from(-o.px_bounds().min.y) / 1000.0)
+    font.outline_glyph(g)
+        .map_or(0.73, |o| f64::from(-o.px_bounds().min.y) / 1000.0)
 }
 
 fn line_width(font: &FontArc, text: &str, size: f64) -> f64 {
     let scaled = font.as_scaled(PxScale::from(size as f32));
-    text.chars().map(|c| f64::from(scaled.h_advance(scaled.glyph_id(c)))).sum()
+    text.chars()
+        .map(|c| f64::from(scaled.h_advance(scaled.glyph_id(c))))
+        .sum()
 }
 
 /// Draw one line of text horizontally centred on `cx` with its baseline at `baseline`.
 #[allow(clippy::too_many_arguments)]
-fn draw_line(font: &FontArc, rgba: &mut [u8], w: u32, h: u32, text: &str, cx: f64, baseline: f64, size: f64, c: [u8; 3]) {
+fn draw_line(
+    font: &FontArc,
+    rgba: &mut [u8],
+    w: u32,
+    h: u32,
+    text: &str,
+    cx: f64,
+    baseline: f64,
+    size: f64,
+    c: [u8; 3],
+) {
     let scale = PxScale::from(size as f32);
     let scaled = font.as_scaled(scale);
     let mut pen = cx - line_width(font, text, size) / 2.0;

@@ -74,10 +74,15 @@ impl FaceSet {
                 });
             }
             let sub = image::imageops::crop_imm(img, x, y, w, h).to_image();
-            let scaled =
-                image::imageops::resize(&sub, FACE_TEXELS.0, FACE_TEXELS.1, image::imageops::FilterType::Triangle);
+            let scaled = image::imageops::resize(
+                &sub,
+                FACE_TEXELS.0,
+                FACE_TEXELS.1,
+                image::imageops::FilterType::Triangle,
+            );
             let rgba: Vec<u8> = scaled.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect();
-            set.textures.push(Texture::from_rgba(FACE_TEXELS.0, FACE_TEXELS.1, rgba));
+            set.textures
+                .push(Texture::from_rgba(FACE_TEXELS.0, FACE_TEXELS.1, rgba));
             set.names.push(format!("{file}#{i}"));
         }
         Ok(set)

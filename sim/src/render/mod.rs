@@ -61,6 +61,37 @@ pub enum TruthClass {
     Vehicle,
 }
 
+impl TruthClass {
+    /// Every class, in report order.
+    pub const ALL: [TruthClass; 4] = [
+        TruthClass::Face,
+        TruthClass::Plate,
+        TruthClass::Person,
+        TruthClass::Vehicle,
+    ];
+
+    /// The lower-case name used in JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            TruthClass::Face => "face",
+            TruthClass::Plate => "plate",
+            TruthClass::Person => "person",
+            TruthClass::Vehicle => "vehicle",
+        }
+    }
+}
+
+impl std::str::FromStr for TruthClass {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s.trim())
+            .ok_or_else(|| format!("unknown class {s:?} (face, plate, person or vehicle)"))
+    }
+}
+
 /// One visible entity in a rendered frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TruthBox {
@@ -158,10 +189,18 @@ pub fn render(scene: &Scene, camera: &Camera, options: &RenderOptions) -> Render
         objs.push((dist(c.extend(b.height_m / 2.0)), objs.len(), Obj::Building(i)));
     }
     for (i, v) in scene.vehicles.iter().enumerate() {
-        objs.push((dist(v.position_enu_m.extend(v.height_m / 2.0)), objs.len(), Obj::Vehicle(i)));
+        objs.push((
+            dist(v.position_enu_m.extend(v.height_m / 2.0)),
+            objs.len(),
+            Obj::Vehicle(i),
+        ));
     }
     for (i, p) in scene.people.iter().enumerate() {
-        objs.push((dist(p.position_enu_m.extend(p.height_m / 2.0)), objs.len(), Obj::Person(i)));
+        objs.push((
+            dist(p.position_enu_m.extend(p.height_m / 2.0)),
+            objs.len(),
+            Obj::Person(i),
+        ));
     }
     objs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let nveh = scene.vehicles.len() as u32;
@@ -256,12 +295,7 @@ fn draw_box(
         bottom_centre - hl + hw,
         bottom_centre - hl - hw,
     ];
-    let faces = [
-        (0usize, 1usize, fwd),
-        (1, 2, right),
-        (2, 3, -fwd),
-        (3, 0, -right),
-    ];
+    let faces = [(0usize, 1usize, fwd), (1, 2, right), (2, 3, -fwd), (3, 0, -right)];
     for (a, b, n) in faces {
         let n3 = n.extend(0.0);
         let mid = ((c[a] + c[b]) / 2.0).extend((z.0 + z.1) / 2.0);
@@ -272,7 +306,12 @@ fn draw_box(
     }
     if visible(view, bottom_centre.extend(z.1), DVec3::Z) {
         let pts = c.map(|p| view.to_cam(p.extend(z.1)));
-        canvas.fill_polygon(&view.intr, &pts, &Shade::Flat(shade(top, DVec3::Z, scene.sun_dir_enu)), id);
+        canvas.fill_polygon(
+            &view.intr,
+            &pts,
+            &Shade::Flat(shade(top, DVec3::Z, scene.sun_dir_enu)),
+            id,
+        );
     }
 }
 
@@ -297,11 +336,21 @@ fn draw_building(canvas: &mut Canvas, view: &View, scene: &Scene, b: &Building) 
         let d = c - a;
         let n = DVec2::new(d.y, -d.x).normalize_or_zero().extend(0.0);
         let pts = [a.extend(0.0), c.extend(0.0), c.extend(b.height_m), a.extend(b.height_m)].map(|p| view.to_cam(p));
-        canvas.fill_polygon(&view.intr, &pts, &Shade::Flat(shade(b.wall_colour, n, scene.sun_dir_enu)), 0);
+        canvas.fill_polygon(
+            &view.intr,
+            &pts,
+            &Shade::Flat(shade(b.wall_colour, n, scene.sun_dir_enu)),
+            0,
+        );
     }
     if view.cam_enu.z > b.height_m {
         let pts: Vec<DVec3> = fp.iter().map(|p| view.to_cam(p.extend(b.height_m))).collect();
-        canvas.fill_polygon(&view.intr, &pts, &Shade::Flat(shade(b.roof_colour, DVec3::Z, scene.sun_dir_enu)), 0);
+        canvas.fill_polygon(
+            &view.intr,
+            &pts,
+            &Shade::Flat(shade(b.roof_colour, DVec3::Z, scene.sun_dir_enu)),
+            0,
+        );
     }
 }
 
@@ -334,7 +383,10 @@ fn draw_billboard(
     let axis_v = view.ned_to_cam * enu_vec_to_ned(-DVec3::Z * size_m.1);
     let corners = [origin, origin + axis_u, origin + axis_u + axis_v, origin + axis_v];
     // Screen width of the texture, for the mip level.
-    let screen_w = match (view.intr.ray_cam_to_pixel(corners[0]), view.intr.ray_cam_to_pixel(corners[1])) {
+    let screen_w = match (
+        view.intr.ray_cam_to_pixel(corners[0]),
+        view.intr.ray_cam_to_pixel(corners[1]),
+    ) {
         (Some(a), Some(b)) if origin.z > NEAR_M => ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt(),
         _ => f64::from(tex.width()),
     };
@@ -544,13 +596,21 @@ fn truth_boxes(canvas: &Canvas, scene: &Scene) -> Vec<TruthBox> {
             }
             out = Some(match out {
                 None => ([a[0], a[1], a[2], a[3]], a[4]),
-                Some((b, n)) => ([b[0].min(a[0]), b[1].min(a[1]), b[2].max(a[2]), b[3].max(a[3])], n + a[4]),
+                Some((b, n)) => (
+                    [b[0].min(a[0]), b[1].min(a[1]), b[2].max(a[2]), b[3].max(a[3])],
+                    n + a[4],
+                ),
             });
         }
         out
     };
     let mut out = Vec::new();
-    let push = |out: &mut Vec<TruthBox>, class, entity_id, label: &str, geo: utkik_shared::geo::GeoPoint, b: Option<([u32; 4], u32)>| {
+    let push = |out: &mut Vec<TruthBox>,
+                class,
+                entity_id,
+                label: &str,
+                geo: utkik_shared::geo::GeoPoint,
+                b: Option<([u32; 4], u32)>| {
         if let Some((box_px, pixels)) = b {
             out.push(TruthBox {
                 class,
@@ -566,7 +626,14 @@ fn truth_boxes(canvas: &Canvas, scene: &Scene) -> Vec<TruthBox> {
     for (i, v) in scene.vehicles.iter().enumerate() {
         let plate = normalize_plate(&v.plate);
         let fwd = heading_fwd(v.heading_rad);
-        push(&mut out, TruthClass::Vehicle, v.id, &plate, scene.geo_of(v.position_enu_m), merge(&[PART_BODY, PART_PLATE_REAR, PART_PLATE_FRONT], i));
+        push(
+            &mut out,
+            TruthClass::Vehicle,
+            v.id,
+            &plate,
+            scene.geo_of(v.position_enu_m),
+            merge(&[PART_BODY, PART_PLATE_REAR, PART_PLATE_FRONT], i),
+        );
         for (part, sign) in [(PART_PLATE_REAR, -1.0), (PART_PLATE_FRONT, 1.0)] {
             let geo = scene.geo_of(v.position_enu_m + fwd * sign * v.length_m / 2.0);
             push(&mut out, TruthClass::Plate, v.id, &plate, geo, merge(&[part], i));
@@ -575,15 +642,32 @@ fn truth_boxes(canvas: &Canvas, scene: &Scene) -> Vec<TruthBox> {
     let nveh = scene.vehicles.len();
     for (i, p) in scene.people.iter().enumerate() {
         let geo = scene.geo_of(p.position_enu_m);
-        push(&mut out, TruthClass::Person, p.id, &p.face.identity, geo, merge(&[PART_BODY, PART_FACE], nveh + i));
-        push(&mut out, TruthClass::Face, p.id, &p.face.identity, geo, merge(&[PART_FACE], nveh + i));
+        push(
+            &mut out,
+            TruthClass::Person,
+            p.id,
+            &p.face.identity,
+            geo,
+            merge(&[PART_BODY, PART_FACE], nveh + i),
+        );
+        push(
+            &mut out,
+            TruthClass::Face,
+            p.id,
+            &p.face.identity,
+            geo,
+            merge(&[PART_FACE], nveh + i),
+        );
     }
     out
 }
 
 /// Plate text as the onboard reports it: upper case, no spaces or dashes.
 pub fn normalize_plate(text: &str) -> String {
-    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect()
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 /// Average of samples along the motion vector.

@@ -168,7 +168,10 @@ mod tests {
         c.scan_fill(&[[2.0, 3.0], [6.0, 3.0], [6.0, 8.0], [2.0, 8.0]], |c, y, x0, x1| {
             c.span_flat(y, x0, x1, [255, 0, 0], 7)
         });
-        let filled: Vec<(u32, u32)> = (0..100u32).filter(|i| c.ids[*i as usize] == 7).map(|i| (i % 10, i / 10)).collect();
+        let filled: Vec<(u32, u32)> = (0..100u32)
+            .filter(|i| c.ids[*i as usize] == 7)
+            .map(|i| (i % 10, i / 10))
+            .collect();
         assert_eq!(filled.len(), 4 * 5);
         assert!(filled.iter().all(|&(x, y)| (2..6).contains(&x) && (3..8).contains(&y)));
     }

@@ -215,7 +215,15 @@ impl Road {
                 let mut s = 0.0;
                 while s < len {
                     let e = (s + 3.0).min(len);
-                    out.push(band(a + dir * s, a + dir * e, n, off - 0.06, off + 0.06, Surface::Marking, 1));
+                    out.push(band(
+                        a + dir * s,
+                        a + dir * e,
+                        n,
+                        off - 0.06,
+                        off + 0.06,
+                        Surface::Marking,
+                        1,
+                    ));
                     s += 12.0;
                 }
             }

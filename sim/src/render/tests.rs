@@ -90,14 +90,25 @@ fn nadir_camera_sees_a_20_m_square_as_100_px_at_100_m() {
         layer: 0,
     });
     // 90 degree hfov over 1000 px: fx = 500 px; 20 m at 100 m -> 100 px.
-    let cam = camera(&scene, 1000, 800, FRAC_PI_2, DVec3::new(0.0, 0.0, 100.0), -FRAC_PI_2, 0.0);
+    let cam = camera(
+        &scene,
+        1000,
+        800,
+        FRAC_PI_2,
+        DVec3::new(0.0, 0.0, 100.0),
+        -FRAC_PI_2,
+        0.0,
+    );
     let f = render(&scene, &cam, &no_noise());
     let red: Vec<(u32, u32)> = (0..f.height)
         .flat_map(|y| (0..f.width).map(move |x| (x, y)))
         .filter(|&(x, y)| pixel(&f, x, y) == [255, 0, 0])
         .collect();
     assert_eq!(red.len(), 100 * 100);
-    assert!(red.iter().all(|&(x, y)| (450..550).contains(&x) && (350..450).contains(&y)));
+    assert!(
+        red.iter()
+            .all(|&(x, y)| (450..550).contains(&x) && (350..450).contains(&y))
+    );
     assert!(f.truth.is_empty(), "ground polygons are not entities");
     // Everything else is bare ground (no sky at nadir).
     assert_eq!(pixel(&f, 0, 0), scene.ground_colour);
@@ -107,7 +118,15 @@ fn nadir_camera_sees_a_20_m_square_as_100_px_at_100_m() {
 fn nadir_vehicle_truth_box_matches_its_projected_roof_and_body() {
     let mut scene = Scene::new(ORIGIN, assets());
     scene.vehicles.push(car(7, DVec2::ZERO, 0.0, "ABC 123"));
-    let cam = camera(&scene, 1000, 800, FRAC_PI_2, DVec3::new(0.0, 0.0, 50.0), -FRAC_PI_2, 0.0);
+    let cam = camera(
+        &scene,
+        1000,
+        800,
+        FRAC_PI_2,
+        DVec3::new(0.0, 0.0, 50.0),
+        -FRAC_PI_2,
+        0.0,
+    );
     let f = render(&scene, &cam, &no_noise());
     let v: Vec<&TruthBox> = f.truth.iter().filter(|t| t.class == TruthClass::Vehicle).collect();
     assert_eq!(v.len(), 1);
@@ -115,7 +134,10 @@ fn nadir_vehicle_truth_box_matches_its_projected_roof_and_body() {
     // The body top (0.825 m up) is the widest part seen: 4.5 x 1.8 m at 49.175 m, fx 500.
     let (len_px, wid_px) = (500.0 * 4.5 / 49.175, 500.0 * 1.8 / 49.175);
     let (bw, bh) = (f64::from(b[2] - b[0]), f64::from(b[3] - b[1]));
-    assert!((bh - len_px).abs() <= 1.5, "north-pointing car length {bh} px, expected {len_px}");
+    assert!(
+        (bh - len_px).abs() <= 1.5,
+        "north-pointing car length {bh} px, expected {len_px}"
+    );
     assert!((bw - wid_px).abs() <= 1.5, "width {bw} px, expected {wid_px}");
     assert_eq!(v[0].entity_id, 7);
     assert_eq!(v[0].label, "ABC123");
@@ -138,13 +160,25 @@ fn oblique_camera_reads_a_plate_and_the_truth_box_contains_it() {
     assert_eq!(plates[0].label, "KLM456");
     assert!(b[2] - b[0] > 80, "plate {} px wide", b[2] - b[0]);
     // Inside the box: the blue band, white field and dark characters.
-    let inside: Vec<[u8; 3]> = (b[1]..b[3]).flat_map(|y| (b[0]..b[2]).map(move |x| (x, y))).map(|(x, y)| pixel(&f, x, y)).collect();
+    let inside: Vec<[u8; 3]> = (b[1]..b[3])
+        .flat_map(|y| (b[0]..b[2]).map(move |x| (x, y)))
+        .map(|(x, y)| pixel(&f, x, y))
+        .collect();
     assert!(inside.iter().any(|p| p[2] > 120 && p[0] < 40), "no blue band");
-    assert!(inside.iter().filter(|p| p.iter().all(|&c| c > 220)).count() > 200, "no white field");
-    assert!(inside.iter().filter(|p| p.iter().all(|&c| c < 60)).count() > 50, "no characters");
+    assert!(
+        inside.iter().filter(|p| p.iter().all(|&c| c > 220)).count() > 200,
+        "no white field"
+    );
+    assert!(
+        inside.iter().filter(|p| p.iter().all(|&c| c < 60)).count() > 50,
+        "no characters"
+    );
     // Just outside the box left and right: the car, not the plate.
     let mid = (b[1] + b[3]) / 2;
-    assert!(pixel(&f, b[0] - 2, mid)[0] > pixel(&f, b[0] - 2, mid)[2], "left of the plate is red paint");
+    assert!(
+        pixel(&f, b[0] - 2, mid)[0] > pixel(&f, b[0] - 2, mid)[2],
+        "left of the plate is red paint"
+    );
     // The plate sits inside the vehicle's box.
     let v = f.truth.iter().find(|t| t.class == TruthClass::Vehicle).unwrap().box_px;
     assert!(v[0] <= b[0] && v[1] <= b[1] && v[2] >= b[2] && v[3] >= b[3]);
@@ -159,7 +193,11 @@ fn face_is_drawn_only_from_the_front_and_inside_the_person() {
     let pitch = -(3.0f64 - 1.63).atan2(8.0);
     let cam = camera(&scene, 1280, 720, 0.35, DVec3::new(0.0, -8.0, 3.0), pitch, 0.0);
     let f = render(&scene, &cam, &no_noise());
-    let face = f.truth.iter().find(|t| t.class == TruthClass::Face).expect("face visible");
+    let face = f
+        .truth
+        .iter()
+        .find(|t| t.class == TruthClass::Face)
+        .expect("face visible");
     let body = f.truth.iter().find(|t| t.class == TruthClass::Person).unwrap();
     assert_eq!(face.label, "bystander-0");
     let (fb, pb) = (face.box_px, body.box_px);
@@ -231,11 +269,21 @@ fn busy_scene() -> Scene {
     for k in 0..10 {
         let heading = if k % 2 == 0 { FRAC_PI_2 } else { -FRAC_PI_2 };
         let y = if k % 2 == 0 { -1.75 } else { 1.75 };
-        scene.vehicles.push(car(k, DVec2::new(-40.0 + 9.0 * f64::from(k), y), heading, &format!("ABC {:03}", 100 + k)));
+        scene.vehicles.push(car(
+            k,
+            DVec2::new(-40.0 + 9.0 * f64::from(k), y),
+            heading,
+            &format!("ABC {:03}", 100 + k),
+        ));
     }
     for k in 0..20 {
         let h = f64::from(k) * 0.9;
-        scene.people.push(person(100 + k, DVec2::new(-30.0 + 3.0 * f64::from(k), 5.0), h, k as usize));
+        scene.people.push(person(
+            100 + k,
+            DVec2::new(-30.0 + 3.0 * f64::from(k), 5.0),
+            h,
+            k as usize,
+        ));
     }
     scene
 }
@@ -267,13 +315,13 @@ fn same_seed_gives_identical_bytes_and_another_seed_does_not() {
 fn extreme_poses_do_not_panic() {
     let scene = busy_scene();
     let poses = [
-        (DVec3::new(0.0, -40.0, 40.0), 0.0),                   // horizon
-        (DVec3::new(0.0, -40.0, 40.0), 1.2),                   // sky
-        (DVec3::new(0.0, -40.0, -5.0), -0.5),                  // below ground
-        (DVec3::new(0.0, 0.0, 1.0), -FRAC_PI_2),               // among the cars
-        (DVec3::new(-35.0, 4.9, 1.7), 0.0),                    // inside a crowd
-        (DVec3::new(0.0, 0.0, 1e5), -FRAC_PI_2),               // very high
-        (DVec3::new(f64::NAN, 0.0, 30.0), -FRAC_PI_2),         // garbage
+        (DVec3::new(0.0, -40.0, 40.0), 0.0),           // horizon
+        (DVec3::new(0.0, -40.0, 40.0), 1.2),           // sky
+        (DVec3::new(0.0, -40.0, -5.0), -0.5),          // below ground
+        (DVec3::new(0.0, 0.0, 1.0), -FRAC_PI_2),       // among the cars
+        (DVec3::new(-35.0, 4.9, 1.7), 0.0),            // inside a crowd
+        (DVec3::new(0.0, 0.0, 1e5), -FRAC_PI_2),       // very high
+        (DVec3::new(f64::NAN, 0.0, 30.0), -FRAC_PI_2), // garbage
     ];
     for (pos, pitch) in poses {
         for yaw in [0.0, 1.0, PI] {
@@ -295,5 +343,11 @@ fn extreme_poses_do_not_panic() {
 /// Save a frame under the temp dir for a look (not an assertion).
 fn save_png(f: &RenderedFrame, name: &str) {
     let path = std::env::temp_dir().join(format!("utkik-render-{name}.png"));
-    let _ = image::save_buffer(Path::new(&path), &f.rgb, f.width, f.height, image::ExtendedColorType::Rgb8);
+    let _ = image::save_buffer(
+        Path::new(&path),
+        &f.rgb,
+        f.width,
+        f.height,
+        image::ExtendedColorType::Rgb8,
+    );
 }

@@ -36,7 +36,8 @@ impl Texture {
                 for x in 0..w {
                     for c in 0..4 {
                         let at = |xx: u32, yy: u32| u32::from(last.rgba[((yy * last.width + xx) * 4 + c) as usize]);
-                        let s = at(2 * x, 2 * y) + at(2 * x + 1, 2 * y) + at(2 * x, 2 * y + 1) + at(2 * x + 1, 2 * y + 1);
+                        let s =
+                            at(2 * x, 2 * y) + at(2 * x + 1, 2 * y) + at(2 * x, 2 * y + 1) + at(2 * x + 1, 2 * y + 1);
                         out[((y * w + x) * 4 + c) as usize] = ((s + 2) / 4) as u8;
                     }
                 }
