@@ -24,7 +24,13 @@ while [ $# -gt 0 ]; do
     *) echo "demo: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-SCENARIO_FILE="assets/scenarios/$SCENARIO.toml"
+# The simulator's scenario files by the demo's short names (a full file name also works).
+case "$SCENARIO" in
+  urban) SCENARIO_FILE=assets/scenarios/urban-street.toml ;;
+  anpr) SCENARIO_FILE=assets/scenarios/anpr-road.toml ;;
+  search) SCENARIO_FILE=assets/scenarios/person-search.toml ;;
+  *) SCENARIO_FILE="assets/scenarios/$SCENARIO.toml" ;;
+esac
 [ -f "$SCENARIO_FILE" ] || { echo "demo: no scenario $SCENARIO_FILE" >&2; exit 2; }
 
 scripts/setup.sh
@@ -44,10 +50,13 @@ trap cleanup EXIT INT TERM
 
 "$BIN/utkik-sim" geojson --scenario "$SCENARIO_FILE" --out "$RUN_DIR/basemap.geojson"
 
+# Simulator: autopilot telemetry to onboard (14540) and ground (14550), camera
+# as RTP/H.264 to onboard (5600), ground truth for `utkik-sim evaluate`; without
+# --duration-s it runs (a day) until Ctrl-C instead of the scenario's duration.
 "$BIN/utkik-sim" run --scenario "$SCENARIO_FILE" --realtime \
   --telemetry-out 127.0.0.1:14540 --telemetry-out 127.0.0.1:14550 \
-  --video-out 127.0.0.1:5600 --truth "$RUN_DIR/truth.jsonl" \
-  ${DURATION_S:+--duration-s "$DURATION_S"} > "$RUN_DIR/sim.log" 2>&1 &
+  --video-out udp://127.0.0.1:5600 --video-size 1280x720 --truth "$RUN_DIR/truth.jsonl" \
+  --duration-s "${DURATION_S:-86400}" > "$RUN_DIR/sim.log" 2>&1 &
 pids+=($!)
 
 "$BIN/utkik-onboard" --config onboard/config/demo.toml > "$RUN_DIR/onboard.log" 2>&1 &

@@ -139,6 +139,21 @@ fn unix_now_usec() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
+/// The camera settings of a run: the scenario's camera overridden by
+/// `video`, the scenario's seed as the noise seed. With the truth file's
+/// poses and times this reproduces every frame of a run exactly.
+pub fn video_settings(scenario: &Scenario, video: &VideoOptions) -> VideoSettings {
+    VideoSettings {
+        size: video.size.unwrap_or_else(|| VideoSize::of(&scenario.camera)),
+        fps: video.fps.unwrap_or(scenario.camera.fps),
+        render: RenderOptions {
+            noise_amplitude: video.noise_amplitude,
+            motion_blur_px: None,
+            seed: scenario.seed,
+        },
+    }
+}
+
 /// The camera of a run, validated and loaded before any socket is opened.
 #[derive(Debug)]
 pub struct CameraPlan {
@@ -154,15 +169,7 @@ impl CameraPlan {
         if config.video_out.is_none() && config.truth.is_none() {
             return Ok(None);
         }
-        let settings = VideoSettings {
-            size: config.video.size.unwrap_or_else(|| VideoSize::of(&scenario.camera)),
-            fps: config.video.fps.unwrap_or(scenario.camera.fps),
-            render: RenderOptions {
-                noise_amplitude: config.video.noise_amplitude,
-                motion_blur_px: None,
-                seed: scenario.seed,
-            },
-        };
+        let settings = video_settings(scenario, &config.video);
         let assets = Arc::new(Assets::load_default()?);
         Ok(Some(Self {
             renderer: FrameRenderer::new(scenario, assets, settings)?,
