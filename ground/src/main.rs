@@ -43,6 +43,9 @@ struct LiveArgs {
     /// Run without a window even when a display exists.
     #[arg(long)]
     headless: bool,
+    /// Quit after this many seconds (demo and smoke runs); default: until closed.
+    #[arg(long)]
+    duration_s: Option<f32>,
 }
 
 #[derive(Subcommand)]
@@ -152,14 +155,27 @@ fn windowed_app(args: &LiveArgs, src: MessageSource, state: AppState) -> App {
     app
 }
 
-fn run_headless(src: MessageSource, state: AppState) {
+/// Quit after [`LiveArgs::duration_s`].
+#[derive(Resource)]
+struct QuitAfter(f32);
+
+fn quit_after(limit: Option<Res<QuitAfter>>, time: Res<Time>, mut exit: MessageWriter<AppExit>) {
+    if limit.is_some_and(|l| time.elapsed_secs() >= l.0) {
+        exit.write(AppExit::Success);
+    }
+}
+
+fn run_headless(src: MessageSource, state: AppState, duration_s: Option<f32>) {
     println!("utkik-ground: no display found (DISPLAY/WAYLAND_DISPLAY unset): running headless, printing a summary");
     let mut app = App::new();
     app.add_plugins(MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(50))))
         .insert_resource(src)
         .insert_resource(State::new(state))
         .add_plugins(GroundCorePlugins)
-        .add_systems(Update, print_summary);
+        .add_systems(Update, (print_summary, quit_after));
+    if let Some(d) = duration_s {
+        app.insert_resource(QuitAfter(d));
+    }
     app.run();
 }
 
@@ -258,9 +274,14 @@ fn main() -> Result<()> {
         None => {
             let (src, state) = source(&cli.live, None)?;
             if cli.live.headless || !has_display() {
-                run_headless(src, state);
+                run_headless(src, state, cli.live.duration_s);
             } else {
-                windowed_app(&cli.live, src, state).run();
+                let mut app = windowed_app(&cli.live, src, state);
+                app.add_systems(Update, quit_after);
+                if let Some(d) = cli.live.duration_s {
+                    app.insert_resource(QuitAfter(d));
+                }
+                app.run();
             }
             Ok(())
         }

@@ -27,7 +27,7 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
     let handle = link::start(LinkConfig {
         source: LinkSource::UdpListen("127.0.0.1:0".parse().unwrap()),
         record_dir: Some(dir.path().to_path_buf()),
-        rotate_bytes: 64 * 1024,
+        rotate_bytes: 16 * 1024,
     })
     .unwrap();
     let addr = handle.local_addr.unwrap();
@@ -115,7 +115,8 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
     assert!(c.decode.garbage_bytes >= 18, "{c:?}");
     h.stop();
     let files = h.tlog_files.lock().unwrap().clone();
-    assert!(files.len() >= 2, "rotation: {files:?}");
+    let sent_bytes: usize = mission.frames.iter().map(|(_, f)| 8 + f.len()).sum();
+    assert!(files.len() >= 2, "rotation of {sent_bytes} bytes at 16 KiB: {files:?}");
     let recorded: usize = files.iter().map(|f| read_tlog(f).unwrap().len()).sum();
     assert_eq!(recorded, sent);
 }
