@@ -59,12 +59,13 @@ trap cleanup EXIT INT TERM
   --duration-s "${DURATION_S:-86400}" > "$RUN_DIR/sim.log" 2>&1 &
 pids+=($!)
 
-"$BIN/utkik-onboard" --config onboard/config/demo.toml > "$RUN_DIR/onboard.log" 2>&1 &
+# Onboard: its default configuration is the demo's wiring (video udp :5600,
+# autopilot udp :14540, ground 127.0.0.1:14550, masked re-stream to :5700).
+"$BIN/utkik-onboard" > "$RUN_DIR/onboard.log" 2>&1 &
 pids+=($!)
 
-GROUND_ARGS=(--listen 0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --record-dir "$RUN_DIR")
-if [ -f "assets/authz/$SCENARIO.authz.json" ]; then
-  GROUND_ARGS+=(--authorization "assets/authz/$SCENARIO.authz.json")
-fi
+# Ground station: listens on :14550 for both the autopilot and onboard, records
+# every packet under $RUN_DIR. Without a display it prints a live summary.
+GROUND_ARGS=(--link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --record-dir "$RUN_DIR")
 if [ -n "${DURATION_S}" ]; then GROUND_ARGS+=(--duration-s "$DURATION_S"); fi
 "$BIN/utkik-ground" "${GROUND_ARGS[@]}"
