@@ -5,12 +5,15 @@
 //! the audit and tlog formats. Adapters (sockets, GStreamer, tract, Bevy) live
 //! in `onboard`, `ground` and `sim`.
 
+pub mod audit;
+pub mod authz;
 pub mod camera;
 pub mod dialect;
 pub mod face;
 pub mod geo;
 pub mod mavframe;
 pub mod tlog;
+pub mod utc;
 
 // The generated dialect refers to `crate::utils` for serde defaults.
 #[doc(hidden)]

@@ -1,0 +1,319 @@
+//! What an audit record says: one [`AuditEvent`] per record.
+//!
+//! The events carry the fields AI Act Art. 12(3) asks of a remote biometric
+//! identification system, and the logging of Directive 2016/680 Art. 25:
+//! - (a) the period of each use: [`AuditEvent::UseStarted`] and
+//!   [`AuditEvent::UseEnded`] (which repeats the start, so one record holds the period);
+//! - (b) the reference database checked: the authorization and its designated
+//!   persons in [`AuditEvent::UseStarted`];
+//! - (c) the input data that led to a match: frame time, track and evidence
+//!   crop in [`AuditEvent::PossibleMatch`];
+//! - (d) the persons who verified the results: [`AuditEvent::MatchVerification`];
+//! - consultation, disclosure and erasure: [`AuditEvent::Consultation`],
+//!   [`AuditEvent::StoredReadSearch`], [`AuditEvent::Disclosure`], [`AuditEvent::Erasure`],
+//!   and [`AuditEvent::DeletionReceipt`] for a refused urgent use.
+//!
+//! Biometric payloads (templates, evidence crops) are never inside an event:
+//! events hold a [`PayloadRef`] (hash and length) to the payload store, so
+//! deleting a payload leaves every record, and so the hash chain, intact.
+
+use serde::{Deserialize, Serialize};
+
+use crate::authz::{AuthzDigest, UseDataKind};
+
+/// A payload in the payload store, by content hash.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayloadRef {
+    /// SHA-256 of the payload bytes, lower-case hex (also its file name in the store).
+    pub sha256_hex: String,
+    /// Payload length in bytes.
+    pub len_bytes: u64,
+}
+
+/// Why a use of identification ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UseEndReason {
+    /// The validity window ended.
+    WindowEnded,
+    /// Urgent use reached its 24 h deadline without an application.
+    UrgentDeadline,
+    /// The stop control.
+    Stopped,
+    /// Revoked from the ground.
+    Revoked,
+    /// Urgent use refused.
+    Refused,
+    /// The drone left the area (identification paused until it returns).
+    LeftArea,
+    /// The link to the ground was lost (the onboard side stops on its own).
+    LinkLost,
+    /// The program shut down.
+    Shutdown,
+}
+
+/// What a verifier decided about a possible match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Confirmed after seeing the evidence.
+    Confirmed,
+    /// Rejected: not the designated person.
+    Rejected,
+}
+
+/// How many items of one kind were deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeletedCount {
+    /// The kind.
+    pub kind: UseDataKind,
+    /// How many items.
+    pub count: u64,
+}
+
+/// The content of one audit record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AuditEvent {
+    /// An authorization file was verified and loaded.
+    AuthorizationLoaded {
+        /// Its digest.
+        authorization_digest: AuthzDigest,
+        /// Decision id.
+        decision_id: String,
+        /// The trust-store key that signed it.
+        issuer_key_id: String,
+    },
+    /// An authorization file (or a command about one) was refused.
+    AuthorizationRefused {
+        /// The field the refusal names.
+        field: String,
+        /// The reason.
+        reason: String,
+    },
+    /// An authorization command (activate, revoke, stop, urgent ...) was handled.
+    AuthzCommand {
+        /// The command name (as in UTKIK_AUTHZ_COMMAND).
+        command: String,
+        /// The user who issued it.
+        operator_id: String,
+        /// The authorization it was about, if any.
+        authorization_digest: Option<AuthzDigest>,
+        /// Whether it was carried out.
+        accepted: bool,
+        /// Why not (empty when accepted).
+        reason: String,
+    },
+    /// Identification started under an authorization (Art. 12(3)(a) start, (b) reference database).
+    UseStarted {
+        /// The authorization (the reference database is its designated persons).
+        authorization_digest: AuthzDigest,
+        /// Its decision id.
+        decision_id: String,
+        /// The designated subject ids matched against, and nothing else.
+        designated_subject_ids: Vec<String>,
+        /// Urgent use.
+        urgent: bool,
+        /// The user who activated it.
+        started_by: String,
+    },
+    /// Identification ended (Art. 12(3)(a): the whole period in one record).
+    UseEnded {
+        /// The authorization.
+        authorization_digest: AuthzDigest,
+        /// When the use started (Unix epoch, UTC, µs).
+        started_usec: u64,
+        /// When it ended.
+        ended_usec: u64,
+        /// Why.
+        reason: UseEndReason,
+    },
+    /// Urgent use started by a senior officer (LAW.md section 3).
+    UrgentStarted {
+        /// The urgent-use document.
+        authorization_digest: AuthzDigest,
+        /// The senior officer.
+        senior_officer_id: String,
+        /// The written justification.
+        justification: String,
+        /// Start + 24 h (Unix epoch, UTC, µs).
+        deadline_usec: u64,
+    },
+    /// The permit application for an urgent use was recorded as submitted.
+    UrgentApplicationRecorded {
+        /// The urgent-use document.
+        authorization_digest: AuthzDigest,
+        /// Who recorded it.
+        recorded_by: String,
+    },
+    /// The permit for an urgent use was refused.
+    UrgentRefused {
+        /// The urgent-use document.
+        authorization_digest: AuthzDigest,
+        /// Who recorded the refusal.
+        recorded_by: String,
+    },
+    /// Everything of a refused urgent use was deleted: what and how much, the
+    /// payload hashes that are gone, and where. No biometric data.
+    DeletionReceipt {
+        /// The use.
+        authorization_digest: AuthzDigest,
+        /// Its decision id.
+        decision_id: String,
+        /// Where the deletion ran ("onboard", "ground").
+        site: String,
+        /// Counts per kind.
+        deleted: Vec<DeletedCount>,
+        /// The payloads deleted from the payload store.
+        payloads: Vec<PayloadRef>,
+    },
+    /// A possible match (Art. 12(3)(c): the input that led to it).
+    PossibleMatch {
+        /// The authorization it was made under.
+        authorization_digest: AuthzDigest,
+        /// Match id (as in UTKIK_BIOMETRIC_MATCH).
+        match_id: u32,
+        /// The designated subject it may be.
+        subject_id: String,
+        /// Capture time of the frame (Unix epoch, UTC, µs).
+        frame_time_usec: u64,
+        /// The face track.
+        track_id: u32,
+        /// Template distance to the subject (dlib metric; lower is closer).
+        distance: f32,
+        /// The evidence crop in the payload store.
+        evidence_crop: Option<PayloadRef>,
+    },
+    /// A user verified a possible match (Art. 12(3)(d), Art. 14(5)).
+    MatchVerification {
+        /// The authorization.
+        authorization_digest: AuthzDigest,
+        /// The match.
+        match_id: u32,
+        /// The verifying user.
+        verifier_id: String,
+        /// Their decision.
+        verdict: Verdict,
+    },
+    /// Someone looked at stored identification data.
+    Consultation {
+        /// Who.
+        user_id: String,
+        /// What (match id, recording, report).
+        what: String,
+    },
+    /// A search in stored ANPR reads (LAW.md section 7).
+    StoredReadSearch {
+        /// Who searched.
+        user_id: String,
+        /// The query as typed.
+        query: String,
+        /// Number of reads returned.
+        results: u64,
+    },
+    /// Data left the system (export, dispatch).
+    Disclosure {
+        /// Who disclosed it.
+        user_id: String,
+        /// To whom.
+        recipient: String,
+        /// What.
+        what: String,
+        /// Payloads included.
+        payloads: Vec<PayloadRef>,
+    },
+    /// Data was erased (retention, request).
+    Erasure {
+        /// Who or what (`retention`) erased it.
+        user_id: String,
+        /// What.
+        what: String,
+        /// Payloads deleted.
+        payloads: Vec<PayloadRef>,
+    },
+    /// A torn last record (a crash during its write, never acknowledged) was
+    /// cut off when the log was reopened.
+    TornTailDiscarded {
+        /// Where it started.
+        offset_bytes: u64,
+        /// How many bytes were cut.
+        len_bytes: u64,
+    },
+    /// A signed checkpoint over the record before it (see `checkpoint.rs`).
+    Checkpoint {
+        /// The signing key.
+        key_id: String,
+        /// Sequence number of the record signed for (the previous one).
+        covers_seq: u64,
+        /// Its hash, lower-case hex.
+        covers_sha256_hex: String,
+        /// ed25519 signature, hex.
+        signature_ed25519_hex: String,
+    },
+}
+
+impl AuditEvent {
+    /// Whether the record belongs to the biometric identification logs, which
+    /// are kept at least six months ([`super::retention`]). Everything tied to
+    /// an authorization is; so are checkpoints, which vouch for those records.
+    pub fn is_identification(&self) -> bool {
+        !matches!(
+            self,
+            AuditEvent::StoredReadSearch { .. } | AuditEvent::Consultation { .. } | AuditEvent::Disclosure { .. }
+        )
+    }
+
+    /// Payloads the event refers to.
+    pub fn payloads(&self) -> Vec<&PayloadRef> {
+        match self {
+            AuditEvent::PossibleMatch { evidence_crop, .. } => evidence_crop.iter().collect(),
+            AuditEvent::DeletionReceipt { payloads, .. }
+            | AuditEvent::Disclosure { payloads, .. }
+            | AuditEvent::Erasure { payloads, .. } => payloads.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagged_snake_case_json() {
+        let e = AuditEvent::MatchVerification {
+            authorization_digest: AuthzDigest([0xab; 32]),
+            match_id: 7,
+            verifier_id: "anna".into(),
+            verdict: Verdict::Confirmed,
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.starts_with(r#"{"kind":"match_verification","#), "{json}");
+        assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn unknown_fields_refused() {
+        let json = r#"{"kind":"consultation","user_id":"a","what":"b","extra":1}"#;
+        assert!(serde_json::from_str::<AuditEvent>(json).is_err());
+    }
+
+    #[test]
+    fn identification_classification() {
+        let search = AuditEvent::StoredReadSearch {
+            user_id: "a".into(),
+            query: "ABC*".into(),
+            results: 0,
+        };
+        assert!(!search.is_identification());
+        let ended = AuditEvent::UseEnded {
+            authorization_digest: AuthzDigest([0; 32]),
+            started_usec: 1,
+            ended_usec: 2,
+            reason: UseEndReason::WindowEnded,
+        };
+        assert!(ended.is_identification());
+    }
+}

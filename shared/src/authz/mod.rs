@@ -1,0 +1,42 @@
+//! The authorization policy (LAW.md sections 2 and 3): biometric
+//! identification runs only under a signed decision of a prosecutor or court
+//! (or an urgent use started by a senior officer), only for its designated
+//! persons, inside its area and window.
+//!
+//! - [`document`]: the fields of the decision (serde, JSON).
+//! - [`signed`]: the signed file, canonical encoding, signature, digest, and
+//!   [`authorize`], the entry point from file bytes to a [`VerifiedAuthorization`].
+//! - [`trust_store`]: the issuer keys, each tied to an issuer kind.
+//! - [`validate`]: the content rules, each refusal naming the field.
+//! - [`area`] and [`window`]: the geofence and the time window.
+//! - [`lifecycle`]: the state machine and the gate, driven by a clock value
+//!   passed in (nothing here reads a system clock).
+//! - [`urgent`]: the 24 h deadline and what a refusal deletes.
+//! - [`signing_key`]: an issuer's key file (the repository holds DEMO keys only).
+//! - [`actor`]: users and roles.
+
+pub mod actor;
+pub mod area;
+pub mod document;
+pub mod error;
+pub mod lifecycle;
+pub mod signed;
+pub mod signing_key;
+pub mod trust_store;
+pub mod urgent;
+pub mod validate;
+pub mod window;
+
+pub use actor::{Actor, Role};
+pub use area::{Area, AreaVertex};
+pub use document::{
+    AUTHORIZATION_FORMAT, Authorization, DesignatedPerson, EnrolmentImage, Issuer, IssuerKind, LawfulPurpose,
+    UrgentDecision,
+};
+pub use error::AuthzError;
+pub use lifecycle::{AuthzState, GateDenied, Lifecycle, TransitionError};
+pub use signed::{AuthzDigest, SignedAuthorization, VerifiedAuthorization, authorize, authorize_file, canonical_bytes};
+pub use signing_key::IssuerSigningKey;
+pub use trust_store::{TrustStore, TrustStoreEntry, TrustedKey};
+pub use urgent::{DeletionOrder, URGENT_DEADLINE_USEC, UseDataKind};
+pub use window::ValidityWindow;
