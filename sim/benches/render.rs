@@ -1,6 +1,7 @@
 //! Rendering speed: frames/s at 1280x720 on one core for an oblique view of
 //! a street (road, 8 buildings, 10 cars with plates, 20 people with faces).
-//! `cargo bench -p utkik-sim --bench render`.
+//! Then the in-process frame source on each scenario (scene building and the
+//! vehicle included). `cargo bench -p utkik-sim --bench render`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,9 +9,12 @@ use std::time::Instant;
 use glam::{DVec2, DVec3};
 use utkik_shared::camera::{Camera, CameraMount, CameraPose, GimbalAttitude, Intrinsics, VehicleAttitude, YawFrame};
 use utkik_shared::geo::GeoPoint;
+use utkik_sim::camera::VideoSize;
 use utkik_sim::render::{
     Assets, Building, FaceRef, GroundPolygon, Person, RenderOptions, Road, Scene, Surface, Vehicle, render,
 };
+use utkik_sim::scenario::{Scenario, scenarios_dir};
+use utkik_sim::video::{FrameSource, VideoSettings};
 
 fn scene() -> Scene {
     let mut s = Scene::new(
@@ -80,7 +84,7 @@ fn scene() -> Scene {
 
 fn main() {
     let s = scene();
-    let frames = 300;
+    let frames: u32 = 300;
     for (name, pitch, alt, blur) in [
         ("oblique 40 m, noise", -0.8, 40.0, None),
         ("nadir 50 m, noise", -1.5708, 50.0, None),
@@ -116,6 +120,34 @@ fn main() {
             f64::from(frames) / dt,
             1e3 * dt / f64::from(frames),
             truth as f64 / f64::from(frames)
+        );
+    }
+    // The in-process frame source on each checked-in scenario: scene from the
+    // scenario at each frame's time, vehicle pose, render (what `run` does per frame).
+    for name in ["urban-street", "anpr-road", "person-search"] {
+        let scenario = Scenario::load(&scenarios_dir().join(format!("{name}.toml"))).unwrap();
+        let settings = VideoSettings {
+            size: VideoSize {
+                width_px: 1280,
+                height_px: 720,
+            },
+            fps: 30.0,
+            render: RenderOptions::default(),
+        };
+        let source = FrameSource::new(&scenario, s.assets.clone(), settings, 0, Some(10.0)).unwrap();
+        let t0 = Instant::now();
+        let mut n = 0u32;
+        let mut truth = 0;
+        for f in source {
+            truth += std::hint::black_box(f).truth.len();
+            n += 1;
+        }
+        let dt = t0.elapsed().as_secs_f64();
+        println!(
+            "frame source 1280x720 {name}: {:.1} frames/s ({:.2} ms/frame, {:.1} truth boxes/frame), one core",
+            f64::from(n) / dt,
+            1e3 * dt / f64::from(n),
+            truth as f64 / f64::from(n)
         );
     }
 }

@@ -51,7 +51,11 @@ impl std::str::FromStr for VideoSize {
             width_px: parse(w)?,
             height_px: parse(h)?,
         };
-        if size.width_px < 16 || size.height_px < 16 || size.width_px % 2 != 0 || size.height_px % 2 != 0 {
+        if size.width_px < 16
+            || size.height_px < 16
+            || !size.width_px.is_multiple_of(2)
+            || !size.height_px.is_multiple_of(2)
+        {
             return Err(format!("{s:?}: width and height must be even and at least 16"));
         }
         Ok(size)

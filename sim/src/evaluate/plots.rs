@@ -125,7 +125,8 @@ impl<'a> Chart<'a> {
 fn precision_recall<'a>(report: &Report, font: &'a Assets) -> Chart<'a> {
     let mut c = Chart::new(font, "Precision and recall per class, plate-read accuracy");
     c.y_axis_fraction("score");
-    let mut groups: Vec<(String, Vec<(Option<f64>, [u8; 3])>)> = report
+    type Bars = Vec<(Option<f64>, [u8; 3])>;
+    let mut groups: Vec<(String, Bars)> = report
         .classes
         .iter()
         .map(|(name, r)| (name.clone(), vec![(r.precision, PALETTE[0]), (r.recall, PALETTE[1])]))
