@@ -28,7 +28,8 @@ use crate::render::TruthBox;
 /// Truth of one rendered frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TruthFrame {
-    /// Frame number since the start of the run (0-based, counts rendered frames).
+    /// Frame number since the start of the run (0-based; frame `i` is captured at
+    /// sim time `round(i * 1e6 / fps)`; frames dropped in real time leave gaps).
     pub frame: u64,
     /// Capture time, microseconds since the Unix epoch (sim epoch + sim time).
     pub time_usec: u64,
