@@ -68,8 +68,12 @@ pub struct DetectConfig {
     pub plates: bool,
     /// Smallest face, px.
     pub min_face_px: u32,
-    /// Plate reading cadence.
+    /// Plate reading cadence: the plate stage runs on every n-th frame.
     pub plate_every_n_frames: u32,
+    /// Scale of the plate discovery scan (0.5 = half resolution).
+    pub plate_scan_scale: f64,
+    /// Countries whose plate formats are read (ISO 3166-1 alpha-2, see `utkik_shared::plate`).
+    pub plate_countries: Vec<String>,
 }
 
 /// `[track]`.
@@ -190,6 +194,8 @@ impl Default for Config {
                 plates: true,
                 min_face_px: 24,
                 plate_every_n_frames: 3,
+                plate_scan_scale: 0.5,
+                plate_countries: vec!["SE".into()],
             },
             track: TrackConfig {
                 high_score: 0.8,
@@ -427,6 +433,25 @@ impl Config {
         }
         if self.detect.plate_every_n_frames == 0 {
             return bad("detect.plate_every_n_frames", "must be at least 1".into());
+        }
+        if !(self.detect.plate_scan_scale > 0.0 && self.detect.plate_scan_scale <= 2.0) {
+            return bad(
+                "detect.plate_scan_scale",
+                format!("must be in (0, 2], got {}", self.detect.plate_scan_scale),
+            );
+        }
+        let countries: Vec<&str> = self.detect.plate_countries.iter().map(String::as_str).collect();
+        if let Err(e) = utkik_shared::plate::PlateGrammar::for_countries(&countries) {
+            return bad("detect.plate_countries", e.to_string());
+        }
+        if self.detect.min_face_px < 12 {
+            return bad(
+                "detect.min_face_px",
+                format!(
+                    "must be at least 12 (MTCNN's smallest window), got {}",
+                    self.detect.min_face_px
+                ),
+            );
         }
         if !matches!(self.link.transport.as_str(), "udp" | "serial") {
             return bad(

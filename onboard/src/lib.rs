@@ -11,3 +11,6 @@ pub mod privacy;
 pub mod shutdown;
 pub mod telemetry;
 pub mod track;
+
+#[cfg(test)]
+pub(crate) mod testing;

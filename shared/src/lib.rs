@@ -12,6 +12,7 @@ pub mod dialect;
 pub mod face;
 pub mod geo;
 pub mod mavframe;
+pub mod plate;
 pub mod tlog;
 pub mod utc;
 

@@ -1,3 +1,6 @@
-//! The tract-onnx detectors: MTCNN faces (`faces`). Models come verified from `utkik_models`.
+//! The tract-onnx detectors: MTCNN faces (`faces`) and PP-OCRv5 number plates (`plates`).
+//! Models come verified from `utkik_models`.
 
 pub mod faces;
+pub mod plates;
+pub mod resample;

@@ -23,6 +23,9 @@ pub struct Detected {
     pub score: f64,
     /// For plates: the text read (normalized, no spaces) and its confidence 0..1.
     pub text: Option<(String, f64)>,
+    /// For faces: the five landmarks `[x, y]` in pixels (left eye, right eye, nose, left and
+    /// right mouth corner, as MTCNN gives them), which the gate uses to align the face.
+    pub landmarks_px: Option<[[f64; 2]; 5]>,
 }
 
 /// A detector of one class.

@@ -54,8 +54,8 @@ pub enum PipelineError {
         message: String,
     },
     /// A detector could not be loaded.
-    #[error("detector: {0}")]
-    Detector(String),
+    #[error(transparent)]
+    Detector(#[from] tract::DetectorError),
 }
 
 /// Everything shared between the threads, for status and for tests.
@@ -147,7 +147,7 @@ fn open_endpoints(config: &Config) -> Result<Endpoints, PipelineError> {
 /// Runs the pipeline with the detectors the config asks for, until `shutdown` fires.
 pub fn run(config: &Config, shutdown: Shutdown) -> Result<RunSummary, PipelineError> {
     config.validate()?;
-    let detectors = tract::detectors_from_config(config).map_err(PipelineError::Detector)?;
+    let detectors = tract::detectors_from_config(config)?;
     run_with_detectors(config, detectors, shutdown, Arc::new(PipelineState::default()))
 }
 
@@ -383,6 +383,17 @@ impl StageTimes {
     }
 }
 
+/// One detection of a frame and the track it went to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameDetection {
+    /// Its class.
+    pub class: ObjectClass,
+    /// The confirmed track it was associated with (`None`: tentative or unmatched).
+    pub track_id: Option<u32>,
+    /// Box, score, plate text or face landmarks.
+    pub detected: Detected,
+}
+
 /// What one frame produced.
 #[derive(Debug, Clone, Default)]
 pub struct FrameOutput {
@@ -390,6 +401,8 @@ pub struct FrameOutput {
     pub messages: Vec<MavMessage>,
     /// Every box to mask in the re-stream.
     pub boxes: Vec<BoxPx>,
+    /// Every detection of this frame (faces with their landmarks, for the gate's alignment).
+    pub detections: Vec<FrameDetection>,
     /// Stage timings.
     pub times: StageTimes,
 }
@@ -399,6 +412,7 @@ pub struct FrameOutput {
 pub struct Inference {
     detectors: Vec<Box<dyn ObjectDetector>>,
     trackers: HashMap<ObjectClass, Tracker>,
+    /// Votes of the plate tracks, by plate track id (ids are per class).
     votes: HashMap<u32, PlateVotes>,
     poses: Arc<Mutex<PoseBuffer>>,
     georef: GeorefConfig,
@@ -504,6 +518,7 @@ impl Inference {
         times.pose_usec = t0.elapsed().as_micros() as u64;
         let mut messages = Vec::new();
         let mut boxes = Vec::new();
+        let mut detections = Vec::new();
         for d in &mut self.detectors {
             let class = d.class();
             let td = std::time::Instant::now();
@@ -538,6 +553,12 @@ impl Inference {
             let locate = |px: [f64; 2]| georef.as_ref().and_then(|g| g.locate(px, height));
             let tracker = self.trackers.get_mut(&class).expect("one tracker per detector class");
             let reports = tracker.update(frame.time_usec, &dets, &locate);
+            let mut track_of = vec![None; found.len()];
+            for r in &reports {
+                if let Some(i) = r.detection.filter(|&i| i < found.len()) {
+                    track_of[i] = Some(r.id);
+                }
+            }
             for r in &reports {
                 messages.push(messages::track_message(
                     class,
@@ -547,6 +568,11 @@ impl Inference {
                     frame.height,
                     stale,
                 ));
+                if class != ObjectClass::Plate {
+                    continue;
+                }
+                // The track carries its plate between plate frames: each read adds a vote, and
+                // the voted text is reported when it first wins (or when another takes over).
                 if let Some((text, conf)) = r.detection.and_then(|i| found.get(i)).and_then(|f| f.text.clone()) {
                     let votes = self.votes.entry(r.id).or_default();
                     if let Some(voted) = votes.add(&text, conf, frame.time_usec, 2) {
@@ -557,16 +583,32 @@ impl Inference {
                     self.votes.remove(&r.id);
                 }
             }
+            detections.extend(
+                found
+                    .into_iter()
+                    .zip(track_of)
+                    .map(|(detected, track_id)| FrameDetection {
+                        class,
+                        track_id,
+                        detected,
+                    }),
+            );
             times.track_usec += tt.elapsed().as_micros() as u64;
         }
-        // Mask also what trackers still hold (a face the detector missed this frame).
+        // Mask also what trackers still hold (a face the detector missed this frame), where it
+        // is now: a plate track is only updated on plate frames and moves on in between.
         for t in self.trackers.values() {
-            boxes.extend(t.boxes());
+            boxes.extend(t.boxes_at(frame.time_usec));
         }
         let active: usize = self.trackers.values().map(Tracker::confirmed).sum();
         self.counters.tracks_active.store(active as u64, Ordering::Relaxed);
         self.counters.frames_processed.fetch_add(1, Ordering::Relaxed);
-        FrameOutput { messages, boxes, times }
+        FrameOutput {
+            messages,
+            boxes,
+            detections,
+            times,
+        }
     }
 }
 

@@ -1,20 +1,398 @@
-//! The detectors the configuration asks for, built from the tract models in `crate::detect`.
+//! The detectors the configuration asks for, built from the tract models in `crate::detect`:
+//! the MTCNN face detector (every frame, landmarks kept for the gate's face alignment) and the
+//! PP-OCRv5 plate reader (on its own cadence, `None` on the frames it skips), each wrapped as
+//! an [`ObjectDetector`].
 
-use super::ObjectDetector;
+use utkik_models::{MTCNN_PNET, ModelCache, ModelError, PPOCR_DET, PPOCR_REC};
+use utkik_shared::plate::PlateGrammar;
+
+use super::{Detected, ModelIds, ObjectClass, ObjectDetector};
 use crate::config::Config;
+use crate::detect::faces::{FaceConfig, FaceDetector, FaceError};
+use crate::detect::plates::{PlateConfig, PlateDetection, PlateDetector, PlateError};
+use crate::frame::RgbFrame;
+use crate::track::BoxPx;
 
-/// Builds the enabled detectors. Errors name the detector and, for a model, its file.
-pub fn detectors_from_config(config: &Config) -> Result<Vec<Box<dyn ObjectDetector>>, String> {
-    let detectors: Vec<Box<dyn ObjectDetector>> = Vec::new();
-    if config.detect.faces || config.detect.plates {
-        // The tract detectors (onboard/src/detect) are not in this build yet: refuse rather than
-        // run a pipeline that silently finds nothing.
-        return Err(
-            "detect.faces / detect.plates need the tract detectors (onboard/src/detect), which this build \
-                    does not have yet; run with --set detect.faces=false --set detect.plates=false for a video \
-                    relay with status only"
-                .into(),
-        );
+/// Why the detectors could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectorError {
+    /// No model cache (neither `$UTKIK_CACHE` nor `$HOME`).
+    #[error(transparent)]
+    Cache(#[from] ModelError),
+    /// The face detector's models are missing, corrupted or refused by tract.
+    #[error("face detector (detect.faces): {0}")]
+    Face(#[from] FaceError),
+    /// The plate reader's models are missing, corrupted or refused by tract.
+    #[error("plate reader (detect.plates): {0}")]
+    Plate(#[from] PlateError),
+    /// A `[detect]` setting the detectors cannot use.
+    #[error("config key {key}: {message}")]
+    Config {
+        /// The key, e.g. `detect.plate_countries`.
+        key: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// Builds the enabled detectors from the models in the default cache (`$UTKIK_CACHE` or
+/// `~/.cache/utkik`). With faces and plates both off it needs no cache and returns none.
+pub fn detectors_from_config(config: &Config) -> Result<Vec<Box<dyn ObjectDetector>>, DetectorError> {
+    if !config.detect.faces && !config.detect.plates {
+        return Ok(Vec::new());
+    }
+    detectors_with_cache(config, &ModelCache::locate()?)
+}
+
+/// Builds the enabled detectors from the models in `cache`: faces first, then plates.
+pub fn detectors_with_cache(
+    config: &Config,
+    cache: &ModelCache,
+) -> Result<Vec<Box<dyn ObjectDetector>>, DetectorError> {
+    let mut detectors: Vec<Box<dyn ObjectDetector>> = Vec::new();
+    if config.detect.faces {
+        detectors.push(Box::new(FaceObjectDetector::new(cache, face_config(config))?));
+    }
+    if config.detect.plates {
+        detectors.push(Box::new(PlateObjectDetector::new(cache, plate_config(config)?)?));
     }
     Ok(detectors)
+}
+
+/// The face detector settings of `config` (package defaults for thresholds and pyramid step).
+pub fn face_config(config: &Config) -> FaceConfig {
+    FaceConfig {
+        min_face_px: config.detect.min_face_px as f32,
+        ..FaceConfig::default()
+    }
+}
+
+/// The plate reader settings of `config` (built-in defaults for the rest, see `PlateConfig`).
+pub fn plate_config(config: &Config) -> Result<PlateConfig, DetectorError> {
+    let countries: Vec<&str> = config.detect.plate_countries.iter().map(String::as_str).collect();
+    let grammar = PlateGrammar::for_countries(&countries).map_err(|e| DetectorError::Config {
+        key: "detect.plate_countries",
+        message: e.to_string(),
+    })?;
+    Ok(PlateConfig {
+        every_n_frames: config.detect.plate_every_n_frames,
+        scan_scale: config.detect.plate_scan_scale as f32,
+        grammar,
+        ..PlateConfig::default()
+    })
+}
+
+fn box_px([x0, y0, x1, y1]: [f32; 4]) -> BoxPx {
+    BoxPx {
+        x0: f64::from(x0),
+        y0: f64::from(y0),
+        x1: f64::from(x1),
+        y1: f64::from(y1),
+    }
+}
+
+/// MTCNN on every frame.
+pub struct FaceObjectDetector {
+    inner: FaceDetector,
+}
+
+impl FaceObjectDetector {
+    /// Loads and verifies the three MTCNN nets.
+    pub fn new(cache: &ModelCache, config: FaceConfig) -> Result<Self, FaceError> {
+        Ok(Self {
+            inner: FaceDetector::new(cache, config)?,
+        })
+    }
+}
+
+impl ObjectDetector for FaceObjectDetector {
+    fn class(&self) -> ObjectClass {
+        ObjectClass::Face
+    }
+
+    fn detect(&mut self, frame: &RgbFrame, _frame_index: u64) -> Result<Option<Vec<Detected>>, String> {
+        let faces = self.inner.detect(frame).map_err(|e| e.to_string())?;
+        Ok(Some(
+            faces
+                .into_iter()
+                .map(|f| Detected {
+                    bbox: box_px(f.bbox_px),
+                    score: f64::from(f.score),
+                    text: None,
+                    landmarks_px: Some(f.landmarks.map(|p| p.map(f64::from))),
+                })
+                .collect(),
+        ))
+    }
+
+    fn model_ids(&self) -> ModelIds {
+        ModelIds {
+            // The cascade's first net stands for it (as `utkik_models` lists MTCNN).
+            face_detector: MTCNN_PNET.id_u32(),
+            ..ModelIds::default()
+        }
+    }
+}
+
+/// The plate reader on its cadence (see `crate::detect::plates`).
+pub struct PlateObjectDetector {
+    inner: PlateDetector,
+}
+
+impl PlateObjectDetector {
+    /// Loads and verifies the text detection and recognition models and the dictionary.
+    pub fn new(cache: &ModelCache, config: PlateConfig) -> Result<Self, PlateError> {
+        Ok(Self {
+            inner: PlateDetector::new(cache, config)?,
+        })
+    }
+
+    /// The reader, for its timings.
+    pub fn reader(&self) -> &PlateDetector {
+        &self.inner
+    }
+}
+
+/// A plate as the tracker sees it. The score combines the text detector's and the read's
+/// confidence (noisy-OR): a line that reads as a plate of the grammar is far surer to be a plate
+/// than its text score alone says, so it may start a track; a followed plate whose read failed
+/// this time keeps the text score and, being weaker, only extends a track (second stage).
+pub fn plate_detected(d: &PlateDetection) -> Detected {
+    let det = f64::from(d.score).clamp(0.0, 1.0);
+    let (score, text) = match &d.read {
+        Some(r) => {
+            let read = f64::from(r.confidence).clamp(0.0, 1.0);
+            (
+                1.0 - (1.0 - det) * (1.0 - read),
+                Some((r.plate.normalized.clone(), read)),
+            )
+        }
+        None => (det, None),
+    };
+    Detected {
+        bbox: box_px(d.bbox_px),
+        score,
+        text,
+        landmarks_px: None,
+    }
+}
+
+impl ObjectDetector for PlateObjectDetector {
+    fn class(&self) -> ObjectClass {
+        ObjectClass::Plate
+    }
+
+    fn detect(&mut self, frame: &RgbFrame, frame_index: u64) -> Result<Option<Vec<Detected>>, String> {
+        let found = self.inner.detect(frame, frame_index).map_err(|e| e.to_string())?;
+        Ok(found.map(|v| v.iter().map(plate_detected).collect()))
+    }
+
+    fn model_ids(&self) -> ModelIds {
+        ModelIds {
+            plate_detector: PPOCR_DET.id_u32(),
+            plate_reader: PPOCR_REC.id_u32(),
+            ..ModelIds::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use glam::DVec3;
+    use utkik_shared::plate::normalize;
+    use utkik_sim::render::TruthClass;
+
+    use super::*;
+    use crate::testing::{CLOSE_UP_PLATE, close_up, coverage, truth_of};
+
+    fn corners(b: &BoxPx) -> [f64; 4] {
+        [b.x0, b.y0, b.x1, b.y1]
+    }
+
+    /// The configured detectors, built from the real models, find the face (with landmarks in
+    /// the right places) and read the plate of a rendered close-up exactly; the plate reader
+    /// keeps its cadence.
+    #[test]
+    fn real_detectors_find_the_face_and_read_the_plate_of_a_rendered_close_up() {
+        let (frame, rendered) = close_up(DVec3::new(0.3, -9.0, 3.0), 1, 0);
+        let faces = truth_of(&rendered, TruthClass::Face);
+        let plates = truth_of(&rendered, TruthClass::Plate);
+        assert_eq!((faces.len(), plates.len()), (1, 1), "{:?}", rendered.truth);
+        let (face_w, plate_w) = (faces[0].1[2] - faces[0].1[0], plates[0].1[2] - plates[0].1[0]);
+        assert!(
+            face_w >= 40.0 && plate_w >= 80.0,
+            "face {face_w} px, plate {plate_w} px"
+        );
+
+        let config = Config::default();
+        let cache = ModelCache::locate().unwrap();
+        let mut detectors = detectors_with_cache(&config, &cache).unwrap();
+        assert_eq!(
+            detectors.iter().map(|d| d.class()).collect::<Vec<_>>(),
+            [ObjectClass::Face, ObjectClass::Plate]
+        );
+        let t = std::time::Instant::now();
+        let faces_found = detectors[0].detect(&frame, 0).unwrap().expect("faces: every frame");
+        eprintln!("faces: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+        // The plate reader scans one strip of the frame per plate frame (0, 3, 6, ...): the
+        // plate is found within one round of strips and then followed.
+        let mut plates_found = Vec::new();
+        for i in (0..9).step_by(3) {
+            let t = std::time::Instant::now();
+            plates_found = detectors[1].detect(&frame, i).unwrap().expect("a plate frame");
+            eprintln!(
+                "plates frame {i}: {:.1} ms, {plates_found:?}",
+                t.elapsed().as_secs_f64() * 1e3
+            );
+            if !plates_found.is_empty() {
+                break;
+            }
+        }
+        let found = [faces_found, plates_found];
+
+        // The face: one detection on the drawn face, landmarks inside it, eyes above the mouth.
+        let face = &faces[0].1;
+        // The truth box is the whole head billboard, hair included; MTCNN's box is the face
+        // proper, inside it.
+        let hits: Vec<&Detected> = found[0]
+            .iter()
+            .filter(|d| coverage(*face, corners(&d.bbox)) > 0.8 && d.bbox.width() > 0.4 * (face[2] - face[0]))
+            .collect();
+        assert_eq!(hits.len(), 1, "{:?} vs truth {face:?}", found[0]);
+        let f = hits[0];
+        assert!(f.score > 0.9 && f.text.is_none(), "{f:?}");
+        let lm = f.landmarks_px.expect("faces keep their landmarks");
+        for p in lm {
+            assert!(
+                p[0] > face[0] && p[0] < face[2] && p[1] > face[1] && p[1] < face[3],
+                "{lm:?} {face:?}"
+            );
+        }
+        let (left_eye, right_eye, mouth_y) = (lm[0], lm[1], (lm[3][1] + lm[4][1]) / 2.0);
+        assert!(
+            left_eye[0] < right_eye[0] && left_eye[1].max(right_eye[1]) < mouth_y,
+            "{lm:?}"
+        );
+        assert_eq!(
+            found[0]
+                .iter()
+                .filter(|d| coverage(corners(&d.bbox), *face) == 0.0)
+                .count(),
+            0,
+            "no face elsewhere: {:?}",
+            found[0]
+        );
+
+        // The plate: read exactly, its box on the drawn plate, sure enough to start a track.
+        assert_eq!(found[1].len(), 1, "{:?}", found[1]);
+        let p = &found[1][0];
+        let (text, conf) = p.text.clone().expect("read as a plate");
+        assert_eq!(text, normalize(CLOSE_UP_PLATE));
+        assert_eq!(plates[0].0, text, "the renderer's truth label");
+        assert!(conf > 0.5 && p.score >= config.track.new_track_score, "{p:?}");
+        assert!(
+            coverage(corners(&p.bbox), plates[0].1) > 0.4,
+            "{p:?} vs {:?}",
+            plates[0]
+        );
+        assert!(p.landmarks_px.is_none());
+
+        // Cadence: the plate reader looks at frames 0, 3, 6...; the face detector at every one.
+        assert!(detectors[1].detect(&frame, 1).unwrap().is_none());
+        assert!(detectors[1].detect(&frame, 2).unwrap().is_none());
+        assert!(detectors[0].detect(&frame, 1).unwrap().is_some());
+        let ids = detectors.iter().map(|d| d.model_ids()).collect::<Vec<_>>();
+        assert_eq!(ids[0].face_detector, MTCNN_PNET.id_u32());
+        assert_eq!(
+            (ids[1].plate_detector, ids[1].plate_reader),
+            (PPOCR_DET.id_u32(), PPOCR_REC.id_u32())
+        );
+    }
+
+    #[test]
+    fn config_switches_and_settings_reach_the_detectors() {
+        let cache = ModelCache::locate().unwrap();
+        let mut config = Config::default();
+        config.detect.faces = false;
+        config.detect.plates = false;
+        assert!(detectors_from_config(&config).unwrap().is_empty());
+        config.detect.plates = true;
+        config.detect.plate_every_n_frames = 2;
+        let mut only_plates = detectors_with_cache(&config, &cache).unwrap();
+        assert_eq!(only_plates.len(), 1);
+        assert_eq!(only_plates[0].class(), ObjectClass::Plate);
+        let blank = RgbFrame::filled(640, 360, [90, 90, 90], 0);
+        let looked: Vec<bool> = (0..5)
+            .map(|i| only_plates[0].detect(&blank, i).unwrap().is_some())
+            .collect();
+        assert_eq!(looked, [true, false, true, false, true]);
+
+        config.detect.plate_scan_scale = 0.25;
+        config.detect.plate_countries = vec!["se".into()];
+        let pc = plate_config(&config).unwrap();
+        assert_eq!((pc.every_n_frames, pc.scan_scale), (2, 0.25));
+        assert_eq!(pc.grammar, PlateGrammar::sweden());
+        config.detect.plate_countries = vec!["XX".into()];
+        let e = detectors_with_cache(&config, &cache).err().unwrap();
+        assert!(e.to_string().contains("detect.plate_countries"), "{e}");
+
+        config.detect.plates = false;
+        config.detect.faces = true;
+        config.detect.min_face_px = 60;
+        assert_eq!(face_config(&config).min_face_px, 60.0);
+        let faces_only = detectors_with_cache(&config, &cache).unwrap();
+        assert_eq!(faces_only.len(), 1);
+        assert_eq!(faces_only[0].class(), ObjectClass::Face);
+    }
+
+    #[test]
+    fn a_missing_model_names_the_detector_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = ModelCache::at(dir.path());
+        let mut config = Config::default();
+        let e = detectors_with_cache(&config, &empty).err().unwrap().to_string();
+        assert!(e.contains("face detector") && e.contains("pnet.onnx"), "{e}");
+        config.detect.faces = false;
+        let e = detectors_with_cache(&config, &empty).err().unwrap().to_string();
+        assert!(e.contains("plate reader") && e.contains("ppocr"), "{e}");
+    }
+
+    #[test]
+    fn a_read_plate_is_surer_than_its_text_score_alone() {
+        use crate::detect::plates::text_det::TextBox;
+        let text_box = TextBox {
+            center_px: [100.0, 50.0],
+            width_px: 80.0,
+            height_px: 20.0,
+            angle_rad: 0.0,
+            score: 0.7,
+        };
+        let mut d = PlateDetection {
+            text_box,
+            bbox_px: text_box.aabb(),
+            score: 0.7,
+            read: None,
+            raw_text: "ABC".into(),
+        };
+        let unread = plate_detected(&d);
+        assert!((unread.score - 0.7).abs() < 1e-6 && unread.text.is_none());
+        assert_eq!(corners(&unread.bbox), [60.0, 40.0, 140.0, 60.0]);
+        let read = PlateGrammar::sweden()
+            .best_read(
+                &"ABC 123"
+                    .chars()
+                    .map(|c| match c {
+                        ' ' => utkik_shared::plate::ReadChar::Gap,
+                        c => utkik_shared::plate::ReadChar::Char(vec![(c, 0.8)]),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+        d.read = Some(read);
+        let r = plate_detected(&d);
+        assert!((r.score - (1.0 - 0.3 * 0.2)).abs() < 1e-6, "{r:?}");
+        let (text, conf) = r.text.unwrap();
+        assert_eq!(text, "ABC123");
+        assert!((conf - 0.8).abs() < 1e-6);
+    }
 }

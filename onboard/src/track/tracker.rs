@@ -170,6 +170,22 @@ impl Tracker {
         self.tracks.iter().map(Track::bbox).collect()
     }
 
+    /// Boxes of every live track moved on to `time_usec` at their filtered velocity, without
+    /// changing any track: where to mask an object on a frame its detector skips (plates are
+    /// read on every n-th frame only).
+    pub fn boxes_at(&self, time_usec: u64) -> Vec<BoxPx> {
+        let dt = self
+            .last_time_usec
+            .map_or(0.0, |t| time_usec.saturating_sub(t) as f64 * 1e-6);
+        self.tracks
+            .iter()
+            .map(|t| {
+                let [cx, cy, w, h] = t.axes.map(|a| a.x + a.v * dt);
+                BoxPx::from_center(cx, cy, w.max(1.0), h.max(1.0))
+            })
+            .collect()
+    }
+
     /// Advances to a frame at `time_usec` with its detections; `locate` gives the ground fix of a
     /// pixel (`None`: pose stale or above the horizon). Returns the reports of confirmed tracks.
     pub fn update(
@@ -410,6 +426,24 @@ mod tests {
             assert_eq!(ids(&r), vec![1]);
             assert!(!r[0].new);
         }
+    }
+
+    #[test]
+    fn boxes_at_moves_tracks_on_without_touching_them() {
+        let mut tr = Tracker::new(TrackerConfig::default());
+        // 8 px per 0.1 s to the right: 80 px/s.
+        for i in 0..12u64 {
+            tr.update(i * DT, &[det(100.0 + 8.0 * i as f64, 100.0, 0.95)], &no_geo);
+        }
+        assert_eq!(tr.len(), 1);
+        let now = tr.boxes()[0].center();
+        assert!((now[0] - 188.0).abs() < 2.0, "{now:?}");
+        // Two frames later (a plate reader's skipped frames) the box is ~16 px further on.
+        let later = tr.boxes_at(13 * DT)[0].center();
+        assert!((later[0] - now[0] - 16.0).abs() < 3.0, "{now:?} -> {later:?}");
+        assert!((later[1] - 100.0).abs() < 1.0);
+        assert_eq!(tr.boxes()[0].center(), now, "the track itself did not move");
+        assert_eq!(tr.boxes_at(11 * DT), tr.boxes(), "no time passed, no motion");
     }
 
     #[test]
