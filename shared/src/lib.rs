@@ -11,6 +11,7 @@ pub mod camera;
 pub mod dialect;
 pub mod face;
 pub mod geo;
+pub mod hitlist;
 pub mod mavframe;
 pub mod plate;
 pub mod tlog;
