@@ -16,6 +16,9 @@ use utkik_ground::map::load_geojson;
 use utkik_ground::plugins::link::MessageSource;
 use utkik_ground::plugins::map::MapView;
 use utkik_ground::plugins::{AppState, GroundCorePlugins, GroundViewPlugins, WorldRes};
+use utkik_ground::replay::Replay;
+use utkik_ground::replay::app::{AuditStatus, ReplayPlugin};
+use utkik_ground::report::{self, ReportOptions};
 
 #[derive(Parser)]
 #[command(name = "utkik-ground", about = "Utkik ground station")]
@@ -63,6 +66,45 @@ enum Cmd {
         after_s: f32,
         #[command(flatten)]
         live: LiveArgs,
+    },
+    /// Replay a recorded mission: the live views driven by a timeline (play, pause, speed,
+    /// scrub, jump between events).
+    Replay {
+        /// The recording (.tlog).
+        file: PathBuf,
+        /// The mission's audit log (confirmations, dismissals, authorization changes).
+        #[arg(long)]
+        audit: Option<PathBuf>,
+        /// Vector basemap / overlays (GeoJSON).
+        #[arg(long)]
+        geojson: Vec<PathBuf>,
+        /// Initial playback speed (0.25 to 16).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Start paused.
+        #[arg(long)]
+        paused: bool,
+        /// Save a PNG of the window after N seconds, then quit (needs a display; Xvfb works).
+        #[arg(long)]
+        screenshot: Option<PathBuf>,
+        /// Seconds before the screenshot.
+        #[arg(long, default_value_t = 4.0)]
+        after_s: f32,
+    },
+    /// Write the mission report (HTML: map, alerts with evidence per LAW.md, timeline and
+    /// link/pipeline plots) for a recording; headless.
+    Report {
+        /// The recording (.tlog).
+        file: PathBuf,
+        /// Output HTML.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// The mission's audit log.
+        #[arg(long)]
+        audit: Option<PathBuf>,
+        /// Vector basemap / overlays (GeoJSON) for the map snapshot.
+        #[arg(long)]
+        geojson: Vec<PathBuf>,
     },
     /// Write a synthetic mission (tlog + GeoJSON) for demos and smoke tests.
     Synth {
@@ -226,9 +268,121 @@ fn screenshot_system(
     }
 }
 
-fn main() -> Result<()> {
+/// A one-line progress bar on stderr for long indexing and export.
+fn progress_bar(label: &'static str) -> impl FnMut(u64, u64) {
+    let mut last_pct = u64::MAX;
+    move |done, total| {
+        let pct = (done * 100).checked_div(total).unwrap_or(100).min(100);
+        if pct != last_pct {
+            last_pct = pct;
+            let filled = (pct / 5) as usize;
+            eprint!("\r{label} [{}{}] {pct:3}%", "#".repeat(filled), ".".repeat(20 - filled));
+            if pct == 100 {
+                eprintln!();
+            }
+        }
+    }
+}
+
+fn overlays(paths: &[PathBuf]) -> Result<Vec<utkik_ground::map::geojson::Overlay>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let (o, skipped) = load_geojson(p)?;
+        if skipped > 0 {
+            eprintln!("{}: skipped {skipped} features with unsupported geometry", p.display());
+        }
+        out.extend(o);
+    }
+    Ok(out)
+}
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("utkik-ground: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Some(Cmd::Report {
+            file,
+            out,
+            audit,
+            geojson,
+        }) => {
+            let audit = AuditStatus::check(audit.as_deref());
+            if let Some(b) = audit.banner() {
+                eprintln!("utkik-ground report: {b}");
+            }
+            let replay = Replay::open(&file, progress_bar("indexing"))?;
+            let opts = ReportOptions {
+                title: file
+                    .file_name()
+                    .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned()),
+                overlays: overlays(&geojson)?,
+                audit,
+            };
+            let data = report::write(&replay, &opts, &out, progress_bar("report"))
+                .with_context(|| format!("writing the report {}", out.display()))?;
+            println!(
+                "report {}: {} records, {} events, {} alerts",
+                out.display(),
+                replay.stats.records,
+                replay.events.len(),
+                data.alerts.len()
+            );
+            Ok(())
+        }
+        Some(Cmd::Replay {
+            file,
+            audit,
+            geojson,
+            speed,
+            paused,
+            screenshot,
+            after_s,
+        }) => {
+            anyhow::ensure!(file.is_file(), "replay: no such file {}", file.display());
+            anyhow::ensure!(
+                (0.25..=16.0).contains(&speed),
+                "replay: --speed must be 0.25 to 16, got {speed}"
+            );
+            if !has_display() {
+                anyhow::bail!("replay needs a display (for a headless summary use `utkik-ground report`)");
+            }
+            let args = LiveArgs {
+                link: String::new(),
+                geojson,
+                record_dir: PathBuf::new(),
+                rotate_mib: 0,
+                headless: false,
+                duration_s: None,
+            };
+            let mut app = windowed_app(&args, MessageSource::None, AppState::Replay);
+            app.add_plugins(ReplayPlugin {
+                path: file,
+                audit,
+                autoplay: !paused,
+                speed,
+            });
+            if let Some(out) = &screenshot {
+                let _ = std::fs::remove_file(out);
+                app.insert_resource(ShotPlan {
+                    out: out.clone(),
+                    after_s,
+                    taken_at: None,
+                })
+                .add_systems(Update, screenshot_system);
+            }
+            let code = app.run();
+            anyhow::ensure!(code.is_success(), "replay ended with an error");
+            Ok(())
+        }
         Some(Cmd::Synth { out, duration_s }) => {
             std::fs::create_dir_all(&out)?;
             let m = utkik_ground::synth::mission(duration_s, 30);

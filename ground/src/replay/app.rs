@@ -272,6 +272,8 @@ fn timeline_panel(
                         });
                         // Scrub slider.
                         let mut frac = clock.fraction();
+                        // Full panel width: scrubbing an hour needs every pixel.
+                        ui.spacing_mut().slider_width = ui.available_width();
                         let slider = ui.add(egui::Slider::new(&mut frac, 0.0..=1.0).show_value(false));
                         if slider.changed() {
                             seek_to = Some(start + ((end - start) as f64 * frac) as u64);

@@ -33,13 +33,12 @@ pub const DEFAULT_KEYFRAME_EVERY_S: f64 = 10.0;
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     /// The file cannot be read.
-    #[error("replay {}: {source}", path.display())]
+    #[error("cannot read {}: {reason}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
+        /// Why (in the message, not a `source` that reporters would print twice).
+        reason: std::io::Error,
     },
     /// The file holds no readable record at all.
     #[error("replay {}: no MAVLink records in {bytes} bytes", path.display())]
@@ -116,9 +115,9 @@ impl Replay {
     /// [`ReplayError::Read`] when the file cannot be read, [`ReplayError::Empty`] when it holds
     /// no record.
     pub fn open(path: &Path, progress: impl FnMut(u64, u64)) -> Result<Self, ReplayError> {
-        let data = std::fs::read(path).map_err(|source| ReplayError::Read {
+        let data = std::fs::read(path).map_err(|reason| ReplayError::Read {
             path: path.to_path_buf(),
-            source,
+            reason,
         })?;
         Self::from_bytes(data, DEFAULT_KEYFRAME_EVERY_S, progress).map_err(|e| match e {
             ReplayError::Empty { bytes, .. } => ReplayError::Empty {
