@@ -433,7 +433,7 @@ fn common_messages() -> Vec<(MavVersion, MavMessage)> {
                 time_boot_ms: 123_457,
                 roll: -0.123_456_79,
                 pitch: 1.5e-7,
-                yaw: -3.141_592_7,
+                yaw: -std::f32::consts::PI,
                 rollspeed: f32::MAX,
                 pitchspeed: -f32::MIN_POSITIVE,
                 yawspeed: 0.0,
@@ -487,7 +487,7 @@ fn pymavlink_reads_our_tlog_with_the_same_messages_fields_and_timestamps() {
     let mut written: Vec<(u64, MavVersion, MavHeader, MavMessage)> = Vec::new();
     let mut t = 1_763_800_000_000_001u64;
     loop {
-        let next = if written.len() % 3 == 0 {
+        let next = if written.len().is_multiple_of(3) {
             common.next().or_else(|| ours.next())
         } else {
             ours.next().or_else(|| common.next())
