@@ -353,10 +353,10 @@ impl PlateGrammar {
                     if !gaps.iter().all(|g| bounds.contains(g)) {
                         continue;
                     }
-                    if let Some((log_p, read)) = fit(f, window) {
-                        if best.as_ref().is_none_or(|(b, _)| log_p > *b) {
-                            best = Some((log_p, read));
-                        }
+                    if let Some((log_p, read)) = fit(f, window)
+                        && best.as_ref().is_none_or(|(b, _)| log_p > *b)
+                    {
+                        best = Some((log_p, read));
                     }
                 }
             }

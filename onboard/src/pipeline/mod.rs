@@ -664,6 +664,72 @@ mod tests {
         assert!(summary.frames_processed > 0 && summary.messages_sent > 0, "{summary:?}");
     }
 
+    /// The real detectors on rendered frames of a slowly moving camera: the face track is
+    /// confirmed with landmarks on every frame; the plate reader looks on every 3rd frame only,
+    /// its track carries the plate in between (its mask box moves on), and two reads of the
+    /// same text are voted into one UTKIK_PLATE_READ.
+    #[test]
+    fn tracks_carry_plates_between_plate_frames_and_vote_their_reads() {
+        use glam::DVec3;
+        use utkik_sim::render::TruthClass;
+
+        use crate::testing::{CLOSE_UP_PLATE, close_up, coverage, truth_of};
+
+        let config = Config::default();
+        let cache = utkik_models::ModelCache::locate().unwrap();
+        let detectors = tract::detectors_with_cache(&config, &cache).unwrap();
+        let poses = Arc::new(Mutex::new(PoseBuffer::new(PoseConfig {
+            max_age_usec: 250_000,
+            fixed_pitch_rad: None,
+        })));
+        let mut inf = Inference::new(&config, detectors, poses, Arc::default());
+        let corners = |b: &BoxPx| [b.x0, b.y0, b.x1, b.y1];
+        let mut plate_reads = Vec::new();
+        let mut face_tracks = std::collections::HashSet::new();
+        for i in 0..16u64 {
+            // 3 cm a frame to the right at 30 frames/s: the scene slides ~12 px a frame.
+            let (frame, rendered) = close_up(DVec3::new(0.03 * i as f64, -9.0, 3.0), i, 1_000_000 + i * 33_333);
+            let out = inf.process(&frame, i);
+            let faces: Vec<&FrameDetection> = out.detections.iter().filter(|d| d.class == ObjectClass::Face).collect();
+            let plates: Vec<&FrameDetection> = out
+                .detections
+                .iter()
+                .filter(|d| d.class == ObjectClass::Plate)
+                .collect();
+            let truth_plate = truth_of(&rendered, TruthClass::Plate)[0].1;
+            assert_eq!(faces.len(), 1, "frame {i}: {faces:?}");
+            assert!(faces[0].detected.landmarks_px.is_some());
+            if i > 0 {
+                face_tracks.insert(faces[0].track_id.expect("confirmed from the second frame"));
+            }
+            if i % 3 != 0 {
+                assert!(plates.is_empty(), "frame {i} is not a plate frame");
+                assert!(out.times.plates_usec < 1000, "frame {i}: {:?}", out.times);
+            }
+            if i >= 9 {
+                // Found by frame 6 (third scan strip) and followed since: the plate is masked on
+                // every frame, where it is now.
+                assert!(
+                    out.boxes.iter().any(|b| coverage(corners(b), truth_plate) > 0.6),
+                    "frame {i}: plate {truth_plate:?} not masked: {:?}",
+                    out.boxes
+                );
+            }
+            for m in &out.messages {
+                if let MavMessage::UTKIK_PLATE_READ(r) = m {
+                    plate_reads.push((i, r.clone()));
+                }
+            }
+        }
+        assert_eq!(face_tracks.len(), 1, "one face track all along");
+        assert_eq!(plate_reads.len(), 1, "reported once: {plate_reads:?}");
+        let (at, r) = &plate_reads[0];
+        let text: String = r.plate.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect();
+        assert_eq!(text, utkik_shared::plate::normalize(CLOSE_UP_PLATE));
+        assert!(r.reads >= 2 && r.confidence > 50, "{r:?}");
+        assert!(*at <= 12 && at % 3 == 0, "voted on plate frame {at}");
+    }
+
     #[test]
     fn busy_port_and_bad_source_are_start_up_errors() {
         let taken = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -134,7 +134,7 @@ impl Default for PlateConfig {
 impl PlateConfig {
     fn check(&self) -> Result<(), PlateError> {
         let bad = |field: &'static str, message: String| Err(PlateError::Config { field, message });
-        let m32 = |v: usize| v > 0 && v % 32 == 0;
+        let m32 = |v: usize| v > 0 && v.is_multiple_of(32);
         if self.every_n_frames == 0 {
             return bad("every_n_frames", "must be at least 1".into());
         }

@@ -329,7 +329,7 @@ impl TextDetector {
 
     /// Builds (once) the optimized plan of a `width x height` input.
     pub fn prepare(&mut self, width: usize, height: usize) -> Result<Plan, PlateError> {
-        if width % 32 != 0 || height % 32 != 0 || width == 0 || height == 0 {
+        if !width.is_multiple_of(32) || !height.is_multiple_of(32) || width == 0 || height == 0 {
             return Err(PlateError::Shape {
                 model: PPOCR_DET.name,
                 message: format!("input {width}x{height} must be non-empty multiples of 32"),
