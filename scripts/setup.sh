@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One idempotent set-up for a fresh Debian 12 machine: system packages
 # (GStreamer with H.264, what Bevy needs to build and to render under Xvfb
-# with software Vulkan, fonts), the Python packages the interoperability tests
-# and benchmarks compare against (pymavlink, onnxruntime), the Rust crates, and
-# the models and imagery (scripts/fetch-models.sh). Fast when all is there.
+# with software Vulkan, fonts, Node.js and npm), the Python packages the
+# interoperability tests and benchmarks compare against (pymavlink,
+# onnxruntime), the Rust crates, and the models and imagery
+# (scripts/fetch-models.sh). Fast when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,14 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js runs face-api itself, the reference the face-template conversion
+# test (onboard/tests/face_template_reference.rs) compares our ONNX against,
+# and npm fetches it (scripts/fetch-models.sh). Debian 12 packages both
+# (nodejs 18, npm 9). Asked for by command, not by package name: a machine
+# with another Node build (e.g. one that bundles npm) keeps it, and the Debian
+# npm package would conflict with such a build.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
