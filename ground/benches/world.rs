@@ -128,6 +128,7 @@ fn main() {
         source: link::LinkSource::UdpListen("127.0.0.1:0".parse().unwrap()),
         record_dir: Some(std::env::temp_dir().join(format!("utkik-ground-bench-{}", std::process::id()))),
         rotate_bytes: 64 << 20,
+        signing: None,
     })
     .unwrap();
     let addr = handle.local_addr.unwrap();

@@ -5,8 +5,12 @@
 //! - [`map`]: projection and GeoJSON overlays;
 //! - [`plugins`]: the Bevy plugins that feed and draw the world.
 
+pub mod audit_log;
+pub mod auth;
+pub mod authorization;
 pub mod link;
 pub mod map;
+pub mod ops;
 pub mod plugins;
 pub mod replay;
 pub mod report;

@@ -1,6 +1,8 @@
-//! `utkik-ground`: the ground station binary. Parses arguments, sets up the Bevy app (windowed, or
+//! `utkik-ground`: the ground station binary. Parses arguments, loads users, trust store, audit log
+//! and authorization (all validated before the link opens), sets up the Bevy app (windowed, or
 //! headless with a printed summary when there is no display) and runs it; `screenshot` renders
-//! the real window and saves a PNG; `synth` writes a synthetic mission tlog + GeoJSON.
+//! the real window and saves a PNG; `synth` writes a synthetic mission tlog + GeoJSON;
+//! `verify-audit` checks an audit log; `imy-report` writes the IMY notifications and statistics.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,13 +13,18 @@ use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy_egui::EguiPlugin;
 use clap::{Parser, Subcommand};
-use utkik_ground::link::{self, LinkConfig, LinkSource, TlogRecorder, read_tlog};
+use utkik_ground::audit_log::{GroundAudit, load_checkpoint_keys, load_checkpoint_signer, wall_clock_usec};
+use utkik_ground::auth::UserDirectory;
+use utkik_ground::link::{self, LinkConfig, LinkKey, LinkSource, TlogRecorder, read_tlog};
 use utkik_ground::map::load_geojson;
+use utkik_ground::ops::GroundOps;
 use utkik_ground::plugins::link::MessageSource;
 use utkik_ground::plugins::map::MapView;
+use utkik_ground::plugins::session::OpsRes;
 use utkik_ground::plugins::{AppState, GroundCorePlugins, GroundViewPlugins, WorldRes};
 use utkik_ground::replay::Replay;
 use utkik_ground::replay::app::{AuditStatus, ReplayPlugin};
+use utkik_ground::report::imy;
 use utkik_ground::report::{self, ReportOptions};
 
 #[derive(Parser)]
@@ -49,6 +56,24 @@ struct LiveArgs {
     /// Quit after this many seconds (demo and smoke runs); default: until closed.
     #[arg(long)]
     duration_s: Option<f32>,
+    /// Users who may sign in (salted password hashes, roles).
+    #[arg(long, default_value = "assets/users/demo-users.json")]
+    users: PathBuf,
+    /// Signed authorization document to load and verify at start.
+    #[arg(long)]
+    authorization: Option<PathBuf>,
+    /// Trust store of issuer keys for authorizations.
+    #[arg(long, default_value = "assets/authz/demo-trust-store.json")]
+    trust_store: PathBuf,
+    /// MAVLink 2 signing key of the ground -> drone link.
+    #[arg(long, default_value = "assets/authz/DEMO-link.key.NOT-SECRET.json")]
+    link_key: PathBuf,
+    /// Audit log directory (default: RECORD_DIR/audit).
+    #[arg(long)]
+    audit_dir: Option<PathBuf>,
+    /// Key for the audit log's signed checkpoints.
+    #[arg(long, default_value = "assets/audit/DEMO-ground-audit.key.NOT-SECRET.json")]
+    audit_key: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -106,6 +131,23 @@ enum Cmd {
         #[arg(long)]
         geojson: Vec<PathBuf>,
     },
+    /// Verify an audit log: prints OK with counts, or names the first bad record (exit 1).
+    VerifyAudit {
+        /// The log (ground-audit.jsonl or an onboard log).
+        file: PathBuf,
+        /// Checkpoint key file to check checkpoint signatures with.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Per-use notifications for IMY and yearly statistics (JSON + HTML) from an audit log.
+    ImyReport {
+        /// The audit log.
+        #[arg(long)]
+        audit: PathBuf,
+        /// Output folder.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
     /// Write a synthetic mission (tlog + GeoJSON) for demos and smoke tests.
     Synth {
         /// Output folder.
@@ -153,6 +195,29 @@ fn map_view(paths: &[PathBuf]) -> MapView {
     view
 }
 
+/// Users, trust store, audit log and (if given) the authorization, validated before anything runs.
+fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
+    let users = UserDirectory::load(&args.users).context("loading the users file (--users)")?;
+    let trust_bytes = std::fs::read(&args.trust_store)
+        .with_context(|| format!("reading the trust store {}", args.trust_store.display()))?;
+    let trust = utkik_shared::authz::TrustStore::from_json(&trust_bytes)
+        .with_context(|| format!("trust store {}", args.trust_store.display()))?;
+    let audit_dir = args.audit_dir.clone().unwrap_or_else(|| args.record_dir.join("audit"));
+    let signer = load_checkpoint_signer(&args.audit_key)?;
+    let audit = GroundAudit::open(&audit_dir, Some(signer))
+        .with_context(|| format!("opening the audit log in {}", audit_dir.display()))?;
+    info!("audit log {}", audit.path().display());
+    let mut ops = GroundOps::new(users, trust, audit);
+    if let Some(p) = &args.authorization {
+        match ops.load_authorization(p, wall_clock_usec()) {
+            Ok(d) => info!("authorization {} verified, digest {}", p.display(), d.to_hex()),
+            // Shown in the panel (naming the field); the station still runs without identification.
+            Err(e) => warn!("authorization {} refused: {e}", p.display()),
+        }
+    }
+    Ok(OpsRes::new(ops, audit_dir.join("exports")))
+}
+
 fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, AppState)> {
     if let Some(path) = tlog {
         let records = read_tlog(path).with_context(|| format!("reading tlog {}", path.display()))?;
@@ -174,6 +239,7 @@ fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, App
         source: src.clone(),
         record_dir: Some(args.record_dir.clone()),
         rotate_bytes: args.rotate_mib * 1024 * 1024,
+        signing: Some(LinkKey::load(&args.link_key).context("the link signing key (--link-key)")?),
     })?;
     info!("link {src:?} up; recording to {}", args.record_dir.display());
     Ok((MessageSource::Live(handle), AppState::Live))
@@ -207,12 +273,13 @@ fn quit_after(limit: Option<Res<QuitAfter>>, time: Res<Time>, mut exit: MessageW
     }
 }
 
-fn run_headless(src: MessageSource, state: AppState, duration_s: Option<f32>) {
+fn run_headless(src: MessageSource, state: AppState, duration_s: Option<f32>, ops: OpsRes) {
     println!("utkik-ground: no display found (DISPLAY/WAYLAND_DISPLAY unset): running headless, printing a summary");
     let mut app = App::new();
     app.add_plugins(MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(50))))
         .insert_resource(src)
         .insert_resource(State::new(state))
+        .insert_resource(ops)
         .add_plugins(GroundCorePlugins)
         .add_systems(Update, (print_summary, quit_after));
     if let Some(d) = duration_s {
@@ -362,6 +429,12 @@ fn run() -> Result<()> {
                 rotate_mib: 0,
                 headless: false,
                 duration_s: None,
+                users: PathBuf::new(),
+                authorization: None,
+                trust_store: PathBuf::new(),
+                link_key: PathBuf::new(),
+                audit_dir: None,
+                audit_key: PathBuf::new(),
             };
             let mut app = windowed_app(&args, MessageSource::None, AppState::Replay);
             app.add_plugins(ReplayPlugin {
@@ -411,9 +484,11 @@ fn run() -> Result<()> {
             if !has_display() {
                 anyhow::bail!("screenshot needs a display: run under xvfb-run (see scripts/screenshot-smoke.sh)");
             }
+            let ops = ground_ops(&live)?;
             let (src, state) = source(&live, tlog.as_ref())?;
             let _ = std::fs::remove_file(&out);
             let mut app = windowed_app(&live, src, state);
+            app.insert_resource(ops);
             app.insert_resource(ShotPlan {
                 out: out.clone(),
                 after_s,
@@ -425,12 +500,34 @@ fn run() -> Result<()> {
             println!("saved {}", out.display());
             Ok(())
         }
+        Some(Cmd::VerifyAudit { file, key }) => {
+            let keys = key.as_deref().map(load_checkpoint_keys).transpose()?;
+            match imy::verify_audit_text(&file, keys.as_ref()) {
+                Ok(text) => {
+                    println!("{text}");
+                    Ok(())
+                }
+                Err(text) => {
+                    eprintln!("utkik-ground verify-audit: {text}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Some(Cmd::ImyReport { audit, out }) => {
+            let written = imy::write_reports(&audit, &out)?;
+            for p in written {
+                println!("{}", p.display());
+            }
+            Ok(())
+        }
         None => {
+            let ops = ground_ops(&cli.live)?;
             let (src, state) = source(&cli.live, None)?;
             if cli.live.headless || !has_display() {
-                run_headless(src, state, cli.live.duration_s);
+                run_headless(src, state, cli.live.duration_s, ops);
             } else {
                 let mut app = windowed_app(&cli.live, src, state);
+                app.insert_resource(ops);
                 app.add_systems(Update, quit_after);
                 if let Some(d) = cli.live.duration_s {
                     app.insert_resource(QuitAfter(d));

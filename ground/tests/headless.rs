@@ -11,7 +11,15 @@ use utkik_ground::plugins::link::MessageSource;
 use utkik_ground::plugins::{GroundCorePlugins, WorldRes};
 use utkik_ground::state::{AlertKind, AlertState, TrackClass};
 use utkik_ground::synth;
+use utkik_shared::authz::{Actor, Role};
 use utkik_shared::dialect::MavMessage;
+
+fn link_key() -> link::LinkKey {
+    link::LinkKey {
+        link_id: 1,
+        secret_key: [0x5a; 32],
+    }
+}
 
 fn app_with(source: MessageSource) -> App {
     let mut app = App::new();
@@ -28,6 +36,7 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
         source: LinkSource::UdpListen("127.0.0.1:0".parse().unwrap()),
         record_dir: Some(dir.path().to_path_buf()),
         rotate_bytes: 16 * 1024,
+        signing: Some(link_key()),
     })
     .unwrap();
     let addr = handle.local_addr.unwrap();
@@ -85,11 +94,23 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
     // Acks reach the drone.
     drone.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut dec = FrameDecoder::new();
+    let key = link_key();
+    let verifier = mavlink_core::SigningData::from_config(mavlink_core::SigningConfig::new(
+        key.secret_key,
+        key.link_id,
+        false,
+        false,
+    ));
     let mut acks = Vec::new();
     let mut buf = [0u8; 2048];
     while acks.len() < 3 {
         let Ok((n, _)) = drone.recv_from(&mut buf) else { break };
         dec.push(&buf[..n], |d| {
+            // Everything the ground sends is MAVLink 2 signed with the link key.
+            let mut bytes = [0u8; mavlink_core::consts::MAX_FRAME_SIZE];
+            bytes[..d.raw.len()].copy_from_slice(&d.raw);
+            let raw = mavlink_core::MAVLinkV2MessageRaw::from_bytes_unparsed(bytes);
+            assert!(verifier.verify_signature(&raw), "ack not signed with the link key");
             if let MavMessage::UTKIK_ALERT_ACK(a) = d.message {
                 acks.push(a.alert_id)
             }
@@ -99,10 +120,14 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
     assert_eq!(acks, vec![1, 1, 2], "one ack per reception");
     // Two-user confirmation through the world resource.
     let mut wr = app.world_mut().resource_mut::<WorldRes>();
-    wr.0.alerts.confirm(1, 2, "alice").unwrap();
-    assert!(wr.0.alerts.confirm(1, 2, "alice").is_err());
+    let (alice, bob) = (
+        Actor::new("alice", [Role::Operator]),
+        Actor::new("bob", [Role::Operator]),
+    );
+    wr.0.alerts.confirm(1, 2, &alice).unwrap();
+    assert!(wr.0.alerts.confirm(1, 2, &alice).is_err());
     assert_eq!(
-        wr.0.alerts.confirm(1, 2, "bob").unwrap(),
+        wr.0.alerts.confirm(1, 2, &bob).unwrap(),
         &AlertState::Confirmed {
             by: ["alice".into(), "bob".into()]
         }
@@ -146,6 +171,7 @@ fn port_in_use_is_a_clear_error() {
         source: LinkSource::UdpListen(addr),
         record_dir: None,
         rotate_bytes: 1 << 20,
+        signing: None,
     })
     .unwrap_err()
     .to_string();
@@ -165,6 +191,7 @@ fn tcp_link_reconnects() {
         source: LinkSource::TcpClient(addr),
         record_dir: None,
         rotate_bytes: 1 << 20,
+        signing: None,
     })
     .unwrap();
     let mission = synth::mission(1, 1);

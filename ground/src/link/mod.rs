@@ -5,6 +5,7 @@
 //! a port in use is a clear start-up error, never a crash.
 
 pub mod decode;
+pub mod signing;
 pub mod tlog;
 
 use std::io::{Read, Write};
@@ -21,6 +22,7 @@ use thiserror::Error;
 use utkik_shared::dialect::MavMessage;
 
 pub use decode::{DecodeStats, Decoded, FrameDecoder, encode_v2};
+pub use signing::{LinkKey, encode_v2_signed};
 pub use tlog::{TlogRecorder, read_tlog};
 
 use crate::state::Origin;
@@ -80,6 +82,9 @@ pub struct LinkConfig {
     pub record_dir: Option<PathBuf>,
     /// Start a new tlog file past this size, bytes.
     pub rotate_bytes: u64,
+    /// MAVLink 2 signing key for everything sent to the drone (None: unsigned, which the onboard
+    /// side refuses for authorization commands).
+    pub signing: Option<LinkKey>,
 }
 
 /// A link start-up problem.
@@ -213,6 +218,7 @@ struct Worker {
     tlog_files: Arc<std::sync::Mutex<Vec<PathBuf>>>,
     stop: Arc<AtomicBool>,
     out_seq: u8,
+    signing: Option<mavlink_core::SigningData>,
 }
 
 /// Starts the link: binds (or opens) now, then runs the thread.
@@ -260,6 +266,7 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
         tlog_files: tlog_files.clone(),
         stop: stop.clone(),
         out_seq: 0,
+        signing: config.signing.as_ref().map(LinkKey::signer),
     };
     let thread = std::thread::Builder::new()
         .name("utkik-link".into())
@@ -393,7 +400,10 @@ impl Worker {
                 sequence: self.out_seq,
             };
             self.out_seq = self.out_seq.wrapping_add(1);
-            let frame = encode_v2(header, &msg);
+            let frame = match &self.signing {
+                Some(signing) => encode_v2_signed(header, &msg, signing),
+                None => encode_v2(header, &msg),
+            };
             let ok = match &mut self.port {
                 Port::Udp(s) => self.peer.is_some_and(|p| s.send_to(&frame, p).is_ok()),
                 Port::Stream(Some(s)) => s.write_all(&frame).is_ok(),

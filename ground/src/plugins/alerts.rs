@@ -1,27 +1,14 @@
-//! Alerts plugin: turns new alerts into a visible cue (flashing banner, bell in the terminal) and
-//! holds the operator identity used for confirmations; the panel itself is drawn by the UI plugin
-//! with [`alerts_panel`].
+//! Alerts plugin: turns new alerts into a visible cue (flashing banner, bell in the terminal); the
+//! panel itself is drawn by the UI plugin with [`alerts_panel`]. Review actions go through
+//! [`crate::ops::GroundOps`] as the signed-in user (role checks, two-person rule, audit log).
 
 use bevy::prelude::*;
 use bevy_egui::egui;
 
+use super::session::OpsRes;
 use super::{GroundSet, WorldRes};
-use crate::state::{AlertKind, AlertState};
-
-/// The signed-in operator (user id) for confirmations.
-#[derive(Resource, Debug, Clone)]
-pub struct Operator {
-    /// User id.
-    pub user: String,
-}
-
-impl Default for Operator {
-    fn default() -> Self {
-        Self {
-            user: std::env::var("USER").unwrap_or_else(|_| "operator".into()),
-        }
-    }
-}
+use crate::audit_log::wall_clock_usec;
+use crate::state::{AlertAction, AlertKind, AlertState};
 
 /// Cue state: alerts that arrived recently.
 #[derive(Resource, Debug, Default, Clone)]
@@ -39,8 +26,7 @@ pub struct AlertsPlugin;
 
 impl Plugin for AlertsPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<Operator>()
-            .init_resource::<AlertCue>()
+        app.init_resource::<AlertCue>()
             .add_systems(Update, cue.in_set(GroundSet::World));
     }
 }
@@ -62,16 +48,16 @@ fn cue(mut world: ResMut<WorldRes>, mut cue: ResMut<AlertCue>) {
 }
 
 /// The alerts list with review buttons.
-pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, operator: &mut Operator, cue: &mut AlertCue) {
+pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, ops: Option<&mut OpsRes>, cue: &mut AlertCue) {
     ui.heading(format!("Alerts ({} open)", world.0.alerts.needing_attention()));
-    ui.horizontal(|ui| {
-        ui.label("User:");
-        ui.text_edit_singleline(&mut operator.user);
-    });
+    match ops.as_ref().and_then(|o| o.ops.actor()) {
+        Some(a) => ui.small(format!("acting as {}", a.user_id)),
+        None => ui.small("sign in to review alerts"),
+    };
     if let Some(e) = &cue.last_error {
         ui.colored_label(egui::Color32::LIGHT_RED, e);
     }
-    let mut action: Option<(u8, u32, bool)> = None;
+    let mut action: Option<(u8, u32, Review)> = None;
     egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
         for a in world.0.alerts.iter().rev() {
             let (color, state) = match &a.state {
@@ -125,22 +111,53 @@ pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, operator: &mut Oper
                             "Confirm"
                         };
                         if ui.button(confirm).clicked() {
-                            action = Some((a.system_id, a.alert_id, true));
+                            action = Some((a.system_id, a.alert_id, Review::Confirm));
                         }
                         if ui.button("Dismiss").clicked() {
-                            action = Some((a.system_id, a.alert_id, false));
+                            action = Some((a.system_id, a.alert_id, Review::Dismiss));
+                        }
+                    });
+                }
+                if matches!(a.state, AlertState::Confirmed { .. } | AlertState::Checked { .. }) {
+                    ui.horizontal(|ui| {
+                        for act in [AlertAction::Export, AlertAction::Mark, AlertAction::Dispatch] {
+                            if ui.button(act.name()).clicked() {
+                                action = Some((a.system_id, a.alert_id, Review::Act(act)));
+                            }
                         }
                     });
                 }
             });
         }
     });
-    if let Some((sys, id, confirm)) = action {
-        let r = if confirm {
-            world.0.alerts.confirm(sys, id, &operator.user).map(|_| ())
-        } else {
-            world.0.alerts.dismiss(sys, id, &operator.user).map(|_| ())
+    if let Some((sys, id, review)) = action {
+        let Some(ops) = ops else {
+            cue.last_error = Some("no users file loaded: review actions are disabled".into());
+            return;
         };
-        cue.last_error = r.err().map(|e| e.to_string());
+        let now = wall_clock_usec();
+        let r = match review {
+            Review::Confirm => ops.ops.confirm(&mut world.0, sys, id, now).map(|_| None),
+            Review::Dismiss => ops.ops.dismiss(&mut world.0, sys, id, now).map(|_| None),
+            Review::Act(act) => {
+                let dir = ops.export_dir.clone();
+                ops.ops.act(&world.0, sys, id, act, &dir, now)
+            }
+        };
+        match r {
+            Ok(Some(path)) => {
+                cue.last_error = None;
+                info!("exported {}", path.display());
+            }
+            Ok(None) => cue.last_error = None,
+            Err(e) => cue.last_error = Some(e.to_string()),
+        }
     }
+}
+
+#[derive(Clone, Copy)]
+enum Review {
+    Confirm,
+    Dismiss,
+    Act(AlertAction),
 }

@@ -1,19 +1,51 @@
-//! Authorization plugin: the onboard authorization state (UTKIK_AUTHZ_STATUS) with its countdown,
-//! the authorized area drawn on the map (GeoJSON overlays of kind authorized_area), and the stop
-//! control, which sends UTKIK_AUTHZ_COMMAND STOP to the drone at once.
+//! Authorization plugin: the loaded document (verified at the ground, refusals naming the field),
+//! its window and urgent-deadline countdowns, the role-checked activate / stop / revoke / urgent
+//! buttons that send UTKIK_AUTHZ_COMMAND (with the document digest, signed by the link), the
+//! drone's own state (UTKIK_AUTHZ_STATUS), and the authorized area drawn on the map.
 
 use bevy::prelude::*;
 use bevy_egui::egui;
-use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_COMMAND_DATA, UtkikAuthzCommand, UtkikAuthzState};
+use utkik_shared::authz::AuthzState;
+use utkik_shared::dialect::UtkikAuthzState;
 
-use super::WorldRes;
 use super::link::MessageSource;
+use super::map::MapView;
+use super::session::OpsRes;
+use super::{GroundSet, WorldRes};
+use crate::audit_log::wall_clock_usec;
+use crate::authorization::AuthzAction;
 
-/// Marker plugin (panel drawn by the UI plugin through [`authz_panel`]).
+/// Colour of the authorized area.
+pub const AREA_COLOR: Color = Color::srgb(1.0, 0.45, 0.1);
+
+/// Draws the authorized area of the loaded document.
 pub struct AuthzPlugin;
 
 impl Plugin for AuthzPlugin {
-    fn build(&self, _app: &mut App) {}
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            Update,
+            draw_area.in_set(GroundSet::Draw).run_if(resource_exists::<OpsRes>),
+        );
+    }
+}
+
+/// The loaded document's area as map points (closed ring), when the projection is known.
+pub fn area_points(ops: &OpsRes, view: &MapView) -> Option<Vec<Vec2>> {
+    let l = ops.ops.console.loaded.as_ref()?;
+    l.authorization()
+        .document()
+        .area
+        .vertices
+        .iter()
+        .map(|v| view.xy(v.lon_deg, v.lat_deg))
+        .collect()
+}
+
+fn draw_area(mut gizmos: Gizmos, ops: Res<OpsRes>, view: Res<MapView>) {
+    if let Some(pts) = area_points(&ops, &view) {
+        gizmos.linestrip_2d(pts.iter().copied().chain(pts.first().copied()), AREA_COLOR);
+    }
 }
 
 fn state_name(s: UtkikAuthzState) -> &'static str {
@@ -30,9 +62,93 @@ fn state_name(s: UtkikAuthzState) -> &'static str {
     }
 }
 
-/// Authorization status per vehicle and the stop control.
-pub fn authz_panel(ui: &mut egui::Ui, world: &WorldRes, source: &MessageSource, operator: &str) {
+/// `HH:MM:SS` (hours may exceed 24).
+pub fn hms(seconds: u64) -> String {
+    format!("{:02}:{:02}:{:02}", seconds / 3600, (seconds / 60) % 60, seconds % 60)
+}
+
+/// The authorization panel.
+pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSource, ops: Option<&mut OpsRes>) {
     ui.heading("Authorization");
+    let now = wall_clock_usec();
+    let target = world.0.vehicles.keys().next().copied().unwrap_or(1);
+    if let Some(ops) = ops {
+        if let Some(f) = &ops.ops.console.failure {
+            ui.colored_label(
+                egui::Color32::LIGHT_RED,
+                format!("REFUSED {}: field `{}`", f.path.display(), f.field),
+            );
+            ui.small(&f.message);
+        }
+        let mut clicked = None;
+        if let Some(l) = ops.ops.console.loaded.as_mut() {
+            let state = l.tick(now);
+            let doc = l.authorization().document().clone();
+            ui.label(format!("{} ({:?})", doc.decision_id, doc.purpose));
+            ui.small(format!("digest {}", &l.digest().to_hex()[..16]));
+            ui.label(format!("ground mirror: {state:?}"));
+            let until = doc.window.until_usec.saturating_sub(now) / 1_000_000;
+            ui.monospace(format!("window ends in {}", hms(until)));
+            if let Some(deadline) = l.urgent_deadline_usec() {
+                let left = deadline.saturating_sub(now) / 1_000_000;
+                let applied = l.application_recorded_usec().is_some();
+                ui.colored_label(
+                    egui::Color32::from_rgb(255, 120, 60),
+                    if applied {
+                        "urgent use: application recorded (no 24 h stop)".to_string()
+                    } else {
+                        format!("urgent deadline in {}", hms(left))
+                    },
+                );
+            }
+            ui.horizontal_wrapped(|ui| {
+                let urgent = doc.is_urgent();
+                let buttons: &[AuthzAction] = if urgent {
+                    &[
+                        AuthzAction::UrgentStart,
+                        AuthzAction::Stop,
+                        AuthzAction::UrgentApplied,
+                        AuthzAction::UrgentRefused,
+                        AuthzAction::Revoke,
+                    ]
+                } else {
+                    &[AuthzAction::Activate, AuthzAction::Stop, AuthzAction::Revoke]
+                };
+                for a in buttons {
+                    let text = egui::RichText::new(a.name());
+                    let text = if *a == AuthzAction::Stop && state == AuthzState::Active {
+                        text.strong().color(egui::Color32::RED)
+                    } else {
+                        text
+                    };
+                    if ui.button(text).clicked() {
+                        clicked = Some(*a);
+                    }
+                }
+            });
+        } else {
+            ui.label("no authorization loaded (--authorization FILE)");
+            if ui
+                .button(egui::RichText::new("STOP identification").color(egui::Color32::RED))
+                .clicked()
+            {
+                clicked = Some(AuthzAction::Stop);
+            }
+        }
+        if let Some(action) = clicked {
+            match ops.ops.authz_command(&mut world.0, action, target, now) {
+                Ok(msg) => {
+                    ops.message = None;
+                    match source {
+                        MessageSource::Live(link) => link.send(target, msg),
+                        _ => ops.message = Some("no live link: command logged but not sent".into()),
+                    }
+                }
+                Err(e) => ops.message = Some(e.to_string()),
+            }
+        }
+    }
+    ui.separator();
     let mut any = false;
     for v in world.0.vehicles.values() {
         let Some(a) = &v.authz else { continue };
@@ -46,10 +162,12 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &WorldRes, source: &MessageSource, 
         } else {
             ui.visuals().text_color()
         };
-        ui.colored_label(color, format!("vehicle {}: {}", v.system_id, state_name(a.state)));
+        ui.colored_label(
+            color,
+            format!("vehicle {} onboard: {}", v.system_id, state_name(a.state)),
+        );
         if a.remaining > 0 {
-            let r = a.remaining;
-            ui.monospace(format!("remaining {:02}:{:02}:{:02}", r / 3600, (r / 60) % 60, r % 60));
+            ui.monospace(format!("remaining {}", hms(u64::from(a.remaining))));
         }
         ui.small(format!(
             "inside area: {}  templates {}  matches {}",
@@ -57,38 +175,6 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &WorldRes, source: &MessageSource, 
             a.templates_computed,
             a.matches
         ));
-        if active {
-            if let MessageSource::Live(link) = source {
-                if ui
-                    .button(
-                        egui::RichText::new("STOP identification")
-                            .strong()
-                            .color(egui::Color32::RED),
-                    )
-                    .clicked()
-                {
-                    let mut operator_id = [0u8; 16];
-                    for (d, s) in operator_id.iter_mut().zip(operator.bytes()) {
-                        *d = s;
-                    }
-                    link.send(
-                        v.system_id,
-                        MavMessage::UTKIK_AUTHZ_COMMAND(UTKIK_AUTHZ_COMMAND_DATA {
-                            time_usec: std::time::SystemTime::now()
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .map(|d| d.as_micros() as u64)
-                                .unwrap_or(0),
-                            target_system: v.system_id,
-                            target_component: 0,
-                            request_id: 1,
-                            command: UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP,
-                            authorization_digest: [0; 32],
-                            operator_id: operator_id.into(),
-                        }),
-                    );
-                }
-            }
-        }
     }
     if !any {
         ui.label("no authorization status from the drone: biometric identification off");

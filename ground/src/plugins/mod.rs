@@ -9,6 +9,7 @@ pub mod health;
 pub mod link;
 pub mod map;
 pub mod recording;
+pub mod session;
 pub mod tracks;
 pub mod ui;
 pub mod vehicle;
@@ -49,7 +50,12 @@ impl Plugin for GroundCorePlugins {
     fn build(&self, app: &mut App) {
         app.init_resource::<WorldRes>()
             .configure_sets(Update, (GroundSet::Ingest, GroundSet::World, GroundSet::Draw).chain())
-            .add_plugins((link::LinkPlugin, alerts::AlertsPlugin, recording::RecordingPlugin));
+            .add_plugins((
+                link::LinkPlugin,
+                alerts::AlertsPlugin,
+                recording::RecordingPlugin,
+                session::SessionPlugin,
+            ));
         if !app.world().contains_resource::<State<AppState>>() {
             app.insert_resource(State::new(AppState::Live));
         }

@@ -6,12 +6,13 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use super::WorldRes;
-use super::alerts::{AlertCue, Operator, alerts_panel};
+use super::alerts::{AlertCue, alerts_panel};
 use super::authz::authz_panel;
 use super::health::health_panel;
 use super::link::{LinkStatus, MessageSource};
 use super::map::{MapCamera, MapView};
 use super::recording::Recording;
+use super::session::{OpsRes, session_panel};
 use super::tracks::{TrackView, class_color};
 use crate::state::TrackClass;
 
@@ -33,7 +34,7 @@ fn egui_color(c: Color) -> egui::Color32 {
 fn panels(
     mut contexts: EguiContexts,
     mut world: ResMut<WorldRes>,
-    mut operator: ResMut<Operator>,
+    mut ops: Option<ResMut<OpsRes>>,
     mut cue: ResMut<AlertCue>,
     mut tv: ResMut<TrackView>,
     view: Res<MapView>,
@@ -74,13 +75,21 @@ fn panels(
     });
     egui::Panel::left("left").default_size(300.0).show(&mut root, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
+            if let Some(ops) = ops.as_deref_mut() {
+                session_panel(ui, ops);
+                ui.separator();
+            }
             health_panel(ui, &world, &link, &rec);
             ui.separator();
-            authz_panel(ui, &world, &source, &operator.user);
+            authz_panel(ui, &mut world, &source, ops.as_deref_mut());
+            if let Some(ops) = ops.as_deref_mut() {
+                ui.separator();
+                search_panel(ui, &world, ops);
+            }
         });
     });
     egui::Panel::right("right").default_size(330.0).show(&mut root, |ui| {
-        alerts_panel(ui, &mut world, &mut operator, &mut cue);
+        alerts_panel(ui, &mut world, ops.as_deref_mut(), &mut cue);
         ui.separator();
         ui.heading(format!("Tracks ({} live)", world.0.tracks.live_count()));
         ui.horizontal_wrapped(|ui| {
@@ -203,4 +212,28 @@ fn panels(
         }
     }
     Ok(())
+}
+
+/// Search in stored plate reads (every search is logged).
+fn search_panel(ui: &mut egui::Ui, world: &WorldRes, ops: &mut OpsRes) {
+    ui.heading("Search plate reads");
+    ui.horizontal(|ui| {
+        ui.text_edit_singleline(&mut ops.search);
+        if ui.button("Search").clicked() {
+            let q = ops.search.clone();
+            match ops.ops.search_reads(&world.0, &q, crate::audit_log::wall_clock_usec()) {
+                Ok(hits) => {
+                    ops.search_results = hits
+                        .into_iter()
+                        .map(|(k, p)| format!("{p} (vehicle {} track {})", k.system_id, k.track_id))
+                        .collect();
+                    ops.message = None;
+                }
+                Err(e) => ops.message = Some(e.to_string()),
+            }
+        }
+    });
+    for r in &ops.search_results {
+        ui.small(r);
+    }
 }

@@ -5,6 +5,7 @@
 //! onboard pipeline health per second, and the damage/gap list of the file.
 
 pub mod collect;
+pub mod imy;
 pub mod svg;
 
 use std::fmt::Write as _;

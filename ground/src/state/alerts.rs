@@ -15,6 +15,9 @@ use utkik_shared::dialect::{
 use utkik_shared::geo::GeoPoint;
 
 use super::tracks::plate_text;
+use crate::auth::Permission;
+use crate::auth::permissions::actor_allows;
+use utkik_shared::authz::Actor;
 
 /// Payload bytes per ENCAPSULATED_DATA packet.
 const ENCAPSULATED_CHUNK: usize = 253;
@@ -157,6 +160,88 @@ pub enum AlertError {
     /// An empty user id.
     #[error("a user id is required")]
     NoUser,
+    /// The user's roles do not allow the action (an auditor or a pilot confirming, ...).
+    #[error("user {user} may not {action} (roles: {roles})")]
+    NotPermitted {
+        /// User id.
+        user: String,
+        /// What was attempted.
+        action: &'static str,
+        /// The user's roles.
+        roles: String,
+    },
+    /// An action on an alert that is not yet confirmed (LAW.md section 4: no export, marking or
+    /// dispatch before two different users confirmed a possible match; no action on a plate hit
+    /// before an operator checked the image).
+    #[error("alert {alert_id}: cannot {action} while it is {state}")]
+    NotConfirmed {
+        /// Alert id.
+        alert_id: u32,
+        /// What was attempted.
+        action: &'static str,
+        /// Its state.
+        state: String,
+    },
+}
+
+/// An action on a reviewed alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertAction {
+    /// Export the evidence (a disclosure).
+    Export,
+    /// Mark it on the map for the team.
+    Mark,
+    /// Dispatch units (a disclosure).
+    Dispatch,
+}
+
+impl AlertAction {
+    /// The permission it needs.
+    pub fn permission(self) -> Permission {
+        match self {
+            AlertAction::Export => Permission::ExportEvidence,
+            AlertAction::Mark => Permission::MarkAlert,
+            AlertAction::Dispatch => Permission::Dispatch,
+        }
+    }
+
+    /// Name for messages and the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertAction::Export => "export",
+            AlertAction::Mark => "mark",
+            AlertAction::Dispatch => "dispatch",
+        }
+    }
+}
+
+fn check_permission(actor: &Actor, permission: Permission) -> Result<(), AlertError> {
+    if actor.user_id.trim().is_empty() {
+        return Err(AlertError::NoUser);
+    }
+    if actor_allows(actor, permission) {
+        Ok(())
+    } else {
+        Err(AlertError::NotPermitted {
+            user: actor.user_id.clone(),
+            action: permission.name(),
+            roles: actor
+                .roles
+                .iter()
+                .map(|r| format!("{r:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+}
+
+/// What [`Alerts::delete_use`] removed.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct DeletedUse {
+    /// The alerts (possible matches) removed, with their evidence.
+    pub alerts: Vec<Alert>,
+    /// Evidence transfers in progress that were dropped.
+    pub transfers: u64,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -311,12 +396,19 @@ impl Alerts {
             .ok_or(AlertError::Unknown { system_id, alert_id })
     }
 
-    /// `user` confirms: a plate hit becomes Checked; a possible match needs two different users.
-    pub fn confirm(&mut self, system_id: u8, alert_id: u32, user: &str) -> Result<&AlertState, AlertError> {
+    /// `actor` confirms: a plate hit becomes Checked (needs [`Permission::CheckPlateHit`]); a
+    /// possible match needs [`Permission::ConfirmMatch`] and two different users.
+    pub fn confirm(&mut self, system_id: u8, alert_id: u32, actor: &Actor) -> Result<&AlertState, AlertError> {
+        let user = actor.user_id.as_str();
         if user.trim().is_empty() {
             return Err(AlertError::NoUser);
         }
         let a = self.get_mut(system_id, alert_id)?;
+        let permission = match a.kind {
+            AlertKind::PlateHit { .. } => Permission::CheckPlateHit,
+            AlertKind::PossibleMatch { .. } => Permission::ConfirmMatch,
+        };
+        check_permission(actor, permission)?;
         let next = match &a.state {
             AlertState::NeedsCheck => AlertState::Checked { by: user.to_string() },
             AlertState::PossibleMatch { confirmed_by } => {
@@ -358,11 +450,9 @@ impl Alerts {
         Ok(&a.state)
     }
 
-    /// `user` dismisses an open alert.
-    pub fn dismiss(&mut self, system_id: u8, alert_id: u32, user: &str) -> Result<&AlertState, AlertError> {
-        if user.trim().is_empty() {
-            return Err(AlertError::NoUser);
-        }
+    /// `actor` dismisses an open alert.
+    pub fn dismiss(&mut self, system_id: u8, alert_id: u32, actor: &Actor) -> Result<&AlertState, AlertError> {
+        check_permission(actor, Permission::DismissAlert)?;
         let a = self.get_mut(system_id, alert_id)?;
         if !a.needs_attention() {
             return Err(AlertError::Closed {
@@ -370,8 +460,74 @@ impl Alerts {
                 state: "closed",
             });
         }
-        a.state = AlertState::Dismissed { by: user.to_string() };
+        a.state = AlertState::Dismissed {
+            by: actor.user_id.clone(),
+        };
         Ok(&a.state)
+    }
+
+    /// Whether `actor` may take `action` on the alert now: their roles allow it, and a possible
+    /// match is confirmed by two different users (a plate hit checked). Callers (export, mark,
+    /// dispatch) must call this and act only on `Ok`.
+    pub fn authorize_action(
+        &self,
+        system_id: u8,
+        alert_id: u32,
+        actor: &Actor,
+        action: AlertAction,
+    ) -> Result<&Alert, AlertError> {
+        check_permission(actor, action.permission())?;
+        let a = self
+            .by_id
+            .get(&(system_id, alert_id))
+            .ok_or(AlertError::Unknown { system_id, alert_id })?;
+        let ready = matches!(
+            (&a.kind, &a.state),
+            (AlertKind::PossibleMatch { .. }, AlertState::Confirmed { .. })
+                | (AlertKind::PlateHit { .. }, AlertState::Checked { .. })
+        );
+        if ready {
+            Ok(a)
+        } else {
+            Err(AlertError::NotConfirmed {
+                alert_id,
+                action: action.name(),
+                state: match &a.state {
+                    AlertState::PossibleMatch { confirmed_by } => {
+                        format!("a possible match with {}/2 confirmations", confirmed_by.len())
+                    }
+                    other => format!("{other:?}"),
+                },
+            })
+        }
+    }
+
+    /// Deletes every possible match (with its evidence) made under the authorization whose digest
+    /// starts with `digest_prefix` (a refused urgent use, LAW.md section 3), and every evidence
+    /// transfer in progress (it may belong to that use). Plate hits stay: they are not part of the
+    /// use.
+    pub fn delete_use(&mut self, digest_prefix: &[u8; 16]) -> DeletedUse {
+        let keys: Vec<(u8, u32)> = self
+            .by_id
+            .iter()
+            .filter(|(_, a)| {
+                matches!(&a.kind, AlertKind::PossibleMatch { authorization_digest, .. }
+                    if authorization_digest == digest_prefix)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        let mut out = DeletedUse {
+            transfers: self.transfers.len() as u64,
+            ..Default::default()
+        };
+        self.transfers.clear();
+        for k in keys {
+            if let Some(a) = self.by_id.remove(&k) {
+                out.alerts.push(a);
+            }
+        }
+        self.new_alerts.retain(|k| self.by_id.contains_key(k));
+        out
     }
 
     /// An alert.
@@ -408,6 +564,7 @@ impl Alerts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use utkik_shared::authz::Role;
 
     fn world_with_match() -> Alerts {
         let mut a = Alerts::default();
@@ -420,35 +577,39 @@ mod tests {
         a
     }
 
+    fn op(name: &str) -> Actor {
+        Actor::new(name, [Role::Operator])
+    }
+
     #[test]
     fn possible_match_needs_two_different_users() {
         let mut a = world_with_match();
         assert_eq!(
-            a.confirm(1, 7, "alice").unwrap(),
+            a.confirm(1, 7, &op("alice")).unwrap(),
             &AlertState::PossibleMatch {
                 confirmed_by: vec!["alice".into()]
             }
         );
         assert_eq!(
-            a.confirm(1, 7, "alice"),
+            a.confirm(1, 7, &op("alice")),
             Err(AlertError::SameUser {
                 alert_id: 7,
                 user: "alice".into()
             })
         );
         assert_eq!(
-            a.confirm(1, 7, "bob").unwrap(),
+            a.confirm(1, 7, &op("bob")).unwrap(),
             &AlertState::Confirmed {
                 by: ["alice".into(), "bob".into()]
             }
         );
-        assert!(matches!(a.dismiss(1, 7, "carol"), Err(AlertError::Closed { .. })));
+        assert!(matches!(a.dismiss(1, 7, &op("carol")), Err(AlertError::Closed { .. })));
     }
 
     #[test]
     fn resend_keeps_review_state() {
         let mut a = world_with_match();
-        a.confirm(1, 7, "alice").unwrap();
+        a.confirm(1, 7, &op("alice")).unwrap();
         let m = UTKIK_BIOMETRIC_MATCH_DATA {
             alert_id: 7,
             ..Default::default()
@@ -469,13 +630,13 @@ mod tests {
     fn unknown_alert_and_empty_user_are_errors() {
         let mut a = world_with_match();
         assert_eq!(
-            a.confirm(1, 8, "x"),
+            a.confirm(1, 8, &op("x")),
             Err(AlertError::Unknown {
                 system_id: 1,
                 alert_id: 8
             })
         );
-        assert_eq!(a.confirm(1, 7, " "), Err(AlertError::NoUser));
+        assert_eq!(a.confirm(1, 7, &op(" ")), Err(AlertError::NoUser));
     }
 
     #[test]
@@ -507,5 +668,72 @@ mod tests {
             a.apply_data(1, &ENCAPSULATED_DATA_DATA { seqnr: seq, data });
         }
         assert_eq!(a.get(1, 3).unwrap().evidence_jpeg.as_deref(), Some(&jpeg[..]));
+    }
+
+    #[test]
+    fn one_user_confirming_twice_stays_possible_match_and_blocks_every_action() {
+        let mut a = world_with_match();
+        let alice = op("alice");
+        a.confirm(1, 7, &alice).unwrap();
+        assert!(a.confirm(1, 7, &alice).is_err());
+        assert!(matches!(a.get(1, 7).unwrap().state, AlertState::PossibleMatch { .. }));
+        for action in [AlertAction::Export, AlertAction::Mark, AlertAction::Dispatch] {
+            assert!(
+                matches!(
+                    a.authorize_action(1, 7, &alice, action),
+                    Err(AlertError::NotConfirmed { .. })
+                ),
+                "{action:?} must be blocked after one confirmation"
+            );
+        }
+        a.confirm(1, 7, &op("bob")).unwrap();
+        for action in [AlertAction::Export, AlertAction::Mark, AlertAction::Dispatch] {
+            assert!(a.authorize_action(1, 7, &alice, action).is_ok(), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn auditor_and_pilot_cannot_confirm_or_act() {
+        let mut a = world_with_match();
+        for role in [Role::Auditor, Role::Pilot] {
+            let who = Actor::new("x", [role]);
+            assert!(
+                matches!(a.confirm(1, 7, &who), Err(AlertError::NotPermitted { .. })),
+                "{role:?}"
+            );
+            assert!(matches!(a.dismiss(1, 7, &who), Err(AlertError::NotPermitted { .. })));
+        }
+        assert_eq!(
+            a.get(1, 7).unwrap().state,
+            AlertState::PossibleMatch { confirmed_by: vec![] }
+        );
+        a.confirm(1, 7, &op("alice")).unwrap();
+        a.confirm(1, 7, &Actor::new("sven", [Role::SeniorOfficer])).unwrap();
+        let auditor = Actor::new("eva", [Role::Auditor]);
+        assert!(matches!(
+            a.authorize_action(1, 7, &auditor, AlertAction::Export),
+            Err(AlertError::NotPermitted { .. })
+        ));
+    }
+
+    #[test]
+    fn delete_use_removes_only_that_uses_matches() {
+        let mut a = Alerts::default();
+        let m1 = UTKIK_BIOMETRIC_MATCH_DATA {
+            alert_id: 1,
+            authorization_digest: [1; 16],
+            ..Default::default()
+        };
+        let m2 = UTKIK_BIOMETRIC_MATCH_DATA {
+            alert_id: 2,
+            authorization_digest: [2; 16],
+            ..Default::default()
+        };
+        a.apply_match(1, 191, &m1, 0.0);
+        a.apply_match(1, 191, &m2, 0.0);
+        let gone = a.delete_use(&[1; 16]);
+        assert_eq!(gone.alerts.len(), 1);
+        assert!(a.get(1, 1).is_none());
+        assert!(a.get(1, 2).is_some());
     }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use utkik_shared::dialect::MavMessage;
 
-pub use alerts::{Alert, AlertError, AlertKind, AlertState, Alerts};
+pub use alerts::{Alert, AlertAction, AlertError, AlertKind, AlertState, Alerts, DeletedUse};
 pub use link_stats::LinkStats;
 pub use tracks::{Track, TrackClass, TrackKey, Tracks};
 pub use vehicle::Vehicle;

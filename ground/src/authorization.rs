@@ -1,0 +1,335 @@
+//! The ground side of the authorization (LAW.md sections 2-4): load and verify a signed document
+//! against the trust store (refusals name the field), mirror its lifecycle, and turn the
+//! operator's activate / revoke / stop / urgent buttons into UTKIK_AUTHZ_COMMAND messages carrying
+//! the document digest, each checked against the signed-in user's role first. The drone enforces
+//! the same machine with its own clock; this copy is what the operator sees and what the ground
+//! audit log records.
+
+use std::path::{Path, PathBuf};
+
+use utkik_shared::authz::{
+    Actor, AuthzDigest, AuthzError, AuthzState, DeletionOrder, Lifecycle, TransitionError, TrustStore, authorize_file,
+};
+use utkik_shared::dialect::{UTKIK_AUTHZ_COMMAND_DATA, UtkikAuthzCommand};
+
+use crate::auth::Permission;
+use crate::auth::permissions::actor_allows;
+use crate::auth::session::{SessionError, not_permitted};
+
+/// An operator action on the authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthzAction {
+    /// Activate a permit.
+    Activate,
+    /// Revoke (final).
+    Revoke,
+    /// Stop identification at once (may be resumed).
+    Stop,
+    /// Start urgent use (senior officer).
+    UrgentStart,
+    /// Record that the permit application for the urgent use was submitted.
+    UrgentApplied,
+    /// Record that the permit was refused: stop and delete everything of the use.
+    UrgentRefused,
+}
+
+impl AuthzAction {
+    /// The role permission it needs.
+    pub fn permission(self) -> Permission {
+        match self {
+            AuthzAction::Activate => Permission::ActivateAuthorization,
+            AuthzAction::Revoke => Permission::RevokeAuthorization,
+            AuthzAction::Stop => Permission::StopIdentification,
+            AuthzAction::UrgentStart => Permission::StartUrgent,
+            AuthzAction::UrgentApplied | AuthzAction::UrgentRefused => Permission::RecordUrgentDecision,
+        }
+    }
+
+    /// The MAVLink command.
+    pub fn mavlink(self) -> UtkikAuthzCommand {
+        match self {
+            AuthzAction::Activate => UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE,
+            AuthzAction::Revoke => UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_REVOKE,
+            AuthzAction::Stop => UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP,
+            AuthzAction::UrgentStart => UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_START,
+            AuthzAction::UrgentApplied => UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_APPLIED,
+            AuthzAction::UrgentRefused => UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_REFUSED,
+        }
+    }
+
+    /// Name as in UTKIK_AUTHZ_COMMAND (for the audit log).
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthzAction::Activate => "ACTIVATE",
+            AuthzAction::Revoke => "REVOKE",
+            AuthzAction::Stop => "STOP",
+            AuthzAction::UrgentStart => "URGENT_START",
+            AuthzAction::UrgentApplied => "URGENT_APPLIED",
+            AuthzAction::UrgentRefused => "URGENT_REFUSED",
+        }
+    }
+}
+
+/// A command that is refused; nothing is sent.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CommandError {
+    /// No verified authorization is loaded.
+    #[error("no verified authorization is loaded")]
+    NoAuthorization,
+    /// The user's role does not allow it.
+    #[error(transparent)]
+    Role(#[from] SessionError),
+    /// The lifecycle does not allow it (names the field where it is about the document).
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+}
+
+/// A document that failed to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailure {
+    /// The file.
+    pub path: PathBuf,
+    /// The field the refusal names.
+    pub field: String,
+    /// The whole message.
+    pub message: String,
+}
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandOutcome {
+    /// The message for the drone.
+    pub message: UTKIK_AUTHZ_COMMAND_DATA,
+    /// The mirrored state after it.
+    pub state: AuthzState,
+    /// For a refused urgent use: what must be deleted.
+    pub deletion: Option<DeletionOrder>,
+}
+
+/// The loaded authorization and its mirrored lifecycle.
+#[derive(Debug, Default)]
+pub struct AuthzConsole {
+    /// The verified document's lifecycle, once loaded.
+    pub loaded: Option<Lifecycle>,
+    /// Where it came from.
+    pub path: Option<PathBuf>,
+    /// The last load refusal (shown in the panel).
+    pub failure: Option<LoadFailure>,
+    next_request_id: u16,
+}
+
+/// `operator_id` field: the user id, NUL padded (user ids are at most 16 bytes).
+pub fn operator_id_bytes(user_id: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (d, s) in out.iter_mut().zip(user_id.bytes()) {
+        *d = s;
+    }
+    out
+}
+
+impl AuthzConsole {
+    /// Nothing loaded.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Loads and verifies `path` against `trust` at `now_usec`. On a refusal nothing stays loaded
+    /// and [`AuthzConsole::failure`] names the field.
+    ///
+    /// # Errors
+    /// The refusal.
+    pub fn load(&mut self, path: &Path, trust: &TrustStore, now_usec: u64) -> Result<AuthzDigest, AuthzError> {
+        self.loaded = None;
+        self.path = Some(path.to_path_buf());
+        match authorize_file(path, trust, now_usec) {
+            Ok(v) => {
+                self.failure = None;
+                let l = Lifecycle::new(v, now_usec);
+                let d = l.digest();
+                self.loaded = Some(l);
+                Ok(d)
+            }
+            Err(e) => {
+                self.failure = Some(LoadFailure {
+                    path: path.to_path_buf(),
+                    field: e.field().to_string(),
+                    message: e.to_string(),
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// The loaded digest.
+    pub fn digest(&self) -> Option<AuthzDigest> {
+        self.loaded.as_ref().map(Lifecycle::digest)
+    }
+
+    /// The full digest whose first 16 bytes are `prefix` (as in UTKIK_BIOMETRIC_MATCH), when it is
+    /// the loaded one; otherwise the prefix padded with zeros.
+    pub fn resolve_digest(&self, prefix: &[u8; 16]) -> AuthzDigest {
+        match self.digest() {
+            Some(d) if d.0[..16] == prefix[..] => d,
+            _ => {
+                let mut b = [0u8; 32];
+                b[..16].copy_from_slice(prefix);
+                AuthzDigest(b)
+            }
+        }
+    }
+
+    /// Carries out `action` for `actor` on the mirrored lifecycle and returns the message to send.
+    /// STOP works with nothing loaded (digest zeros: stop any).
+    ///
+    /// # Errors
+    /// Role, state or document refusals; nothing changes and nothing is to be sent.
+    pub fn command(
+        &mut self,
+        actor: &Actor,
+        action: AuthzAction,
+        target_system: u8,
+        now_usec: u64,
+    ) -> Result<CommandOutcome, CommandError> {
+        if !actor_allows(actor, action.permission()) {
+            return Err(not_permitted(actor, action.permission()).into());
+        }
+        let mut deletion = None;
+        let (state, digest) = match (&mut self.loaded, action) {
+            (None, AuthzAction::Stop) => (AuthzState::Stopped, [0u8; 32]),
+            (None, _) => return Err(CommandError::NoAuthorization),
+            (Some(l), _) => {
+                let state = match action {
+                    AuthzAction::Activate => l.activate(actor, now_usec)?,
+                    AuthzAction::Revoke => l.revoke(now_usec)?,
+                    AuthzAction::Stop => l.stop(now_usec),
+                    AuthzAction::UrgentStart => l.start_urgent(actor, now_usec)?,
+                    AuthzAction::UrgentApplied => l.record_application(now_usec)?,
+                    AuthzAction::UrgentRefused => {
+                        deletion = Some(l.refuse(now_usec)?);
+                        l.state()
+                    }
+                };
+                (state, l.digest().0)
+            }
+        };
+        self.next_request_id = self.next_request_id.wrapping_add(1);
+        Ok(CommandOutcome {
+            message: UTKIK_AUTHZ_COMMAND_DATA {
+                time_usec: now_usec,
+                target_system,
+                target_component: 0,
+                request_id: self.next_request_id,
+                command: action.mavlink(),
+                authorization_digest: digest,
+                operator_id: operator_id_bytes(&actor.user_id).into(),
+            },
+            state,
+            deletion,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utkik_shared::authz::Role;
+
+    fn repo(p: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
+    }
+
+    fn trust() -> TrustStore {
+        TrustStore::from_json(&std::fs::read(repo("assets/authz/demo-trust-store.json")).unwrap()).unwrap()
+    }
+
+    /// 2027-01-01, inside the demo document's window.
+    const NOW_USEC: u64 = 1_798_761_600_000_000;
+
+    fn loaded() -> AuthzConsole {
+        let mut c = AuthzConsole::new();
+        c.load(&repo("assets/authz/person-search.authz.json"), &trust(), NOW_USEC)
+            .unwrap();
+        c
+    }
+
+    #[test]
+    fn demo_document_loads_and_activates_with_its_digest() {
+        let mut c = loaded();
+        let digest = c.digest().unwrap();
+        let anna = Actor::new("anna", [Role::Operator]);
+        let out = c.command(&anna, AuthzAction::Activate, 1, NOW_USEC).unwrap();
+        assert_eq!(out.state, AuthzState::Active);
+        assert_eq!(out.message.authorization_digest, digest.0);
+        assert_eq!(out.message.command, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE);
+        assert_eq!(&out.message.operator_id[..4], b"anna");
+        let stop = c.command(&anna, AuthzAction::Stop, 1, NOW_USEC + 1).unwrap();
+        assert_eq!(stop.state, AuthzState::Stopped);
+        assert_ne!(stop.message.request_id, out.message.request_id);
+    }
+
+    #[test]
+    fn tampered_document_is_refused_naming_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(repo("assets/authz/person-search.authz.json")).unwrap();
+        let tampered = text.replacen("\"lat_deg\": 59.393", "\"lat_deg\": 59.390", 1);
+        assert_ne!(text, tampered);
+        let p = dir.path().join("t.json");
+        std::fs::write(&p, tampered).unwrap();
+        let mut c = AuthzConsole::new();
+        let err = c.load(&p, &trust(), NOW_USEC).unwrap_err();
+        assert_eq!(err.field(), "signature_ed25519_hex", "{err}");
+        assert!(c.loaded.is_none(), "nothing stays loaded");
+        assert_eq!(c.failure.as_ref().unwrap().field, "signature_ed25519_hex");
+        // A malformed field is named by its path.
+        let bad = text.replacen("\"find_victims\"", "\"general_surveillance\"", 1);
+        std::fs::write(&p, bad).unwrap();
+        let err = c.load(&p, &trust(), NOW_USEC).unwrap_err();
+        assert_eq!(err.field(), "document.purpose", "{err}");
+        // Untrusted issuer: an empty trust store.
+        let err = c
+            .load(
+                &repo("assets/authz/person-search.authz.json"),
+                &TrustStore::new(),
+                NOW_USEC,
+            )
+            .unwrap_err();
+        assert_eq!(err.field(), "document.issuer.key_id", "{err}");
+    }
+
+    #[test]
+    fn roles_are_checked_before_anything_is_sent() {
+        let mut c = loaded();
+        for (who, action) in [
+            (Actor::new("eva", [Role::Auditor]), AuthzAction::Activate),
+            (Actor::new("eva", [Role::Auditor]), AuthzAction::Stop),
+            (Actor::new("david", [Role::Pilot]), AuthzAction::Activate),
+            (Actor::new("anna", [Role::Operator]), AuthzAction::Revoke),
+            (Actor::new("anna", [Role::Operator]), AuthzAction::UrgentStart),
+        ] {
+            assert!(
+                matches!(c.command(&who, action, 1, NOW_USEC), Err(CommandError::Role(_))),
+                "{who:?} {action:?}"
+            );
+        }
+        assert_eq!(c.loaded.as_ref().unwrap().state(), AuthzState::Pending);
+        let pilot = Actor::new("david", [Role::Pilot]);
+        c.command(
+            &Actor::new("anna", [Role::Operator]),
+            AuthzAction::Activate,
+            1,
+            NOW_USEC,
+        )
+        .unwrap();
+        assert_eq!(
+            c.command(&pilot, AuthzAction::Stop, 1, NOW_USEC).unwrap().state,
+            AuthzState::Stopped,
+            "the pilot may always stop"
+        );
+        let senior = Actor::new("cecilia", [Role::SeniorOfficer]);
+        c.command(&senior, AuthzAction::Revoke, 1, NOW_USEC).unwrap();
+        assert!(matches!(
+            c.command(&senior, AuthzAction::Activate, 1, NOW_USEC),
+            Err(CommandError::Transition(_))
+        ));
+    }
+}

@@ -1,0 +1,558 @@
+//! Every operator action at the ground station, with its rule checks and its audit record, in one
+//! place that Bevy systems and tests call alike. An action counts as done only when its audit
+//! record is on disk: if the append fails, the state change is undone and the error is returned.
+//!
+//! Audit records written here (all `utkik_shared::audit::AuditEvent`s):
+//! sign-in / sign-out / refused sign-in (`Consultation`, `what` = `session: ...`), possible matches
+//! (`PossibleMatch`, evidence crop in the payload store), confirmations and dismissals
+//! (`MatchVerification`; plate checks as `Consultation`), export and dispatch (`Disclosure`),
+//! marking (`Consultation`), authorization load and refusal (`AuthorizationLoaded`,
+//! `AuthorizationRefused`), every command (`AuthzCommand`, also refused ones), use start and end
+//! (`UseStarted`, `UrgentStarted`, `UseEnded`), urgent decisions (`UrgentApplicationRecorded`,
+//! `UrgentRefused`, `DeletionReceipt`), stored-read searches (`StoredReadSearch`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use utkik_shared::audit::{AuditError, AuditEvent, DeletedCount, PayloadRef, UseEndReason, Verdict};
+use utkik_shared::authz::{Actor, AuthzDigest, AuthzError, AuthzState, TrustStore, UseDataKind};
+use utkik_shared::dialect::MavMessage;
+
+use crate::audit_log::GroundAudit;
+use crate::auth::{Permission, Session, SessionError, UserDirectory};
+use crate::authorization::{AuthzAction, AuthzConsole, CommandError};
+use crate::state::{AlertAction, AlertError, AlertKind, AlertState, TrackKey, World};
+
+/// Seconds to wait for a possible match's evidence before logging the match without it.
+pub const EVIDENCE_WAIT_S: f64 = 10.0;
+
+/// A refused action.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// Sign-in, or the signed-in user may not do it.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The alert rules refuse it.
+    #[error(transparent)]
+    Alert(#[from] AlertError),
+    /// The authorization command is refused.
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    /// The authorization document is refused.
+    #[error("authorization refused: {0}")]
+    Authz(#[from] AuthzError),
+    /// The audit record could not be written, so the action did not happen.
+    #[error("audit log: {0}")]
+    Audit(#[from] AuditError),
+    /// Writing an export failed.
+    #[error("export to {path}: {message}")]
+    Export {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        message: String,
+    },
+}
+
+/// What deleting a refused urgent use removed at the ground.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroundDeletion {
+    /// Counts per kind.
+    pub deleted: Vec<DeletedCount>,
+    /// Payloads removed from the payload store.
+    pub payloads: Vec<PayloadRef>,
+}
+
+/// The ground station's users, session, authorization and audit log.
+#[derive(Debug)]
+pub struct GroundOps {
+    /// Who may sign in.
+    pub users: UserDirectory,
+    /// Who is signed in.
+    pub session: Session,
+    /// The loaded authorization.
+    pub console: AuthzConsole,
+    /// Issuer keys for verifying authorizations.
+    pub trust: TrustStore,
+    /// The audit log.
+    pub audit: GroundAudit,
+    /// Possible matches already logged, with their evidence crop in the payload store.
+    logged_matches: BTreeMap<(u8, u32), Option<PayloadRef>>,
+    /// When the current use started (µs), for `UseEnded`.
+    use_started_usec: Option<u64>,
+}
+
+fn consultation(user_id: &str, what: impl Into<String>) -> AuditEvent {
+    AuditEvent::Consultation {
+        user_id: user_id.to_string(),
+        what: what.into(),
+    }
+}
+
+impl GroundOps {
+    /// Ground operations over an open audit log.
+    pub fn new(users: UserDirectory, trust: TrustStore, audit: GroundAudit) -> Self {
+        Self {
+            users,
+            session: Session::new(),
+            console: AuthzConsole::new(),
+            trust,
+            audit,
+            logged_matches: BTreeMap::new(),
+            use_started_usec: None,
+        }
+    }
+
+    /// The signed-in user.
+    pub fn actor(&self) -> Option<&Actor> {
+        self.session.actor()
+    }
+
+    fn signed_in(&self) -> Result<Actor, OpsError> {
+        Ok(self.session.actor().cloned().ok_or(SessionError::NotSignedIn)?)
+    }
+
+    /// Signs a user in (and logs it; a refused sign-in is logged too).
+    ///
+    /// # Errors
+    /// Bad credentials, or the audit log.
+    pub fn login(&mut self, user_id: &str, password: &str, now_usec: u64) -> Result<Actor, OpsError> {
+        match self.session.login(&self.users, user_id, password) {
+            Ok(a) => {
+                let a = a.clone();
+                if let Err(e) = self
+                    .audit
+                    .record(now_usec, consultation(&a.user_id, "session: signed in"))
+                {
+                    self.session.logout();
+                    return Err(e.into());
+                }
+                Ok(a)
+            }
+            Err(e) => {
+                self.audit
+                    .record(now_usec, consultation(user_id, "session: sign-in refused"))?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Signs out (logged, followed by a signed checkpoint when a key is configured).
+    ///
+    /// # Errors
+    /// The audit log.
+    pub fn logout(&mut self, now_usec: u64) -> Result<(), OpsError> {
+        if let Some(a) = self.session.logout() {
+            self.audit
+                .record(now_usec, consultation(&a.user_id, "session: signed out"))?;
+            self.audit.checkpoint(now_usec)?;
+        }
+        Ok(())
+    }
+
+    /// Logs possible matches not logged yet: once their evidence arrived (stored in the payload
+    /// store) or after [`EVIDENCE_WAIT_S`]. Returns how many were logged.
+    ///
+    /// # Errors
+    /// The audit log.
+    pub fn log_new_matches(&mut self, world: &World, now_usec: u64) -> Result<usize, OpsError> {
+        let mut n = 0;
+        for a in world.alerts.iter() {
+            let AlertKind::PossibleMatch {
+                subject_id,
+                track_id,
+                score,
+                authorization_digest,
+                evidence_size,
+                ..
+            } = &a.kind
+            else {
+                continue;
+            };
+            let key = (a.system_id, a.alert_id);
+            if self.logged_matches.contains_key(&key) {
+                continue;
+            }
+            let waited = world.now_s - a.received_s >= EVIDENCE_WAIT_S;
+            if a.evidence_jpeg.is_none() && *evidence_size > 0 && !waited {
+                continue;
+            }
+            let crop = match &a.evidence_jpeg {
+                Some(j) => Some(self.audit.put_payload(j)?),
+                None => None,
+            };
+            self.audit.record(
+                now_usec,
+                AuditEvent::PossibleMatch {
+                    authorization_digest: self.console.resolve_digest(authorization_digest),
+                    match_id: a.alert_id,
+                    subject_id: subject_id.clone(),
+                    frame_time_usec: a.time_usec,
+                    track_id: *track_id,
+                    distance: *score,
+                    evidence_crop: crop.clone(),
+                },
+            )?;
+            self.logged_matches.insert(key, crop);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn review(
+        &mut self,
+        world: &mut World,
+        system_id: u8,
+        alert_id: u32,
+        confirm: bool,
+        now_usec: u64,
+    ) -> Result<AlertState, OpsError> {
+        let actor = self.signed_in()?;
+        // The match itself is in the log before anyone's verdict on it.
+        self.log_new_matches(world, now_usec)?;
+        let before = world.alerts.clone();
+        let state = if confirm {
+            world.alerts.confirm(system_id, alert_id, &actor)?.clone()
+        } else {
+            world.alerts.dismiss(system_id, alert_id, &actor)?.clone()
+        };
+        let alert = world.alerts.get(system_id, alert_id).expect("just reviewed");
+        let event = match &alert.kind {
+            AlertKind::PossibleMatch {
+                authorization_digest, ..
+            } => AuditEvent::MatchVerification {
+                authorization_digest: self.console.resolve_digest(authorization_digest),
+                match_id: alert_id,
+                verifier_id: actor.user_id.clone(),
+                verdict: if confirm { Verdict::Confirmed } else { Verdict::Rejected },
+            },
+            AlertKind::PlateHit { .. } => consultation(
+                &actor.user_id,
+                format!(
+                    "plate hit alert {system_id}/{alert_id} {} after checking the plate image",
+                    if confirm { "checked" } else { "dismissed" }
+                ),
+            ),
+        };
+        if let Err(e) = self.audit.record(now_usec, event) {
+            world.alerts = before;
+            return Err(e.into());
+        }
+        Ok(state)
+    }
+
+    /// The signed-in user confirms an alert (two different users for a possible match).
+    ///
+    /// # Errors
+    /// Not signed in, role, same user twice, closed alert, audit log.
+    pub fn confirm(
+        &mut self,
+        world: &mut World,
+        system_id: u8,
+        alert_id: u32,
+        now_usec: u64,
+    ) -> Result<AlertState, OpsError> {
+        self.review(world, system_id, alert_id, true, now_usec)
+    }
+
+    /// The signed-in user dismisses an alert.
+    ///
+    /// # Errors
+    /// As [`GroundOps::confirm`].
+    pub fn dismiss(
+        &mut self,
+        world: &mut World,
+        system_id: u8,
+        alert_id: u32,
+        now_usec: u64,
+    ) -> Result<AlertState, OpsError> {
+        self.review(world, system_id, alert_id, false, now_usec)
+    }
+
+    /// Export, mark or dispatch: only for a confirmed match (checked hit). Export writes the
+    /// evidence to `export_dir` and returns the file.
+    ///
+    /// # Errors
+    /// Not signed in, role, not confirmed, I/O, audit log.
+    pub fn act(
+        &mut self,
+        world: &World,
+        system_id: u8,
+        alert_id: u32,
+        action: AlertAction,
+        export_dir: &Path,
+        now_usec: u64,
+    ) -> Result<Option<PathBuf>, OpsError> {
+        let actor = self.signed_in()?;
+        let alert = world.alerts.authorize_action(system_id, alert_id, &actor, action)?;
+        let payloads: Vec<PayloadRef> = self
+            .logged_matches
+            .get(&(system_id, alert_id))
+            .cloned()
+            .flatten()
+            .into_iter()
+            .collect();
+        let what = format!("alert {system_id}/{alert_id} ({})", alert.label());
+        let (event, file) = match action {
+            AlertAction::Export => {
+                let path = export_dir.join(format!("alert-{system_id}-{alert_id}.jpg"));
+                let bytes = alert.evidence_jpeg.clone().unwrap_or_default();
+                std::fs::create_dir_all(export_dir)
+                    .and_then(|()| std::fs::write(&path, bytes))
+                    .map_err(|e| OpsError::Export {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                (
+                    AuditEvent::Disclosure {
+                        user_id: actor.user_id.clone(),
+                        recipient: format!("export file {}", path.display()),
+                        what,
+                        payloads,
+                    },
+                    Some(path),
+                )
+            }
+            AlertAction::Dispatch => (
+                AuditEvent::Disclosure {
+                    user_id: actor.user_id.clone(),
+                    recipient: "dispatch".into(),
+                    what,
+                    payloads,
+                },
+                None,
+            ),
+            AlertAction::Mark => (consultation(&actor.user_id, format!("{what} marked on the map")), None),
+        };
+        if let Err(e) = self.audit.record(now_usec, event) {
+            if let Some(p) = &file {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e.into());
+        }
+        Ok(file)
+    }
+
+    /// Loads and verifies an authorization document (logged either way; no user needed: loading
+    /// activates nothing).
+    ///
+    /// # Errors
+    /// The refusal naming the field, or the audit log.
+    pub fn load_authorization(&mut self, path: &Path, now_usec: u64) -> Result<AuthzDigest, OpsError> {
+        match self.console.load(path, &self.trust, now_usec) {
+            Ok(d) => {
+                let l = self.console.loaded.as_ref().expect("just loaded");
+                let auth = l.authorization();
+                self.audit.record(
+                    now_usec,
+                    AuditEvent::AuthorizationLoaded {
+                        authorization_digest: d,
+                        decision_id: auth.document().decision_id.clone(),
+                        issuer_key_id: auth.signer().key_id.clone(),
+                    },
+                )?;
+                Ok(d)
+            }
+            Err(e) => {
+                self.audit.record(
+                    now_usec,
+                    AuditEvent::AuthorizationRefused {
+                        field: e.field().to_string(),
+                        reason: e.to_string(),
+                    },
+                )?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// An authorization command by the signed-in user: checked, mirrored, logged, and returned as
+    /// the message to send (signed by the link). A refused urgent use also deletes everything of
+    /// that use at the ground and logs the deletion receipt.
+    ///
+    /// # Errors
+    /// Not signed in, role, lifecycle, audit log. Refused commands are logged as not accepted.
+    pub fn authz_command(
+        &mut self,
+        world: &mut World,
+        action: AuthzAction,
+        target_system: u8,
+        now_usec: u64,
+    ) -> Result<MavMessage, OpsError> {
+        let actor = self.signed_in()?;
+        let digest = self.console.digest();
+        let before_state = self.console.loaded.as_ref().map(|l| l.state());
+        let outcome = match self.console.command(&actor, action, target_system, now_usec) {
+            Ok(o) => o,
+            Err(e) => {
+                self.audit.record(
+                    now_usec,
+                    AuditEvent::AuthzCommand {
+                        command: action.name().into(),
+                        operator_id: actor.user_id.clone(),
+                        authorization_digest: digest,
+                        accepted: false,
+                        reason: e.to_string(),
+                    },
+                )?;
+                return Err(e.into());
+            }
+        };
+        self.audit.record(
+            now_usec,
+            AuditEvent::AuthzCommand {
+                command: action.name().into(),
+                operator_id: actor.user_id.clone(),
+                authorization_digest: digest,
+                accepted: true,
+                reason: String::new(),
+            },
+        )?;
+        let was_running = before_state.is_some_and(AuthzState::allows_identification);
+        if let (Some(d), Some(l)) = (digest, self.console.loaded.as_ref()) {
+            let doc = l.authorization().document();
+            if outcome.state.allows_identification() && !was_running {
+                self.use_started_usec = Some(now_usec);
+                if action == AuthzAction::UrgentStart {
+                    self.audit.record(
+                        now_usec,
+                        AuditEvent::UrgentStarted {
+                            authorization_digest: d,
+                            senior_officer_id: actor.user_id.clone(),
+                            justification: doc.urgent.as_ref().map(|u| u.justification.clone()).unwrap_or_default(),
+                            deadline_usec: l.urgent_deadline_usec().unwrap_or(0),
+                        },
+                    )?;
+                }
+                self.audit.record(
+                    now_usec,
+                    AuditEvent::UseStarted {
+                        authorization_digest: d,
+                        decision_id: doc.decision_id.clone(),
+                        designated_subject_ids: doc.designated_subject_ids().iter().map(|s| s.to_string()).collect(),
+                        urgent: doc.is_urgent(),
+                        started_by: actor.user_id.clone(),
+                    },
+                )?;
+            }
+            if was_running && !outcome.state.allows_identification() {
+                let reason = match action {
+                    AuthzAction::Revoke => UseEndReason::Revoked,
+                    AuthzAction::UrgentRefused => UseEndReason::Refused,
+                    _ => UseEndReason::Stopped,
+                };
+                self.audit.record(
+                    now_usec,
+                    AuditEvent::UseEnded {
+                        authorization_digest: d,
+                        started_usec: self.use_started_usec.take().unwrap_or(now_usec),
+                        ended_usec: now_usec,
+                        reason,
+                    },
+                )?;
+            }
+            if action == AuthzAction::UrgentApplied {
+                self.audit.record(
+                    now_usec,
+                    AuditEvent::UrgentApplicationRecorded {
+                        authorization_digest: d,
+                        recorded_by: actor.user_id.clone(),
+                    },
+                )?;
+            }
+        }
+        if let Some(order) = &outcome.deletion {
+            self.audit.record(
+                now_usec,
+                AuditEvent::UrgentRefused {
+                    authorization_digest: order.authorization_digest,
+                    recorded_by: actor.user_id.clone(),
+                },
+            )?;
+            let deleted = self.delete_use(world, &order.authorization_digest)?;
+            self.audit.record(
+                now_usec,
+                AuditEvent::DeletionReceipt {
+                    authorization_digest: order.authorization_digest,
+                    decision_id: order.decision_id.clone(),
+                    site: "ground".into(),
+                    deleted: deleted.deleted,
+                    payloads: deleted.payloads,
+                },
+            )?;
+            self.audit.checkpoint(now_usec)?;
+        }
+        Ok(MavMessage::UTKIK_AUTHZ_COMMAND(outcome.message))
+    }
+
+    /// Deletes every match, evidence crop (in memory and in the payload store) and alert of the
+    /// use at the ground. Templates never reach the ground, so their count is 0 here.
+    fn delete_use(&mut self, world: &mut World, digest: &AuthzDigest) -> Result<GroundDeletion, OpsError> {
+        let mut prefix = [0u8; 16];
+        prefix.copy_from_slice(&digest.0[..16]);
+        let gone = world.alerts.delete_use(&prefix);
+        let mut payloads = Vec::new();
+        let mut crops = gone.transfers;
+        for a in &gone.alerts {
+            if a.evidence_jpeg.is_some() {
+                crops += 1;
+            }
+            if let Some(Some(p)) = self.logged_matches.remove(&(a.system_id, a.alert_id)) {
+                self.audit.delete_payload(&p)?;
+                payloads.push(p);
+            }
+        }
+        let n = gone.alerts.len() as u64;
+        Ok(GroundDeletion {
+            deleted: vec![
+                DeletedCount {
+                    kind: UseDataKind::Templates,
+                    count: 0,
+                },
+                DeletedCount {
+                    kind: UseDataKind::Matches,
+                    count: n,
+                },
+                DeletedCount {
+                    kind: UseDataKind::EvidenceCrops,
+                    count: crops,
+                },
+                DeletedCount {
+                    kind: UseDataKind::AlertRecords,
+                    count: n,
+                },
+            ],
+            payloads,
+        })
+    }
+
+    /// Searches stored plate reads (the plates of known tracks) for `query` (case-insensitive
+    /// substring); the search is logged (LAW.md section 7).
+    ///
+    /// # Errors
+    /// Not signed in, role, audit log.
+    pub fn search_reads(
+        &mut self,
+        world: &World,
+        query: &str,
+        now_usec: u64,
+    ) -> Result<Vec<(TrackKey, String)>, OpsError> {
+        let actor = self.session.require(Permission::SearchStoredReads)?.clone();
+        let q = query.trim().to_uppercase().replace(' ', "");
+        let hits: Vec<(TrackKey, String)> = world
+            .tracks
+            .iter()
+            .filter_map(|t| t.plate.as_ref().map(|p| (t.key, p.clone())))
+            .filter(|(_, p)| !q.is_empty() && p.to_uppercase().replace(' ', "").contains(&q))
+            .collect();
+        self.audit.record(
+            now_usec,
+            AuditEvent::StoredReadSearch {
+                user_id: actor.user_id,
+                query: query.to_string(),
+                results: hits.len() as u64,
+            },
+        )?;
+        Ok(hits)
+    }
+}

@@ -1,0 +1,103 @@
+//! Session plugin: holds [`OpsRes`] (users, signed-in user, authorization console, audit log),
+//! logs possible matches as they arrive, and draws the sign-in box. Without an [`OpsRes`] (tests
+//! of the plain world, replay) the ground station has no operator actions at all.
+
+use std::path::PathBuf;
+
+use bevy::prelude::*;
+use bevy_egui::egui;
+
+use super::{GroundSet, WorldRes};
+use crate::audit_log::wall_clock_usec;
+use crate::ops::GroundOps;
+
+/// The operations resource and the UI's input fields.
+#[derive(Resource)]
+pub struct OpsRes {
+    /// Users, session, authorization, audit.
+    pub ops: GroundOps,
+    /// Where exports go.
+    pub export_dir: PathBuf,
+    /// Sign-in field: user.
+    pub login_user: String,
+    /// Sign-in field: password (cleared after each attempt).
+    pub login_password: String,
+    /// Stored-read search field.
+    pub search: String,
+    /// Last search results.
+    pub search_results: Vec<String>,
+    /// Last message for the operator (errors name the rule).
+    pub message: Option<String>,
+}
+
+impl OpsRes {
+    /// Around `ops`.
+    pub fn new(ops: GroundOps, export_dir: PathBuf) -> Self {
+        Self {
+            ops,
+            export_dir,
+            login_user: String::new(),
+            login_password: String::new(),
+            search: String::new(),
+            search_results: Vec::new(),
+            message: None,
+        }
+    }
+}
+
+/// Logs matches into the audit log as they arrive.
+pub struct SessionPlugin;
+
+impl Plugin for SessionPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            Update,
+            log_matches.in_set(GroundSet::World).run_if(resource_exists::<OpsRes>),
+        );
+    }
+}
+
+fn log_matches(world: Res<WorldRes>, mut ops: ResMut<OpsRes>) {
+    if let Err(e) = ops.ops.log_new_matches(&world.0, wall_clock_usec()) {
+        error!("audit log: {e}");
+        ops.message = Some(format!("AUDIT LOG FAILING: {e}"));
+    }
+}
+
+/// Sign-in / sign-out box.
+pub fn session_panel(ui: &mut egui::Ui, ops: &mut OpsRes) {
+    ui.heading("User");
+    match ops.ops.actor().cloned() {
+        Some(a) => {
+            ui.label(format!(
+                "signed in: {} ({})",
+                a.user_id,
+                a.roles.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join(", ")
+            ));
+            if ui.button("Sign out").clicked()
+                && let Err(e) = ops.ops.logout(wall_clock_usec())
+            {
+                ops.message = Some(e.to_string());
+            }
+        }
+        None => {
+            ui.horizontal(|ui| {
+                ui.label("user");
+                ui.text_edit_singleline(&mut ops.login_user);
+            });
+            let mut submit = false;
+            ui.horizontal(|ui| {
+                ui.label("password");
+                let r = ui.add(egui::TextEdit::singleline(&mut ops.login_password).password(true));
+                submit = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            });
+            if ui.button("Sign in").clicked() || submit {
+                let (u, p) = (ops.login_user.clone(), std::mem::take(&mut ops.login_password));
+                ops.message = ops.ops.login(&u, &p, wall_clock_usec()).err().map(|e| e.to_string());
+            }
+        }
+    }
+    if let Some(m) = &ops.message {
+        ui.colored_label(egui::Color32::LIGHT_RED, m);
+    }
+}
