@@ -68,4 +68,6 @@ pids+=($!)
 # every packet under $RUN_DIR. Without a display it prints a live summary.
 GROUND_ARGS=(--link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --record-dir "$RUN_DIR")
 if [ -n "${DURATION_S}" ]; then GROUND_ARGS+=(--duration-s "$DURATION_S"); fi
+# The search scenario runs under the DEMO authorization (verified at start, activated from the panel).
+if [ "$SCENARIO" = search ]; then GROUND_ARGS+=(--authorization assets/authz/person-search.authz.json); fi
 "$BIN/utkik-ground" "${GROUND_ARGS[@]}"

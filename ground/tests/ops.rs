@@ -1,0 +1,397 @@
+//! The LAW.md rules at the ground station, end to end through `GroundOps` with a real audit log:
+//! two different authenticated users confirm; the same user twice, an auditor or a pilot cannot;
+//! export is blocked until confirmed; a refused urgent use leaves no crop at the ground and a
+//! deletion receipt in the log; `verify-audit` names a tampered record; the IMY report holds no
+//! sensitive operational data.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ed25519_dalek::SigningKey;
+use utkik_ground::audit_log::{AUDIT_FILE, GroundAudit};
+use utkik_ground::auth::UserDirectory;
+use utkik_ground::auth::users::{MIN_ITERATIONS, UserEntry};
+use utkik_ground::authorization::AuthzAction;
+use utkik_ground::ops::{GroundOps, OpsError};
+use utkik_ground::state::{AlertAction, AlertError, AlertState, Origin, World};
+use utkik_shared::audit::{AuditEvent, verify_file};
+use utkik_shared::authz::{AuthzState, Role, SignedAuthorization, TrustStore};
+use utkik_shared::dialect::{
+    DATA_TRANSMISSION_HANDSHAKE_DATA, ENCAPSULATED_DATA_DATA, MavMessage, UTKIK_BIOMETRIC_MATCH_DATA,
+};
+
+/// 2027-01-01, inside the demo document's window.
+const NOW_USEC: u64 = 1_798_761_600_000_000;
+const CROP: &[u8] = b"\xff\xd8 evidence crop of the designated person \xff\xd9";
+
+fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
+}
+
+fn users() -> UserDirectory {
+    let u = |id: &str, role| {
+        UserEntry::with_password(
+            id,
+            id,
+            vec![role],
+            &format!("pw-{id}"),
+            &[id.len() as u8; 16],
+            MIN_ITERATIONS,
+        )
+    };
+    UserDirectory::from_entries(vec![
+        u("anna", Role::Operator),
+        u("bertil", Role::Operator),
+        u("cecilia", Role::SeniorOfficer),
+        u("david", Role::Pilot),
+        u("eva", Role::Auditor),
+    ])
+    .unwrap()
+}
+
+fn ops_in(dir: &Path, trust: TrustStore) -> GroundOps {
+    let audit = GroundAudit::open(dir, None).unwrap();
+    GroundOps::new(users(), trust, audit)
+}
+
+fn demo_trust() -> TrustStore {
+    TrustStore::from_json(&std::fs::read(repo("assets/authz/demo-trust-store.json")).unwrap()).unwrap()
+}
+
+fn login(ops: &mut GroundOps, user: &str) {
+    ops.logout(NOW_USEC).unwrap();
+    ops.login(user, &format!("pw-{user}"), NOW_USEC).unwrap();
+}
+
+/// A possible match with its evidence crop, under the authorization whose digest is `digest`.
+fn world_with_match(digest: [u8; 32]) -> World {
+    let mut w = World::new();
+    let origin = Origin {
+        system_id: 1,
+        component_id: 191,
+        sequence: 0,
+    };
+    let mut prefix = [0u8; 16];
+    prefix.copy_from_slice(&digest[..16]);
+    let mut subject = [0u8; 16];
+    subject.copy_from_slice(b"designated-astro");
+    let m = UTKIK_BIOMETRIC_MATCH_DATA {
+        alert_id: 5,
+        score: 0.7,
+        authorization_digest: prefix,
+        evidence_transfer_id: 1,
+        evidence_size: CROP.len() as u32,
+        lat: 593_940_000,
+        lon: 179_010_000,
+        subject_id: subject.into(),
+        ..Default::default()
+    };
+    w.apply(origin, &MavMessage::UTKIK_BIOMETRIC_MATCH(m), 1.0);
+    w.apply(
+        origin,
+        &MavMessage::DATA_TRANSMISSION_HANDSHAKE(DATA_TRANSMISSION_HANDSHAKE_DATA {
+            size: CROP.len() as u32,
+            packets: 1,
+            ..Default::default()
+        }),
+        1.0,
+    );
+    let mut data = [0u8; 253];
+    data[..CROP.len()].copy_from_slice(CROP);
+    w.apply(
+        origin,
+        &MavMessage::ENCAPSULATED_DATA(ENCAPSULATED_DATA_DATA { seqnr: 0, data }),
+        1.0,
+    );
+    assert_eq!(w.alerts.get(1, 5).unwrap().evidence_jpeg.as_deref(), Some(CROP));
+    w
+}
+
+fn events(dir: &Path) -> Vec<AuditEvent> {
+    std::fs::read_to_string(dir.join(AUDIT_FILE))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            serde_json::from_value(v["body"]["event"].clone()).unwrap()
+        })
+        .collect()
+}
+
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_containing(&p, needle));
+        } else if std::fs::read(&p).unwrap().windows(needle.len()).any(|w| w == needle) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn two_different_authenticated_users_confirm_and_only_then_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ops = ops_in(dir.path(), demo_trust());
+    let digest = ops
+        .load_authorization(&repo("assets/authz/person-search.authz.json"), NOW_USEC)
+        .unwrap();
+    let mut w = world_with_match(digest.0);
+    let exports = dir.path().join("exports");
+    // Nobody signed in: nothing.
+    assert!(matches!(ops.confirm(&mut w, 1, 5, NOW_USEC), Err(OpsError::Session(_))));
+    // Wrong password: refused and logged.
+    assert!(ops.login("anna", "pw-bertil", NOW_USEC).is_err());
+    // Auditor and pilot cannot confirm.
+    for who in ["eva", "david"] {
+        login(&mut ops, who);
+        assert!(
+            matches!(
+                ops.confirm(&mut w, 1, 5, NOW_USEC),
+                Err(OpsError::Alert(AlertError::NotPermitted { .. }))
+            ),
+            "{who}"
+        );
+    }
+    login(&mut ops, "anna");
+    ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap();
+    assert!(ops.confirm(&mut w, 1, 5, NOW_USEC).is_err(), "anna twice");
+    assert!(matches!(
+        w.alerts.get(1, 5).unwrap().state,
+        AlertState::PossibleMatch { .. }
+    ));
+    for action in [AlertAction::Export, AlertAction::Mark, AlertAction::Dispatch] {
+        assert!(
+            matches!(
+                ops.act(&w, 1, 5, action, &exports, NOW_USEC),
+                Err(OpsError::Alert(AlertError::NotConfirmed { .. }))
+            ),
+            "{action:?} blocked after one confirmation"
+        );
+    }
+    assert!(!exports.exists(), "nothing exported");
+    login(&mut ops, "bertil");
+    assert_eq!(
+        ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap(),
+        AlertState::Confirmed {
+            by: ["anna".into(), "bertil".into()]
+        }
+    );
+    let file = ops
+        .act(&w, 1, 5, AlertAction::Export, &exports, NOW_USEC)
+        .unwrap()
+        .unwrap();
+    assert_eq!(std::fs::read(file).unwrap(), CROP);
+    // The log verifies and names both verifiers, the match with its crop, the export.
+    verify_file(&dir.path().join(AUDIT_FILE), &Default::default()).unwrap();
+    let ev = events(dir.path());
+    let verifiers: Vec<&str> = ev
+        .iter()
+        .filter_map(|e| match e {
+            AuditEvent::MatchVerification {
+                verifier_id,
+                authorization_digest,
+                ..
+            } if *authorization_digest == digest => Some(verifier_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(verifiers, ["anna", "bertil"]);
+    let crop = ev
+        .iter()
+        .find_map(|e| match e {
+            AuditEvent::PossibleMatch { evidence_crop, .. } => evidence_crop.clone(),
+            _ => None,
+        })
+        .expect("match logged with its crop");
+    assert_eq!(ops.audit.payloads().get(&crop).unwrap(), CROP);
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, AuditEvent::Disclosure { user_id, .. } if user_id == "bertil"))
+    );
+    assert!(ev.iter().any(
+        |e| matches!(e, AuditEvent::Consultation { user_id, what } if user_id == "anna" && what.contains("refused"))
+    ));
+    assert!(ev.iter().any(|e| matches!(e, AuditEvent::AuthorizationLoaded { .. })));
+}
+
+/// An urgent-use document signed by a senior officer's (test) key, and a trust store holding it.
+fn urgent_document(dir: &Path) -> (PathBuf, TrustStore) {
+    let signed =
+        SignedAuthorization::from_json(&std::fs::read(repo("assets/authz/person-search.authz.json")).unwrap()).unwrap();
+    let mut doc = signed.document;
+    let key = SigningKey::from_bytes(&[42; 32]);
+    doc.decision_id = "TEST-URGENT-1".into();
+    doc.issuer.kind = utkik_shared::authz::IssuerKind::SeniorOfficer;
+    doc.issuer.name = "cecilia".into();
+    doc.issuer.key_id = "test-senior".into();
+    doc.fria_reference = "pending".into();
+    doc.eu_database_registration = "pending".into();
+    doc.urgent = Some(utkik_shared::authz::UrgentDecision {
+        senior_officer_id: "cecilia".into(),
+        justification: "imminent threat to life".into(),
+    });
+    let path = dir.join("urgent.authz.json");
+    std::fs::write(&path, SignedAuthorization::sign(doc, &key).to_json_pretty()).unwrap();
+    let trust = format!(
+        r#"{{"format":"utkik-trust-store/1","keys":[{{"key_id":"test-senior","kind":"senior_officer","holder":"t","public_key_hex":"{}"}}]}}"#,
+        hex::encode(key.verifying_key().to_bytes())
+    );
+    (path, TrustStore::from_json(trust.as_bytes()).unwrap())
+}
+
+#[test]
+fn refused_urgent_use_deletes_everything_at_the_ground_and_leaves_a_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit_dir = dir.path().join("audit");
+    let (path, trust) = urgent_document(dir.path());
+    let mut ops = ops_in(&audit_dir, trust);
+    let digest = ops.load_authorization(&path, NOW_USEC).unwrap();
+    login(&mut ops, "anna");
+    let mut w = World::new();
+    assert!(
+        ops.authz_command(&mut w, AuthzAction::UrgentStart, 1, NOW_USEC)
+            .is_err(),
+        "an operator cannot start urgent use"
+    );
+    login(&mut ops, "cecilia");
+    let msg = ops
+        .authz_command(&mut w, AuthzAction::UrgentStart, 1, NOW_USEC)
+        .unwrap();
+    let MavMessage::UTKIK_AUTHZ_COMMAND(c) = msg else {
+        panic!()
+    };
+    assert_eq!(c.authorization_digest, digest.0);
+    let mut w = world_with_match(digest.0);
+    ops.log_new_matches(&w, NOW_USEC).unwrap();
+    login(&mut ops, "anna");
+    ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap();
+    assert_eq!(
+        files_containing(&audit_dir, CROP).len(),
+        1,
+        "the crop is in the payload store"
+    );
+    login(&mut ops, "cecilia");
+    ops.authz_command(&mut w, AuthzAction::UrgentRefused, 1, NOW_USEC + 1)
+        .unwrap();
+    assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Refused);
+    assert!(w.alerts.get(1, 5).is_none(), "alert deleted");
+    assert!(
+        files_containing(&audit_dir, CROP).is_empty(),
+        "no file at the ground holds the crop"
+    );
+    verify_file(&audit_dir.join(AUDIT_FILE), &Default::default()).unwrap();
+    let receipt = events(&audit_dir)
+        .into_iter()
+        .find_map(|e| match e {
+            AuditEvent::DeletionReceipt {
+                site,
+                deleted,
+                payloads,
+                ..
+            } => Some((site, deleted, payloads)),
+            _ => None,
+        })
+        .expect("deletion receipt");
+    assert_eq!(receipt.0, "ground");
+    assert_eq!(receipt.2.len(), 1, "the crop's payload listed");
+    assert!(receipt.1.iter().any(|d| d.count == 1));
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_utkik-ground"))
+}
+
+#[test]
+fn verify_audit_names_the_tampered_record_and_imy_report_has_no_operational_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ops = ops_in(dir.path(), demo_trust());
+    let digest = ops
+        .load_authorization(&repo("assets/authz/person-search.authz.json"), NOW_USEC)
+        .unwrap();
+    login(&mut ops, "anna");
+    let mut w = world_with_match(digest.0);
+    ops.authz_command(&mut w, AuthzAction::Activate, 1, NOW_USEC).unwrap();
+    ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap();
+    ops.search_reads(&w, "ABC123", NOW_USEC).unwrap();
+    login(&mut ops, "bertil");
+    ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap();
+    ops.authz_command(&mut w, AuthzAction::Stop, 1, NOW_USEC + 60_000_000)
+        .unwrap();
+    let log = dir.path().join(AUDIT_FILE);
+    drop(ops);
+
+    let ok = bin().arg("verify-audit").arg(&log).output().unwrap();
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{text} {}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        text.starts_with("OK ") && text.contains("match_verification: 2"),
+        "{text}"
+    );
+
+    let out = dir.path().join("imy");
+    let r = bin()
+        .args(["imy-report", "--audit"])
+        .arg(&log)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("imy-statistics.json")).unwrap()).unwrap();
+    assert_eq!(stats[0]["year"], 2027);
+    assert_eq!(stats[0]["uses"], 1);
+    assert_eq!(stats[0]["matches"], 1);
+    assert_eq!(stats[0]["confirmed_matches"], 1);
+    assert_eq!(stats[0]["decisions_granted"], 1);
+    let notes: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("imy-notifications.json")).unwrap()).unwrap();
+    assert_eq!(notes[0]["decision_id"], "DEMO-AM-2026-0001");
+    assert_eq!(notes[0]["confirmed_matches"], 1);
+    assert_eq!(notes[0]["end_reason"], "stopped");
+    for f in ["imy-notifications.json", "imy-statistics.json", "imy-report.html"] {
+        let t = std::fs::read_to_string(out.join(f)).unwrap();
+        for secret in [
+            "ABC123",
+            "designated-astronaut",
+            "anna",
+            "bertil",
+            "59.39",
+            "17.90",
+            "593940",
+            "DEMO-K-0001",
+        ] {
+            assert!(!t.contains(secret), "{f} contains `{secret}`");
+        }
+    }
+
+    // Edit one record's content: verify-audit fails naming it.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let idx = lines
+        .iter()
+        .position(|l| l.contains("\"verifier_id\":\"bertil\""))
+        .unwrap();
+    let offset: usize = lines[..idx].iter().map(|l| l.len() + 1).sum();
+    let tampered = text.replacen("\"verifier_id\":\"bertil\"", "\"verifier_id\":\"anna!\"", 1);
+    std::fs::write(&log, tampered).unwrap();
+    let bad = bin().arg("verify-audit").arg(&log).output().unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("record {idx} (byte offset {offset})")),
+        "names the record: {err}"
+    );
+    // And no report over a broken log.
+    let r = bin()
+        .args(["imy-report", "--audit"])
+        .arg(&log)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+}
