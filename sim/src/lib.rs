@@ -5,6 +5,7 @@ pub mod camera;
 pub mod evaluate;
 pub mod geojson;
 pub mod link;
+pub mod onboard_config;
 pub mod render;
 pub mod run;
 pub mod scenario;

@@ -83,6 +83,13 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         time_tolerance_ms: f64,
     },
+    /// Print the scenario's camera as onboard configuration overrides, one KEY=VALUE a line
+    /// (pass each to `utkik-onboard --set`), e.g. `camera.hfov_deg=6.0`.
+    Camera {
+        /// Scenario file.
+        #[arg(long)]
+        scenario: PathBuf,
+    },
     /// Export the scenario's map features (roads, buildings, area) as GeoJSON.
     Geojson {
         /// Scenario file.
@@ -187,6 +194,11 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             eprintln!("{}", report.summary());
+        }
+        Command::Camera { scenario } => {
+            let s = utkik_sim::scenario::Scenario::load(&scenario)?;
+            let overrides = utkik_sim::onboard_config::onboard_camera_overrides(&s);
+            print!("{}", utkik_sim::onboard_config::format_overrides(&overrides));
         }
         Command::Geojson { scenario, out } => {
             let s = utkik_sim::scenario::Scenario::load(&scenario)?;

@@ -209,7 +209,7 @@ fn yes() -> bool {
 }
 
 /// How the gimbal is pointed at start (commands over MAVLink can change it).
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum GimbalSpec {
     /// Fixed angles relative to the vehicle heading.
@@ -224,6 +224,13 @@ pub enum GimbalSpec {
     PointOfInterest {
         /// Metres east/north of the origin.
         at: EnPoint,
+    },
+    /// Keep a walking person in the image centre, as an operator (or a
+    /// gimbal tracker) keeps the person of interest in frame: the gimbal aims
+    /// at the pedestrian's upper body wherever the scenario walks them.
+    FollowEntity {
+        /// Face `identity` of the pedestrian to follow (exactly one pedestrian has it).
+        entity: String,
     },
 }
 
@@ -364,7 +371,7 @@ struct RawScenario {
     #[serde(default)]
     vehicle: VehicleSpec,
     route: Spanned<Route>,
-    gimbal: GimbalSpec,
+    gimbal: Spanned<GimbalSpec>,
     #[serde(default)]
     roads: Vec<Spanned<RoadSpec>>,
     #[serde(default)]
@@ -614,6 +621,20 @@ impl Scenario {
                 ));
             }
         }
+        if let GimbalSpec::FollowEntity { entity } = raw.gimbal.get_ref() {
+            let n = raw
+                .pedestrians
+                .iter()
+                .filter(|p| &p.get_ref().face.identity == entity)
+                .count();
+            if n != 1 {
+                return Err(invalid(
+                    raw.gimbal.span(),
+                    "gimbal.entity".into(),
+                    format!("{n} pedestrians have face identity {entity:?}; follow_entity needs exactly one"),
+                ));
+            }
+        }
         let _ = top;
         Ok(Scenario {
             name: raw.name,
@@ -624,13 +645,18 @@ impl Scenario {
             camera: raw.camera,
             vehicle: raw.vehicle,
             route: raw.route.into_inner(),
-            gimbal: raw.gimbal,
+            gimbal: raw.gimbal.into_inner(),
             roads: raw.roads.into_iter().map(Spanned::into_inner).collect(),
             buildings: raw.buildings.into_iter().map(Spanned::into_inner).collect(),
             pedestrians: raw.pedestrians.into_iter().map(Spanned::into_inner).collect(),
             vehicles: raw.vehicles.into_iter().map(Spanned::into_inner).collect(),
             authorization: raw.authorization.map(Spanned::into_inner),
         })
+    }
+
+    /// Index of the pedestrian whose face identity is `identity`.
+    pub fn pedestrian_index(&self, identity: &str) -> Option<usize> {
+        self.pedestrians.iter().position(|p| p.face.identity == identity)
     }
 
     /// The road named `name`.
@@ -724,6 +750,29 @@ mod tests {
             }
             other => panic!("{other}"),
         }
+    }
+
+    #[test]
+    fn follow_entity_must_name_one_pedestrian() {
+        let t = std::fs::read_to_string(scenarios_dir().join("person-search.toml")).unwrap();
+        let s = Scenario::parse(&t, Path::new("p.toml")).unwrap();
+        assert!(matches!(s.gimbal, GimbalSpec::FollowEntity { .. }), "{:?}", s.gimbal);
+        let at = t.find("[gimbal]").unwrap();
+        let line = t[..at].matches('\n').count() + 1;
+        let bad = t.replacen("entity = \"designated-astronaut\"", "entity = \"nobody\"", 1);
+        let err = Scenario::parse(&bad, Path::new("p.toml")).unwrap_err();
+        match &err {
+            ScenarioError::Invalid {
+                line: l, field, path, ..
+            } => {
+                assert_eq!(field, "gimbal.entity");
+                assert_eq!(path, Path::new("p.toml"));
+                // The [gimbal] table: its header or its first key.
+                assert!(*l == line || *l == line + 1, "{l} vs {line}");
+            }
+            other => panic!("{other}"),
+        }
+        assert!(err.to_string().contains("nobody"), "{err}");
     }
 
     #[test]

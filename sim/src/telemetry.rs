@@ -285,8 +285,13 @@ mod tests {
             m.state.position_enu_m
         );
         assert_eq!(g.time_boot_ms, 12_345);
-        assert_eq!(g.relative_alt, 35_000);
-        assert_eq!(g.alt, ((s.origin.alt_m_amsl + 35.0) * 1000.0).round() as i32);
+        // The vehicle starts at the route's first waypoint.
+        let crate::scenario::Route::Waypoints { points, .. } = &s.route else {
+            panic!("{:?}", s.route)
+        };
+        let alt_m = points[0].alt_m_agl;
+        assert_eq!(g.relative_alt, (alt_m * 1000.0).round() as i32);
+        assert_eq!(g.alt, ((s.origin.alt_m_amsl + alt_m) * 1000.0).round() as i32);
         let MavMessage::SYSTEM_TIME(t) = system_time(&clock) else {
             panic!()
         };

@@ -1,14 +1,16 @@
 //! Multirotor and gimbal model: point-mass kinematics with the limits of a
 //! real quadcopter (horizontal speed, climb rate, yaw rate, acceleration),
 //! seeded wind gusts, battery drain, route following (waypoints, orbit,
-//! hover) and a gimbal with pitch/yaw limits and a point-of-interest mode.
+//! hover) and a gimbal with pitch/yaw limits, a point-of-interest mode and a
+//! mode that follows one of the scenario's pedestrians.
 //!
 //! Stepped by the simulation clock only (no wall clock): the same scenario
 //! and seed give the same trajectory bit for bit.
 
 use glam::DVec3;
 
-use crate::scenario::{GimbalSpec, Route, Scenario, VehicleSpec};
+use crate::actors::pedestrian_at;
+use crate::scenario::{GimbalSpec, PedestrianSpec, Route, Scenario, VehicleSpec};
 
 /// Gimbal pitch limits, radians (down is negative).
 pub const GIMBAL_PITCH_RANGE_RAD: (f64, f64) = (-std::f64::consts::FRAC_PI_2, std::f64::consts::FRAC_PI_6);
@@ -61,6 +63,25 @@ pub enum GimbalTarget {
         /// ENU point, metres.
         enu_m: DVec3,
     },
+    /// Keep the scenario's pedestrian `pedestrian` (index) in the image centre;
+    /// `enu_m` is where the aim point was at the last step.
+    FollowPedestrian {
+        /// Index into the scenario's pedestrians.
+        pedestrian: usize,
+        /// Aim point (upper body) at the last step, metres ENU.
+        enu_m: DVec3,
+    },
+}
+
+/// Height of the follow-mode aim point as a fraction of the person's height:
+/// the upper chest, so that the face and most of the body stay in a narrow view.
+pub const FOLLOW_AIM_HEIGHT_FRACTION: f64 = 0.8;
+
+/// Aim point of the follow mode at `time_s`: the pedestrian's upper chest.
+pub fn follow_aim_enu_m(p: &PedestrianSpec, time_s: f64) -> DVec3 {
+    pedestrian_at(p, time_s)
+        .position_enu_m
+        .extend(p.height_m * FOLLOW_AIM_HEIGHT_FRACTION)
 }
 
 /// Gimbal state (angles relative to the vehicle nose, NED-like: yaw clockwise).
@@ -110,6 +131,9 @@ pub struct Multirotor {
     orbit_angle_rad: f64,
     gust_enu_m_s: DVec3,
     rng: SimRng,
+    /// Sim time flown, seconds (where followed pedestrians are).
+    elapsed_s: f64,
+    pedestrians: Vec<PedestrianSpec>,
 }
 
 fn wrap_pi(a: f64) -> f64 {
@@ -159,13 +183,25 @@ impl Multirotor {
                 0.0,
             ),
         };
-        let target = match scenario.gimbal {
+        let target = match &scenario.gimbal {
             GimbalSpec::Fixed { pitch_deg, yaw_deg } => GimbalTarget::Angles {
                 pitch_rad: pitch_deg.to_radians(),
                 yaw_rad: yaw_deg.to_radians(),
             },
             GimbalSpec::PointOfInterest { at } => GimbalTarget::PointOfInterest {
                 enu_m: DVec3::new(at[0], at[1], 0.0),
+            },
+            // Validation guarantees the identity names one pedestrian; should a
+            // hand-built scenario not, the gimbal looks straight ahead instead.
+            GimbalSpec::FollowEntity { entity } => match scenario.pedestrian_index(entity) {
+                Some(i) => GimbalTarget::FollowPedestrian {
+                    pedestrian: i,
+                    enu_m: follow_aim_enu_m(&scenario.pedestrians[i], 0.0),
+                },
+                None => GimbalTarget::Angles {
+                    pitch_rad: -std::f64::consts::FRAC_PI_4,
+                    yaw_rad: 0.0,
+                },
             },
         };
         let mut gimbal = Gimbal {
@@ -196,6 +232,8 @@ impl Multirotor {
             orbit_angle_rad,
             gust_enu_m_s: DVec3::ZERO,
             rng: SimRng::new(scenario.seed ^ 0x005E_ED0F_817D),
+            elapsed_s: 0.0,
+            pedestrians: scenario.pedestrians.clone(),
         }
     }
 
@@ -215,6 +253,12 @@ impl Multirotor {
             return;
         }
         let lim = self.limits;
+        self.elapsed_s += dt_s;
+        if let GimbalTarget::FollowPedestrian { pedestrian, enu_m } = &mut self.state.gimbal.target
+            && let Some(p) = self.pedestrians.get(*pedestrian)
+        {
+            *enu_m = follow_aim_enu_m(p, self.elapsed_s);
+        }
         let s = &mut self.state;
 
         // Wind: mean + first-order Gauss-Markov gusts (time constant 3 s).
@@ -343,7 +387,7 @@ impl Multirotor {
 pub fn gimbal_setpoint(target: &GimbalTarget, position_enu_m: DVec3, vehicle_yaw_rad: f64) -> (f64, f64) {
     let (p, y) = match *target {
         GimbalTarget::Angles { pitch_rad, yaw_rad } => (pitch_rad, yaw_rad),
-        GimbalTarget::PointOfInterest { enu_m } => {
+        GimbalTarget::PointOfInterest { enu_m } | GimbalTarget::FollowPedestrian { enu_m, .. } => {
             let d = enu_m - position_enu_m;
             let horiz = (d.x * d.x + d.y * d.y).sqrt();
             let pitch = d.z.atan2(horiz);
@@ -417,27 +461,60 @@ mod tests {
     }
 
     #[test]
-    fn orbit_stays_on_circle_and_gimbal_tracks_poi() {
+    fn orbit_stays_on_circle_and_gimbal_follows_the_designated_person() {
         let s = scenario("person-search.toml");
         let Route::Orbit {
-            radius_m, alt_m_agl, ..
+            centre,
+            radius_m,
+            alt_m_agl,
+            ..
         } = s.route
         else {
             panic!()
         };
+        let GimbalSpec::FollowEntity { entity } = &s.gimbal else {
+            panic!("{:?}", s.gimbal)
+        };
+        let person = &s.pedestrians[s.pedestrian_index(entity).unwrap()];
         let mut m = Multirotor::new(&s);
-        for _ in 0..(60 * 50) {
+        let mut aims = Vec::new();
+        for step in 1..=(60 * 50) {
+            m.step(0.02);
+            if step % 500 != 0 {
+                continue;
+            }
+            let t = f64::from(step) * 0.02;
+            let p = m.state.position_enu_m;
+            let r = (p.x - centre[0]).hypot(p.y - centre[1]);
+            assert!((r - radius_m).abs() < 3.0, "radius {r} at {t} s");
+            assert!((p.z - alt_m_agl).abs() < 1.0, "alt {} at {t} s", p.z);
+            // The gimbal points at the walking person: bearing and depression agree.
+            let aim = follow_aim_enu_m(person, t);
+            let d = aim - p;
+            let g = m.state.gimbal;
+            let bearing = d.x.atan2(d.y);
+            assert!(
+                wrap_pi(m.state.yaw_rad + g.yaw_rad - bearing).abs() < 0.01,
+                "yaw at {t} s"
+            );
+            assert!((g.pitch_rad - d.z.atan2(d.x.hypot(d.y))).abs() < 0.01, "pitch at {t} s");
+            aims.push(aim);
+        }
+        // The person walked, so the aim point moved (back and forth along the path).
+        let spread = aims
+            .iter()
+            .flat_map(|a| aims.iter().map(move |b| (*a - *b).length()))
+            .fold(0.0, f64::max);
+        assert!(spread > 10.0, "{aims:?}");
+        // A MAVLink command takes over from the follow mode.
+        m.set_gimbal_target(GimbalTarget::Angles {
+            pitch_rad: -1.0,
+            yaw_rad: 0.0,
+        });
+        for _ in 0..100 {
             m.step(0.02);
         }
-        let p = m.state.position_enu_m;
-        let r = (p.x * p.x + p.y * p.y).sqrt();
-        assert!((r - radius_m).abs() < 3.0, "radius {r}");
-        assert!((p.z - alt_m_agl).abs() < 1.0, "alt {}", p.z);
-        // Gimbal points at the centre: bearing and depression agree.
-        let g = m.state.gimbal;
-        let bearing = (-p.x).atan2(-p.y);
-        assert!(wrap_pi(m.state.yaw_rad + g.yaw_rad - bearing).abs() < 0.05);
-        assert!((g.pitch_rad - (-p.z).atan2(r)).abs() < 0.05);
+        assert!((m.state.gimbal.pitch_rad + 1.0).abs() < 1e-9);
     }
 
     #[test]
