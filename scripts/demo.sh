@@ -60,8 +60,11 @@ trap cleanup EXIT INT TERM
 pids+=($!)
 
 # Onboard: its default configuration is the demo's wiring (video udp :5600,
-# autopilot udp :14540, ground 127.0.0.1:14550, masked re-stream to :5700).
-"$BIN/utkik-onboard" > "$RUN_DIR/onboard.log" 2>&1 &
+# autopilot udp :14540, ground 127.0.0.1:14550, masked re-stream to :5700);
+# the scenario's camera (field of view) comes from `utkik-sim camera` as --set overrides.
+CAMERA_OVERRIDES="$("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE")"
+ONBOARD_SET=(); while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; done <<< "$CAMERA_OVERRIDES"
+"$BIN/utkik-onboard" "${ONBOARD_SET[@]}" > "$RUN_DIR/onboard.log" 2>&1 &
 pids+=($!)
 
 # Ground station: listens on :14550 for both the autopilot and onboard, records
