@@ -1,5 +1,22 @@
 //! The biometric gate, onboard side (LAW.md): the face-template model is
 //! reachable only through here, and only while an authorization is active
 //! inside its area and window.
+//!
+//! - [`identify`]: the [`Gate`] (lifecycle on the drone's clock, signed
+//!   commands, identification, matches, deletion).
+//! - [`enrol`]: the designated persons' templates from their images.
+//! - [`evidence`]: the evidence crop and its image-transfer messages.
+//! - [`link_key`]: the link key and MAVLink 2 signature check.
+//! - [`template_model`]: the face-template model and its call counter.
 
+pub mod enrol;
+pub mod evidence;
+pub mod identify;
+pub mod link_key;
 pub mod template_model;
+
+pub use identify::{AUDIT_LOG_FILE, Gate, GateError, GateFace, GateOutput, GateSetup, PAYLOAD_DIR};
+pub use link_key::{LinkKey, LinkVerifier, SignatureRefused, sign_frame};
+
+#[cfg(test)]
+mod tests;

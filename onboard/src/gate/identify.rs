@@ -1,0 +1,682 @@
+//! The gate (LAW.md sections 1-4, onboard side): one loaded authorization,
+//! its lifecycle on the drone's own clock, the signed commands that drive it,
+//! and the only code path to the face-template model.
+//!
+//! - The template model is loaded at the first activation and run only for a
+//!   face for which [`Lifecycle::may_identify`] holds at that instant (state
+//!   active or urgent, window and 24 h deadline, face ground point inside the
+//!   area). Without a gate, or with the authorization pending, stopped,
+//!   expired, revoked or refused, it is never even loaded.
+//! - Templates are matched only against the designated persons enrolled from
+//!   this authorization's images; a template that does not match is dropped
+//!   before the next face (it is never stored, logged or sent).
+//! - A match becomes an alert (UTKIK_BIOMETRIC_MATCH, resent until
+//!   UTKIK_ALERT_ACK) plus its evidence crop, stored in the payload store and
+//!   referenced from the audit log.
+//! - Revoke, stop and urgent refusal delete every template, match and evidence
+//!   crop of the use at once and write a deletion receipt.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use utkik_shared::audit::{AuditEvent, AuditWriter, DeletedCount, PayloadRef, PayloadStore, UseEndReason};
+use utkik_shared::authz::{Actor, AuthzDigest, AuthzState, Lifecycle, Role, TrustStore, UseDataKind, authorize_file};
+use utkik_shared::dialect::{
+    MavMessage, MavResult, UTKIK_AUTHZ_COMMAND_DATA, UTKIK_AUTHZ_STATUS_DATA, UTKIK_BIOMETRIC_MATCH_DATA,
+    UtkikAuthzCommand, UtkikAuthzState,
+};
+use utkik_shared::face::align::align_face;
+use utkik_shared::geo::GeoPoint;
+use utkik_shared::mavframe::RawFrame;
+
+use super::enrol::{EnrolError, Enrolled, enrol_designated};
+use super::evidence::{Evidence, evidence_messages};
+use super::link_key::{LinkKey, LinkVerifier};
+use super::template_model::{TemplateModel, TemplateModelError};
+use crate::frame::RgbFrame;
+use crate::track::BoxPx;
+
+/// Name of the onboard audit log inside the audit directory.
+pub const AUDIT_LOG_FILE: &str = "onboard-audit.log";
+/// Name of the payload store (evidence crops) inside the audit directory.
+pub const PAYLOAD_DIR: &str = "payloads";
+
+/// Where the gate's inputs are and how it matches.
+#[derive(Debug, Clone)]
+pub struct GateSetup {
+    /// The signed authorization document.
+    pub authorization: PathBuf,
+    /// The trust store of issuer keys.
+    pub trust_store: PathBuf,
+    /// The ground -> drone link key.
+    pub link_key: PathBuf,
+    /// Onboard audit log and payload store directory.
+    pub audit_dir: PathBuf,
+    /// Template distance (dlib Euclidean) below which a face is a possible match.
+    pub match_distance: f32,
+    /// Model and imagery cache.
+    pub cache: utkik_models::ModelCache,
+    /// MAVLink system id of this drone (commands for others are ignored).
+    pub system_id: u8,
+    /// MAVLink component id of the pipeline.
+    pub component_id: u8,
+}
+
+/// Why the gate could not be set up. Start-up stops with it.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// Trust store or authorization refused (the message names the field).
+    #[error("gate.authorization {path}: {source}")]
+    Authorization {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: utkik_shared::authz::AuthzError,
+    },
+    /// The link key file.
+    #[error(transparent)]
+    LinkKey(#[from] super::link_key::LinkKeyError),
+    /// The audit log or payload store.
+    #[error("gate.audit_dir: {0}")]
+    Audit(#[from] utkik_shared::audit::AuditError),
+}
+
+/// One face of a frame as the gate sees it.
+#[derive(Debug, Clone)]
+pub struct GateFace {
+    /// The face track (`None`: not confirmed yet).
+    pub track_id: Option<u32>,
+    /// Its box in pixels.
+    pub bbox: BoxPx,
+    /// The five MTCNN landmarks in pixels.
+    pub landmarks_px: [[f64; 2]; 5],
+    /// The face's ground point (`None`: unknown, so never identified).
+    pub ground: Option<GeoPoint>,
+}
+
+/// What the gate wants sent.
+#[derive(Debug, Default)]
+pub struct GateOutput {
+    /// Alerts to resend until acknowledged: (alert id, message).
+    pub alerts: Vec<(u32, MavMessage)>,
+    /// Messages to send once (status, evidence transfers).
+    pub messages: Vec<MavMessage>,
+    /// Alerts whose resending must stop because their data was deleted.
+    pub cancelled_alerts: Vec<u32>,
+}
+
+/// A match of the current use, kept until the use's data is deleted.
+#[derive(Debug, Clone)]
+struct MatchRecord {
+    alert_id: u32,
+    evidence: Option<PayloadRef>,
+}
+
+/// The onboard gate of one authorization.
+pub struct Gate {
+    lifecycle: Lifecycle,
+    authorization_dir: PathBuf,
+    cache: utkik_models::ModelCache,
+    verifier: LinkVerifier,
+    model: Option<TemplateModel>,
+    enrolled: Vec<Enrolled>,
+    match_distance: f32,
+    audit: AuditWriter,
+    payloads: PayloadStore,
+    matches: Vec<MatchRecord>,
+    matched_tracks: HashSet<u32>,
+    matches_sent: u64,
+    next_alert_id: u32,
+    next_transfer_id: u16,
+    use_started_usec: Option<u64>,
+    inside_area: bool,
+    last_request_id: u16,
+    last_result: MavResult,
+    system_id: u8,
+    component_id: u8,
+}
+
+fn str16(bytes: &[u8]) -> String {
+    bytes.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect()
+}
+
+fn state_of(state: AuthzState) -> UtkikAuthzState {
+    state.to_mavlink()
+}
+
+impl Gate {
+    /// Loads the trust store, verifies the authorization against it at
+    /// `now_usec` (it starts pending), reads the link key and opens the audit log.
+    ///
+    /// # Errors
+    /// [`GateError`] naming the file and field.
+    pub fn open(setup: &GateSetup, now_usec: u64) -> Result<Self, GateError> {
+        let trust = TrustStore::load(&setup.trust_store).map_err(|source| GateError::Authorization {
+            path: setup.trust_store.clone(),
+            source,
+        })?;
+        let verified =
+            authorize_file(&setup.authorization, &trust, now_usec).map_err(|source| GateError::Authorization {
+                path: setup.authorization.clone(),
+                source,
+            })?;
+        let key = LinkKey::load(&setup.link_key)?;
+        std::fs::create_dir_all(&setup.audit_dir).map_err(|source| utkik_shared::audit::AuditError::Io {
+            path: setup.audit_dir.clone(),
+            source,
+        })?;
+        let (mut audit, _) = AuditWriter::open(setup.audit_dir.join(AUDIT_LOG_FILE), None, 0)?;
+        let payloads = PayloadStore::open(setup.audit_dir.join(PAYLOAD_DIR))?;
+        audit.append(
+            now_usec,
+            AuditEvent::AuthorizationLoaded {
+                authorization_digest: verified.digest(),
+                decision_id: verified.document().decision_id.clone(),
+                issuer_key_id: verified.signer().key_id.clone(),
+            },
+        )?;
+        Ok(Self {
+            lifecycle: Lifecycle::new(verified, now_usec),
+            authorization_dir: setup.authorization.parent().map(Path::to_path_buf).unwrap_or_default(),
+            cache: setup.cache.clone(),
+            verifier: LinkVerifier::new(&key),
+            model: None,
+            enrolled: Vec::new(),
+            match_distance: setup.match_distance,
+            audit,
+            payloads,
+            matches: Vec::new(),
+            matched_tracks: HashSet::new(),
+            matches_sent: 0,
+            next_alert_id: 0x4000_0000,
+            next_transfer_id: 1,
+            use_started_usec: None,
+            inside_area: false,
+            last_request_id: 0,
+            last_result: MavResult::MAV_RESULT_ACCEPTED,
+            system_id: setup.system_id,
+            component_id: setup.component_id,
+        })
+    }
+
+    /// The authorization's lifecycle state as of the last call.
+    pub fn state(&self) -> AuthzState {
+        self.lifecycle.state()
+    }
+
+    /// The loaded authorization's digest.
+    pub fn digest(&self) -> AuthzDigest {
+        self.lifecycle.digest()
+    }
+
+    /// Templates the template model computed (enrolment included); 0 while it
+    /// was never loaded. The LAW.md section 1 tests read this.
+    pub fn template_model_calls(&self) -> u64 {
+        self.model.as_ref().map_or(0, TemplateModel::calls)
+    }
+
+    /// Whether the template model is loaded at all.
+    pub fn template_model_loaded(&self) -> bool {
+        self.model.is_some()
+    }
+
+    /// Designated persons currently enrolled (0 outside a use).
+    pub fn enrolled_persons(&self) -> usize {
+        self.enrolled.len()
+    }
+
+    /// Matches of the current use still held on the drone.
+    pub fn matches_held(&self) -> usize {
+        self.matches.len()
+    }
+
+    /// The payload store (evidence crops).
+    pub fn payloads(&self) -> &PayloadStore {
+        &self.payloads
+    }
+
+    /// The audit log file.
+    pub fn audit_path(&self) -> &Path {
+        self.audit.path()
+    }
+
+    fn log(&mut self, now_usec: u64, event: AuditEvent) {
+        if let Err(e) = self.audit.append(now_usec, event) {
+            tracing::error!("onboard audit log: {e}");
+        }
+    }
+
+    /// Handles one raw MAVLink frame from the ground that carries a
+    /// UTKIK_AUTHZ_COMMAND: refused (and logged) unless MAVLink 2 signed with
+    /// the link key, addressed to this drone and about the loaded document.
+    pub fn handle_command_frame(&mut self, frame: &[u8], now_usec: u64) -> GateOutput {
+        let parsed = RawFrame::parse(frame).ok().and_then(|f| f.decode::<MavMessage>().ok());
+        let Some(MavMessage::UTKIK_AUTHZ_COMMAND(cmd)) = parsed else {
+            tracing::warn!("authorization command frame refused: not a UTKIK_AUTHZ_COMMAND");
+            self.log(
+                now_usec,
+                AuditEvent::AuthorizationRefused {
+                    field: "UTKIK_AUTHZ_COMMAND".into(),
+                    reason: "frame is not a well-formed UTKIK_AUTHZ_COMMAND".into(),
+                },
+            );
+            return GateOutput::default();
+        };
+        if cmd.target_system != self.system_id
+            || (cmd.target_component != 0 && cmd.target_component != self.component_id)
+        {
+            return GateOutput::default();
+        }
+        if let Err(why) = self.verifier.check(frame) {
+            tracing::warn!(request_id = cmd.request_id, "authorization command refused: {why}");
+            return self.refuse(&cmd, now_usec, format!("link signature: {why}"));
+        }
+        let about = AuthzDigest(cmd.authorization_digest);
+        let is_stop_of_any =
+            cmd.command == UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP && about == AuthzDigest([0; 32]);
+        if about != self.digest() && !is_stop_of_any {
+            tracing::warn!(request_id = cmd.request_id, "authorization command refused: digest");
+            return self.refuse(
+                &cmd,
+                now_usec,
+                format!(
+                    "field `authorization_digest`: {} is not the loaded authorization {}",
+                    about.to_hex(),
+                    self.digest().to_hex()
+                ),
+            );
+        }
+        self.apply(&cmd, now_usec)
+    }
+
+    fn refuse(&mut self, cmd: &UTKIK_AUTHZ_COMMAND_DATA, now_usec: u64, reason: String) -> GateOutput {
+        self.log(
+            now_usec,
+            AuditEvent::AuthzCommand {
+                command: format!("{:?}", cmd.command),
+                operator_id: str16(&cmd.operator_id[..]),
+                authorization_digest: Some(AuthzDigest(cmd.authorization_digest)),
+                accepted: false,
+                reason,
+            },
+        );
+        self.last_request_id = cmd.request_id;
+        self.last_result = MavResult::MAV_RESULT_DENIED;
+        GateOutput {
+            messages: vec![self.status_message(now_usec, None)],
+            ..GateOutput::default()
+        }
+    }
+
+    fn apply(&mut self, cmd: &UTKIK_AUTHZ_COMMAND_DATA, now_usec: u64) -> GateOutput {
+        use UtkikAuthzCommand as C;
+        let operator = str16(&cmd.operator_id[..]);
+        let doc_roles = self.lifecycle.authorization().document().authorized_roles.clone();
+        // Roles and authentication are checked at the ground station, which
+        // signs the command; the drone checks the signature and the lifecycle.
+        let mut out = GateOutput::default();
+        let result: Result<(), String> = match cmd.command {
+            C::UTKIK_AUTHZ_COMMAND_ACTIVATE => self
+                .lifecycle
+                .activate(&Actor::new(operator.clone(), doc_roles), now_usec)
+                .map_err(|e| e.to_string())
+                .and_then(|_| self.start_use(&operator, now_usec)),
+            C::UTKIK_AUTHZ_COMMAND_URGENT_START => {
+                let mut roles = doc_roles;
+                roles.push(Role::SeniorOfficer);
+                self.lifecycle
+                    .start_urgent(&Actor::new(operator.clone(), roles), now_usec)
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| self.start_use(&operator, now_usec))
+            }
+            C::UTKIK_AUTHZ_COMMAND_URGENT_APPLIED => self
+                .lifecycle
+                .record_application(now_usec)
+                .map(|_| {
+                    let d = self.digest();
+                    self.log(
+                        now_usec,
+                        AuditEvent::UrgentApplicationRecorded {
+                            authorization_digest: d,
+                            recorded_by: operator.clone(),
+                        },
+                    );
+                })
+                .map_err(|e| e.to_string()),
+            C::UTKIK_AUTHZ_COMMAND_STOP => {
+                self.lifecycle.stop(now_usec);
+                self.end_use(now_usec, UseEndReason::Stopped, &mut out);
+                Ok(())
+            }
+            C::UTKIK_AUTHZ_COMMAND_REVOKE => self
+                .lifecycle
+                .revoke(now_usec)
+                .map(|_| self.end_use(now_usec, UseEndReason::Revoked, &mut out))
+                .map_err(|e| e.to_string()),
+            C::UTKIK_AUTHZ_COMMAND_URGENT_REFUSED => match self.lifecycle.refuse(now_usec) {
+                Ok(_order) => {
+                    let d = self.digest();
+                    self.log(
+                        now_usec,
+                        AuditEvent::UrgentRefused {
+                            authorization_digest: d,
+                            recorded_by: operator.clone(),
+                        },
+                    );
+                    self.end_use(now_usec, UseEndReason::Refused, &mut out);
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        let accepted = result.is_ok();
+        let reason = result.err().unwrap_or_default();
+        if !accepted {
+            tracing::warn!(
+                request_id = cmd.request_id,
+                "authorization command not carried out: {reason}"
+            );
+        }
+        let d = self.digest();
+        self.log(
+            now_usec,
+            AuditEvent::AuthzCommand {
+                command: format!("{:?}", cmd.command),
+                operator_id: operator,
+                authorization_digest: Some(d),
+                accepted,
+                reason,
+            },
+        );
+        self.last_request_id = cmd.request_id;
+        self.last_result = if accepted {
+            MavResult::MAV_RESULT_ACCEPTED
+        } else {
+            MavResult::MAV_RESULT_DENIED
+        };
+        out.messages.push(self.status_message(now_usec, None));
+        out
+    }
+
+    /// Loads the model (first time) and enrols the designated persons. On
+    /// failure identification is stopped again.
+    fn start_use(&mut self, operator: &str, now_usec: u64) -> Result<(), String> {
+        let mut enrol = || -> Result<Vec<Enrolled>, EnrolError> {
+            if self.model.is_none() {
+                let path = self
+                    .cache
+                    .verified_path(&utkik_models::FACE_TEMPLATE)
+                    .map_err(|e| EnrolError::Model(TemplateModelError::Run(e.into())))?;
+                self.model = Some(TemplateModel::load(&path)?);
+            }
+            let model = self.model.as_ref().expect("loaded above");
+            enrol_designated(
+                self.lifecycle.authorization().document(),
+                &self.authorization_dir,
+                &self.cache,
+                model,
+            )
+        };
+        match enrol() {
+            Ok(enrolled) => {
+                self.enrolled = enrolled;
+                self.use_started_usec = Some(now_usec);
+                let doc = self.lifecycle.authorization().document().clone();
+                let d = self.digest();
+                if let Some(u) = &doc.urgent {
+                    self.log(
+                        now_usec,
+                        AuditEvent::UrgentStarted {
+                            authorization_digest: d,
+                            senior_officer_id: operator.into(),
+                            justification: u.justification.clone(),
+                            deadline_usec: self.lifecycle.urgent_deadline_usec().unwrap_or(now_usec),
+                        },
+                    );
+                }
+                self.log(
+                    now_usec,
+                    AuditEvent::UseStarted {
+                        authorization_digest: d,
+                        decision_id: doc.decision_id.clone(),
+                        designated_subject_ids: doc.designated_subject_ids().iter().map(|s| s.to_string()).collect(),
+                        urgent: doc.is_urgent(),
+                        started_by: operator.into(),
+                    },
+                );
+                Ok(())
+            }
+            Err(e) => {
+                self.lifecycle.stop(now_usec);
+                self.enrolled.clear();
+                Err(format!("enrolment: {e}"))
+            }
+        }
+    }
+
+    /// Ends the running use: the enrolled templates go. Stop, revoke and
+    /// refusal also delete every match and evidence crop of the use and write
+    /// the deletion receipt.
+    fn end_use(&mut self, now_usec: u64, reason: UseEndReason, out: &mut GateOutput) {
+        let templates = self.enrolled.iter().map(|e| e.templates.len() as u64).sum::<u64>();
+        self.enrolled.clear();
+        let d = self.digest();
+        if let Some(started_usec) = self.use_started_usec.take() {
+            self.log(
+                now_usec,
+                AuditEvent::UseEnded {
+                    authorization_digest: d,
+                    started_usec,
+                    ended_usec: now_usec,
+                    reason,
+                },
+            );
+        }
+        if !matches!(
+            reason,
+            UseEndReason::Stopped | UseEndReason::Revoked | UseEndReason::Refused
+        ) {
+            return;
+        }
+        let matches = std::mem::take(&mut self.matches);
+        self.matched_tracks.clear();
+        let mut payloads = Vec::new();
+        for m in &matches {
+            out.cancelled_alerts.push(m.alert_id);
+            if let Some(p) = &m.evidence {
+                match self.payloads.delete(p) {
+                    Ok(_) => payloads.push(p.clone()),
+                    Err(e) => tracing::error!("deleting evidence {}: {e}", p.sha256_hex),
+                }
+            }
+        }
+        let doc_id = self.lifecycle.authorization().document().decision_id.clone();
+        let n = matches.len() as u64;
+        self.log(
+            now_usec,
+            AuditEvent::DeletionReceipt {
+                authorization_digest: d,
+                decision_id: doc_id,
+                site: "onboard".into(),
+                deleted: vec![
+                    DeletedCount {
+                        kind: UseDataKind::Templates,
+                        count: templates,
+                    },
+                    DeletedCount {
+                        kind: UseDataKind::Matches,
+                        count: n,
+                    },
+                    DeletedCount {
+                        kind: UseDataKind::EvidenceCrops,
+                        count: payloads.len() as u64,
+                    },
+                    DeletedCount {
+                        kind: UseDataKind::AlertRecords,
+                        count: n,
+                    },
+                ],
+                payloads,
+            },
+        );
+    }
+
+    /// Applies the clock: a window end or urgent deadline ends the use (its
+    /// enrolled templates go). Call at least once a second.
+    pub fn tick(&mut self, now_usec: u64) -> GateOutput {
+        let mut out = GateOutput::default();
+        let state = self.lifecycle.tick(now_usec);
+        if self.use_started_usec.is_some() && !state.allows_identification() {
+            let reason = if state == AuthzState::UrgentExpired {
+                UseEndReason::UrgentDeadline
+            } else {
+                UseEndReason::WindowEnded
+            };
+            self.end_use(now_usec, reason, &mut out);
+        }
+        out
+    }
+
+    /// Runs identification on the faces of one frame. For each face the gate
+    /// asks the lifecycle first; only then is a template computed.
+    pub fn process(&mut self, now_usec: u64, frame: &RgbFrame, faces: &[GateFace]) -> GateOutput {
+        let mut out = self.tick(now_usec);
+        let mut any_inside = false;
+        for face in faces {
+            if self.lifecycle.may_identify(now_usec, face.ground.as_ref()).is_err() {
+                continue;
+            }
+            any_inside = true;
+            if self.enrolled.is_empty() {
+                continue;
+            }
+            if face.track_id.is_some_and(|t| self.matched_tracks.contains(&t)) {
+                continue; // already reported; its alert is being resent
+            }
+            let Some(model) = &self.model else { continue };
+            let lm = face.landmarks_px.map(|p| [p[0] as f32, p[1] as f32]);
+            let Ok((chip, _)) = align_face(&frame.data, frame.width as usize, frame.height as usize, &lm) else {
+                continue;
+            };
+            let template = match model.compute(&chip) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!("face template: {e}");
+                    continue;
+                }
+            };
+            let best = self
+                .enrolled
+                .iter()
+                .flat_map(|e| {
+                    let template = &template;
+                    e.templates
+                        .iter()
+                        .map(move |t| (e.subject_id.as_str(), t.distance(template)))
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            // `template` is dropped at the end of this iteration whatever the result.
+            if let Some((subject, distance)) = best.filter(|b| b.1 < self.match_distance) {
+                let subject = subject.to_string();
+                let score = 1.0 - distance;
+                self.report_match(now_usec, frame, face, &subject, distance, score, &mut out);
+            }
+        }
+        if !faces.is_empty() {
+            self.inside_area = any_inside;
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report_match(
+        &mut self,
+        now_usec: u64,
+        frame: &RgbFrame,
+        face: &GateFace,
+        subject: &str,
+        distance: f32,
+        score: f32,
+        out: &mut GateOutput,
+    ) {
+        let alert_id = self.next_alert_id;
+        self.next_alert_id = self.next_alert_id.wrapping_add(1);
+        let transfer_id = self.next_transfer_id;
+        self.next_transfer_id = self.next_transfer_id.wrapping_add(1).max(1);
+        let evidence = Evidence::crop(frame, &face.bbox);
+        let stored = evidence.as_ref().and_then(|e| match self.payloads.put(&e.jpeg) {
+            Ok(r) => Some(r),
+            Err(err) => {
+                tracing::error!("storing evidence: {err}");
+                None
+            }
+        });
+        let d = self.digest();
+        let track_id = face.track_id.unwrap_or(0);
+        self.log(
+            now_usec,
+            AuditEvent::PossibleMatch {
+                authorization_digest: d,
+                match_id: alert_id,
+                subject_id: subject.into(),
+                frame_time_usec: frame.time_usec,
+                track_id,
+                distance,
+                evidence_crop: stored.clone(),
+            },
+        );
+        let mut digest16 = [0u8; 16];
+        digest16.copy_from_slice(&d.as_bytes()[..16]);
+        let (lat, lon) = face.ground.map_or((0, 0), |g| {
+            ((g.lat_deg * 1e7).round() as i32, (g.lon_deg * 1e7).round() as i32)
+        });
+        let msg = MavMessage::UTKIK_BIOMETRIC_MATCH(UTKIK_BIOMETRIC_MATCH_DATA {
+            time_usec: frame.time_usec,
+            alert_id,
+            track_id,
+            authorization_digest: digest16,
+            subject_id: subject.into(),
+            score,
+            evidence_transfer_id: if evidence.is_some() { transfer_id } else { 0 },
+            evidence_size: evidence.as_ref().map_or(0, |e| e.jpeg.len() as u32),
+            lat,
+            lon,
+        });
+        out.alerts.push((alert_id, msg));
+        if let Some(e) = &evidence {
+            out.messages.extend(evidence_messages(e));
+        }
+        if let Some(t) = face.track_id {
+            self.matched_tracks.insert(t);
+        }
+        self.matches.push(MatchRecord {
+            alert_id,
+            evidence: stored,
+        });
+        self.matches_sent += 1;
+    }
+
+    /// UTKIK_AUTHZ_STATUS as enforced now (sent at 1 Hz and on every change).
+    pub fn status_message(&mut self, now_usec: u64, _position: Option<&GeoPoint>) -> MavMessage {
+        let remaining_usec = self.lifecycle.remaining_usec(now_usec);
+        MavMessage::UTKIK_AUTHZ_STATUS(UTKIK_AUTHZ_STATUS_DATA {
+            time_usec: now_usec,
+            authorization_digest: *self.digest().as_bytes(),
+            state: state_of(self.lifecycle.state()),
+            inside_area: u8::from(self.inside_area),
+            remaining: (remaining_usec / 1_000_000).min(u32::MAX as u64) as u32,
+            templates_computed: self.template_model_calls().min(u32::MAX as u64) as u32,
+            matches: self.matches_sent.min(u16::MAX as u64) as u16,
+            last_request_id: self.last_request_id,
+            last_result: self.last_result,
+        })
+    }
+
+    /// Writes the end of a running use on shutdown.
+    pub fn shutdown(&mut self, now_usec: u64) {
+        let mut out = GateOutput::default();
+        if self.use_started_usec.is_some() {
+            self.end_use(now_usec, UseEndReason::Shutdown, &mut out);
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! The LAW.md rules the gate enforces, each as a test that fails when the rule
+//! is broken. Real models (MTCNN, the face-template ONNX), the real signed demo
+//! authorization and link key, and faces rendered by the simulator from real
+//! photographs: the designated person (`astronaut.png`, face index 0) and
+//! another real person (sample1.jpg, face index 1).
+
+use std::path::{Path, PathBuf};
+
+use glam::DVec3;
+use mavlink_core::MavHeader;
+use utkik_shared::audit::record::decode_record;
+use utkik_shared::audit::{AuditEvent, VerifyOptions, verify_file};
+use utkik_shared::authz::{AuthzState, IssuerKind, IssuerSigningKey, SignedAuthorization, TrustStore, UrgentDecision};
+use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_COMMAND_DATA, UtkikAuthzCommand};
+use utkik_shared::geo::GeoPoint;
+use utkik_sim::render::{RenderOptions, render};
+
+use super::*;
+use crate::detect::faces::{FaceConfig, FaceDetector};
+use crate::frame::RgbFrame;
+use crate::testing::{close_up_camera, close_up_scene};
+use crate::track::BoxPx;
+
+/// 2026-06-01T00:00:00Z, inside the demo authorization's window.
+const NOW_USEC: u64 = 1_780_272_000_000_000;
+/// End of the demo window (2028-01-01T00:00:00Z).
+const DEMO_UNTIL_USEC: u64 = 1_830_297_600_000_000;
+const HOUR_USEC: u64 = 3_600_000_000;
+
+fn assets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/authz")
+}
+
+fn inside() -> GeoPoint {
+    GeoPoint::new(59.3945, 17.901, 25.0)
+}
+
+fn outside() -> GeoPoint {
+    GeoPoint::new(59.40, 17.901, 25.0)
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    setup: GateSetup,
+}
+
+fn setup_in(dir: &Path, authorization: PathBuf, trust_store: PathBuf) -> GateSetup {
+    GateSetup {
+        authorization,
+        trust_store,
+        link_key: assets().join("DEMO-link.key.NOT-SECRET.json"),
+        audit_dir: dir.join("audit"),
+        match_distance: utkik_shared::face::template::DLIB_SAME_PERSON_DISTANCE,
+        cache: utkik_models::ModelCache::locate().expect("model cache"),
+        system_id: 1,
+        component_id: 191,
+    }
+}
+
+/// The signed demo permit (person search, Tensta torg).
+fn permit() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = setup_in(
+        dir.path(),
+        assets().join("person-search.authz.json"),
+        assets().join("demo-trust-store.json"),
+    );
+    Fixture { _dir: dir, setup }
+}
+
+/// An urgent use of the same search, started by senior officer `kalle`, its
+/// window from an hour before [`NOW_USEC`] for three days (so the 24 h deadline
+/// is what ends it).
+fn urgent() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let demo =
+        SignedAuthorization::from_json(&std::fs::read(assets().join("person-search.authz.json")).unwrap()).unwrap();
+    let mut doc = demo.document.clone();
+    doc.decision_id = "TEST-URGENT-1".into();
+    doc.issuer.kind = IssuerKind::SeniorOfficer;
+    doc.issuer.name = "kalle".into();
+    doc.issuer.key_id = "test-senior".into();
+    doc.urgent = Some(UrgentDecision {
+        senior_officer_id: "kalle".into(),
+        justification: "child missing, last seen on the square ten minutes ago".into(),
+    });
+    doc.fria_reference = "pending".into();
+    doc.eu_database_registration = "pending".into();
+    doc.window.from_usec = NOW_USEC - HOUR_USEC;
+    doc.window.until_usec = NOW_USEC + 72 * HOUR_USEC;
+    doc.issued_usec = NOW_USEC - HOUR_USEC;
+    let key = IssuerSigningKey::from_json(
+        br#"{"key_id":"test-senior","kind":"senior_officer","holder":"kalle","seed_hex":"0808080808080808080808080808080808080808080808080808080808080808"}"#,
+    )
+    .unwrap();
+    let mut trust = TrustStore::new();
+    trust.insert(key.trusted_key()).unwrap();
+    let signed = SignedAuthorization::sign(doc, &key.key);
+    let authz = dir.path().join("urgent.authz.json");
+    let trust_path = dir.path().join("trust.json");
+    std::fs::write(&authz, signed.to_json_pretty()).unwrap();
+    std::fs::write(&trust_path, trust.to_json_pretty()).unwrap();
+    let setup = setup_in(dir.path(), authz, trust_path);
+    Fixture { _dir: dir, setup }
+}
+
+/// The close-up street scene with the person's face from face imagery index
+/// `face_index` (0: astronaut.png, the designated person; 1: a person of
+/// sample1.jpg), its faces found by our MTCNN.
+fn faces_in_scene(face_index: usize, ground: Option<GeoPoint>) -> (RgbFrame, Vec<GateFace>) {
+    let mut scene = close_up_scene();
+    scene.people[0].face.index = face_index;
+    let f = render(
+        &scene,
+        &close_up_camera(&scene, DVec3::new(0.0, -6.0, 2.5)),
+        &RenderOptions {
+            noise_amplitude: 4,
+            motion_blur_px: None,
+            seed: 1,
+        },
+    );
+    let frame = RgbFrame::new(f.width, f.height, f.rgb, NOW_USEC).unwrap();
+    let cache = utkik_models::ModelCache::locate().unwrap();
+    let mut det = FaceDetector::new(&cache, FaceConfig::default()).unwrap();
+    let faces: Vec<GateFace> = det
+        .detect(&frame)
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| GateFace {
+            track_id: Some(i as u32 + 1),
+            bbox: BoxPx {
+                x0: d.bbox_px[0] as f64,
+                y0: d.bbox_px[1] as f64,
+                x1: d.bbox_px[2] as f64,
+                y1: d.bbox_px[3] as f64,
+            },
+            landmarks_px: d.landmarks.map(|p| [p[0] as f64, p[1] as f64]),
+            ground,
+        })
+        .collect();
+    assert_eq!(faces.len(), 1, "one face in the scene: {faces:?}");
+    (frame, faces)
+}
+
+fn with_ground(faces: &[GateFace], ground: Option<GeoPoint>) -> Vec<GateFace> {
+    faces.iter().cloned().map(|f| GateFace { ground, ..f }).collect()
+}
+
+fn link_key() -> LinkKey {
+    LinkKey::load(&assets().join("DEMO-link.key.NOT-SECRET.json")).unwrap()
+}
+
+fn command(gate: &Gate, command: UtkikAuthzCommand, request_id: u16) -> MavMessage {
+    MavMessage::UTKIK_AUTHZ_COMMAND(UTKIK_AUTHZ_COMMAND_DATA {
+        time_usec: NOW_USEC,
+        target_system: 1,
+        target_component: 191,
+        request_id,
+        command,
+        authorization_digest: *gate.digest().as_bytes(),
+        operator_id: "kalle".into(),
+    })
+}
+
+const GROUND: MavHeader = MavHeader {
+    system_id: 255,
+    component_id: 190,
+    sequence: 0,
+};
+
+fn send_signed(gate: &mut Gate, cmd: UtkikAuthzCommand, request_id: u16, now_usec: u64) -> GateOutput {
+    let frame = sign_frame(&link_key(), GROUND, &command(gate, cmd, request_id));
+    gate.handle_command_frame(&frame, now_usec)
+}
+
+fn last_result(out: &GateOutput) -> (u16, utkik_shared::dialect::MavResult) {
+    out.messages
+        .iter()
+        .find_map(|m| match m {
+            MavMessage::UTKIK_AUTHZ_STATUS(s) => Some((s.last_request_id, s.last_result)),
+            _ => None,
+        })
+        .expect("a status follows every command")
+}
+
+fn audit_events(gate: &Gate) -> Vec<AuditEvent> {
+    let bytes = std::fs::read(gate.audit_path()).unwrap();
+    bytes
+        .split_inclusive(|&b| b == b'\n')
+        .map(|line| decode_record(line).unwrap().body.event)
+        .collect()
+}
+
+#[test]
+fn no_active_authorization_never_runs_or_loads_the_template_model() {
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    assert_eq!(gate.state(), AuthzState::Pending);
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    for i in 0..3 {
+        let out = gate.process(NOW_USEC + i * 33_333, &frame, &faces);
+        assert!(out.alerts.is_empty());
+    }
+    assert_eq!(
+        gate.template_model_calls(),
+        0,
+        "the designated person in view, no authorization active"
+    );
+    assert!(!gate.template_model_loaded());
+}
+
+#[test]
+fn active_but_face_outside_the_area_or_unlocated_computes_nothing() {
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    let out = send_signed(&mut gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1, NOW_USEC);
+    assert_eq!(
+        last_result(&out).1,
+        utkik_shared::dialect::MavResult::MAV_RESULT_ACCEPTED
+    );
+    assert_eq!(gate.state(), AuthzState::Active);
+    let enrolment_calls = gate.template_model_calls();
+    assert_eq!(enrolment_calls, 1, "one designated person, one image");
+    let (frame, faces) = faces_in_scene(0, Some(outside()));
+    assert!(gate.process(NOW_USEC + 1, &frame, &faces).alerts.is_empty());
+    assert!(
+        gate.process(NOW_USEC + 2, &frame, &with_ground(&faces, None))
+            .alerts
+            .is_empty()
+    );
+    assert_eq!(
+        gate.template_model_calls(),
+        enrolment_calls,
+        "outside the area / position unknown"
+    );
+    // Back inside: identification runs (so the zero above was the area rule).
+    let out = gate.process(NOW_USEC + 3, &frame, &with_ground(&faces, Some(inside())));
+    assert_eq!(gate.template_model_calls(), enrolment_calls + 1);
+    assert_eq!(out.alerts.len(), 1, "the designated person inside the area");
+}
+
+#[test]
+fn window_end_stops_identification_on_the_drones_own_clock() {
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    send_signed(&mut gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1, NOW_USEC);
+    let calls = gate.template_model_calls();
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    // No command, no link: only the clock passes the window's end.
+    let out = gate.process(DEMO_UNTIL_USEC, &frame, &faces);
+    assert!(out.alerts.is_empty());
+    assert_eq!(gate.template_model_calls(), calls, "after the window");
+    assert_eq!(gate.state(), AuthzState::Expired);
+    assert_eq!(
+        gate.enrolled_persons(),
+        0,
+        "enrolled templates dropped at the end of the use"
+    );
+    // A clock that jumps back does not reopen it.
+    gate.process(NOW_USEC + 5, &frame, &faces);
+    assert_eq!(gate.template_model_calls(), calls);
+}
+
+#[test]
+fn urgent_use_stops_after_24_hours_without_an_application() {
+    let fx = urgent();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    let out = send_signed(
+        &mut gate,
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_START,
+        1,
+        NOW_USEC,
+    );
+    assert_eq!(
+        last_result(&out).1,
+        utkik_shared::dialect::MavResult::MAV_RESULT_ACCEPTED
+    );
+    assert_eq!(gate.state(), AuthzState::Urgent);
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    gate.process(NOW_USEC + 23 * HOUR_USEC, &frame, &faces);
+    let calls = gate.template_model_calls();
+    assert!(calls >= 2, "runs before the deadline");
+    let other_track = with_ground(&faces, Some(inside()))
+        .into_iter()
+        .map(|f| GateFace {
+            track_id: Some(99),
+            ..f
+        })
+        .collect::<Vec<_>>();
+    let out = gate.process(NOW_USEC + 24 * HOUR_USEC, &frame, &other_track);
+    assert!(out.alerts.is_empty());
+    assert_eq!(
+        gate.template_model_calls(),
+        calls,
+        "24 h after the start, no application"
+    );
+    assert_eq!(gate.state(), AuthzState::UrgentExpired);
+}
+
+#[test]
+fn urgent_use_with_a_recorded_application_runs_past_24_hours() {
+    let fx = urgent();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    send_signed(
+        &mut gate,
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_START,
+        1,
+        NOW_USEC,
+    );
+    let out = send_signed(
+        &mut gate,
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_APPLIED,
+        2,
+        NOW_USEC + HOUR_USEC,
+    );
+    assert_eq!(
+        last_result(&out).1,
+        utkik_shared::dialect::MavResult::MAV_RESULT_ACCEPTED
+    );
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    let calls = gate.template_model_calls();
+    gate.process(NOW_USEC + 30 * HOUR_USEC, &frame, &faces);
+    assert_eq!(gate.template_model_calls(), calls + 1);
+    assert_eq!(gate.state(), AuthzState::Urgent);
+}
+
+#[test]
+fn unsigned_wrongly_signed_or_foreign_digest_commands_are_refused_and_logged() {
+    use utkik_shared::dialect::MavResult::{MAV_RESULT_ACCEPTED, MAV_RESULT_DENIED};
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    let activate = command(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1);
+    // Unsigned.
+    let out = gate.handle_command_frame(&crate::telemetry::encode_v2(GROUND, &activate), NOW_USEC);
+    assert_eq!(last_result(&out), (1, MAV_RESULT_DENIED));
+    // Signed with another key.
+    let wrong = LinkKey {
+        link_id: 1,
+        secret_key: [0x5a; 32],
+    };
+    let mut cmd = command(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 2);
+    let out = gate.handle_command_frame(&sign_frame(&wrong, GROUND, &cmd), NOW_USEC);
+    assert_eq!(last_result(&out), (2, MAV_RESULT_DENIED));
+    // Signed with the link key but about another document.
+    if let MavMessage::UTKIK_AUTHZ_COMMAND(c) = &mut cmd {
+        c.request_id = 3;
+        c.authorization_digest[0] ^= 0xff;
+    }
+    let out = gate.handle_command_frame(&sign_frame(&link_key(), GROUND, &cmd), NOW_USEC);
+    assert_eq!(last_result(&out), (3, MAV_RESULT_DENIED));
+    assert_eq!(gate.state(), AuthzState::Pending, "nothing activated");
+    assert!(!gate.template_model_loaded());
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    gate.process(NOW_USEC + 1, &frame, &faces);
+    assert_eq!(gate.template_model_calls(), 0);
+    let refusals: Vec<String> = audit_events(&gate)
+        .into_iter()
+        .filter_map(|e| match e {
+            AuditEvent::AuthzCommand {
+                accepted: false,
+                reason,
+                ..
+            } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refusals.len(), 3, "{refusals:?}");
+    assert!(refusals[0].contains("unsigned"), "{refusals:?}");
+    assert!(refusals[1].contains("signature"), "{refusals:?}");
+    assert!(refusals[2].contains("authorization_digest"), "{refusals:?}");
+    // The same command signed with the link key is carried out.
+    let out = send_signed(
+        &mut gate,
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE,
+        4,
+        NOW_USEC + 2,
+    );
+    assert_eq!(last_result(&out), (4, MAV_RESULT_ACCEPTED));
+    assert_eq!(gate.state(), AuthzState::Active);
+}
+
+#[test]
+fn only_the_designated_person_matches_not_another_real_face() {
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    send_signed(&mut gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1, NOW_USEC);
+    let (other, other_faces) = faces_in_scene(1, Some(inside()));
+    let out = gate.process(NOW_USEC + 1, &other, &other_faces);
+    assert!(out.alerts.is_empty(), "another real person must not match");
+    assert_eq!(gate.template_model_calls(), 2, "it was looked at (inside the area)");
+    assert_eq!(gate.matches_held(), 0);
+    assert!(
+        std::fs::read_dir(gate.payloads().dir()).unwrap().next().is_none(),
+        "nothing stored of a non-match"
+    );
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    let out = gate.process(NOW_USEC + 2, &frame, &faces);
+    assert_eq!(out.alerts.len(), 1);
+    let MavMessage::UTKIK_BIOMETRIC_MATCH(m) = &out.alerts[0].1 else {
+        panic!("{:?}", out.alerts)
+    };
+    let subject: String = m
+        .subject_id
+        .iter()
+        .take_while(|&&b| b != 0)
+        .map(|&b| b as char)
+        .collect();
+    // char[16] on the wire: longer subject ids arrive cut to 16 bytes (the
+    // audit log's PossibleMatch holds the whole id).
+    assert_eq!(subject, &"designated-astronaut"[..16]);
+    eprintln!("designated person: score {} (1 - distance)", m.score);
+    assert_eq!(&m.authorization_digest[..], &gate.digest().as_bytes()[..16]);
+    assert!(m.evidence_size > 0 && m.evidence_transfer_id > 0);
+    let MavMessage::DATA_TRANSMISSION_HANDSHAKE(hs) = &out.messages[0] else {
+        panic!("evidence handshake: {:?}", out.messages.first())
+    };
+    assert_eq!(hs.size, m.evidence_size);
+    assert_eq!(out.messages.len(), 1 + hs.packets as usize);
+}
+
+#[test]
+fn urgent_refusal_deletes_everything_of_the_use_and_writes_a_receipt() {
+    let fx = urgent();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    send_signed(
+        &mut gate,
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_START,
+        1,
+        NOW_USEC,
+    );
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    let out = gate.process(NOW_USEC + 1, &frame, &faces);
+    assert_eq!(out.alerts.len(), 1);
+    let alert_id = out.alerts[0].0;
+    let crops: Vec<_> = std::fs::read_dir(gate.payloads().dir()).unwrap().collect();
+    assert_eq!(crops.len(), 1, "the evidence crop is stored");
+
+    let out = send_signed(
+        &mut gate,
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_REFUSED,
+        2,
+        NOW_USEC + 10,
+    );
+    assert_eq!(gate.state(), AuthzState::Refused);
+    assert_eq!(out.cancelled_alerts, vec![alert_id], "the alert is no longer resent");
+    assert_eq!(gate.matches_held(), 0);
+    assert_eq!(gate.enrolled_persons(), 0);
+    // Scan the audit directory: no crop left, and the log holds no image bytes.
+    let mut files = Vec::new();
+    let mut stack = vec![fx.setup.audit_dir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    assert_eq!(
+        files,
+        vec![gate.audit_path().to_path_buf()],
+        "only the audit log remains"
+    );
+    let log = std::fs::read(gate.audit_path()).unwrap();
+    assert!(!log.windows(2).any(|w| w == [0xFF, 0xD8]), "no JPEG inside the log");
+    let receipt = audit_events(&gate)
+        .into_iter()
+        .find_map(|e| match e {
+            AuditEvent::DeletionReceipt {
+                site,
+                deleted,
+                payloads,
+                ..
+            } => Some((site, deleted, payloads)),
+            _ => None,
+        })
+        .expect("deletion receipt");
+    assert_eq!(receipt.0, "onboard");
+    assert_eq!(receipt.2.len(), 1, "the crop's hash is listed");
+    let count = |k| receipt.1.iter().find(|d| d.kind == k).map(|d| d.count);
+    assert_eq!(count(utkik_shared::authz::UseDataKind::Matches), Some(1));
+    assert_eq!(count(utkik_shared::authz::UseDataKind::Templates), Some(1));
+    verify_file(gate.audit_path(), &VerifyOptions::default()).expect("the chain stays whole");
+    // Identification is over.
+    let calls = gate.template_model_calls();
+    gate.process(NOW_USEC + 20, &frame, &faces);
+    assert_eq!(gate.template_model_calls(), calls);
+}
