@@ -462,15 +462,14 @@ mod tests {
 
     #[test]
     fn orbit_stays_on_circle_and_gimbal_follows_the_designated_person() {
-        let s = scenario("person-search.toml");
-        let Route::Orbit {
+        // person-search (gimbal following the designated person) flown as an orbit.
+        let mut s = scenario("person-search.toml");
+        let (centre, radius_m, alt_m_agl) = ([5.0, -5.0], 40.0, 35.0);
+        s.route = Route::Orbit {
             centre,
             radius_m,
             alt_m_agl,
-            ..
-        } = s.route
-        else {
-            panic!()
+            speed_m_s: 4.0,
         };
         let GimbalSpec::FollowEntity { entity } = &s.gimbal else {
             panic!("{:?}", s.gimbal)

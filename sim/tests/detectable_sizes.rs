@@ -30,6 +30,18 @@ fn height(b: &TruthBox) -> u32 {
     b.box_px[3] - b.box_px[1]
 }
 
+fn width(b: &TruthBox) -> u32 {
+    b.box_px[2] - b.box_px[0]
+}
+
+/// A face seen from the front enough for MTCNN: its box at least 0.6 as wide as high. A frontal
+/// face box is ~0.8-0.9 as wide as high; one turned ~55 deg or more away is a narrow sliver that
+/// the detector misses, however high (measured: the onboard's MTCNN missed 55-70 px high
+/// oblique faces of an orbit, and found 39-57 px frontal ones of a hover in every frame).
+fn frontal(b: &TruthBox) -> bool {
+    width(b) * 10 >= height(b) * 6
+}
+
 /// The truth of every sampled frame of a scenario at 1280x720.
 fn truth_of(name: &str) -> (Scenario, Vec<Vec<TruthBox>>) {
     let scenario = Scenario::load(&scenarios_dir().join(name)).unwrap();
@@ -80,16 +92,16 @@ fn person_search_shows_the_designated_face_big_enough_to_identify() {
         .unwrap()
         .face
         .identity;
-    let is_designated = |b: &TruthBox| b.class == TruthClass::Face && &b.label == designated;
-    let is_bystander = |b: &TruthBox| b.class == TruthClass::Face && &b.label != designated;
+    let is_designated = |b: &TruthBox| b.class == TruthClass::Face && &b.label == designated && frontal(b);
+    let is_bystander = |b: &TruthBox| b.class == TruthClass::Face && &b.label != designated && frontal(b);
     let identify = fraction(&frames, |b| is_designated(b) && height(b) >= FACE_IDENTIFY_PX);
     let detect = fraction(&frames, |b| is_designated(b) && height(b) >= FACE_DETECT_PX);
     let bystander = fraction(&frames, |b| is_bystander(b) && height(b) >= FACE_DETECT_PX);
     let (median, max) = heights(&frames, is_designated);
     let (by_median, by_max) = heights(&frames, is_bystander);
     let summary = format!(
-        "person-search, {} frames: designated face >= {FACE_IDENTIFY_PX} px in {:.0} %, >= {FACE_DETECT_PX} px in \
-         {:.0} % (height median {median}, max {max}); a bystander face >= {FACE_DETECT_PX} px in {:.0} % \
+        "person-search, {} frames: frontal designated face >= {FACE_IDENTIFY_PX} px in {:.0} %, >= {FACE_DETECT_PX} px in \
+         {:.0} % (height median {median}, max {max}); a frontal bystander face >= {FACE_DETECT_PX} px in {:.0} % \
          (median {by_median}, max {by_max})",
         frames.len(),
         identify * 100.0,
@@ -97,10 +109,10 @@ fn person_search_shows_the_designated_face_big_enough_to_identify() {
         bystander * 100.0
     );
     println!("{summary}");
-    // The face is turned away from the orbiting drone for about half of the run.
-    assert!(identify >= 0.30, "{summary}");
-    assert!(detect >= 0.35, "{summary}");
-    assert!(bystander >= 0.20, "{summary}");
+    // She walks away from the drone half of the time (the back of a head has no face box).
+    assert!(identify >= 0.40, "{summary}");
+    assert!(detect >= 0.45, "{summary}");
+    assert!(bystander >= 0.30, "{summary}");
 }
 
 #[test]
@@ -136,20 +148,20 @@ fn anpr_road_shows_readable_plates_of_passing_cars() {
 #[test]
 fn urban_street_shows_some_detectable_faces_and_plates() {
     let (_, frames) = truth_of("urban-street.toml");
-    let face = is(TruthClass::Face);
+    let face = |b: &TruthBox| b.class == TruthClass::Face && frontal(b);
     let plate = is(TruthClass::Plate);
     let faces = fraction(&frames, |b| face(b) && height(b) >= FACE_DETECT_PX);
     let plates = fraction(&frames, |b| plate(b) && height(b) >= PLATE_READ_PX);
     let (f_median, f_max) = heights(&frames, &face);
     let (p_median, p_max) = heights(&frames, &plate);
     let summary = format!(
-        "urban-street, {} frames: a face >= {FACE_DETECT_PX} px in {:.0} % (height median {f_median}, max \
+        "urban-street, {} frames: a frontal face >= {FACE_DETECT_PX} px in {:.0} % (height median {f_median}, max \
          {f_max}); a plate >= {PLATE_READ_PX} px in {:.0} % (median {p_median}, max {p_max})",
         frames.len(),
         faces * 100.0,
         plates * 100.0
     );
     println!("{summary}");
-    assert!(faces >= 0.10, "{summary}");
-    assert!(plates >= 0.03, "{summary}");
+    assert!(faces >= 0.07, "{summary}");
+    assert!(plates >= 0.04, "{summary}");
 }
