@@ -146,6 +146,23 @@ pub struct PrivacyConfig {
     pub fps: u32,
 }
 
+/// `[gate]`: biometric identification (LAW.md). Off unless `authorization` names a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// The signed authorization document; empty: no biometric identification at all (the
+    /// face-template model is never loaded).
+    pub authorization: String,
+    /// Trust store of issuer keys the authorization is verified against.
+    pub trust_store: String,
+    /// Ground -> drone MAVLink 2 signing key file (commands must be signed with it).
+    pub link_key: String,
+    /// Directory of the onboard audit log and its payload store (evidence crops).
+    pub audit_dir: String,
+    /// Template distance (dlib Euclidean) below which a face is a possible match.
+    pub match_distance: f64,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -164,6 +181,8 @@ pub struct Config {
     pub link: LinkConfig,
     /// Masked re-stream.
     pub privacy: PrivacyConfig,
+    /// Biometric identification under an authorization (off by default).
+    pub gate: GateConfig,
 }
 
 impl Default for Config {
@@ -228,6 +247,13 @@ impl Default for Config {
                 margin: 0.2,
                 bitrate_kbps: 1500,
                 fps: 15,
+            },
+            gate: GateConfig {
+                authorization: String::new(),
+                trust_store: String::new(),
+                link_key: String::new(),
+                audit_dir: "utkik-audit".into(),
+                match_distance: 0.6,
             },
         }
     }
@@ -483,7 +509,29 @@ impl Config {
                 format!("must be HOST:PORT, got {:?}", self.privacy.destination),
             );
         }
+        if !self.gate.authorization.is_empty() {
+            for (k, v) in [
+                ("gate.trust_store", &self.gate.trust_store),
+                ("gate.link_key", &self.gate.link_key),
+                ("gate.audit_dir", &self.gate.audit_dir),
+            ] {
+                if v.trim().is_empty() {
+                    return bad(k, "must be set when gate.authorization is".into());
+                }
+            }
+        }
+        if !(self.gate.match_distance > 0.0 && self.gate.match_distance <= 1.0) {
+            return bad(
+                "gate.match_distance",
+                format!("must be in (0, 1], got {}", self.gate.match_distance),
+            );
+        }
         Ok(())
+    }
+
+    /// Whether biometric identification is configured at all.
+    pub fn gate_enabled(&self) -> bool {
+        !self.gate.authorization.trim().is_empty()
     }
 }
 
@@ -507,8 +555,28 @@ mod tests {
             toml::Value::Table(file).try_into::<Config>().unwrap(),
             Config::default()
         );
-        assert_eq!(built_in.len(), 7);
+        assert_eq!(built_in.len(), 8);
         assert_eq!(load(None, &[]).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn gate_is_off_by_default_and_needs_its_files_when_on() {
+        let c = Config::default();
+        assert!(!c.gate_enabled(), "no biometric identification unless configured");
+        let e = load(None, &["gate.authorization=\"a.json\"".into()]).unwrap_err();
+        assert!(e.to_string().contains("gate.trust_store"), "{e}");
+        let e = load(None, &["gate.match_distance=0".into()]).unwrap_err();
+        assert!(e.to_string().contains("gate.match_distance"), "{e}");
+        let c = load(
+            None,
+            &[
+                "gate.authorization=\"a.json\"".into(),
+                "gate.trust_store=\"t.json\"".into(),
+                "gate.link_key=\"k.json\"".into(),
+            ],
+        )
+        .unwrap();
+        assert!(c.gate_enabled());
     }
 
     #[test]

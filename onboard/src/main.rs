@@ -26,6 +26,9 @@ struct Args {
     /// Ground station address IP:PORT; overrides link.ground.
     #[arg(long)]
     ground: Option<String>,
+    /// Onboard audit log directory; overrides gate.audit_dir.
+    #[arg(long)]
+    audit_dir: Option<String>,
     /// Any other key: --set link.budget_bytes_per_s=2000 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -63,6 +66,9 @@ fn run() -> anyhow::Result<()> {
     }
     if let Some(v) = &args.ground {
         overrides.push(format!("link.ground={}", quote(v)));
+    }
+    if let Some(v) = &args.audit_dir {
+        overrides.push(format!("gate.audit_dir={}", quote(v)));
     }
     overrides.extend(args.set.iter().cloned());
     let config = config::load(args.config.as_deref(), &overrides).context("configuration")?;

@@ -144,7 +144,7 @@ fn faces_in_scene(face_index: usize, ground: Option<GeoPoint>) -> (RgbFrame, Vec
 }
 
 fn with_ground(faces: &[GateFace], ground: Option<GeoPoint>) -> Vec<GateFace> {
-    faces.iter().cloned().map(|f| GateFace { ground, ..f }).collect()
+    faces.iter().map(|f| GateFace { ground, ..f.clone() }).collect()
 }
 
 fn link_key() -> LinkKey {
@@ -488,4 +488,86 @@ fn urgent_refusal_deletes_everything_of_the_use_and_writes_a_receipt() {
     let calls = gate.template_model_calls();
     gate.process(NOW_USEC + 20, &frame, &faces);
     assert_eq!(gate.template_model_calls(), calls);
+}
+
+/// The wiring over real sockets: the pipeline reports UTKIK_AUTHZ_STATUS at 1 Hz with the
+/// loaded digest; an unsigned ACTIVATE from the ground is denied, the signed one activates.
+#[test]
+fn pipeline_takes_signed_commands_and_reports_authz_status() {
+    use std::net::UdpSocket;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use utkik_shared::dialect::{MavResult, UtkikAuthzState};
+
+    use crate::config::Config;
+    use crate::shutdown::Shutdown;
+    use crate::telemetry::StreamDecoder;
+
+    let fx = permit();
+    let gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    let digest = *gate.digest().as_bytes();
+    let ground = UdpSocket::bind("127.0.0.1:0").unwrap();
+    ground.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let drone_port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut config = Config::default();
+    config.video.source = "test://ball".into();
+    config.telemetry.endpoint = "udp://127.0.0.1:0".into();
+    config.link.bind = drone_port.to_string();
+    config.link.ground = ground.local_addr().unwrap().to_string();
+    config.privacy.restream = false;
+    config.detect.faces = false;
+    config.detect.plates = false;
+    let shutdown = Shutdown::new();
+    let sd = shutdown.clone();
+    let handle =
+        std::thread::spawn(move || crate::pipeline::run_with_gate(&config, Vec::new(), Some(gate), sd, Arc::default()));
+
+    let mut decoder = StreamDecoder::new();
+    let mut buf = [0u8; 2048];
+    let mut wait_status = |want: &dyn Fn(&utkik_shared::dialect::UTKIK_AUTHZ_STATUS_DATA) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let Ok((n, _)) = ground.recv_from(&mut buf) else {
+                continue;
+            };
+            for (_, m) in decoder.push(&buf[..n]) {
+                if let MavMessage::UTKIK_AUTHZ_STATUS(s) = m
+                    && want(&s)
+                {
+                    return s;
+                }
+            }
+        }
+        panic!("no such UTKIK_AUTHZ_STATUS within 20 s");
+    };
+    let s = wait_status(&|s| s.authorization_digest == digest);
+    assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_PENDING);
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let cmd = |request_id: u16| {
+        MavMessage::UTKIK_AUTHZ_COMMAND(UTKIK_AUTHZ_COMMAND_DATA {
+            time_usec: NOW_USEC,
+            target_system: 1,
+            target_component: 191,
+            request_id,
+            command: UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE,
+            authorization_digest: digest,
+            operator_id: "anna".into(),
+        })
+    };
+    sender
+        .send_to(&crate::telemetry::encode_v2(GROUND, &cmd(11)), drone_port)
+        .unwrap();
+    let s = wait_status(&|s| s.last_request_id == 11);
+    assert_eq!(s.last_result, MavResult::MAV_RESULT_DENIED, "unsigned");
+    assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_PENDING);
+    sender
+        .send_to(&sign_frame(&link_key(), GROUND, &cmd(12)), drone_port)
+        .unwrap();
+    let s = wait_status(&|s| s.last_request_id == 12);
+    assert_eq!(s.last_result, MavResult::MAV_RESULT_ACCEPTED);
+    assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE);
+    assert_eq!(s.templates_computed, 1, "enrolment of the one designated person");
+    shutdown.trigger();
+    handle.join().unwrap().unwrap();
 }

@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 
-use mavlink_core::MavHeader;
+use mavlink_core::{MavHeader, MessageData};
 use utkik_shared::dialect::MavMessage;
 
 use super::budget::TokenBucket;
@@ -78,6 +78,9 @@ pub struct OutLink<C: Clock> {
     latencies: Vec<(u64, u64)>,
     stats: OutStats,
     incoming: Vec<MavMessage>,
+    /// Frames kept whole (signature included) for the gate: UTKIK_AUTHZ_COMMAND.
+    raw: utkik_shared::mavframe::FrameDecoder,
+    command_frames: Vec<Vec<u8>>,
 }
 
 impl<C: Clock> OutLink<C> {
@@ -97,6 +100,8 @@ impl<C: Clock> OutLink<C> {
             latencies: Vec::new(),
             stats: OutStats::default(),
             incoming: Vec::new(),
+            raw: utkik_shared::mavframe::FrameDecoder::new(),
+            command_frames: Vec::new(),
         })
     }
 
@@ -130,6 +135,17 @@ impl<C: Clock> OutLink<C> {
         std::mem::take(&mut self.incoming)
     }
 
+    /// Raw UTKIK_AUTHZ_COMMAND frames (signature included) for the gate, taken out.
+    pub fn take_command_frames(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.command_frames)
+    }
+
+    /// Stops resending an alert whose data was deleted (refused urgent use); returns whether
+    /// it was pending.
+    pub fn cancel_alert(&mut self, alert_id: u32) -> bool {
+        self.queue.ack(alert_id)
+    }
+
     /// Share of the budget used over the last second, percent.
     pub fn budget_used_pct(&mut self) -> u8 {
         let now = self.clock.now_usec();
@@ -159,6 +175,13 @@ impl<C: Clock> OutLink<C> {
             };
             if n == 0 {
                 break;
+            }
+            for frame in self.raw.push_collect(&buf[..n]) {
+                if frame.msg_id() == utkik_shared::dialect::UTKIK_AUTHZ_COMMAND_DATA::ID
+                    && self.command_frames.len() < 64
+                {
+                    self.command_frames.push(frame.into_bytes());
+                }
             }
             for (_, msg) in self.decoder.push(&buf[..n]) {
                 match msg {

@@ -56,6 +56,49 @@ pub enum PipelineError {
     /// A detector could not be loaded.
     #[error(transparent)]
     Detector(#[from] tract::DetectorError),
+    /// The biometric gate could not be set up (authorization, trust store, link key, audit log).
+    #[error(transparent)]
+    Gate(#[from] crate::gate::GateError),
+}
+
+/// What the inference thread hands the out thread.
+#[derive(Debug)]
+enum OutItem {
+    /// Send once (priorities by kind).
+    Message(MavMessage),
+    /// Resend until UTKIK_ALERT_ACK.
+    Alert(u32, MavMessage),
+    /// Stop resending (its data was deleted).
+    Cancel(u32),
+}
+
+/// The gate of `config`, or `None` when biometric identification is not configured.
+pub fn gate_from_config(config: &Config) -> Result<Option<crate::gate::Gate>, PipelineError> {
+    if !config.gate_enabled() {
+        return Ok(None);
+    }
+    let g = &config.gate;
+    let cache = utkik_models::ModelCache::locate().map_err(|e| crate::config::ConfigError::Invalid {
+        key: "gate".into(),
+        message: format!("model cache: {e}"),
+    })?;
+    let setup = crate::gate::GateSetup {
+        authorization: g.authorization.clone().into(),
+        trust_store: g.trust_store.clone().into(),
+        link_key: g.link_key.clone().into(),
+        audit_dir: g.audit_dir.clone().into(),
+        match_distance: g.match_distance as f32,
+        cache,
+        system_id: config.link.system_id,
+        component_id: config.link.component_id,
+    };
+    let gate = crate::gate::Gate::open(&setup, SystemClock.now_usec())?;
+    tracing::info!(
+        authorization = %g.authorization,
+        digest = %gate.digest().to_hex(),
+        "biometric gate loaded: pending until a signed activation from the ground"
+    );
+    Ok(Some(gate))
 }
 
 /// Everything shared between the threads, for status and for tests.
@@ -148,13 +191,25 @@ fn open_endpoints(config: &Config) -> Result<Endpoints, PipelineError> {
 pub fn run(config: &Config, shutdown: Shutdown) -> Result<RunSummary, PipelineError> {
     config.validate()?;
     let detectors = tract::detectors_from_config(config)?;
-    run_with_detectors(config, detectors, shutdown, Arc::new(PipelineState::default()))
+    let gate = gate_from_config(config)?;
+    run_with_gate(config, detectors, gate, shutdown, Arc::new(PipelineState::default()))
 }
 
 /// Runs the pipeline with the given detectors; `state` is filled as it runs.
 pub fn run_with_detectors(
     config: &Config,
     detectors: Vec<Box<dyn ObjectDetector>>,
+    shutdown: Shutdown,
+    state: Arc<PipelineState>,
+) -> Result<RunSummary, PipelineError> {
+    run_with_gate(config, detectors, None, shutdown, state)
+}
+
+/// Runs the pipeline with the given detectors and biometric gate (`None`: identification off).
+pub fn run_with_gate(
+    config: &Config,
+    detectors: Vec<Box<dyn ObjectDetector>>,
+    gate: Option<crate::gate::Gate>,
     shutdown: Shutdown,
     state: Arc<PipelineState>,
 ) -> Result<RunSummary, PipelineError> {
@@ -173,7 +228,8 @@ pub fn run_with_detectors(
         max_age_usec: config.telemetry.pose_max_age_ms * 1000,
         fixed_pitch_rad: (config.camera.mount == "fixed").then(|| config.camera.fixed_pitch_deg.to_radians()),
     })));
-    let (msg_tx, msg_rx) = unbounded::<MavMessage>();
+    let (msg_tx, msg_rx) = unbounded::<OutItem>();
+    let (cmd_tx, cmd_rx) = unbounded::<Vec<u8>>();
     let mut threads = Vec::new();
 
     // Ingest.
@@ -240,10 +296,13 @@ pub fn run_with_detectors(
     };
     // Inference.
     {
-        let inf = Inference::new(config, detectors, poses, state.counters.clone());
+        let mut inf = Inference::new(config, detectors, poses, state.counters.clone());
+        if let Some(g) = gate {
+            inf.set_gate(g);
+        }
         let sd = shutdown.clone();
         threads.push(std::thread::Builder::new().name("inference".into()).spawn(move || {
-            inf.run(frame_rx, msg_tx, restream_tx, &sd);
+            inf.run(frame_rx, msg_tx, cmd_rx, restream_tx, &sd);
         }));
     }
     // Out.
@@ -267,7 +326,7 @@ pub fn run_with_detectors(
     let sd = shutdown.clone();
     let out = std::thread::Builder::new()
         .name("out".into())
-        .spawn(move || run_out(link, msg_rx, out_state, status_period_usec, &sd))
+        .spawn(move || run_out(link, msg_rx, cmd_tx, out_state, status_period_usec, &sd))
         .map_err(|e| PipelineError::Io {
             what: "thread",
             address: "out".into(),
@@ -293,7 +352,8 @@ pub fn run_with_detectors(
 /// The out thread: queue, budget, status at the configured period. Returns (messages, bytes).
 fn run_out(
     mut link: OutLink<SystemClock>,
-    rx: crossbeam_channel::Receiver<MavMessage>,
+    rx: crossbeam_channel::Receiver<OutItem>,
+    commands: Sender<Vec<u8>>,
     state: Arc<PipelineState>,
     status_period_usec: u64,
     shutdown: &Shutdown,
@@ -307,9 +367,15 @@ fn run_out(
     while !shutdown.is_triggered() {
         match rx.recv_timeout(Duration::from_millis(5)) {
             Ok(m) => {
-                link.push(m);
-                while let Ok(m) = rx.try_recv() {
-                    link.push(m);
+                let mut item = Some(m);
+                while let Some(m) = item.take().or_else(|| rx.try_recv().ok()) {
+                    match m {
+                        OutItem::Message(m) => link.push(m),
+                        OutItem::Alert(id, m) => link.push_alert(id, m),
+                        OutItem::Cancel(id) => {
+                            link.cancel_alert(id);
+                        }
+                    }
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -351,6 +417,10 @@ fn run_out(
             link.push(MavMessage::UTKIK_PIPELINE_STATUS(status));
         }
         link.step();
+        // Authorization commands go to the gate whole (it checks their signature).
+        for frame in link.take_command_frames() {
+            let _ = commands.send(frame);
+        }
         let incoming = link.take_incoming();
         if !incoming.is_empty() {
             tracing::debug!(
@@ -361,6 +431,18 @@ fn run_out(
     }
     let s = link.stats();
     (s.messages_sent, s.bytes_sent)
+}
+
+fn send_gate_output(o: crate::gate::GateOutput, out: &Sender<OutItem>) {
+    for id in o.cancelled_alerts {
+        let _ = out.send(OutItem::Cancel(id));
+    }
+    for (id, m) in o.alerts {
+        let _ = out.send(OutItem::Alert(id, m));
+    }
+    for m in o.messages {
+        let _ = out.send(OutItem::Message(m));
+    }
 }
 
 /// Time spent in each stage of one frame, microseconds.
@@ -403,6 +485,8 @@ pub struct FrameOutput {
     pub boxes: Vec<BoxPx>,
     /// Every detection of this frame (faces with their landmarks, for the gate's alignment).
     pub detections: Vec<FrameDetection>,
+    /// Possible matches from the gate: (alert id, UTKIK_BIOMETRIC_MATCH), resent until acknowledged.
+    pub alerts: Vec<(u32, MavMessage)>,
     /// Stage timings.
     pub times: StageTimes,
 }
@@ -419,6 +503,7 @@ pub struct Inference {
     face_height_m: f64,
     plate_height_m: f64,
     counters: Arc<PipelineCounters>,
+    gate: Option<crate::gate::Gate>,
 }
 
 impl Inference {
@@ -469,18 +554,57 @@ impl Inference {
             face_height_m: config.camera.face_height_m,
             plate_height_m: config.camera.plate_height_m,
             counters,
+            gate: None,
+        }
+    }
+
+    /// Puts the biometric gate behind the face detector: faces go to it with their ground
+    /// points; it alone decides whether a template is computed.
+    pub fn set_gate(&mut self, gate: crate::gate::Gate) {
+        self.gate = Some(gate);
+    }
+
+    /// The gate, if any (tests read its counters).
+    pub fn gate(&self) -> Option<&crate::gate::Gate> {
+        self.gate.as_ref()
+    }
+
+    /// Gate housekeeping on the drone's clock: signed commands from the ground, window and
+    /// deadline, UTKIK_AUTHZ_STATUS at 1 Hz (also while no frame arrives).
+    fn gate_step(
+        &mut self,
+        commands: &crossbeam_channel::Receiver<Vec<u8>>,
+        out: &Sender<OutItem>,
+        next_status_usec: &mut u64,
+    ) {
+        let Some(gate) = &mut self.gate else { return };
+        let now = SystemClock.now_usec();
+        let mut outputs = Vec::new();
+        while let Ok(frame) = commands.try_recv() {
+            outputs.push(gate.handle_command_frame(&frame, now));
+        }
+        outputs.push(gate.tick(now));
+        if now >= *next_status_usec {
+            *next_status_usec = now + 1_000_000;
+            let _ = out.send(OutItem::Message(gate.status_message(now, None)));
+        }
+        for o in outputs {
+            send_gate_output(o, out);
         }
     }
 
     fn run(
         mut self,
         frames: crossbeam_channel::Receiver<RgbFrame>,
-        out: Sender<MavMessage>,
+        out: Sender<OutItem>,
+        commands: crossbeam_channel::Receiver<Vec<u8>>,
         restream: Option<crate::ingest::LatestSender<(RgbFrame, Vec<BoxPx>)>>,
         shutdown: &Shutdown,
     ) {
         let mut index = 0u64;
+        let mut next_status_usec = 0u64;
         while !shutdown.is_triggered() {
+            self.gate_step(&commands, &out, &mut next_status_usec);
             let frame = match frames.recv_timeout(Duration::from_millis(100)) {
                 Ok(f) => f,
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -489,11 +613,17 @@ impl Inference {
             let output = self.process(&frame, index);
             index += 1;
             for m in output.messages {
-                let _ = out.send(m);
+                let _ = out.send(OutItem::Message(m));
+            }
+            for (id, m) in output.alerts {
+                let _ = out.send(OutItem::Alert(id, m));
             }
             if let Some(tx) = &restream {
                 tx.send((frame, output.boxes));
             }
+        }
+        if let Some(gate) = &mut self.gate {
+            gate.shutdown(SystemClock.now_usec());
         }
     }
 
@@ -600,6 +730,31 @@ impl Inference {
         for t in self.trackers.values() {
             boxes.extend(t.boxes_at(frame.time_usec));
         }
+        let mut alerts = Vec::new();
+        if let Some(gate) = &mut self.gate {
+            // The face's ground point (flat ground raised by the face height) decides the area.
+            let faces: Vec<crate::gate::GateFace> = detections
+                .iter()
+                .filter(|d| d.class == ObjectClass::Face)
+                .filter_map(|d| {
+                    let lm = d.detected.landmarks_px?;
+                    let b = d.detected.bbox;
+                    let centre = [(b.x0 + b.x1) / 2.0, (b.y0 + b.y1) / 2.0];
+                    Some(crate::gate::GateFace {
+                        track_id: d.track_id,
+                        bbox: b,
+                        landmarks_px: lm,
+                        ground: georef
+                            .as_ref()
+                            .and_then(|g| g.locate(centre, self.face_height_m))
+                            .map(|f| f.point),
+                    })
+                })
+                .collect();
+            let o = gate.process(SystemClock.now_usec(), frame, &faces);
+            alerts = o.alerts;
+            messages.extend(o.messages);
+        }
         let active: usize = self.trackers.values().map(Tracker::confirmed).sum();
         self.counters.tracks_active.store(active as u64, Ordering::Relaxed);
         self.counters.frames_processed.fetch_add(1, Ordering::Relaxed);
@@ -607,6 +762,7 @@ impl Inference {
             messages,
             boxes,
             detections,
+            alerts,
             times,
         }
     }
