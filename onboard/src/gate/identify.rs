@@ -99,8 +99,11 @@ pub struct GateFace {
 pub struct GateOutput {
     /// Alerts to resend until acknowledged: (alert id, message).
     pub alerts: Vec<(u32, MavMessage)>,
-    /// Messages to send once (status, evidence transfers).
+    /// Messages to send once (status).
     pub messages: Vec<MavMessage>,
+    /// The evidence transfer of an alert (DATA_TRANSMISSION_HANDSHAKE + ENCAPSULATED_DATA),
+    /// sent after each (re)send of that alert until it is acknowledged.
+    pub evidence: Vec<(u32, Vec<MavMessage>)>,
     /// Alerts whose resending must stop because their data was deleted.
     pub cancelled_alerts: Vec<u32>,
 }
@@ -644,7 +647,7 @@ impl Gate {
         });
         out.alerts.push((alert_id, msg));
         if let Some(e) = &evidence {
-            out.messages.extend(evidence_messages(e));
+            out.evidence.push((alert_id, evidence_messages(e)));
         }
         if let Some(t) = face.track_id {
             self.matched_tracks.insert(t);

@@ -412,11 +412,14 @@ fn only_the_designated_person_matches_not_another_real_face() {
     eprintln!("designated person: score {} (1 - distance)", m.score);
     assert_eq!(&m.authorization_digest[..], &gate.digest().as_bytes()[..16]);
     assert!(m.evidence_size > 0 && m.evidence_transfer_id > 0);
-    let MavMessage::DATA_TRANSMISSION_HANDSHAKE(hs) = &out.messages[0] else {
-        panic!("evidence handshake: {:?}", out.messages.first())
+    assert_eq!(out.evidence.len(), 1);
+    let (evidence_of, transfer) = &out.evidence[0];
+    assert_eq!(*evidence_of, m.alert_id);
+    let MavMessage::DATA_TRANSMISSION_HANDSHAKE(hs) = &transfer[0] else {
+        panic!("evidence handshake: {:?}", transfer.first())
     };
     assert_eq!(hs.size, m.evidence_size);
-    assert_eq!(out.messages.len(), 1 + hs.packets as usize);
+    assert_eq!(transfer.len(), 1 + hs.packets as usize);
 }
 
 #[test]

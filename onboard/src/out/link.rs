@@ -125,6 +125,11 @@ impl<C: Clock> OutLink<C> {
         self.queue.depth()
     }
 
+    /// Queues an alert whose every (re)send is followed by `follow` (an evidence transfer).
+    pub fn push_alert_with(&mut self, alert_id: u32, msg: MavMessage, follow: Vec<MavMessage>) {
+        self.queue.push_alert_with(alert_id, msg, follow);
+    }
+
     /// Unacknowledged alerts.
     pub fn pending_alerts(&self) -> usize {
         self.queue.pending_alerts()

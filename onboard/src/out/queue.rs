@@ -26,6 +26,8 @@ struct PendingAlert {
     msg: MavMessage,
     next_send_usec: u64,
     attempts: u32,
+    /// Sent right after each (re)send of the alert (a biometric match's evidence transfer).
+    follow: Vec<MavMessage>,
 }
 
 /// Alert resend back-off.
@@ -80,11 +82,18 @@ impl OutQueue {
 
     /// Queues an alert; it is sent as soon as budget allows, then resent until [`Self::ack`].
     pub fn push_alert(&mut self, alert_id: u32, msg: MavMessage) {
+        self.push_alert_with(alert_id, msg, Vec::new());
+    }
+
+    /// Queues an alert whose every (re)send is followed by `follow` (in order, ahead of track
+    /// updates), until [`Self::ack`]: the evidence crop of a biometric match travels with it.
+    pub fn push_alert_with(&mut self, alert_id: u32, msg: MavMessage, follow: Vec<MavMessage>) {
         self.alerts.push(PendingAlert {
             alert_id,
             msg,
             next_send_usec: 0,
             attempts: 0,
+            follow,
         });
     }
 
@@ -153,6 +162,7 @@ impl OutQueue {
             let delay = (self.resend.initial_usec << a.attempts.min(16)).min(self.resend.max_usec);
             a.attempts += 1;
             a.next_send_usec = now_usec + delay;
+            self.urgent.extend(a.follow.iter().cloned());
             return;
         }
         if self.urgent.pop_front().is_some() {
@@ -274,5 +284,31 @@ mod tests {
         assert!(q.ack(9));
         assert!(!q.ack(9));
         assert!(q.peek(100_000_000).is_none());
+    }
+
+    #[test]
+    fn an_alerts_evidence_follows_every_resend_until_acked() {
+        use utkik_shared::dialect::{ENCAPSULATED_DATA_DATA, UTKIK_BIOMETRIC_MATCH_DATA};
+        let mut q = OutQueue::new(ResendPolicy::default());
+        let packet = |seqnr| MavMessage::ENCAPSULATED_DATA(ENCAPSULATED_DATA_DATA { seqnr, data: [0; 253] });
+        let alert = MavMessage::UTKIK_BIOMETRIC_MATCH(UTKIK_BIOMETRIC_MATCH_DATA {
+            alert_id: 5,
+            ..UTKIK_BIOMETRIC_MATCH_DATA::DEFAULT
+        });
+        q.push_alert_with(5, alert, vec![packet(0), packet(1)]);
+        fn drain(q: &mut OutQueue, now: u64) -> Vec<(Priority, u32)> {
+            let mut out = Vec::new();
+            while let Some((p, m)) = q.peek(now) {
+                out.push((p, mavlink_core::Message::message_id(m)));
+                q.sent(now);
+            }
+            out
+        }
+        let first = drain(&mut q, 0);
+        assert_eq!(first.len(), 3, "alert then its two packets: {first:?}");
+        assert_eq!(first[0].0, Priority::Alert);
+        assert_eq!(drain(&mut q, 1_000_000).len(), 3, "resent with its evidence");
+        assert!(q.ack(5));
+        assert!(drain(&mut q, 10_000_000).is_empty(), "acknowledged: nothing more");
     }
 }

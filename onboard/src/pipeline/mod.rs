@@ -66,8 +66,8 @@ pub enum PipelineError {
 enum OutItem {
     /// Send once (priorities by kind).
     Message(MavMessage),
-    /// Resend until UTKIK_ALERT_ACK.
-    Alert(u32, MavMessage),
+    /// Resend until UTKIK_ALERT_ACK, each time followed by the evidence messages.
+    Alert(u32, MavMessage, Vec<MavMessage>),
     /// Stop resending (its data was deleted).
     Cancel(u32),
 }
@@ -371,7 +371,7 @@ fn run_out(
                 while let Some(m) = item.take().or_else(|| rx.try_recv().ok()) {
                     match m {
                         OutItem::Message(m) => link.push(m),
-                        OutItem::Alert(id, m) => link.push_alert(id, m),
+                        OutItem::Alert(id, m, follow) => link.push_alert_with(id, m, follow),
                         OutItem::Cancel(id) => {
                             link.cancel_alert(id);
                         }
@@ -433,12 +433,30 @@ fn run_out(
     (s.messages_sent, s.bytes_sent)
 }
 
+/// Pairs each alert with its evidence transfer (none when the crop could not be made).
+fn alerts_with_evidence(
+    alerts: Vec<(u32, MavMessage)>,
+    mut evidence: Vec<(u32, Vec<MavMessage>)>,
+) -> Vec<(u32, MavMessage, Vec<MavMessage>)> {
+    alerts
+        .into_iter()
+        .map(|(id, m)| {
+            let follow = evidence
+                .iter()
+                .position(|(e, _)| *e == id)
+                .map(|i| evidence.swap_remove(i).1)
+                .unwrap_or_default();
+            (id, m, follow)
+        })
+        .collect()
+}
+
 fn send_gate_output(o: crate::gate::GateOutput, out: &Sender<OutItem>) {
     for id in o.cancelled_alerts {
         let _ = out.send(OutItem::Cancel(id));
     }
-    for (id, m) in o.alerts {
-        let _ = out.send(OutItem::Alert(id, m));
+    for (id, m, follow) in alerts_with_evidence(o.alerts, o.evidence) {
+        let _ = out.send(OutItem::Alert(id, m, follow));
     }
     for m in o.messages {
         let _ = out.send(OutItem::Message(m));
@@ -485,8 +503,9 @@ pub struct FrameOutput {
     pub boxes: Vec<BoxPx>,
     /// Every detection of this frame (faces with their landmarks, for the gate's alignment).
     pub detections: Vec<FrameDetection>,
-    /// Possible matches from the gate: (alert id, UTKIK_BIOMETRIC_MATCH), resent until acknowledged.
-    pub alerts: Vec<(u32, MavMessage)>,
+    /// Possible matches from the gate: (alert id, UTKIK_BIOMETRIC_MATCH, its evidence transfer),
+    /// resent until acknowledged.
+    pub alerts: Vec<(u32, MavMessage, Vec<MavMessage>)>,
     /// Stage timings.
     pub times: StageTimes,
 }
@@ -615,8 +634,8 @@ impl Inference {
             for m in output.messages {
                 let _ = out.send(OutItem::Message(m));
             }
-            for (id, m) in output.alerts {
-                let _ = out.send(OutItem::Alert(id, m));
+            for (id, m, follow) in output.alerts {
+                let _ = out.send(OutItem::Alert(id, m, follow));
             }
             if let Some(tx) = &restream {
                 tx.send((frame, output.boxes));
@@ -752,7 +771,7 @@ impl Inference {
                 })
                 .collect();
             let o = gate.process(SystemClock.now_usec(), frame, &faces);
-            alerts = o.alerts;
+            alerts = alerts_with_evidence(o.alerts, o.evidence);
             messages.extend(o.messages);
         }
         let active: usize = self.trackers.values().map(Tracker::confirmed).sum();
