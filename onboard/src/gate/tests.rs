@@ -574,3 +574,43 @@ fn pipeline_takes_signed_commands_and_reports_authz_status() {
     shutdown.trigger();
     handle.join().unwrap().unwrap();
 }
+
+#[test]
+fn revoking_a_permit_deletes_its_matches_and_crops_and_it_cannot_restart() {
+    use utkik_shared::dialect::MavResult::MAV_RESULT_DENIED;
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    send_signed(&mut gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1, NOW_USEC);
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    let out = gate.process(NOW_USEC + 1, &frame, &faces);
+    assert_eq!(out.alerts.len(), 1);
+    assert_eq!(std::fs::read_dir(gate.payloads().dir()).unwrap().count(), 1);
+    let out = send_signed(
+        &mut gate,
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_REVOKE,
+        2,
+        NOW_USEC + 2,
+    );
+    assert_eq!(gate.state(), AuthzState::Revoked);
+    assert_eq!(out.cancelled_alerts.len(), 1);
+    assert_eq!(
+        std::fs::read_dir(gate.payloads().dir()).unwrap().count(),
+        0,
+        "crop deleted"
+    );
+    assert!(
+        audit_events(&gate)
+            .iter()
+            .any(|e| matches!(e, AuditEvent::DeletionReceipt { payloads, .. } if payloads.len() == 1))
+    );
+    let out = send_signed(
+        &mut gate,
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE,
+        3,
+        NOW_USEC + 3,
+    );
+    assert_eq!(last_result(&out), (3, MAV_RESULT_DENIED), "revoked is final");
+    let calls = gate.template_model_calls();
+    gate.process(NOW_USEC + 4, &frame, &with_ground(&faces, Some(inside())));
+    assert_eq!(gate.template_model_calls(), calls);
+}
