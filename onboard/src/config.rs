@@ -253,7 +253,7 @@ impl Default for Config {
                 trust_store: String::new(),
                 link_key: String::new(),
                 audit_dir: "utkik-audit".into(),
-                match_distance: 0.6,
+                match_distance: f64::from(utkik_shared::face::template::MATCH_DISTANCE),
             },
         }
     }

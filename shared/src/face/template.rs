@@ -12,6 +12,21 @@ pub const TEMPLATE_LEN: usize = 128;
 /// Euclidean distance below which dlib calls two templates the same person.
 pub const DLIB_SAME_PERSON_DISTANCE: f32 = 0.6;
 
+/// Euclidean distance below which the gate reports a possible match.
+///
+/// Stricter than dlib's 0.6 because of what we measured on our own path
+/// (MTCNN, `align`, the converted model; `onboard/benches/face_verification.rs`,
+/// figures in `models/README.md`): at 0.6, 2 of 32 pairs of certainly
+/// different people (two faces in one photograph) and 95 of 898 changed
+/// probes against another person's enrollment were accepted; at 0.5 none of
+/// the 32 and 1 of the 898 were, while all 318 probes of the same face under
+/// crop, scale (down to 0.3), blur, lighting and rotation (up to 20 degrees)
+/// stayed below it (largest 0.463). A false match costs more than a miss
+/// (police use, LAW.md section 4), and every match still goes to two human
+/// verifiers. Few identities (23 faces in 7 photographs) back this: re-measure
+/// when better imagery is available.
+pub const MATCH_DISTANCE: f32 = 0.5;
+
 /// A 128-D face template.
 #[derive(Clone, PartialEq)]
 pub struct FaceTemplate(pub [f32; TEMPLATE_LEN]);
