@@ -18,6 +18,7 @@ use utkik_ground::auth::UserDirectory;
 use utkik_ground::link::{self, LinkConfig, LinkKey, LinkSource, TlogRecorder, read_tlog};
 use utkik_ground::map::load_geojson;
 use utkik_ground::ops::GroundOps;
+use utkik_ground::plugins::console::ConsolePlugin;
 use utkik_ground::plugins::link::MessageSource;
 use utkik_ground::plugins::map::MapView;
 use utkik_ground::plugins::session::OpsRes;
@@ -274,13 +275,19 @@ fn quit_after(limit: Option<Res<QuitAfter>>, time: Res<Time>, mut exit: MessageW
 }
 
 fn run_headless(src: MessageSource, state: AppState, duration_s: Option<f32>, ops: OpsRes) {
-    println!("utkik-ground: no display found (DISPLAY/WAYLAND_DISPLAY unset): running headless, printing a summary");
+    if has_display() {
+        println!("utkik-ground: headless (--headless): printing a summary; operator console on stdin");
+    } else {
+        println!(
+            "utkik-ground: no display found (DISPLAY/WAYLAND_DISPLAY unset): running headless, printing a summary; operator console on stdin"
+        );
+    }
     let mut app = App::new();
     app.add_plugins(MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(50))))
         .insert_resource(src)
         .insert_resource(State::new(state))
         .insert_resource(ops)
-        .add_plugins(GroundCorePlugins)
+        .add_plugins((GroundCorePlugins, ConsolePlugin))
         .add_systems(Update, (print_summary, quit_after));
     if let Some(d) = duration_s {
         app.insert_resource(QuitAfter(d));

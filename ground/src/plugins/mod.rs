@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod authz;
+pub mod console;
 pub mod health;
 pub mod link;
 pub mod map;

@@ -1,0 +1,340 @@
+//! The operator console: the ground station's actions as typed commands, for headless use
+//! (a ground station reached over SSH, like MAVProxy's console) and for scripted end-to-end runs.
+//!
+//! Every command goes through [`GroundOps`], the same path the egui panels use, so the LAW.md
+//! rules (sign-in, roles, two different users per match, audit log) hold here exactly as in the
+//! window. The console only parses and formats; it never decides anything itself.
+//!
+//! A password is never part of a command line: `login USER` asks for it, and the next line read
+//! is taken as the password (and never echoed into the output or the log).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use thiserror::Error;
+use utkik_shared::dialect::MavMessage;
+
+use crate::authorization::AuthzAction;
+use crate::ops::{GroundOps, OpsError};
+use crate::state::{AlertAction, AlertState, World};
+
+/// What `help` prints.
+pub const HELP: &str = "\
+commands:
+  help                          this list
+  status                        vehicles, tracks, alerts, link, authorization
+  alerts                        every alert with its review state
+  login USER                    sign in (the next line is the password)
+  logout                        sign out
+  authz ACTION                  activate | stop | revoke | urgent-start | urgent-applied | urgent-refused
+  confirm SYS ALERT             confirm an alert (a possible match needs two different users)
+  dismiss SYS ALERT             dismiss an alert
+  export|mark|dispatch SYS ALERT  act on a confirmed alert
+  search TEXT                   search stored plate reads (logged)";
+
+/// A parsed console command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// The command list.
+    Help,
+    /// One-screen summary.
+    Status,
+    /// All alerts.
+    Alerts,
+    /// Sign in as this user; the password follows on the next line.
+    Login(String),
+    /// Sign out.
+    Logout,
+    /// An authorization command to the drone.
+    Authz(AuthzAction),
+    /// Confirm alert (system id, alert id).
+    Confirm(u8, u32),
+    /// Dismiss alert.
+    Dismiss(u8, u32),
+    /// Export, mark or dispatch a confirmed alert.
+    Act(AlertAction, u8, u32),
+    /// Stored-read search.
+    Search(String),
+}
+
+/// A line the console cannot take; says what is wrong with it.
+#[derive(Debug, Error)]
+pub enum ConsoleError {
+    /// Unknown first word.
+    #[error("unknown command `{0}` (type `help`)")]
+    Unknown(String),
+    /// Wrong arguments for a known command.
+    #[error("usage: {0}")]
+    Usage(&'static str),
+    /// An argument that does not parse.
+    #[error("`{value}` is not a valid {what}")]
+    BadArgument {
+        /// What was expected.
+        what: &'static str,
+        /// What was given.
+        value: String,
+    },
+    /// The operation was refused (the rule is named).
+    #[error("{0}")]
+    Refused(#[from] OpsError),
+}
+
+fn alert_ref(args: &[&str], usage: &'static str) -> Result<(u8, u32), ConsoleError> {
+    let [sys, id] = args else {
+        return Err(ConsoleError::Usage(usage));
+    };
+    let sys = sys.parse().map_err(|_| ConsoleError::BadArgument {
+        what: "system id (1-255)",
+        value: (*sys).to_string(),
+    })?;
+    let id = id.parse().map_err(|_| ConsoleError::BadArgument {
+        what: "alert id",
+        value: (*id).to_string(),
+    })?;
+    Ok((sys, id))
+}
+
+impl Command {
+    /// Parses one line (words separated by spaces; case-insensitive command names). An empty
+    /// line or a `#` comment is `Ok(None)`.
+    ///
+    /// # Errors
+    /// Unknown command, wrong arguments.
+    pub fn parse(line: &str) -> Result<Option<Command>, ConsoleError> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(None);
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (head, args) = (words[0].to_ascii_lowercase(), &words[1..]);
+        let cmd = match head.as_str() {
+            "help" | "?" => Command::Help,
+            "status" => Command::Status,
+            "alerts" => Command::Alerts,
+            "logout" => Command::Logout,
+            "login" => match args {
+                [user] => Command::Login((*user).to_string()),
+                _ => return Err(ConsoleError::Usage("login USER (the password goes on the next line)")),
+            },
+            "authz" => {
+                let usage = "authz activate|stop|revoke|urgent-start|urgent-applied|urgent-refused";
+                let [action] = args else {
+                    return Err(ConsoleError::Usage(usage));
+                };
+                Command::Authz(match action.to_ascii_lowercase().replace('_', "-").as_str() {
+                    "activate" => AuthzAction::Activate,
+                    "stop" => AuthzAction::Stop,
+                    "revoke" => AuthzAction::Revoke,
+                    "urgent-start" => AuthzAction::UrgentStart,
+                    "urgent-applied" => AuthzAction::UrgentApplied,
+                    "urgent-refused" => AuthzAction::UrgentRefused,
+                    _ => {
+                        return Err(ConsoleError::BadArgument {
+                            what: "authorization action (activate, stop, revoke, urgent-start, urgent-applied, urgent-refused)",
+                            value: (*action).to_string(),
+                        });
+                    }
+                })
+            }
+            "confirm" => {
+                let (s, a) = alert_ref(args, "confirm SYS ALERT")?;
+                Command::Confirm(s, a)
+            }
+            "dismiss" => {
+                let (s, a) = alert_ref(args, "dismiss SYS ALERT")?;
+                Command::Dismiss(s, a)
+            }
+            "export" | "mark" | "dispatch" => {
+                let action = match head.as_str() {
+                    "export" => AlertAction::Export,
+                    "mark" => AlertAction::Mark,
+                    _ => AlertAction::Dispatch,
+                };
+                let (s, a) = alert_ref(args, "export|mark|dispatch SYS ALERT")?;
+                Command::Act(action, s, a)
+            }
+            "search" => {
+                if args.is_empty() {
+                    return Err(ConsoleError::Usage("search TEXT"));
+                }
+                Command::Search(args.join(" "))
+            }
+            _ => return Err(ConsoleError::Unknown(words[0].to_string())),
+        };
+        Ok(Some(cmd))
+    }
+}
+
+/// What a command produced: text for the operator, and a message for the drone if any.
+#[derive(Debug, Default)]
+pub struct Reply {
+    /// Lines for the operator.
+    pub text: String,
+    /// A (signed by the link) message to send: target system id and message.
+    pub send: Option<(u8, MavMessage)>,
+}
+
+impl Reply {
+    fn text(t: impl Into<String>) -> Self {
+        Self {
+            text: t.into(),
+            send: None,
+        }
+    }
+}
+
+/// Console state: only the pending sign-in (waiting for its password line).
+#[derive(Debug, Default)]
+pub struct Console {
+    pending_login: Option<String>,
+}
+
+fn state_text(s: &AlertState) -> String {
+    match s {
+        AlertState::NeedsCheck => "needs check".into(),
+        AlertState::Checked { by } => format!("checked by {by}"),
+        AlertState::PossibleMatch { confirmed_by } if confirmed_by.is_empty() => {
+            "POSSIBLE MATCH, 0/2 confirmations".into()
+        }
+        AlertState::PossibleMatch { confirmed_by } => {
+            format!("POSSIBLE MATCH, 1/2 confirmations ({})", confirmed_by.join(", "))
+        }
+        AlertState::Confirmed { by } => format!("CONFIRMED by {} and {}", by[0], by[1]),
+        AlertState::Dismissed { by } => format!("dismissed by {by}"),
+    }
+}
+
+/// The alert list, one line each (`SYS/ALERT label: state`).
+pub fn alerts_text(world: &World) -> String {
+    if world.alerts.is_empty() {
+        return "no alerts".into();
+    }
+    let mut s = String::new();
+    for a in world.alerts.iter() {
+        let ev = match &a.evidence_jpeg {
+            Some(j) => format!(", evidence {} B", j.len()),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "{}/{} {}: {}{ev}",
+            a.system_id,
+            a.alert_id,
+            a.label(),
+            state_text(&a.state)
+        );
+    }
+    s.pop();
+    s
+}
+
+impl Console {
+    /// True while the next line is a password.
+    pub fn wants_password(&self) -> bool {
+        self.pending_login.is_some()
+    }
+
+    /// Takes one input line: a password if one is pending, else a command.
+    ///
+    /// # Errors
+    /// The parse error or the refusal (naming the rule); nothing happened then.
+    pub fn line(
+        &mut self,
+        line: &str,
+        ops: &mut GroundOps,
+        world: &mut World,
+        export_dir: &Path,
+        now_usec: u64,
+    ) -> Result<Reply, ConsoleError> {
+        if let Some(user) = self.pending_login.take() {
+            let a = ops.login(&user, line.trim_end_matches(['\r', '\n']), now_usec)?;
+            let roles: Vec<String> = a.roles.iter().map(|r| format!("{r:?}")).collect();
+            return Ok(Reply::text(format!("signed in: {} ({})", a.user_id, roles.join(", "))));
+        }
+        let Some(cmd) = Command::parse(line)? else {
+            return Ok(Reply::default());
+        };
+        self.run(cmd, ops, world, export_dir, now_usec)
+    }
+
+    fn run(
+        &mut self,
+        cmd: Command,
+        ops: &mut GroundOps,
+        world: &mut World,
+        export_dir: &Path,
+        now_usec: u64,
+    ) -> Result<Reply, ConsoleError> {
+        Ok(match cmd {
+            Command::Help => Reply::text(HELP),
+            Command::Status => {
+                let mut s = world.summary();
+                match ops.console.loaded.as_ref() {
+                    Some(l) => {
+                        let _ = write!(
+                            s,
+                            "\nauthorization {} ({:?}), ground mirror {:?}",
+                            l.authorization().document().decision_id,
+                            l.authorization().document().purpose,
+                            l.state()
+                        );
+                    }
+                    None => s.push_str("\nno authorization loaded"),
+                }
+                for v in world.vehicles.values() {
+                    if let Some(a) = &v.authz {
+                        let _ = write!(
+                            s,
+                            "\nvehicle {} onboard authorization: {:?}, templates {}, matches {}",
+                            v.system_id, a.state, a.templates_computed, a.matches
+                        );
+                    }
+                }
+                Reply::text(s)
+            }
+            Command::Alerts => Reply::text(alerts_text(world)),
+            Command::Login(user) => {
+                // One user at a time: a new sign-in ends the previous session (logged).
+                ops.logout(now_usec)?;
+                self.pending_login = Some(user.clone());
+                Reply::text(format!("password for {user}:"))
+            }
+            Command::Logout => {
+                let who = ops.actor().map(|a| a.user_id.clone());
+                ops.logout(now_usec)?;
+                Reply::text(match who {
+                    Some(u) => format!("signed out: {u}"),
+                    None => "nobody was signed in".into(),
+                })
+            }
+            Command::Authz(action) => {
+                let target = world.vehicles.keys().next().copied().unwrap_or(1);
+                let msg = ops.authz_command(world, action, target, now_usec)?;
+                Reply {
+                    text: format!("{} sent to vehicle {target} (signed)", action.name()),
+                    send: Some((target, msg)),
+                }
+            }
+            Command::Confirm(sys, id) => {
+                let s = ops.confirm(world, sys, id, now_usec)?;
+                Reply::text(format!("{sys}/{id}: {}", state_text(&s)))
+            }
+            Command::Dismiss(sys, id) => {
+                let s = ops.dismiss(world, sys, id, now_usec)?;
+                Reply::text(format!("{sys}/{id}: {}", state_text(&s)))
+            }
+            Command::Act(action, sys, id) => match ops.act(world, sys, id, action, export_dir, now_usec)? {
+                Some(p) => Reply::text(format!("{sys}/{id}: {} -> {}", action.name(), p.display())),
+                None => Reply::text(format!("{sys}/{id}: {} done (logged)", action.name())),
+            },
+            Command::Search(q) => {
+                let hits = ops.search_reads(world, &q, now_usec)?;
+                let mut s = format!("{} stored reads match `{q}`", hits.len());
+                for (k, plate) in hits {
+                    let _ = write!(s, "\n  {plate} (vehicle {} track {})", k.system_id, k.track_id);
+                }
+                Reply::text(s)
+            }
+        })
+    }
+}

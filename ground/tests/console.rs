@@ -1,0 +1,142 @@
+//! The operator console drives the same `GroundOps` as the panels: a possible match is confirmed
+//! by two different users typing at the console, passwords never appear in the output, refusals
+//! name the rule and change nothing, and an authorization command yields a message to send.
+
+mod common;
+
+use common::*;
+use utkik_ground::console::{Console, ConsoleError};
+use utkik_ground::ops::OpsError;
+use utkik_ground::state::AlertState;
+use utkik_shared::audit::{AuditEvent, Verdict, verify_file};
+use utkik_shared::dialect::MavMessage;
+
+#[test]
+fn two_users_confirm_a_possible_match_at_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ops = ops_in(dir.path(), demo_trust());
+    let digest = ops
+        .load_authorization(&repo("assets/authz/person-search.authz.json"), NOW_USEC)
+        .unwrap();
+    let mut w = world_with_match(digest.0);
+    let exports = dir.path().join("exports");
+    let mut c = Console::default();
+    let say = |c: &mut Console, ops: &mut _, w: &mut _, line: &str| c.line(line, ops, w, &exports, NOW_USEC);
+
+    // Not signed in: the rule is named, nothing changes.
+    let e = say(&mut c, &mut ops, &mut w, "confirm 1 5").unwrap_err();
+    assert!(matches!(e, ConsoleError::Refused(OpsError::Session(_))), "{e}");
+    assert!(say(&mut c, &mut ops, &mut w, "alerts").unwrap().text.contains("0/2"));
+
+    // Wrong password: refused, and the password is not in the reply.
+    assert!(
+        say(&mut c, &mut ops, &mut w, "login anna")
+            .unwrap()
+            .text
+            .contains("password")
+    );
+    assert!(c.wants_password());
+    let e = say(&mut c, &mut ops, &mut w, "pw-wrong").unwrap_err();
+    assert!(!e.to_string().contains("pw-wrong"), "{e}");
+    assert!(!c.wants_password(), "one try per `login`");
+
+    say(&mut c, &mut ops, &mut w, "login anna").unwrap();
+    let r = say(&mut c, &mut ops, &mut w, "pw-anna").unwrap();
+    assert!(
+        r.text.contains("signed in: anna") && !r.text.contains("pw-anna"),
+        "{}",
+        r.text
+    );
+    let r = say(&mut c, &mut ops, &mut w, "confirm 1 5").unwrap();
+    assert!(r.text.contains("1/2"), "{}", r.text);
+    // The same user twice does not count; export is blocked until two confirmed.
+    assert!(say(&mut c, &mut ops, &mut w, "confirm 1 5").is_err());
+    assert!(say(&mut c, &mut ops, &mut w, "export 1 5").is_err());
+    assert!(!exports.exists());
+
+    say(&mut c, &mut ops, &mut w, "login bertil").unwrap();
+    say(&mut c, &mut ops, &mut w, "pw-bertil").unwrap();
+    let r = say(&mut c, &mut ops, &mut w, "confirm 1 5").unwrap();
+    assert!(r.text.contains("CONFIRMED by anna and bertil"), "{}", r.text);
+    assert_eq!(
+        w.alerts.get(1, 5).unwrap().state,
+        AlertState::Confirmed {
+            by: ["anna".into(), "bertil".into()]
+        }
+    );
+    let r = say(&mut c, &mut ops, &mut w, "export 1 5").unwrap();
+    assert!(r.text.contains("alert-1-5.jpg"), "{}", r.text);
+    assert_eq!(std::fs::read(exports.join("alert-1-5.jpg")).unwrap(), CROP);
+    say(&mut c, &mut ops, &mut w, "logout").unwrap();
+
+    // The audit log holds both confirmations, verifies, and holds no password.
+    let ev = events(dir.path());
+    let confirms = ev
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                AuditEvent::MatchVerification {
+                    verdict: Verdict::Confirmed,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(confirms, 2, "{ev:?}");
+    verify_file(
+        &dir.path().join(utkik_ground::audit_log::AUDIT_FILE),
+        &Default::default(),
+    )
+    .unwrap();
+    assert!(files_containing(dir.path(), b"pw-anna").is_empty());
+    assert!(files_containing(dir.path(), b"pw-bertil").is_empty());
+}
+
+#[test]
+fn authz_commands_need_the_role_and_produce_a_signed_command_to_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ops = ops_in(dir.path(), demo_trust());
+    ops.load_authorization(&repo("assets/authz/person-search.authz.json"), NOW_USEC)
+        .unwrap();
+    let mut w = utkik_ground::state::World::new();
+    let mut c = Console::default();
+    let ex = dir.path().join("exports");
+    // A pilot may not activate identification.
+    c.line("login david", &mut ops, &mut w, &ex, NOW_USEC).unwrap();
+    c.line("pw-david", &mut ops, &mut w, &ex, NOW_USEC).unwrap();
+    let e = c.line("authz activate", &mut ops, &mut w, &ex, NOW_USEC).unwrap_err();
+    assert!(matches!(e, ConsoleError::Refused(_)), "{e}");
+    c.line("login cecilia", &mut ops, &mut w, &ex, NOW_USEC).unwrap();
+    c.line("pw-cecilia", &mut ops, &mut w, &ex, NOW_USEC).unwrap();
+    let r = c.line("authz activate", &mut ops, &mut w, &ex, NOW_USEC).unwrap();
+    let (target, msg) = r.send.expect("a command to send");
+    assert_eq!(target, 1);
+    assert!(matches!(msg, MavMessage::UTKIK_AUTHZ_COMMAND(_)), "{msg:?}");
+    assert!(
+        c.line("status", &mut ops, &mut w, &ex, NOW_USEC)
+            .unwrap()
+            .text
+            .contains("Active")
+    );
+}
+
+#[test]
+fn bad_lines_say_what_is_wrong() {
+    use utkik_ground::console::Command;
+    for (line, want) in [
+        ("fly home", "unknown command `fly`"),
+        ("confirm 1", "usage: confirm SYS ALERT"),
+        ("confirm 300 5", "not a valid system id"),
+        ("dismiss 1 x", "not a valid alert id"),
+        ("authz launch", "`launch` is not a valid authorization action"),
+        ("login", "usage: login USER"),
+        ("search", "usage: search TEXT"),
+    ] {
+        let e = Command::parse(line).unwrap_err().to_string();
+        assert!(e.contains(want), "{line}: {e}");
+    }
+    assert_eq!(Command::parse("  # comment").unwrap(), None);
+    assert_eq!(Command::parse("").unwrap(), None);
+    assert_eq!(Command::parse("CONFIRM 1 7").unwrap(), Some(Command::Confirm(1, 7)));
+}
