@@ -217,3 +217,63 @@ fn tcp_link_reconnects() {
         assert_eq!(w.applied_messages + w.ignored_messages, want, "round {round}");
     }
 }
+
+/// The autopilot and the companion computer share system id 1 but are different UDP peers (as
+/// with the simulator and `utkik-onboard` on one machine). A command for the drone must reach
+/// the companion computer even when the autopilot spoke last: it goes to every peer of system 1,
+/// and not to a peer of another system.
+#[test]
+fn commands_reach_every_udp_peer_of_the_target_system() {
+    let handle = link::start(LinkConfig {
+        source: LinkSource::UdpListen("127.0.0.1:0".parse().unwrap()),
+        record_dir: None,
+        rotate_bytes: 1 << 20,
+        signing: Some(link_key()),
+    })
+    .unwrap();
+    let addr = handle.local_addr.unwrap();
+    let heartbeat = |sys: u8, comp: u8| {
+        link::encode_v2(
+            mavlink_core::MavHeader {
+                system_id: sys.into(),
+                component_id: comp,
+                sequence: 0,
+            },
+            &MavMessage::HEARTBEAT(Default::default()),
+        )
+    };
+    let companion = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let autopilot = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for s in [&companion, &autopilot, &other] {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    }
+    companion.send_to(&heartbeat(1, 191), addr).unwrap();
+    other.send_to(&heartbeat(2, 1), addr).unwrap();
+    autopilot.send_to(&heartbeat(1, 1), addr).unwrap();
+    // Wait until the link thread has seen all three.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = 0;
+    while seen < 3 && Instant::now() < deadline {
+        if let Ok(link::LinkEvent::Message { .. }) = handle.events.recv_timeout(Duration::from_millis(100)) {
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 3);
+    handle.send(1, MavMessage::HEARTBEAT(Default::default()));
+    let mut buf = [0u8; 512];
+    for (name, s) in [("companion", &companion), ("autopilot", &autopilot)] {
+        let (n, _) = s
+            .recv_from(&mut buf)
+            .unwrap_or_else(|e| panic!("{name} got nothing: {e}"));
+        let mut d = FrameDecoder::new();
+        let mut got = Vec::new();
+        d.push(&buf[..n], |f| got.push(f.header.system_id));
+        assert_eq!(got, vec![u32::from(link::GCS_SYSTEM_ID)], "{name}");
+    }
+    other.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert!(
+        other.recv_from(&mut buf).is_err(),
+        "system 2 got a message for system 1"
+    );
+}

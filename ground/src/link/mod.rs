@@ -1,10 +1,12 @@
 //! The live message source: a background thread owns the socket (UDP listen, TCP client with
 //! reconnect, or serial), records every received frame to a rotating tlog, decodes frames and
-//! hands them to the world over a crossbeam channel. Outgoing messages (alert acks) go back to
-//! the last UDP peer or over the TCP/serial stream. Binding happens before the thread starts, so
-//! a port in use is a clear start-up error, never a crash.
+//! hands them to the world over a crossbeam channel. Outgoing messages (alert acks, authorization
+//! commands) go to every UDP peer the target system was heard from ([`routes`]), or over the
+//! TCP/serial stream. Binding happens before the thread starts, so a port in use is a clear
+//! start-up error, never a crash.
 
 pub mod decode;
+pub mod routes;
 pub mod signing;
 pub mod tlog;
 
@@ -210,6 +212,7 @@ struct Worker {
     source: LinkSource,
     port: Port,
     peer: Option<SocketAddr>,
+    routes: routes::Routes,
     decoder: FrameDecoder,
     recorder: Option<TlogRecorder>,
     events: Sender<LinkEvent>,
@@ -258,6 +261,7 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
         source: config.source.clone(),
         port,
         peer: None,
+        routes: routes::Routes::default(),
         decoder: FrameDecoder::new(),
         recorder,
         events: ev_tx,
@@ -360,6 +364,7 @@ impl Worker {
         let mut dropped = 0;
         let recorder = &mut self.recorder;
         let events = &self.events;
+        let mut systems: Vec<u8> = Vec::new();
         self.decoder.push(bytes, |d| {
             if let Some(r) = recorder.as_mut() {
                 if let Err(e) = r.write(t_us, &d.raw) {
@@ -372,6 +377,9 @@ impl Worker {
                 component_id: d.header.component_id,
                 sequence: d.header.sequence,
             };
+            if !systems.contains(&origin.system_id) {
+                systems.push(origin.system_id);
+            }
             if let Err(TrySendError::Full(_)) = events.try_send(LinkEvent::Message {
                 origin,
                 message: d.message,
@@ -380,6 +388,11 @@ impl Worker {
                 dropped += 1;
             }
         });
+        if let (Port::Udp(_), Some(from)) = (&self.port, self.peer) {
+            for sys in systems {
+                self.routes.seen(sys, from);
+            }
+        }
         let mut c = self.counters.lock().expect("lock");
         c.bytes_in += bytes.len() as u64;
         c.dropped += dropped;
@@ -393,7 +406,7 @@ impl Worker {
     }
 
     fn send_outgoing(&mut self) {
-        while let Ok((_sysid, msg)) = self.outgoing.try_recv() {
+        while let Ok((sysid, msg)) = self.outgoing.try_recv() {
             let header = MavHeader {
                 system_id: GCS_SYSTEM_ID.into(),
                 component_id: GCS_COMPONENT_ID,
@@ -405,7 +418,14 @@ impl Worker {
                 None => encode_v2(header, &msg),
             };
             let ok = match &mut self.port {
-                Port::Udp(s) => self.peer.is_some_and(|p| s.send_to(&frame, p).is_ok()),
+                // Every peer of the target system (autopilot and companion computer differ).
+                Port::Udp(s) => {
+                    let mut sent = false;
+                    for p in self.routes.targets(sysid, self.peer) {
+                        sent |= s.send_to(&frame, p).is_ok();
+                    }
+                    sent
+                }
                 Port::Stream(Some(s)) => s.write_all(&frame).is_ok(),
                 Port::Stream(None) => false,
             };
