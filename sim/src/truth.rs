@@ -17,7 +17,7 @@
 //! ```
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -113,26 +113,39 @@ impl TruthWriter {
 }
 
 /// Read every frame of a truth file (blank lines are skipped).
+///
+/// A simulator that is killed (Ctrl-C, the end of a demo) can leave its last line half written.
+/// That line, and only when it is the last one and has no newline, is skipped with a warning:
+/// every complete frame before it is kept. A bad line anywhere else is an error naming it.
 pub fn read_truth(path: &Path) -> Result<Vec<TruthFrame>, TruthError> {
-    let file = File::open(path).map_err(|source| TruthError::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| TruthError::Io {
         path: path.to_owned(),
         source,
     })?;
+    let unterminated_tail = !text.is_empty() && !text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|source| TruthError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+    for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let frame = serde_json::from_str(&line).map_err(|e| TruthError::Parse {
-            path: path.to_owned(),
-            line: i + 1,
-            message: e.to_string(),
-        })?;
-        out.push(frame);
+        match serde_json::from_str(line) {
+            Ok(frame) => out.push(frame),
+            Err(e) if unterminated_tail && i + 1 == lines.len() => {
+                tracing::warn!(
+                    "truth file {}:{}: last line is incomplete (the simulator was stopped while writing it): skipped ({e})",
+                    path.display(),
+                    i + 1
+                );
+            }
+            Err(e) => {
+                return Err(TruthError::Parse {
+                    path: path.to_owned(),
+                    line: i + 1,
+                    message: e.to_string(),
+                });
+            }
+        }
     }
     Ok(out)
 }
@@ -185,5 +198,19 @@ mod tests {
         std::fs::write(&path, format!("{good}\n\n{{\"frame\": 1}}\n")).unwrap();
         let e = read_truth(&path).unwrap_err().to_string();
         assert!(e.contains("t.jsonl:3:") && e.contains("time_usec"), "{e}");
+    }
+
+    #[test]
+    fn a_half_written_last_line_is_skipped_and_everything_before_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let a = serde_json::to_string(&frame(0)).unwrap();
+        let b = serde_json::to_string(&frame(1)).unwrap();
+        std::fs::write(&path, format!("{a}\n{b}\n{}", &b[..b.len() / 2])).unwrap();
+        assert_eq!(read_truth(&path).unwrap(), vec![frame(0), frame(1)]);
+        // The same bad line with its newline was written whole: an error naming it.
+        std::fs::write(&path, format!("{a}\n{}\n{b}\n", &b[..b.len() / 2])).unwrap();
+        let e = read_truth(&path).unwrap_err().to_string();
+        assert!(e.contains("t.jsonl:2:"), "{e}");
     }
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The "search for a designated person" mission, end to end and scripted: what an operator crew
+# does at the ground station, typed into the headless station's console by this script.
+#
+#   1. simulator (person-search scenario) -> onboard (real detectors, the biometric gate loaded
+#      with the DEMO authorization) -> headless ground station (records the tlog, audit log);
+#   2. cecilia (senior officer) signs in and activates the authorization (signed command);
+#   3. when a possible match reaches the ground, anna and bertil each sign in and confirm it;
+#   4. after the run: both audit logs are verified, the tlog is scored against the simulator's
+#      ground truth (`utkik-sim evaluate`) and the mission report is written.
+#
+# Everything ends up in the run folder (printed at the start; --out DIR to choose it).
+# Options: --duration-s N (default 300)  --out DIR  --release (use release binaries)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION_S=300
+OUT=""
+PROFILE=debug
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration-s) DURATION_S=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --release) PROFILE=release; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "search-run: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+SCENARIO_FILE=assets/scenarios/person-search.toml
+AUTHZ=assets/authz/person-search.authz.json
+scripts/setup.sh
+echo "search-run: building ($PROFILE)"
+if [ "$PROFILE" = release ]; then cargo build --locked --release --bins -q; else cargo build --locked --bins -q; fi
+BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/$PROFILE"
+
+RUN_DIR="${OUT:-$(mktemp -d /tmp/utkik-search.XXXXXX)}"
+mkdir -p "$RUN_DIR"
+RUN_DIR="$(cd "$RUN_DIR" && pwd)"
+echo "search-run: everything goes to $RUN_DIR"
+
+pids=()
+cleanup() {
+  exec 3>&- 2>/dev/null || true
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+"$BIN/utkik-sim" geojson --scenario "$SCENARIO_FILE" --out "$RUN_DIR/basemap.geojson"
+
+# Ground station first (it must be listening before the drone talks), its console on a FIFO.
+mkfifo "$RUN_DIR/console.fifo"
+"$BIN/utkik-ground" --headless --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" \
+  --record-dir "$RUN_DIR" --authorization "$AUTHZ" --duration-s "$((DURATION_S + 30))" \
+  < "$RUN_DIR/console.fifo" > "$RUN_DIR/ground.log" 2>&1 &
+pids+=($!)
+exec 3> "$RUN_DIR/console.fifo"
+say() { echo "$1" >&3; }
+
+"$BIN/utkik-sim" run --scenario "$SCENARIO_FILE" --realtime \
+  --telemetry-out 127.0.0.1:14540 --telemetry-out 127.0.0.1:14550 \
+  --video-out udp://127.0.0.1:5600 --video-size 1280x720 --truth "$RUN_DIR/truth.jsonl" \
+  --duration-s "$DURATION_S" > "$RUN_DIR/sim.log" 2>&1 &
+pids+=($!)
+
+ONBOARD_SET=(--set "gate.authorization=\"$AUTHZ\"" --set 'gate.trust_store="assets/authz/demo-trust-store.json"'
+  --set 'gate.link_key="assets/authz/DEMO-link.key.NOT-SECRET.json"')
+while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; done \
+  <<< "$("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE")"
+"$BIN/utkik-onboard" "${ONBOARD_SET[@]}" --audit-dir "$RUN_DIR/onboard-audit" > "$RUN_DIR/onboard.log" 2>&1 &
+pids+=($!)
+
+# Wait until the ground sees the vehicle, then activate (a senior officer; an operator may too).
+for _ in $(seq 60); do grep -q "vehicle 1" "$RUN_DIR/ground.log" 2>/dev/null && break; sleep 1; done
+say "login cecilia"; say "demo-cecilia"; say "authz activate"; say "status"; say "logout"
+echo "search-run: authorization activated; waiting for a possible match (up to ${DURATION_S}s)"
+
+MATCH=""
+end=$((SECONDS + DURATION_S))
+while [ $SECONDS -lt $end ]; do
+  MATCH="$(grep -oE 'ALERT v[0-9]+ #[0-9]+: Possible match' "$RUN_DIR/ground.log" | head -1 || true)"
+  [ -n "$MATCH" ] && break
+  sleep 2
+done
+if [ -z "$MATCH" ]; then
+  echo "search-run: no possible match reached the ground in ${DURATION_S}s (see $RUN_DIR/onboard.log)" >&2
+  RESULT=1
+else
+  SYS="$(sed -E 's/ALERT v([0-9]+) #([0-9]+).*/\1/' <<< "$MATCH")"
+  ID="$(sed -E 's/ALERT v([0-9]+) #([0-9]+).*/\2/' <<< "$MATCH")"
+  echo "search-run: $MATCH (vehicle $SYS alert $ID); two operators review it"
+  sleep 3 # let the evidence crop arrive
+  say "login anna"; say "demo-anna"; say "alerts"; say "confirm $SYS $ID"
+  say "login bertil"; say "demo-bertil"; say "confirm $SYS $ID"; say "export $SYS $ID"; say "logout"
+  for _ in $(seq 20); do grep -q "CONFIRMED by anna and bertil" "$RUN_DIR/ground.log" && break; sleep 1; done
+  if grep -q "CONFIRMED by anna and bertil" "$RUN_DIR/ground.log"; then RESULT=0; else RESULT=1; fi
+  sleep 5
+fi
+say "login cecilia"; say "demo-cecilia"; say "authz stop"; say "logout"
+sleep 3
+cleanup
+pids=()
+
+echo "search-run: console transcript (ground.log, console lines):"
+grep -E '^(> |signed|password|refused|[0-9]+/[0-9]+|ACTIVATE|STOP|CONFIRM|.*sent to vehicle)' "$RUN_DIR/ground.log" || true
+
+echo "search-run: verifying the audit logs"
+"$BIN/utkik-ground" verify-audit "$RUN_DIR/audit/ground-audit.jsonl" \
+  --key assets/audit/DEMO-ground-audit.key.NOT-SECRET.json || RESULT=1
+"$BIN/utkik-ground" verify-audit "$RUN_DIR/onboard-audit/onboard-audit.log" || RESULT=1
+
+TLOG="$(ls -1 "$RUN_DIR"/*.tlog | head -1)"
+echo "search-run: scoring $TLOG against the ground truth"
+"$BIN/utkik-sim" evaluate --truth "$RUN_DIR/truth.jsonl" --detections "$TLOG" \
+  --out "$RUN_DIR/evaluation.json" --plots "$RUN_DIR/plots" || RESULT=1
+"$BIN/utkik-ground" report "$TLOG" -o "$RUN_DIR/report.html" --audit "$RUN_DIR/audit/ground-audit.jsonl" \
+  --geojson "$RUN_DIR/basemap.geojson" || RESULT=1
+echo "search-run: results in $RUN_DIR (report.html, evaluation.json, plots/, audit/, onboard-audit/)"
+exit "$RESULT"
