@@ -13,6 +13,11 @@ cargo fmt --all -- --check
 echo "test: cargo nextest (workspace)"
 cargo nextest run --workspace --locked --no-fail-fast
 
+# Benchmarks are run by hand in release (see each crate's README); CI keeps them compiling
+# (dev profile: reuses the test build's dependencies, runs nothing).
+echo "test: benchmarks compile"
+cargo build --workspace --benches --locked -q
+
 if [ -x scripts/screenshot-smoke.sh ]; then
   echo "test: ground station screenshot smoke test"
   scripts/screenshot-smoke.sh

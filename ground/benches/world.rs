@@ -107,7 +107,7 @@ fn main() {
     for chunk in bytes.chunks(1400) {
         dec.push(chunk, |d| {
             let o = Origin {
-                system_id: d.header.system_id,
+                system_id: d.header.system_id as u8,
                 component_id: d.header.component_id,
                 sequence: d.header.sequence,
             };
