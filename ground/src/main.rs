@@ -54,6 +54,9 @@ struct LiveArgs {
     /// Run without a window even when a display exists.
     #[arg(long)]
     headless: bool,
+    /// Also take operator commands on stdin with a window (always on when headless; `help`).
+    #[arg(long)]
+    console: bool,
     /// Quit after this many seconds (demo and smoke runs); default: until closed.
     #[arg(long)]
     duration_s: Option<f32>,
@@ -435,6 +438,7 @@ fn run() -> Result<()> {
                 record_dir: PathBuf::new(),
                 rotate_mib: 0,
                 headless: false,
+                console: false,
                 duration_s: None,
                 users: PathBuf::new(),
                 authorization: None,
@@ -496,6 +500,9 @@ fn run() -> Result<()> {
             let _ = std::fs::remove_file(&out);
             let mut app = windowed_app(&live, src, state);
             app.insert_resource(ops);
+            if live.console {
+                app.add_plugins(ConsolePlugin);
+            }
             app.insert_resource(ShotPlan {
                 out: out.clone(),
                 after_s,
@@ -535,6 +542,9 @@ fn run() -> Result<()> {
             } else {
                 let mut app = windowed_app(&cli.live, src, state);
                 app.insert_resource(ops);
+                if cli.live.console {
+                    app.add_plugins(ConsolePlugin);
+                }
                 app.add_systems(Update, quit_after);
                 if let Some(d) = cli.live.duration_s {
                     app.insert_resource(QuitAfter(d));
