@@ -11,17 +11,21 @@
 #
 # Everything ends up in the run folder (printed at the start; --out DIR to choose it).
 # Options: --duration-s N (default 300)  --out DIR  --release (use release binaries)
+#          --window: the ground station with its window (under Xvfb when there is no display),
+#          saving ground-match.png (one confirmation) and ground-confirmed.png (two)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION_S=300
 OUT=""
 PROFILE=debug
+WINDOW=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration-s) DURATION_S=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --release) PROFILE=release; shift ;;
+    --window) WINDOW=1; shift ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "search-run: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -51,7 +55,14 @@ trap cleanup EXIT INT TERM
 
 # Ground station first (it must be listening before the drone talks), its console on a FIFO.
 mkfifo "$RUN_DIR/console.fifo"
-"$BIN/utkik-ground" --headless --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" \
+GROUND=("$BIN/utkik-ground" --headless)
+if [ -n "$WINDOW" ]; then
+  GROUND=("$BIN/utkik-ground" --console)
+  if [ -z "${DISPLAY:-}" ]; then
+    GROUND=(env WGPU_BACKEND=vulkan xvfb-run -a -s "-screen 0 1600x900x24" "${GROUND[@]}")
+  fi
+fi
+"${GROUND[@]}" --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" \
   --record-dir "$RUN_DIR" --authorization "$AUTHZ" --duration-s "$((DURATION_S + 30))" \
   < "$RUN_DIR/console.fifo" > "$RUN_DIR/ground.log" 2>&1 &
 pids+=($!)
@@ -72,27 +83,30 @@ while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; 
 pids+=($!)
 
 # Wait until the ground sees the vehicle, then activate (a senior officer; an operator may too).
-for _ in $(seq 60); do grep -q "vehicle 1" "$RUN_DIR/ground.log" 2>/dev/null && break; sleep 1; done
+for _ in $(seq 30); do say status; sleep 2; grep -q "^vehicle 1 at " "$RUN_DIR/ground.log" && break; done
 say "login cecilia"; say "demo-cecilia"; say "authz activate"; say "status"; say "logout"
 echo "search-run: authorization activated; waiting for a possible match (up to ${DURATION_S}s)"
 
 MATCH=""
 end=$((SECONDS + DURATION_S))
 while [ $SECONDS -lt $end ]; do
-  MATCH="$(grep -oE 'ALERT v[0-9]+ #[0-9]+: Possible match' "$RUN_DIR/ground.log" | head -1 || true)"
+  say alerts
+  sleep 3
+  MATCH="$(grep -oE '^[0-9]+/[0-9]+ Possible match' "$RUN_DIR/ground.log" | head -1 || true)"
   [ -n "$MATCH" ] && break
-  sleep 2
 done
 if [ -z "$MATCH" ]; then
   echo "search-run: no possible match reached the ground in ${DURATION_S}s (see $RUN_DIR/onboard.log)" >&2
   RESULT=1
 else
-  SYS="$(sed -E 's/ALERT v([0-9]+) #([0-9]+).*/\1/' <<< "$MATCH")"
-  ID="$(sed -E 's/ALERT v([0-9]+) #([0-9]+).*/\2/' <<< "$MATCH")"
+  SYS="$(sed -E 's/^([0-9]+)\/([0-9]+).*/\1/' <<< "$MATCH")"
+  ID="$(sed -E 's/^([0-9]+)\/([0-9]+).*/\2/' <<< "$MATCH")"
   echo "search-run: $MATCH (vehicle $SYS alert $ID); two operators review it"
   sleep 3 # let the evidence crop arrive
   say "login anna"; say "demo-anna"; say "alerts"; say "confirm $SYS $ID"
+  if [ -n "$WINDOW" ]; then say "screenshot $RUN_DIR/ground-match.png"; sleep 4; fi
   say "login bertil"; say "demo-bertil"; say "confirm $SYS $ID"; say "export $SYS $ID"; say "logout"
+  if [ -n "$WINDOW" ]; then sleep 2; say "screenshot $RUN_DIR/ground-confirmed.png"; sleep 4; fi
   for _ in $(seq 20); do grep -q "CONFIRMED by anna and bertil" "$RUN_DIR/ground.log" && break; sleep 1; done
   if grep -q "CONFIRMED by anna and bertil" "$RUN_DIR/ground.log"; then RESULT=0; else RESULT=1; fi
   sleep 5
@@ -103,7 +117,8 @@ cleanup
 pids=()
 
 echo "search-run: console transcript (ground.log, console lines):"
-grep -E '^(> |signed|password|refused|[0-9]+/[0-9]+|ACTIVATE|STOP|CONFIRM|.*sent to vehicle)' "$RUN_DIR/ground.log" || true
+grep -E '^(> |signed|password|refused|saving|[0-9]+/[0-9]+|.*sent to vehicle)' "$RUN_DIR/ground.log" \
+  | grep -vE '^> (alerts|status)$' | uniq || true
 
 echo "search-run: verifying the audit logs"
 "$BIN/utkik-ground" verify-audit "$RUN_DIR/audit/ground-audit.jsonl" \

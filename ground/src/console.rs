@@ -9,7 +9,7 @@
 //! is taken as the password (and never echoed into the output or the log).
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 use utkik_shared::dialect::MavMessage;
@@ -30,7 +30,8 @@ commands:
   confirm SYS ALERT             confirm an alert (a possible match needs two different users)
   dismiss SYS ALERT             dismiss an alert
   export|mark|dispatch SYS ALERT  act on a confirmed alert
-  search TEXT                   search stored plate reads (logged)";
+  search TEXT                   search stored plate reads (logged)
+  screenshot FILE.png           save the window (with a window only)";
 
 /// A parsed console command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,8 @@ pub enum Command {
     Act(AlertAction, u8, u32),
     /// Stored-read search.
     Search(String),
+    /// Save a PNG of the window.
+    Screenshot(PathBuf),
 }
 
 /// A line the console cannot take; says what is wrong with it.
@@ -159,6 +162,10 @@ impl Command {
                 }
                 Command::Search(args.join(" "))
             }
+            "screenshot" => match args {
+                [path] if path.to_ascii_lowercase().ends_with(".png") => Command::Screenshot(PathBuf::from(path)),
+                _ => return Err(ConsoleError::Usage("screenshot FILE.png")),
+            },
             _ => return Err(ConsoleError::Unknown(words[0].to_string())),
         };
         Ok(Some(cmd))
@@ -172,13 +179,15 @@ pub struct Reply {
     pub text: String,
     /// A (signed by the link) message to send: target system id and message.
     pub send: Option<(u8, MavMessage)>,
+    /// A PNG of the window to save here (the plugin does it; headless has no window).
+    pub screenshot: Option<PathBuf>,
 }
 
 impl Reply {
     fn text(t: impl Into<String>) -> Self {
         Self {
             text: t.into(),
-            send: None,
+            ..Self::default()
         }
     }
 }
@@ -313,6 +322,7 @@ impl Console {
                 Reply {
                     text: format!("{} sent to vehicle {target} (signed)", action.name()),
                     send: Some((target, msg)),
+                    screenshot: None,
                 }
             }
             Command::Confirm(sys, id) => {
@@ -326,6 +336,11 @@ impl Console {
             Command::Act(action, sys, id) => match ops.act(world, sys, id, action, export_dir, now_usec)? {
                 Some(p) => Reply::text(format!("{sys}/{id}: {} -> {}", action.name(), p.display())),
                 None => Reply::text(format!("{sys}/{id}: {} done (logged)", action.name())),
+            },
+            Command::Screenshot(path) => Reply {
+                text: String::new(),
+                send: None,
+                screenshot: Some(path),
             },
             Command::Search(q) => {
                 let hits = ops.search_reads(world, &q, now_usec)?;

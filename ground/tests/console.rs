@@ -132,6 +132,7 @@ fn bad_lines_say_what_is_wrong() {
         ("authz launch", "`launch` is not a valid authorization action"),
         ("login", "usage: login USER"),
         ("search", "usage: search TEXT"),
+        ("screenshot shot.jpg", "usage: screenshot FILE.png"),
     ] {
         let e = Command::parse(line).unwrap_err().to_string();
         assert!(e.contains(want), "{line}: {e}");

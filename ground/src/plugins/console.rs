@@ -6,6 +6,8 @@
 use std::io::BufRead;
 
 use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+use bevy::window::PrimaryWindow;
 use crossbeam_channel::Receiver;
 
 use super::link::MessageSource;
@@ -55,6 +57,8 @@ fn run_lines(
     mut ops: ResMut<OpsRes>,
     mut world: ResMut<WorldRes>,
     source: Res<MessageSource>,
+    window: Query<(), With<PrimaryWindow>>,
+    mut commands: Commands,
 ) {
     let input = &mut *input;
     while let Ok(line) = input.lines.try_recv() {
@@ -70,6 +74,14 @@ fn run_lines(
             Ok(reply) => {
                 if !reply.text.is_empty() {
                     println!("{}", reply.text);
+                }
+                if let Some(path) = reply.screenshot {
+                    if window.is_empty() {
+                        println!("refused: no window to take a picture of (headless)");
+                    } else {
+                        println!("saving the window to {}", path.display());
+                        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path));
+                    }
                 }
                 if let Some((target, msg)) = reply.send {
                     match &*source {
