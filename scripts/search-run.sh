@@ -103,9 +103,9 @@ else
   ID="$(sed -E 's/^([0-9]+)\/([0-9]+).*/\2/' <<< "$MATCH")"
   echo "search-run: $MATCH (vehicle $SYS alert $ID); two operators review it"
   sleep 3 # let the evidence crop arrive
-  say "login anna"; say "demo-anna"; say "alerts"; say "confirm $SYS $ID"
+  say "login anna"; say "demo-anna"; say "alerts"; say "evidence $SYS $ID"; say "confirm $SYS $ID"
   if [ -n "$WINDOW" ]; then say "screenshot $RUN_DIR/ground-match.png"; sleep 4; fi
-  say "login bertil"; say "demo-bertil"; say "confirm $SYS $ID"; say "export $SYS $ID"; say "logout"
+  say "login bertil"; say "demo-bertil"; say "evidence $SYS $ID"; say "confirm $SYS $ID"; say "export $SYS $ID"; say "logout"
   if [ -n "$WINDOW" ]; then sleep 2; say "screenshot $RUN_DIR/ground-confirmed.png"; sleep 4; fi
   for _ in $(seq 20); do grep -q "CONFIRMED by anna and bertil" "$RUN_DIR/ground.log" && break; sleep 1; done
   if grep -q "CONFIRMED by anna and bertil" "$RUN_DIR/ground.log"; then RESULT=0; else RESULT=1; fi

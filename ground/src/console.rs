@@ -27,6 +27,7 @@ commands:
   login USER                    sign in (the next line is the password)
   logout                        sign out
   authz ACTION                  activate | stop | revoke | urgent-start | urgent-applied | urgent-refused
+  evidence SYS ALERT            open a possible match's evidence crop (logged; needed before a verdict)
   confirm SYS ALERT             confirm an alert (a possible match needs two different users)
   dismiss SYS ALERT             dismiss an alert
   export|mark|dispatch SYS ALERT  act on a confirmed alert
@@ -48,6 +49,8 @@ pub enum Command {
     Logout,
     /// An authorization command to the drone.
     Authz(AuthzAction),
+    /// Open a possible match's evidence (written to a viewing file; logged).
+    Evidence(u8, u32),
     /// Confirm alert (system id, alert id).
     Confirm(u8, u32),
     /// Dismiss alert.
@@ -138,6 +141,10 @@ impl Command {
                         });
                     }
                 })
+            }
+            "evidence" => {
+                let (s, a) = alert_ref(args, "evidence SYS ALERT")?;
+                Command::Evidence(s, a)
             }
             "confirm" => {
                 let (s, a) = alert_ref(args, "confirm SYS ALERT")?;
@@ -324,6 +331,25 @@ impl Console {
                     send: Some((target, msg)),
                     screenshot: None,
                 }
+            }
+            Command::Evidence(sys, id) => {
+                let jpeg = ops.view_evidence(world, sys, id, now_usec)?;
+                // A terminal cannot show a picture: the crop goes to a viewing file beside the
+                // exports (not an export: those need two confirmations and are disclosures).
+                let user = ops.actor().map(|a| a.user_id.clone()).unwrap_or_default();
+                let dir = export_dir.parent().unwrap_or(export_dir).join("viewing");
+                let path = dir.join(format!("alert-{sys}-{id}-seen-by-{user}.jpg"));
+                std::fs::create_dir_all(&dir)
+                    .and_then(|()| std::fs::write(&path, &jpeg))
+                    .map_err(|e| OpsError::Export {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                Reply::text(format!(
+                    "{sys}/{id}: evidence crop ({} B) -> {}",
+                    jpeg.len(),
+                    path.display()
+                ))
             }
             Command::Confirm(sys, id) => {
                 let s = ops.confirm(world, sys, id, now_usec)?;

@@ -11,7 +11,7 @@
 //! (`UseStarted`, `UrgentStarted`, `UseEnded`), urgent decisions (`UrgentApplicationRecorded`,
 //! `UrgentRefused`, `DeletionReceipt`), stored-read searches (`StoredReadSearch`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use utkik_shared::audit::{AuditError, AuditEvent, DeletedCount, PayloadRef, UseEndReason, Verdict};
@@ -44,6 +44,27 @@ pub enum OpsError {
     /// The audit record could not be written, so the action did not happen.
     #[error("audit log: {0}")]
     Audit(#[from] AuditError),
+    /// A possible match may be confirmed only by someone who has looked at its evidence crop
+    /// (LAW.md section 4: each verifier confirms "after seeing the evidence").
+    #[error(
+        "{user_id} has not looked at the evidence of alert {system_id}/{alert_id}: open it first (`evidence` in the console, the thumbnail in the panel)"
+    )]
+    EvidenceNotSeen {
+        /// The user.
+        user_id: String,
+        /// Vehicle.
+        system_id: u8,
+        /// Alert.
+        alert_id: u32,
+    },
+    /// There is no evidence crop to look at (not a possible match, or it has not arrived yet).
+    #[error("alert {system_id}/{alert_id} has no evidence crop (yet): it cannot be verified")]
+    NoEvidence {
+        /// Vehicle.
+        system_id: u8,
+        /// Alert.
+        alert_id: u32,
+    },
     /// Writing an export failed.
     #[error("export to {path}: {message}")]
     Export {
@@ -80,6 +101,8 @@ pub struct GroundOps {
     logged_matches: BTreeMap<(u8, u32), Option<PayloadRef>>,
     /// When the current use started (µs), for `UseEnded`.
     use_started_usec: Option<u64>,
+    /// (vehicle, alert, user) who have looked at a possible match's evidence crop.
+    evidence_seen: BTreeSet<(u8, u32, String)>,
 }
 
 fn consultation(user_id: &str, what: impl Into<String>) -> AuditEvent {
@@ -100,6 +123,7 @@ impl GroundOps {
             audit,
             logged_matches: BTreeMap::new(),
             use_started_usec: None,
+            evidence_seen: BTreeSet::new(),
         }
     }
 
@@ -199,6 +223,50 @@ impl GroundOps {
         Ok(n)
     }
 
+    /// The signed-in verifier opens a possible match's evidence crop: logged as a consultation
+    /// (LAW.md section 5), and from then on this user may confirm or dismiss it. Returns the JPEG.
+    ///
+    /// # Errors
+    /// Not signed in, no permission to verify matches, no evidence, audit log.
+    pub fn view_evidence(
+        &mut self,
+        world: &World,
+        system_id: u8,
+        alert_id: u32,
+        now_usec: u64,
+    ) -> Result<Vec<u8>, OpsError> {
+        let actor = self.session.require(Permission::ConfirmMatch)?.clone();
+        let no_evidence = OpsError::NoEvidence { system_id, alert_id };
+        let alert = world
+            .alerts
+            .get(system_id, alert_id)
+            .ok_or(AlertError::Unknown { system_id, alert_id })?;
+        let (AlertKind::PossibleMatch { .. }, Some(jpeg)) = (&alert.kind, &alert.evidence_jpeg) else {
+            return Err(no_evidence);
+        };
+        let jpeg = jpeg.clone();
+        // The match is in the log before anyone looks at it.
+        self.log_new_matches(world, now_usec)?;
+        let key = (system_id, alert_id, actor.user_id.clone());
+        if !self.evidence_seen.contains(&key) {
+            self.audit.record(
+                now_usec,
+                consultation(
+                    &actor.user_id,
+                    format!("viewed the evidence crop of possible match {system_id}/{alert_id}"),
+                ),
+            )?;
+            self.evidence_seen.insert(key);
+        }
+        Ok(jpeg)
+    }
+
+    /// Whether the signed-in user has looked at this alert's evidence.
+    pub fn has_seen_evidence(&self, system_id: u8, alert_id: u32) -> bool {
+        self.actor()
+            .is_some_and(|a| self.evidence_seen.contains(&(system_id, alert_id, a.user_id.clone())))
+    }
+
     fn review(
         &mut self,
         world: &mut World,
@@ -217,6 +285,20 @@ impl GroundOps {
             world.alerts.dismiss(system_id, alert_id, &actor)?.clone()
         };
         let alert = world.alerts.get(system_id, alert_id).expect("just reviewed");
+        // After the role and state rules (so they are named first): a verdict on a possible
+        // match needs the verifier to have seen its evidence.
+        if matches!(alert.kind, AlertKind::PossibleMatch { .. })
+            && !self
+                .evidence_seen
+                .contains(&(system_id, alert_id, actor.user_id.clone()))
+        {
+            world.alerts = before;
+            return Err(OpsError::EvidenceNotSeen {
+                user_id: actor.user_id.clone(),
+                system_id,
+                alert_id,
+            });
+        }
         let event = match &alert.kind {
             AlertKind::PossibleMatch {
                 authorization_digest, ..

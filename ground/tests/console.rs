@@ -47,6 +47,14 @@ fn two_users_confirm_a_possible_match_at_the_console() {
         "{}",
         r.text
     );
+    // A verdict needs the evidence seen first (LAW.md section 4), and the look is logged.
+    let e = say(&mut c, &mut ops, &mut w, "confirm 1 5").unwrap_err();
+    assert!(
+        matches!(e, ConsoleError::Refused(OpsError::EvidenceNotSeen { .. })),
+        "{e}"
+    );
+    let r = say(&mut c, &mut ops, &mut w, "evidence 1 5").unwrap();
+    assert!(r.text.contains("seen-by-anna.jpg"), "{}", r.text);
     let r = say(&mut c, &mut ops, &mut w, "confirm 1 5").unwrap();
     assert!(r.text.contains("1/2"), "{}", r.text);
     // The same user twice does not count; export is blocked until two confirmed.
@@ -56,6 +64,9 @@ fn two_users_confirm_a_possible_match_at_the_console() {
 
     say(&mut c, &mut ops, &mut w, "login bertil").unwrap();
     say(&mut c, &mut ops, &mut w, "pw-bertil").unwrap();
+    // Anna's look does not count for bertil.
+    assert!(say(&mut c, &mut ops, &mut w, "confirm 1 5").is_err());
+    say(&mut c, &mut ops, &mut w, "evidence 1 5").unwrap();
     let r = say(&mut c, &mut ops, &mut w, "confirm 1 5").unwrap();
     assert!(r.text.contains("CONFIRMED by anna and bertil"), "{}", r.text);
     assert_eq!(
@@ -84,6 +95,11 @@ fn two_users_confirm_a_possible_match_at_the_console() {
         })
         .count();
     assert_eq!(confirms, 2, "{ev:?}");
+    let looks = ev
+        .iter()
+        .filter(|e| matches!(e, AuditEvent::Consultation { what, .. } if what.contains("viewed the evidence")))
+        .count();
+    assert_eq!(looks, 2, "one logged look per verifier: {ev:?}");
     verify_file(
         &dir.path().join(utkik_ground::audit_log::AUDIT_FILE),
         &Default::default(),

@@ -45,6 +45,7 @@ fn two_different_authenticated_users_confirm_and_only_then_export() {
         );
     }
     login(&mut ops, "anna");
+    ops.view_evidence(&w, 1, 5, NOW_USEC).unwrap();
     ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap();
     assert!(ops.confirm(&mut w, 1, 5, NOW_USEC).is_err(), "anna twice");
     assert!(matches!(
@@ -62,6 +63,12 @@ fn two_different_authenticated_users_confirm_and_only_then_export() {
     }
     assert!(!exports.exists(), "nothing exported");
     login(&mut ops, "bertil");
+    // Bertil has not looked at the evidence yet: no verdict.
+    assert!(matches!(
+        ops.confirm(&mut w, 1, 5, NOW_USEC),
+        Err(OpsError::EvidenceNotSeen { .. })
+    ));
+    ops.view_evidence(&w, 1, 5, NOW_USEC).unwrap();
     assert_eq!(
         ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap(),
         AlertState::Confirmed {
@@ -156,6 +163,7 @@ fn refused_urgent_use_deletes_everything_at_the_ground_and_leaves_a_receipt() {
     let mut w = world_with_match(digest.0);
     ops.log_new_matches(&w, NOW_USEC).unwrap();
     login(&mut ops, "anna");
+    ops.view_evidence(&w, 1, 5, NOW_USEC).unwrap();
     ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap();
     assert_eq!(
         files_containing(&audit_dir, CROP).len(),
@@ -203,9 +211,11 @@ fn verify_audit_names_the_tampered_record_and_imy_report_has_no_operational_data
     login(&mut ops, "anna");
     let mut w = world_with_match(digest.0);
     ops.authz_command(&mut w, AuthzAction::Activate, 1, NOW_USEC).unwrap();
+    ops.view_evidence(&w, 1, 5, NOW_USEC).unwrap();
     ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap();
     ops.search_reads(&w, "ABC123", NOW_USEC).unwrap();
     login(&mut ops, "bertil");
+    ops.view_evidence(&w, 1, 5, NOW_USEC).unwrap();
     ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap();
     ops.authz_command(&mut w, AuthzAction::Stop, 1, NOW_USEC + 60_000_000)
         .unwrap();

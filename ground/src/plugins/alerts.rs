@@ -2,6 +2,8 @@
 //! panel itself is drawn by the UI plugin with [`alerts_panel`]. Review actions go through
 //! [`crate::ops::GroundOps`] as the signed-in user (role checks, two-person rule, audit log).
 
+use std::collections::HashMap;
+
 use bevy::prelude::*;
 use bevy_egui::egui;
 
@@ -11,7 +13,7 @@ use crate::audit_log::wall_clock_usec;
 use crate::state::{AlertAction, AlertKind, AlertState};
 
 /// Cue state: alerts that arrived recently.
-#[derive(Resource, Debug, Default, Clone)]
+#[derive(Resource, Default, Clone)]
 pub struct AlertCue {
     /// Count of alerts since start.
     pub total: u64,
@@ -19,6 +21,17 @@ pub struct AlertCue {
     pub flash_frames: u32,
     /// Last review error (for the panel).
     pub last_error: Option<String>,
+    /// Evidence thumbnails the signed-in user opened: (vehicle, alert, user) -> texture.
+    pub evidence: HashMap<(u8, u32, String), egui::TextureHandle>,
+}
+
+/// Decodes an evidence JPEG into an egui image.
+fn decode_jpeg(jpeg: &[u8]) -> Result<egui::ColorImage, String> {
+    let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg)
+        .map_err(|e| format!("evidence crop does not decode as JPEG: {e}"))?
+        .to_rgba8();
+    let size = [img.width() as usize, img.height() as usize];
+    Ok(egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
 }
 
 /// Cue bookkeeping.
@@ -58,6 +71,9 @@ pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, ops: Option<&mut Op
         ui.colored_label(egui::Color32::LIGHT_RED, e);
     }
     let mut action: Option<(u8, u32, Review)> = None;
+    let user = ops.as_ref().and_then(|o| o.ops.actor()).map(|a| a.user_id.clone());
+    // Thumbnails belong to the user who opened them (and logged it).
+    cue.evidence.retain(|k, _| Some(&k.2) == user.as_ref());
     egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
         for a in world.0.alerts.iter().rev() {
             let (color, state) = match &a.state {
@@ -103,17 +119,39 @@ pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, ops: Option<&mut Op
                         ui.small(format!("face track {track_id}; {ev}"));
                     }
                 }
+                let is_match = matches!(a.kind, AlertKind::PossibleMatch { .. });
+                let thumb = user
+                    .as_ref()
+                    .and_then(|u| cue.evidence.get(&(a.system_id, a.alert_id, u.clone())));
+                if let Some(tex) = thumb {
+                    let [w, h] = tex.size();
+                    let scale = 120.0 / h.max(1) as f32;
+                    ui.image((tex.id(), egui::vec2(w as f32 * scale, h as f32 * scale)));
+                } else if is_match
+                    && a.evidence_jpeg.is_some()
+                    && user.is_some()
+                    && ui.button("Open evidence (logged)").clicked()
+                {
+                    action = Some((a.system_id, a.alert_id, Review::OpenEvidence));
+                }
                 if a.needs_attention() {
                     ui.horizontal(|ui| {
-                        let confirm = if matches!(a.kind, AlertKind::PlateHit { .. }) {
-                            "Checked"
-                        } else {
-                            "Confirm"
-                        };
-                        if ui.button(confirm).clicked() {
+                        let confirm = if is_match { "Confirm" } else { "Checked" };
+                        // A verifier confirms or dismisses a possible match after seeing the evidence.
+                        let seen = !is_match || thumb.is_some();
+                        let hint = "open the evidence first";
+                        if ui
+                            .add_enabled(seen, egui::Button::new(confirm))
+                            .on_disabled_hover_text(hint)
+                            .clicked()
+                        {
                             action = Some((a.system_id, a.alert_id, Review::Confirm));
                         }
-                        if ui.button("Dismiss").clicked() {
+                        if ui
+                            .add_enabled(seen, egui::Button::new("Dismiss"))
+                            .on_disabled_hover_text(hint)
+                            .clicked()
+                        {
                             action = Some((a.system_id, a.alert_id, Review::Dismiss));
                         }
                     });
@@ -130,6 +168,7 @@ pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, ops: Option<&mut Op
             });
         }
     });
+    let ctx = ui.ctx().clone();
     if let Some((sys, id, review)) = action {
         let Some(ops) = ops else {
             cue.last_error = Some("no users file loaded: review actions are disabled".into());
@@ -139,6 +178,21 @@ pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, ops: Option<&mut Op
         let r = match review {
             Review::Confirm => ops.ops.confirm(&mut world.0, sys, id, now).map(|_| None),
             Review::Dismiss => ops.ops.dismiss(&mut world.0, sys, id, now).map(|_| None),
+            Review::OpenEvidence => match ops.ops.view_evidence(&world.0, sys, id, now) {
+                Ok(jpeg) => match decode_jpeg(&jpeg) {
+                    Ok(img) => {
+                        let user = ops.ops.actor().map(|a| a.user_id.clone()).unwrap_or_default();
+                        let tex = ctx.load_texture(format!("evidence-{sys}-{id}-{user}"), img, Default::default());
+                        cue.evidence.insert((sys, id, user), tex);
+                        Ok(None)
+                    }
+                    Err(e) => {
+                        cue.last_error = Some(e);
+                        return;
+                    }
+                },
+                Err(e) => Err(e),
+            },
             Review::Act(act) => {
                 let dir = ops.export_dir.clone();
                 ops.ops.act(&world.0, sys, id, act, &dir, now)
@@ -157,6 +211,7 @@ pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, ops: Option<&mut Op
 
 #[derive(Clone, Copy)]
 enum Review {
+    OpenEvidence,
     Confirm,
     Dismiss,
     Act(AlertAction),
