@@ -113,6 +113,9 @@ else
 fi
 say "login cecilia"; say "demo-cecilia"; say "authz stop"; say "logout"
 sleep 3
+# End the ground station from its console so its recording is closed cleanly, then the rest.
+say quit
+for _ in $(seq 20); do kill -0 "${pids[0]}" 2>/dev/null || break; sleep 0.5; done
 cleanup
 pids=()
 

@@ -32,7 +32,8 @@ commands:
   dismiss SYS ALERT             dismiss an alert
   export|mark|dispatch SYS ALERT  act on a confirmed alert
   search TEXT                   search stored plate reads (logged)
-  screenshot FILE.png           save the window (with a window only)";
+  screenshot FILE.png           save the window (with a window only)
+  quit                          sign out and end the ground station (the recording is closed cleanly)";
 
 /// A parsed console command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub enum Command {
     Search(String),
     /// Save a PNG of the window.
     Screenshot(PathBuf),
+    /// Sign out and end the program.
+    Quit,
 }
 
 /// A line the console cannot take; says what is wrong with it.
@@ -118,6 +121,7 @@ impl Command {
             "status" => Command::Status,
             "alerts" => Command::Alerts,
             "logout" => Command::Logout,
+            "quit" | "exit" => Command::Quit,
             "login" => match args {
                 [user] => Command::Login((*user).to_string()),
                 _ => return Err(ConsoleError::Usage("login USER (the password goes on the next line)")),
@@ -188,6 +192,8 @@ pub struct Reply {
     pub send: Option<(u8, MavMessage)>,
     /// A PNG of the window to save here (the plugin does it; headless has no window).
     pub screenshot: Option<PathBuf>,
+    /// End the program (after this reply).
+    pub quit: bool,
 }
 
 impl Reply {
@@ -329,7 +335,7 @@ impl Console {
                 Reply {
                     text: format!("{} sent to vehicle {target} (signed)", action.name()),
                     send: Some((target, msg)),
-                    screenshot: None,
+                    ..Reply::default()
                 }
             }
             Command::Evidence(sys, id) => {
@@ -364,10 +370,17 @@ impl Console {
                 None => Reply::text(format!("{sys}/{id}: {} done (logged)", action.name())),
             },
             Command::Screenshot(path) => Reply {
-                text: String::new(),
-                send: None,
                 screenshot: Some(path),
+                ..Reply::default()
             },
+            Command::Quit => {
+                ops.logout(now_usec)?;
+                Reply {
+                    text: "ending the ground station".into(),
+                    quit: true,
+                    ..Reply::default()
+                }
+            }
             Command::Search(q) => {
                 let hits = ops.search_reads(world, &q, now_usec)?;
                 let mut s = format!("{} stored reads match `{q}`", hits.len());

@@ -156,4 +156,5 @@ fn bad_lines_say_what_is_wrong() {
     assert_eq!(Command::parse("  # comment").unwrap(), None);
     assert_eq!(Command::parse("").unwrap(), None);
     assert_eq!(Command::parse("CONFIRM 1 7").unwrap(), Some(Command::Confirm(1, 7)));
+    assert_eq!(Command::parse("quit").unwrap(), Some(Command::Quit));
 }

@@ -59,6 +59,7 @@ fn run_lines(
     source: Res<MessageSource>,
     window: Query<(), With<PrimaryWindow>>,
     mut commands: Commands,
+    mut exit: MessageWriter<AppExit>,
 ) {
     let input = &mut *input;
     while let Ok(line) = input.lines.try_recv() {
@@ -74,6 +75,9 @@ fn run_lines(
             Ok(reply) => {
                 if !reply.text.is_empty() {
                     println!("{}", reply.text);
+                }
+                if reply.quit {
+                    exit.write(AppExit::Success);
                 }
                 if let Some(path) = reply.screenshot {
                     if window.is_empty() {
