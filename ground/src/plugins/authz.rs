@@ -62,9 +62,15 @@ fn state_name(s: UtkikAuthzState) -> &'static str {
     }
 }
 
-/// `HH:MM:SS` (hours may exceed 24).
+/// `HH:MM:SS`, with whole days in front past 48 hours (`404 d 22:12:21`): an urgent use's 24 h
+/// deadline reads as hours, a permit's window as days.
 pub fn hms(seconds: u64) -> String {
-    format!("{:02}:{:02}:{:02}", seconds / 3600, (seconds / 60) % 60, seconds % 60)
+    let clock = |s: u64| format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
+    if seconds >= 48 * 3600 {
+        format!("{} d {}", seconds / 86_400, clock(seconds % 86_400))
+    } else {
+        clock(seconds)
+    }
 }
 
 /// The authorization panel.
@@ -178,5 +184,18 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSour
     }
     if !any {
         ui.label("no authorization status from the drone: biometric identification off");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hms;
+
+    #[test]
+    fn countdowns_read_as_hours_then_days() {
+        assert_eq!(hms(0), "00:00:00");
+        assert_eq!(hms(24 * 3600 - 1), "23:59:59");
+        assert_eq!(hms(30 * 3600 + 61), "30:01:01");
+        assert_eq!(hms(404 * 86_400 + 22 * 3600 + 12 * 60 + 21), "404 d 22:12:21");
     }
 }
