@@ -252,6 +252,7 @@ fn main() {
                     48.0,
                 ),
                 score: 0.95,
+                key: None,
             })
             .collect();
         let locate = |px: [f64; 2]| -> Option<GroundFix> { g.locate(px, 1.6) };

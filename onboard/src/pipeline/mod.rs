@@ -692,6 +692,8 @@ impl Inference {
                 .map(|f| Detection {
                     bbox: f.bbox,
                     score: f.score,
+                    // A read plate's text is its identity for the tracker.
+                    key: f.text.as_ref().map(|(t, _)| t.clone()),
                 })
                 .collect();
             let height = if class == ObjectClass::Face {

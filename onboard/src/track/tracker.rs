@@ -1,9 +1,11 @@
 //! Multi-object tracker for one object class: constant-velocity Kalman filters in image space,
 //! two-stage association by score (the ByteTrack idea: confident detections first against all
 //! tracks, then weak detections against the tracks still unmatched, so an occluded or blurred
-//! object keeps its id instead of spawning a new one), stable never-reused ids, birth after
-//! `min_hits` consecutive hits and death after `max_age` without one. Each track also filters
-//! its georeferenced ground position and velocity, with a 1-sigma accuracy.
+//! object keeps its id instead of spawning a new one), preceded by a stage on identity keys (a
+//! plate's read text: fast plates at a few frames/s never overlap between reads), stable
+//! never-reused ids, birth after `min_hits` hits without a gap of `max_age` and death after
+//! `max_age` without one. Each track also filters its georeferenced ground position and
+//! velocity, with a 1-sigma accuracy.
 
 use glam::DVec3;
 use utkik_shared::geo::{GeoPoint, LocalFrame};
@@ -12,12 +14,16 @@ use super::geometry::BoxPx;
 use super::kalman::Cv1;
 
 /// A detection handed to the tracker.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
     /// Box in pixels.
     pub bbox: BoxPx,
     /// Detector score 0..1.
     pub score: f64,
+    /// Identity hint: a plate's read text. A detection whose key equals a live track's last key
+    /// is that track wherever it moved: a car crossing a zoomed view at 3-10 processed frames/s
+    /// moves several box heights between reads, so its boxes never overlap.
+    pub key: Option<String>,
 }
 
 /// Where a pixel lands on the ground, with a 1-sigma horizontal error in metres.
@@ -110,8 +116,8 @@ struct Track {
     axes: [Cv1; 4], // cx, cy, w, h
     score: f64,
     hits: u32,
-    streak: u32,
     confirmed: bool,
+    key: Option<String>,
     reported: bool,
     last_hit_usec: u64,
     ground: Option<([Cv1; 2], f64)>, // north, east in the tracker's local frame; ground alt
@@ -217,7 +223,27 @@ impl Tracker {
         let low: Vec<usize> = (0..detections.len())
             .filter(|&i| (c.low_score..c.high_score).contains(&detections[i].score))
             .collect();
-        let all_tracks: Vec<usize> = (0..self.tracks.len()).collect();
+        // Stage 0: identity keys (plate text) match regardless of overlap.
+        let mut m0 = Vec::new();
+        let mut keyed_dets = std::collections::HashSet::new();
+        for (d, det) in detections.iter().enumerate() {
+            let Some(k) = &det.key else { continue };
+            if det.score < c.low_score {
+                continue;
+            }
+            if let Some(t) = (0..self.tracks.len())
+                .filter(|t| !m0.iter().any(|(mt, _)| mt == t))
+                .find(|&t| self.tracks[t].key.as_ref() == Some(k))
+            {
+                m0.push((t, d));
+                keyed_dets.insert(d);
+            }
+        }
+        let all_tracks: Vec<usize> = (0..self.tracks.len())
+            .filter(|t| !m0.iter().any(|(mt, _)| mt == t))
+            .collect();
+        let high: Vec<usize> = high.into_iter().filter(|d| !keyed_dets.contains(d)).collect();
+        let low: Vec<usize> = low.into_iter().filter(|d| !keyed_dets.contains(d)).collect();
         let (m1, unmatched_tracks, unmatched_high) = self.associate(&all_tracks, &high, detections, c.match_iou);
         // Second stage: only tracks that already exist for real get weak detections.
         let confirmed_left: Vec<usize> = unmatched_tracks
@@ -228,7 +254,7 @@ impl Tracker {
         let (m2, _, _) = self.associate(&confirmed_left, &low, detections, c.low_match_iou);
 
         let mut matched_det: Vec<Option<usize>> = vec![None; self.tracks.len()];
-        for (t, d) in m1.into_iter().chain(m2) {
+        for (t, d) in m0.into_iter().chain(m1).chain(m2) {
             matched_det[t] = Some(d);
         }
         for (ti, d) in matched_det.iter().enumerate() {
@@ -244,13 +270,18 @@ impl Tracker {
                     }
                     t.score = det.score;
                     t.hits += 1;
-                    t.streak += 1;
                     t.last_hit_usec = time_usec;
-                    if t.streak >= c.min_hits {
+                    if det.key.is_some() {
+                        t.key.clone_from(&det.key);
+                    }
+                    // Confirmed after `min_hits` hits with no gap longer than `max_age_usec`
+                    // (a longer gap ends the track): detectors miss small objects every other
+                    // frame, so consecutive hits would keep a real plate unconfirmed forever.
+                    if t.hits >= c.min_hits {
                         t.confirmed = true;
                     }
                 }
-                None => t.streak = 0,
+                None => {}
             }
         }
         // Births.
@@ -270,8 +301,8 @@ impl Tracker {
                 axes,
                 score: detections[d].score,
                 hits: 1,
-                streak: 1,
                 confirmed,
+                key: detections[d].key.clone(),
                 reported: false,
                 last_hit_usec: time_usec,
                 ground: None,
@@ -312,9 +343,11 @@ impl Tracker {
         for (ti, mut t) in std::mem::take(&mut self.tracks).into_iter().enumerate() {
             let det = matched_det[ti];
             let dead = time_usec.saturating_sub(t.last_hit_usec) > c.max_age_usec;
-            let tentative_miss = !t.confirmed && det.is_none();
-            if tentative_miss {
-                continue; // a tentative track must hit every frame until it is born
+            // A tentative track must hit every frame until it is born, unless it carries an
+            // identity key (a read plate): that one waits up to `max_age` for its next read.
+            let tentative_miss = !t.confirmed && det.is_none() && t.key.is_none();
+            if tentative_miss || (!t.confirmed && dead) {
+                continue;
             }
             if t.confirmed {
                 let ground = match (&t.ground, frame) {
@@ -398,7 +431,37 @@ mod tests {
         Detection {
             bbox: BoxPx::from_center(cx, cy, 40.0, 40.0),
             score,
+            key: None,
         }
+    }
+
+    #[test]
+    fn a_fast_plate_read_twice_is_one_confirmed_track_by_its_text() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        let plate = |cx: f64, text: &str| Detection {
+            bbox: BoxPx::from_center(cx, 300.0, 90.0, 28.0),
+            score: 0.9,
+            key: Some(text.into()),
+        };
+        // 300 px between reads (a car crossing a zoomed view at 3 frames/s): no overlap.
+        assert!(t.update(0, &[plate(200.0, "ABC123")], &no_geo).is_empty());
+        // A frame where the reader missed it does not reset the count.
+        assert!(t.update(333_333, &[], &no_geo).is_empty());
+        let r = t.update(666_666, &[plate(500.0, "ABC123"), plate(900.0, "XYZ12A")], &no_geo);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].id, 1, "the same track, confirmed by its second read");
+        // Another text is another track; without a key the same jump is a new track.
+        let r = t.update(1_000_000, &[plate(800.0, "ABC123"), plate(1200.0, "XYZ12A")], &no_geo);
+        assert_eq!(r.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2]);
+        let mut u = Tracker::new(TrackerConfig::default());
+        let unkeyed = |cx: f64| Detection {
+            key: None,
+            ..plate(cx, "")
+        };
+        u.update(0, &[unkeyed(200.0)], &no_geo);
+        u.update(333_333, &[unkeyed(500.0)], &no_geo);
+        let r = u.update(666_666, &[unkeyed(500.0)], &no_geo);
+        assert!(r.iter().all(|r| r.id == 2), "{r:?}");
     }
 
     fn no_geo(_: [f64; 2]) -> Option<GroundFix> {
