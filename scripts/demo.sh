@@ -64,6 +64,9 @@ pids+=($!)
 # the scenario's camera (field of view) comes from `utkik-sim camera` as --set overrides.
 CAMERA_OVERRIDES="$("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE")"
 ONBOARD_SET=(); while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; done <<< "$CAMERA_OVERRIDES"
+# The ANPR mission profile: plates only (MTCNN is ~240 ms a frame here; without it the plate
+# reader runs ~3-10 frames/s and follows cars across the zoomed view).
+if [ "$SCENARIO" = anpr ]; then ONBOARD_SET+=(--set detect.faces=false); fi
 "$BIN/utkik-onboard" "${ONBOARD_SET[@]}" > "$RUN_DIR/onboard.log" 2>&1 &
 pids+=($!)
 
