@@ -64,9 +64,12 @@ pids+=($!)
 # the scenario's camera (field of view) comes from `utkik-sim camera` as --set overrides.
 CAMERA_OVERRIDES="$("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE")"
 ONBOARD_SET=(); while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; done <<< "$CAMERA_OVERRIDES"
+# The scenario's ANPR hit list (DEMO entries): a read of a listed car is a plate-hit alert.
+"$BIN/utkik-sim" hitlist --scenario "$SCENARIO_FILE" --out "$RUN_DIR/hitlist.tsv"
+ONBOARD_SET+=(--set "detect.plate_hit_list=\"$RUN_DIR/hitlist.tsv\"")
 # The ANPR mission profile: plates only (MTCNN is ~240 ms a frame here; without it the plate
 # reader runs ~3-10 frames/s and follows cars across the zoomed view).
-if [ "$SCENARIO" = anpr ]; then ONBOARD_SET+=(--set detect.faces=false); fi
+if [ "$SCENARIO" = anpr ]; then ONBOARD_SET+=(--set detect.faces=false --set detect.plate_every_n_frames=1); fi
 "$BIN/utkik-onboard" "${ONBOARD_SET[@]}" > "$RUN_DIR/onboard.log" 2>&1 &
 pids+=($!)
 

@@ -74,6 +74,9 @@ pub struct DetectConfig {
     pub plate_scan_scale: f64,
     /// Countries whose plate formats are read (ISO 3166-1 alpha-2, see `utkik_shared::plate`).
     pub plate_countries: Vec<String>,
+    /// ANPR hit list file (`utkik_shared::hitlist` format, LAW.md section 7): a voted read of a
+    /// plate on it is a hit alert; "" = no hit list (every read is a no-hit).
+    pub plate_hit_list: String,
 }
 
 /// `[track]`.
@@ -215,6 +218,7 @@ impl Default for Config {
                 plate_every_n_frames: 3,
                 plate_scan_scale: 0.5,
                 plate_countries: vec!["SE".into()],
+                plate_hit_list: String::new(),
             },
             track: TrackConfig {
                 high_score: 0.8,

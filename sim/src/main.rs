@@ -90,6 +90,16 @@ enum Command {
         #[arg(long)]
         scenario: PathBuf,
     },
+    /// Write the scenario's ANPR hit list (cars with `hit_list = true`) for the onboard
+    /// (`--set detect.plate_hit_list=...`).
+    Hitlist {
+        /// Scenario file.
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Export the scenario's map features (roads, buildings, area) as GeoJSON.
     Geojson {
         /// Scenario file.
@@ -199,6 +209,16 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             let s = utkik_sim::scenario::Scenario::load(&scenario)?;
             let overrides = utkik_sim::onboard_config::onboard_camera_overrides(&s);
             print!("{}", utkik_sim::onboard_config::format_overrides(&overrides));
+        }
+        Command::Hitlist { scenario, out } => {
+            let s = utkik_sim::scenario::Scenario::load(&scenario)?;
+            let text = utkik_sim::onboard_config::scenario_hit_list(&s);
+            std::fs::write(&out, &text).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "{} entries -> {}",
+                text.lines().filter(|l| !l.starts_with('#')).count(),
+                out.display()
+            );
         }
         Command::Geojson { scenario, out } => {
             let s = utkik_sim::scenario::Scenario::load(&scenario)?;

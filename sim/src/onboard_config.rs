@@ -21,6 +21,25 @@ pub fn onboard_camera_overrides(scenario: &Scenario) -> Vec<(&'static str, Strin
     ]
 }
 
+/// The scenario's ANPR hit list (cars with `hit_list = true`) in the onboard's hit-list format
+/// (`utkik_shared::hitlist`: plate, expiry, reason, tab-separated). The entries expire at the
+/// start of 2099-12-31 so the demo keeps working; the reason says they are DEMO entries.
+/// `utkik-sim hitlist --scenario FILE --out FILE` writes it; the onboard reads it with
+/// `detect.plate_hit_list`.
+pub fn scenario_hit_list(scenario: &Scenario) -> String {
+    let mut text = format!(
+        "# DEMO hit list of scenario `{}` (utkik-sim hitlist): plate<TAB>expires (UTC)<TAB>reason\n",
+        scenario.name
+    );
+    for v in scenario.vehicles.iter().filter(|v| v.hit_list) {
+        text.push_str(&format!(
+            "{}\t2099-12-31\tDEMO: vehicle of interest in scenario {}\n",
+            v.plate, scenario.name
+        ));
+    }
+    text
+}
+
 /// The overrides as `KEY=VALUE` lines (each ending in a newline).
 pub fn format_overrides(overrides: &[(&str, String)]) -> String {
     overrides.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
@@ -30,6 +49,27 @@ pub fn format_overrides(overrides: &[(&str, String)]) -> String {
 mod tests {
     use super::*;
     use crate::scenario::scenarios_dir;
+
+    #[test]
+    fn the_hit_list_holds_exactly_the_scenarios_listed_cars_and_loads() {
+        use utkik_shared::hitlist::HitList;
+        use utkik_shared::plate::{PlateGrammar, normalize};
+        let s = Scenario::load(&scenarios_dir().join("anpr-road.toml")).unwrap();
+        let text = scenario_hit_list(&s);
+        let list = HitList::parse(&text, &PlateGrammar::for_countries(&["SE"]).unwrap()).unwrap();
+        let want: Vec<&str> = s
+            .vehicles
+            .iter()
+            .filter(|v| v.hit_list)
+            .map(|v| v.plate.as_str())
+            .collect();
+        assert_eq!(want.len(), 2, "the scenario lists two cars");
+        assert_eq!(list.len(), want.len());
+        let now = 1_800_000_000_000_000;
+        for v in &s.vehicles {
+            assert_eq!(list.is_hit(&normalize(&v.plate), now), v.hit_list, "{}", v.plate);
+        }
+    }
 
     #[test]
     fn overrides_carry_the_scenario_field_of_view() {

@@ -63,7 +63,19 @@ pub fn track_message(
     MavMessage::UTKIK_TRACK(msg)
 }
 
-/// UTKIK_PLATE_READ (no hit-list match: hit lists belong to the gating stage).
+/// UTKIK_PLATE_READ of a hit: status HIT, the hit-list entry (its line in the file) and the alert
+/// id the ground acknowledges.
+pub fn plate_hit_message(track_id: u32, p: &VotedPlate, alert_id: u32, hit_entry_id: u32) -> MavMessage {
+    let MavMessage::UTKIK_PLATE_READ(mut m) = plate_message(track_id, p) else {
+        unreachable!("plate_message builds a UTKIK_PLATE_READ")
+    };
+    m.alert_id = alert_id;
+    m.hit_entry_id = hit_entry_id;
+    m.status = UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT;
+    MavMessage::UTKIK_PLATE_READ(m)
+}
+
+/// UTKIK_PLATE_READ of a read that is not on the hit list.
 pub fn plate_message(track_id: u32, p: &VotedPlate) -> MavMessage {
     let mut plate = [0u8; 10];
     for (d, s) in plate.iter_mut().zip(p.text.bytes()) {

@@ -56,6 +56,9 @@ pub enum PipelineError {
     /// A detector could not be loaded.
     #[error(transparent)]
     Detector(#[from] tract::DetectorError),
+    /// The ANPR hit list could not be loaded (the error names the file, line and field).
+    #[error("hit list (detect.plate_hit_list): {0}")]
+    HitList(#[from] utkik_shared::hitlist::HitListError),
     /// The biometric gate could not be set up (authorization, trust store, link key, audit log).
     #[error(transparent)]
     Gate(#[from] crate::gate::GateError),
@@ -187,6 +190,25 @@ fn open_endpoints(config: &Config) -> Result<Endpoints, PipelineError> {
     })
 }
 
+/// The hit list `detect.plate_hit_list` names (None for ""), in the plate grammar of
+/// `detect.plate_countries`. A bad file stops start-up naming the file, line and field.
+pub fn hit_list_from_config(config: &Config) -> Result<Option<utkik_shared::hitlist::HitList>, PipelineError> {
+    let path = config.detect.plate_hit_list.trim();
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let countries: Vec<&str> = config.detect.plate_countries.iter().map(String::as_str).collect();
+    let grammar = utkik_shared::plate::PlateGrammar::for_countries(&countries).map_err(|e| {
+        crate::config::ConfigError::Invalid {
+            key: "detect.plate_countries".into(),
+            message: e.to_string(),
+        }
+    })?;
+    let list = utkik_shared::hitlist::HitList::load(std::path::Path::new(path), &grammar)?;
+    tracing::info!(file = path, entries = list.len(), "ANPR hit list loaded");
+    Ok(Some(list))
+}
+
 /// Runs the pipeline with the detectors the config asks for, until `shutdown` fires.
 pub fn run(config: &Config, shutdown: Shutdown) -> Result<RunSummary, PipelineError> {
     config.validate()?;
@@ -215,6 +237,7 @@ pub fn run_with_gate(
 ) -> Result<RunSummary, PipelineError> {
     config.validate()?;
     crate::ingest::runner::check_source(&config.video.source)?;
+    let hit_list = hit_list_from_config(config)?;
     let endpoints = open_endpoints(config)?;
 
     let (frame_tx, frame_rx, frame_counters) = latest::<RgbFrame>();
@@ -299,6 +322,9 @@ pub fn run_with_gate(
         let mut inf = Inference::new(config, detectors, poses, state.counters.clone());
         if let Some(g) = gate {
             inf.set_gate(g);
+        }
+        if let Some(h) = hit_list {
+            inf.set_hit_list(h);
         }
         let sd = shutdown.clone();
         threads.push(std::thread::Builder::new().name("inference".into()).spawn(move || {
@@ -523,6 +549,12 @@ pub struct Inference {
     plate_height_m: f64,
     counters: Arc<PipelineCounters>,
     gate: Option<crate::gate::Gate>,
+    /// ANPR hit list (None: every read is a no-hit).
+    hit_list: Option<utkik_shared::hitlist::HitList>,
+    /// Next plate-hit alert id (biometric alerts use ids from 0x4000_0000).
+    next_plate_alert_id: u32,
+    /// (track, text) already alerted.
+    alerted_hits: std::collections::HashSet<(u32, String)>,
 }
 
 impl Inference {
@@ -574,7 +606,15 @@ impl Inference {
             plate_height_m: config.camera.plate_height_m,
             counters,
             gate: None,
+            hit_list: None,
+            next_plate_alert_id: 1,
+            alerted_hits: std::collections::HashSet::new(),
         }
+    }
+
+    /// Checks voted plate reads against `hit_list` (LAW.md section 7).
+    pub fn set_hit_list(&mut self, hit_list: utkik_shared::hitlist::HitList) {
+        self.hit_list = Some(hit_list);
     }
 
     /// Puts the biometric gate behind the face detector: faces go to it with their ground
@@ -668,6 +708,7 @@ impl Inference {
         let mut messages = Vec::new();
         let mut boxes = Vec::new();
         let mut detections = Vec::new();
+        let mut plate_alerts: Vec<(u32, MavMessage)> = Vec::new();
         for d in &mut self.detectors {
             let class = d.class();
             let td = std::time::Instant::now();
@@ -727,7 +768,21 @@ impl Inference {
                 if let Some((text, conf)) = r.detection.and_then(|i| found.get(i)).and_then(|f| f.text.clone()) {
                     let votes = self.votes.entry(r.id).or_default();
                     if let Some(voted) = votes.add(&text, conf, frame.time_usec, 2) {
-                        messages.push(messages::plate_message(r.id, &voted));
+                        let entry = self
+                            .hit_list
+                            .as_ref()
+                            .and_then(|h| h.lookup(&voted.text, voted.time_usec).first().map(|e| (*e).clone()));
+                        match entry {
+                            // One alert per track and text (a re-vote of the same text is not news).
+                            Some(e) if self.alerted_hits.insert((r.id, voted.text.clone())) => {
+                                let id = self.next_plate_alert_id;
+                                self.next_plate_alert_id += 1;
+                                tracing::warn!(plate = %e.display, entry_line = e.line, track = r.id, reason = %e.reason, alert_id = id, "hit-list plate read");
+                                plate_alerts.push((id, messages::plate_hit_message(r.id, &voted, id, e.line as u32)));
+                            }
+                            Some(_) => {}
+                            None => messages.push(messages::plate_message(r.id, &voted)),
+                        }
                     }
                 }
                 if r.lost {
@@ -776,6 +831,7 @@ impl Inference {
             alerts = alerts_with_evidence(o.alerts, o.evidence);
             messages.extend(o.messages);
         }
+        alerts.extend(plate_alerts.into_iter().map(|(id, m)| (id, m, Vec::new())));
         let active: usize = self.trackers.values().map(Tracker::confirmed).sum();
         self.counters.tracks_active.store(active as u64, Ordering::Relaxed);
         self.counters.frames_processed.fetch_add(1, Ordering::Relaxed);
@@ -839,6 +895,106 @@ mod tests {
         shutdown.trigger();
         let summary = handle.join().unwrap().unwrap();
         assert!(summary.frames_processed > 0 && summary.messages_sent > 0, "{summary:?}");
+    }
+
+    /// A plate detector that reads `texts[frame]` at a box moving 150 px a frame (no overlap).
+    struct ScriptedPlates(Vec<Vec<&'static str>>);
+
+    impl ObjectDetector for ScriptedPlates {
+        fn class(&self) -> ObjectClass {
+            ObjectClass::Plate
+        }
+        fn detect(&mut self, _: &RgbFrame, i: u64) -> Result<Option<Vec<Detected>>, String> {
+            let texts = self.0.get(i as usize).cloned().unwrap_or_default();
+            Ok(Some(
+                texts
+                    .iter()
+                    .enumerate()
+                    .map(|(k, t)| Detected {
+                        bbox: BoxPx::from_xywh(20.0 + 150.0 * i as f64, 40.0 + 100.0 * k as f64, 90.0, 28.0),
+                        score: 0.95,
+                        text: Some(((*t).to_string(), 0.9)),
+                        landmarks_px: None,
+                    })
+                    .collect(),
+            ))
+        }
+    }
+
+    /// LAW.md section 7: a voted read of a listed plate is a HIT alert (entry line, alert id,
+    /// queued as an alert so it is resent until acknowledged), once per track and text; a read
+    /// not on the list, or on an expired entry, is a plain no-hit read.
+    #[test]
+    fn a_listed_plate_is_one_hit_alert_and_others_are_plain_reads() {
+        let grammar = utkik_shared::plate::PlateGrammar::for_countries(&["SE"]).unwrap();
+        let list = utkik_shared::hitlist::HitList::parse(
+            "# plate\texpires\treason\nABC 123\t2099-01-01\tDEMO stolen\nXYZ 12A\t2001-01-01\tDEMO expired\n",
+            &grammar,
+        )
+        .unwrap();
+        let script = vec![vec!["ABC123", "XYZ12A", "KLM45A"]; 6];
+        let config = Config::default();
+        let poses = Arc::new(Mutex::new(PoseBuffer::new(PoseConfig {
+            max_age_usec: 1,
+            fixed_pitch_rad: None,
+        })));
+        let mut inf = Inference::new(&config, vec![Box::new(ScriptedPlates(script))], poses, Arc::default());
+        inf.set_hit_list(list);
+        let frame = RgbFrame::new(64, 64, vec![0; 64 * 64 * 3], 0).unwrap();
+        let (mut alerts, mut reads) = (Vec::new(), Vec::new());
+        for i in 0..6u64 {
+            let f = RgbFrame::new(64, 64, frame.data.clone(), 1_800_000_000_000_000 + i * 100_000).unwrap();
+            let out = inf.process(&f, i);
+            alerts.extend(out.alerts);
+            reads.extend(out.messages.into_iter().filter_map(|m| match m {
+                MavMessage::UTKIK_PLATE_READ(r) => Some(r),
+                _ => None,
+            }));
+        }
+        let text = |r: &utkik_shared::dialect::UTKIK_PLATE_READ_DATA| -> String {
+            r.plate.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect()
+        };
+        assert_eq!(alerts.len(), 1, "one alert for the listed plate: {alerts:?}");
+        let (id, MavMessage::UTKIK_PLATE_READ(hit), follow) = &alerts[0] else {
+            panic!("{alerts:?}")
+        };
+        assert_eq!(text(hit), "ABC123");
+        assert_eq!(
+            hit.status,
+            utkik_shared::dialect::UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT
+        );
+        assert_eq!(
+            (hit.alert_id, *id, hit.hit_entry_id),
+            (1, 1, 2),
+            "alert id and the entry's line"
+        );
+        assert!(follow.is_empty());
+        let mut plain: Vec<String> = reads.iter().map(text).collect();
+        plain.sort();
+        assert_eq!(
+            plain,
+            vec!["KLM45A", "XYZ12A"],
+            "expired entry and unlisted plate are no-hits"
+        );
+        assert!(
+            reads
+                .iter()
+                .all(|r| r.status == utkik_shared::dialect::UtkikPlateStatus::UTKIK_PLATE_STATUS_NO_HIT)
+        );
+    }
+
+    /// A bad hit-list file stops start-up naming the line.
+    #[test]
+    fn a_bad_hit_list_is_a_start_up_error_naming_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hits.tsv");
+        std::fs::write(&path, "ABC 123\t2099-01-01\tok\nnot a plate\t2099-01-01\tbad\n").unwrap();
+        let mut config = Config::default();
+        config.detect.plate_hit_list = path.display().to_string();
+        let e = hit_list_from_config(&config).unwrap_err().to_string();
+        assert!(e.contains("hits.tsv") && e.contains('2'), "{e}");
+        config.detect.plate_hit_list = String::new();
+        assert!(hit_list_from_config(&config).unwrap().is_none());
     }
 
     /// The real detectors on rendered frames of a slowly moving camera: the face track is
