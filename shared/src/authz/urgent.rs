@@ -26,15 +26,21 @@ pub enum UseDataKind {
     EvidenceCrops,
     /// Alert records at the ground station (and the drone's resend queue).
     AlertRecords,
+    /// Copies of the use's messages in recordings: the ground's tlog records of its matches
+    /// (every resend) and of their evidence transfers (handshake and data packets). Counted in
+    /// records; a receipt without this kind did not touch the recordings.
+    #[serde(rename = "recorded_messages")]
+    RecordedMessages,
 }
 
 impl UseDataKind {
     /// Every kind: all of them are deleted when an urgent use is refused.
-    pub const ALL: [UseDataKind; 4] = [
+    pub const ALL: [UseDataKind; 5] = [
         UseDataKind::Templates,
         UseDataKind::Matches,
         UseDataKind::EvidenceCrops,
         UseDataKind::AlertRecords,
+        UseDataKind::RecordedMessages,
     ];
 }
 
@@ -87,6 +93,26 @@ mod tests {
     #[test]
     fn deadline_is_24_hours() {
         assert_eq!(URGENT_DEADLINE_USEC, 86_400_000_000);
+    }
+
+    #[test]
+    fn kinds_have_stable_snake_case_names() {
+        let names: Vec<String> = UseDataKind::ALL
+            .iter()
+            .map(|k| serde_json::to_value(k).unwrap().as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "templates",
+                "matches",
+                "evidence_crops",
+                "alert_records",
+                "recorded_messages"
+            ]
+        );
+        let k: UseDataKind = serde_json::from_str("\"recorded_messages\"").unwrap();
+        assert_eq!(k, UseDataKind::RecordedMessages);
     }
 
     #[test]
