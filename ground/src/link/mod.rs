@@ -4,8 +4,13 @@
 //! commands) go to every UDP peer the target system was heard from ([`routes`]), or over the
 //! TCP/serial stream. Binding happens before the thread starts, so a port in use is a clear
 //! start-up error, never a crash.
+//!
+//! The thread also redacts its recordings on request ([`LinkRedactor`], [`redact`]): it closes
+//! the file it is appending to and rewrites the files itself, so no write races the rewrite,
+//! and keeps the refused use out of everything it records afterwards.
 
 pub mod decode;
+pub mod redact;
 pub mod routes;
 pub mod signing;
 pub mod tlog;
@@ -24,6 +29,7 @@ use thiserror::Error;
 use utkik_shared::dialect::MavMessage;
 
 pub use decode::{DecodeStats, Decoded, FrameDecoder, encode_v2};
+pub use redact::{RecordingRedactor, RedactError, RedactReport, RedactRequest, RedactRule, UseFilter};
 pub use signing::{LinkKey, encode_v2_signed};
 pub use tlog::{TlogRecorder, read_tlog};
 
@@ -35,6 +41,12 @@ pub const GCS_SYSTEM_ID: u8 = 255;
 pub const GCS_COMPONENT_ID: u8 = 190;
 /// Capacity of the link -> world channel; beyond it, messages are dropped and counted.
 pub const CHANNEL_CAPACITY: usize = 65_536;
+/// How long [`LinkRedactor::redact`] waits for the link thread, seconds. Generous: the thread
+/// reads every recording of the session (hundreds of MiB on a long mission) twice.
+pub const REDACT_TIMEOUT_S: u64 = 120;
+
+/// A redaction request and where to send its report.
+type RedactJob = (RedactRequest, Sender<RedactReport>);
 
 /// Where the link connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,12 +177,55 @@ pub struct LinkHandle {
     pub local_addr: Option<SocketAddr>,
     /// Tlog files written (updated by the thread).
     pub tlog_files: Arc<std::sync::Mutex<Vec<PathBuf>>>,
+    redact_requests: Sender<RedactJob>,
+}
+
+/// Asks the link thread to redact its recordings (for [`crate::ops::GroundOps`], which must not
+/// own the link). Cheap to clone; fails cleanly once the link has stopped.
+#[derive(Debug, Clone)]
+pub struct LinkRedactor {
+    requests: Sender<RedactJob>,
+    timeout: Duration,
+}
+
+impl LinkRedactor {
+    /// Waits at most `timeout` for the report instead of [`REDACT_TIMEOUT_S`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl RecordingRedactor for LinkRedactor {
+    /// Blocks until the link thread has closed its current file, rewritten every file that may
+    /// hold the use's records and started keeping them out of the live recording.
+    fn redact(&self, request: RedactRequest) -> Result<RedactReport, RedactError> {
+        let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
+        self.requests
+            .send((request, reply_tx))
+            .map_err(|_| RedactError::LinkStopped)?;
+        match reply_rx.recv_timeout(self.timeout) {
+            Ok(report) => Ok(report),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(RedactError::Timeout {
+                waited_s: self.timeout.as_secs_f64(),
+            }),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(RedactError::LinkStopped),
+        }
+    }
 }
 
 impl LinkHandle {
     /// Queues a message for vehicle `system_id`.
     pub fn send(&self, system_id: u8, message: MavMessage) {
         let _ = self.outgoing.send((system_id, message));
+    }
+
+    /// A handle that asks this link's thread to redact its recordings.
+    pub fn redactor(&self) -> LinkRedactor {
+        LinkRedactor {
+            requests: self.redact_requests.clone(),
+            timeout: Duration::from_secs(REDACT_TIMEOUT_S),
+        }
     }
 
     /// Current counters.
@@ -222,6 +277,11 @@ struct Worker {
     stop: Arc<AtomicBool>,
     out_seq: u8,
     signing: Option<mavlink_core::SigningData>,
+    record_dir: Option<PathBuf>,
+    redact_requests: Receiver<RedactJob>,
+    /// Refused uses kept out of the recording from their redaction on (their packets may still
+    /// be in flight; a transfer may be half way).
+    live_filters: Vec<UseFilter>,
 }
 
 /// Starts the link: binds (or opens) now, then runs the thread.
@@ -254,6 +314,7 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
     };
     let (ev_tx, ev_rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
     let (out_tx, out_rx) = crossbeam_channel::unbounded();
+    let (redact_tx, redact_rx) = crossbeam_channel::unbounded();
     let counters = Arc::new(std::sync::Mutex::new(LinkCounters::default()));
     let tlog_files = Arc::new(std::sync::Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -271,6 +332,9 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
         stop: stop.clone(),
         out_seq: 0,
         signing: config.signing.as_ref().map(LinkKey::signer),
+        record_dir: config.record_dir.clone(),
+        redact_requests: redact_rx,
+        live_filters: Vec::new(),
     };
     let thread = std::thread::Builder::new()
         .name("utkik-link".into())
@@ -284,6 +348,7 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
         thread: Some(thread),
         local_addr,
         tlog_files,
+        redact_requests: redact_tx,
     })
 }
 
@@ -352,6 +417,7 @@ impl Worker {
                 self.ingest(&buf[..n].to_vec());
             }
             self.send_outgoing();
+            self.serve_redactions();
         }
         if let Some(r) = self.recorder.as_mut() {
             let _ = r.flush();
@@ -363,10 +429,14 @@ impl Worker {
         let time_s = t_us as f64 / 1e6;
         let mut dropped = 0;
         let recorder = &mut self.recorder;
+        let filters = &mut self.live_filters;
         let events = &self.events;
         let mut systems: Vec<u8> = Vec::new();
         self.decoder.push(bytes, |d| {
-            if let Some(r) = recorder.as_mut() {
+            // Every filter sees every frame (its transfer state must follow the stream).
+            let sys = d.header.system_id as u8;
+            let keep = filters.iter_mut().fold(true, |keep, f| f.keep(sys, &d.message) && keep);
+            if let (Some(r), true) = (recorder.as_mut(), keep) {
                 if let Err(e) = r.write(t_us, &d.raw) {
                     tracing::warn!("tlog write failed: {e}");
                 }
@@ -403,6 +473,51 @@ impl Worker {
                 *files = r.files.clone();
             }
         }
+    }
+
+    /// Handles redaction requests between two reads, so the recorder is idle meanwhile.
+    fn serve_redactions(&mut self) {
+        while let Ok((request, reply)) = self.redact_requests.try_recv() {
+            let report = self.redact(request);
+            tracing::info!(
+                "tlog redaction: {} records dropped from {} files, {} problems",
+                report.dropped.total(),
+                report.files_rewritten(),
+                report.failures.len()
+            );
+            let _ = reply.send(report);
+        }
+    }
+
+    /// Closes the current file, redacts every file this run wrote (and, with `since_usec`,
+    /// older recordings in the folder written since then), then filters the live recording.
+    fn redact(&mut self, request: RedactRequest) -> RedactReport {
+        let mut failures = Vec::new();
+        let mut own = Vec::new();
+        if let Some(r) = self.recorder.as_mut() {
+            if let Err(source) = r.finish_file() {
+                failures.push(RedactError::Io {
+                    step: "closing the current recording",
+                    path: r.files.last().cloned().unwrap_or_default(),
+                    source,
+                });
+            }
+            own = r.files.clone();
+        }
+        let mut paths = Vec::new();
+        if let (Some(dir), Some(since)) = (&self.record_dir, request.since_usec) {
+            match redact::recordings_modified_since(dir, since) {
+                Ok(found) => paths.extend(found.into_iter().filter(|p| !own.contains(p))),
+                Err(e) => failures.push(e),
+            }
+        }
+        paths.extend(own);
+        let mut filter = UseFilter::new(request.rule);
+        let mut report = redact::redact_files(&paths, &mut filter);
+        failures.append(&mut report.failures);
+        report.failures = failures;
+        self.live_filters.push(filter);
+        report
     }
 
     fn send_outgoing(&mut self) {

@@ -1,6 +1,12 @@
 //! Recording of every received packet to `.tlog` files (the QGroundControl/pymavlink format: an
 //! 8-byte big-endian Unix time in µs before each raw frame), rotated by size so a long mission
-//! never grows one unbounded file. Local until `utkik_shared::tlog` lands.
+//! never grows one unbounded file.
+//!
+//! The records are byte for byte those of `utkik_shared::tlog` (whose reader the redaction
+//! uses), but the recorder is not `utkik_shared::tlog::TlogFileWriter`: that one names files by
+//! the UTC time of their first record (`prefix-YYYYMMDD-HHMMSS.tlog`) where scripts rely on
+//! `<stem>-001.tlog` (`scripts/screenshot-smoke.sh`), takes CRC-checked `RawFrame`s only, and
+//! does not list the files it has written while it runs, which the link shows and redacts.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -61,6 +67,18 @@ impl TlogRecorder {
         Ok(())
     }
 
+    /// Flushes, syncs and closes the current file; the next frame starts a new one. Used before
+    /// the files are rewritten (redaction), so nothing is appended to a file being replaced.
+    pub fn finish_file(&mut self) -> io::Result<()> {
+        if let Some(f) = self.file.take() {
+            let path = self.files.last().cloned().unwrap_or_default();
+            let with_path = |e: io::Error| io::Error::new(e.kind(), format!("closing {}: {e}", path.display()));
+            let f = f.into_inner().map_err(|e| with_path(e.into_error()))?;
+            f.sync_all().map_err(with_path)?;
+        }
+        Ok(())
+    }
+
     /// Flushes the current file.
     pub fn flush(&mut self) -> io::Result<()> {
         match self.file.as_mut() {
@@ -110,5 +128,21 @@ mod tests {
         assert!(r.files.len() >= 3, "{:?}", r.files);
         let total: usize = r.files.iter().map(|p| read_tlog(p).unwrap().len()).sum();
         assert_eq!(total, 200);
+    }
+
+    #[test]
+    fn finish_file_closes_and_the_next_frame_starts_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = TlogRecorder::new(dir.path(), "t", 1 << 20).unwrap();
+        let frame: Vec<u8> = [0xFD, 3, 0, 0, 1, 1, 1, 0, 0, 0, 7, 7, 7, 0, 0].to_vec();
+        r.write(1, &frame).unwrap();
+        r.finish_file().unwrap();
+        assert_eq!(std::fs::read(&r.files[0]).unwrap().len(), 8 + frame.len(), "flushed");
+        r.finish_file().unwrap();
+        r.write(2, &frame).unwrap();
+        r.flush().unwrap();
+        assert_eq!(r.files.len(), 2);
+        assert_eq!(read_tlog(&r.files[0]).unwrap(), [(1, frame.clone())]);
+        assert_eq!(read_tlog(&r.files[1]).unwrap(), [(2, frame)]);
     }
 }
