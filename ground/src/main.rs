@@ -15,7 +15,7 @@ use bevy_egui::EguiPlugin;
 use clap::{Parser, Subcommand};
 use utkik_ground::audit_log::{GroundAudit, load_checkpoint_keys, load_checkpoint_signer, wall_clock_usec};
 use utkik_ground::auth::UserDirectory;
-use utkik_ground::link::{self, LinkConfig, LinkKey, LinkSource, TlogRecorder, read_tlog};
+use utkik_ground::link::{self, LinkConfig, LinkKey, LinkRedactor, LinkSource, TlogRecorder, read_tlog};
 use utkik_ground::map::load_geojson;
 use utkik_ground::ops::GroundOps;
 use utkik_ground::plugins::console::ConsolePlugin;
@@ -222,7 +222,9 @@ fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
     Ok(OpsRes::new(ops, audit_dir.join("exports")))
 }
 
-fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, AppState)> {
+/// The message source, and for a live link the handle that redacts its recordings (attached to
+/// the operator actions, so a refused urgent use is cut out of the tlogs too).
+fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, AppState, Option<LinkRedactor>)> {
     if let Some(path) = tlog {
         let records = read_tlog(path).with_context(|| format!("reading tlog {}", path.display()))?;
         let (events, stats) = link::events_from_records(&records);
@@ -236,7 +238,7 @@ fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, App
         for e in events {
             tx.send(e).ok();
         }
-        return Ok((MessageSource::Channel(rx), AppState::Replay));
+        return Ok((MessageSource::Channel(rx), AppState::Replay, None));
     }
     let src: LinkSource = args.link.parse()?;
     let handle = link::start(LinkConfig {
@@ -246,7 +248,8 @@ fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, App
         signing: Some(LinkKey::load(&args.link_key).context("the link signing key (--link-key)")?),
     })?;
     info!("link {src:?} up; recording to {}", args.record_dir.display());
-    Ok((MessageSource::Live(handle), AppState::Live))
+    let redactor = handle.redactor();
+    Ok((MessageSource::Live(handle), AppState::Live, Some(redactor)))
 }
 
 fn windowed_app(args: &LiveArgs, src: MessageSource, state: AppState) -> App {
@@ -495,8 +498,11 @@ fn run() -> Result<()> {
             if !has_display() {
                 anyhow::bail!("screenshot needs a display: run under xvfb-run (see scripts/screenshot-smoke.sh)");
             }
-            let ops = ground_ops(&live)?;
-            let (src, state) = source(&live, tlog.as_ref())?;
+            let mut ops = ground_ops(&live)?;
+            let (src, state, redactor) = source(&live, tlog.as_ref())?;
+            if let Some(r) = redactor {
+                ops.ops.set_redactor(Box::new(r));
+            }
             let _ = std::fs::remove_file(&out);
             let mut app = windowed_app(&live, src, state);
             app.insert_resource(ops);
@@ -535,8 +541,11 @@ fn run() -> Result<()> {
             Ok(())
         }
         None => {
-            let ops = ground_ops(&cli.live)?;
-            let (src, state) = source(&cli.live, None)?;
+            let mut ops = ground_ops(&cli.live)?;
+            let (src, state, redactor) = source(&cli.live, None)?;
+            if let Some(r) = redactor {
+                ops.ops.set_redactor(Box::new(r));
+            }
             if cli.live.headless || !has_display() {
                 run_headless(src, state, cli.live.duration_s, ops);
             } else {

@@ -10,17 +10,22 @@
 //! `AuthorizationRefused`), every command (`AuthzCommand`, also refused ones), use start and end
 //! (`UseStarted`, `UrgentStarted`, `UseEnded`), urgent decisions (`UrgentApplicationRecorded`,
 //! `UrgentRefused`, `DeletionReceipt`), stored-read searches (`StoredReadSearch`).
+//!
+//! A refused urgent use is also cut out of the link's tlog recordings through the
+//! [`RecordingRedactor`] set at start-up; without one (headless tests, replay) the deletion
+//! receipt says the recordings were not redacted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use utkik_shared::audit::{AuditError, AuditEvent, DeletedCount, PayloadRef, UseEndReason, Verdict};
-use utkik_shared::authz::{Actor, AuthzDigest, AuthzError, AuthzState, TrustStore, UseDataKind};
+use utkik_shared::authz::{Actor, AuthzDigest, AuthzError, AuthzState, DeletionOrder, TrustStore, UseDataKind};
 use utkik_shared::dialect::MavMessage;
 
 use crate::audit_log::GroundAudit;
 use crate::auth::{Permission, Session, SessionError, UserDirectory};
 use crate::authorization::{AuthzAction, AuthzConsole, CommandError};
+use crate::link::redact::{RecordingRedactor, RedactCounts, RedactRequest, RedactRule};
 use crate::state::{AlertAction, AlertError, AlertKind, AlertState, TrackKey, World};
 
 /// Seconds to wait for a possible match's evidence before logging the match without it.
@@ -75,13 +80,52 @@ pub enum OpsError {
     },
 }
 
+/// What happened to the tlog recordings when a refused use was deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordingsRedaction {
+    /// No redactor is attached (no live link in this process): the recordings were NOT redacted.
+    NoRedactor,
+    /// The link thread redacted its recordings.
+    Redacted {
+        /// Records dropped, per kind.
+        dropped: RedactCounts,
+        /// Files rewritten.
+        files_rewritten: usize,
+        /// Files that could not be redacted and damaged bytes kept as they were, in words.
+        problems: Vec<String>,
+    },
+    /// The redaction did not run or did not answer: the recordings may still hold the use.
+    Failed(String),
+}
+
+impl RecordingsRedaction {
+    /// The deletion receipt's `site`: "ground" when the recordings were redacted without a
+    /// problem, otherwise "ground" followed by what was not done, so the receipt never claims
+    /// more than happened.
+    pub fn receipt_site(&self) -> String {
+        match self {
+            RecordingsRedaction::Redacted { problems, .. } if problems.is_empty() => "ground".into(),
+            RecordingsRedaction::Redacted { problems, .. } => {
+                format!("ground (tlog recordings partly redacted: {})", problems.join("; "))
+            }
+            RecordingsRedaction::NoRedactor => {
+                "ground (tlog recordings not redacted: no link recorder attached)".into()
+            }
+            RecordingsRedaction::Failed(why) => format!("ground (tlog recordings not redacted: {why})"),
+        }
+    }
+}
+
 /// What deleting a refused urgent use removed at the ground.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroundDeletion {
-    /// Counts per kind.
+    /// Counts per kind (with [`UseDataKind::RecordedMessages`] only when the recordings were
+    /// redacted).
     pub deleted: Vec<DeletedCount>,
     /// Payloads removed from the payload store.
     pub payloads: Vec<PayloadRef>,
+    /// What happened to the tlog recordings.
+    pub recordings: RecordingsRedaction,
 }
 
 /// The ground station's users, session, authorization and audit log.
@@ -103,6 +147,10 @@ pub struct GroundOps {
     use_started_usec: Option<u64>,
     /// (vehicle, alert, user) who have looked at a possible match's evidence crop.
     evidence_seen: BTreeSet<(u8, u32, String)>,
+    /// Cuts a refused use out of the tlog recordings (the live link's; none without a link).
+    redactor: Option<Box<dyn RecordingRedactor>>,
+    /// The last deletion of a refused use (for the panels and tests).
+    last_deletion: Option<GroundDeletion>,
 }
 
 fn consultation(user_id: &str, what: impl Into<String>) -> AuditEvent {
@@ -124,7 +172,20 @@ impl GroundOps {
             logged_matches: BTreeMap::new(),
             use_started_usec: None,
             evidence_seen: BTreeSet::new(),
+            redactor: None,
+            last_deletion: None,
         }
+    }
+
+    /// Attaches what redacts the tlog recordings when an urgent use is refused (the live link's
+    /// [`crate::link::LinkRedactor`]).
+    pub fn set_redactor(&mut self, redactor: Box<dyn RecordingRedactor>) {
+        self.redactor = Some(redactor);
+    }
+
+    /// What the last refused use's deletion removed at the ground.
+    pub fn last_deletion(&self) -> Option<&GroundDeletion> {
+        self.last_deletion.as_ref()
     }
 
     /// The signed-in user.
@@ -551,13 +612,14 @@ impl GroundOps {
                     recorded_by: actor.user_id.clone(),
                 },
             )?;
-            let deleted = self.delete_use(world, &order.authorization_digest)?;
+            let deleted = self.delete_use(world, order)?;
+            self.last_deletion = Some(deleted.clone());
             self.audit.record(
                 now_usec,
                 AuditEvent::DeletionReceipt {
                     authorization_digest: order.authorization_digest,
                     decision_id: order.decision_id.clone(),
-                    site: "ground".into(),
+                    site: deleted.recordings.receipt_site(),
                     deleted: deleted.deleted,
                     payloads: deleted.payloads,
                 },
@@ -568,11 +630,11 @@ impl GroundOps {
     }
 
     /// Deletes every match, evidence crop (in memory and in the payload store) and alert of the
-    /// use at the ground. Templates never reach the ground, so their count is 0 here.
-    fn delete_use(&mut self, world: &mut World, digest: &AuthzDigest) -> Result<GroundDeletion, OpsError> {
-        let mut prefix = [0u8; 16];
-        prefix.copy_from_slice(&digest.0[..16]);
-        let gone = world.alerts.delete_use(&prefix);
+    /// use at the ground, and has the link cut the use out of its tlog recordings. Templates
+    /// never reach the ground, so their count is 0 here.
+    fn delete_use(&mut self, world: &mut World, order: &DeletionOrder) -> Result<GroundDeletion, OpsError> {
+        let rule = RedactRule::for_digest(&order.authorization_digest.0);
+        let gone = world.alerts.delete_use(&rule.digest_prefix);
         let mut payloads = Vec::new();
         let mut crops = gone.transfers;
         for a in &gone.alerts {
@@ -585,27 +647,71 @@ impl GroundOps {
             }
         }
         let n = gone.alerts.len() as u64;
+        let recordings = self.redact_recordings(RedactRequest {
+            rule,
+            since_usec: order.urgent_started_usec,
+        });
+        let mut deleted = vec![
+            DeletedCount {
+                kind: UseDataKind::Templates,
+                count: 0,
+            },
+            DeletedCount {
+                kind: UseDataKind::Matches,
+                count: n,
+            },
+            DeletedCount {
+                kind: UseDataKind::EvidenceCrops,
+                count: crops,
+            },
+            DeletedCount {
+                kind: UseDataKind::AlertRecords,
+                count: n,
+            },
+        ];
+        if let RecordingsRedaction::Redacted { dropped, .. } = &recordings {
+            deleted.push(DeletedCount {
+                kind: UseDataKind::RecordedMessages,
+                count: dropped.total(),
+            });
+        }
         Ok(GroundDeletion {
-            deleted: vec![
-                DeletedCount {
-                    kind: UseDataKind::Templates,
-                    count: 0,
-                },
-                DeletedCount {
-                    kind: UseDataKind::Matches,
-                    count: n,
-                },
-                DeletedCount {
-                    kind: UseDataKind::EvidenceCrops,
-                    count: crops,
-                },
-                DeletedCount {
-                    kind: UseDataKind::AlertRecords,
-                    count: n,
-                },
-            ],
+            deleted,
             payloads,
+            recordings,
         })
+    }
+
+    /// Asks the redactor (if any) to cut the use out of the recordings. Never fails the refusal:
+    /// the use must stop and the rest be deleted whatever happens here; the outcome goes into the
+    /// receipt.
+    fn redact_recordings(&self, request: RedactRequest) -> RecordingsRedaction {
+        let Some(redactor) = &self.redactor else {
+            return RecordingsRedaction::NoRedactor;
+        };
+        match redactor.redact(request) {
+            Ok(report) => {
+                let mut problems: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
+                let kept = report.damaged_bytes_kept();
+                if kept > 0 {
+                    problems.push(format!(
+                        "{kept} damaged bytes that no reader can parse were kept as they were"
+                    ));
+                }
+                for p in &problems {
+                    tracing::warn!("tlog redaction: {p}");
+                }
+                RecordingsRedaction::Redacted {
+                    dropped: report.dropped,
+                    files_rewritten: report.files_rewritten(),
+                    problems,
+                }
+            }
+            Err(e) => {
+                tracing::error!("tlog redaction: {e}");
+                RecordingsRedaction::Failed(e.to_string())
+            }
+        }
     }
 
     /// Searches stored plate reads (the plates of known tracks) for `query` (case-insensitive

@@ -1,20 +1,29 @@
 //! The LAW.md rules at the ground station, end to end through `GroundOps` with a real audit log:
 //! two different authenticated users confirm; the same user twice, an auditor or a pilot cannot;
-//! export is blocked until confirmed; a refused urgent use leaves no crop at the ground and a
-//! deletion receipt in the log; `verify-audit` names a tampered record; the IMY report holds no
-//! sensitive operational data.
+//! export is blocked until confirmed; a refused urgent use leaves no crop at the ground (audit
+//! payload store, and with a running link its tlog recordings too) and a deletion receipt in the
+//! log that says what it did and did not delete; `verify-audit` names a tampered record; the IMY
+//! report holds no sensitive operational data.
 
+use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
+use mavlink_core::MavHeader;
 use utkik_ground::audit_log::AUDIT_FILE;
 use utkik_ground::authorization::AuthzAction;
-use utkik_ground::ops::OpsError;
+use utkik_ground::link::{self, LinkConfig, LinkEvent, LinkHandle, LinkSource, RedactRule};
+use utkik_ground::ops::{OpsError, RecordingsRedaction};
 use utkik_ground::state::{AlertAction, AlertError, AlertState, World};
-use utkik_shared::audit::{AuditEvent, verify_file};
-use utkik_shared::authz::{AuthzState, SignedAuthorization, TrustStore};
-use utkik_shared::dialect::MavMessage;
+use utkik_shared::audit::{AuditEvent, DeletedCount, verify_file};
+use utkik_shared::authz::{AuthzState, SignedAuthorization, TrustStore, UseDataKind};
+use utkik_shared::dialect::{
+    DATA_TRANSMISSION_HANDSHAKE_DATA, ENCAPSULATED_DATA_DATA, GLOBAL_POSITION_INT_DATA, MavMessage,
+    UTKIK_BIOMETRIC_MATCH_DATA, UTKIK_PLATE_READ_DATA,
+};
+use utkik_shared::tlog::{TlogReader, TlogWriter};
 
 mod common;
 
@@ -192,9 +201,260 @@ fn refused_urgent_use_deletes_everything_at_the_ground_and_leaves_a_receipt() {
             _ => None,
         })
         .expect("deletion receipt");
-    assert_eq!(receipt.0, "ground");
+    // No link in this test: the receipt must not claim the recordings were redacted.
+    assert!(
+        receipt.0.starts_with("ground") && receipt.0.contains("not redacted"),
+        "{}",
+        receipt.0
+    );
+    assert!(!receipt.1.iter().any(|d| d.kind == UseDataKind::RecordedMessages));
+    assert_eq!(ops.last_deletion().unwrap().recordings, RecordingsRedaction::NoRedactor);
     assert_eq!(receipt.2.len(), 1, "the crop's payload listed");
     assert!(receipt.1.iter().any(|d| d.count == 1));
+}
+
+/// A JPEG-like crop of `len` bytes with a pattern of its own.
+fn crop(tag: u8, len: usize) -> Vec<u8> {
+    let mut c: Vec<u8> = (0..len)
+        .map(|i| tag ^ (i as u8).wrapping_mul(29) ^ (i >> 8) as u8)
+        .collect();
+    c[..2].copy_from_slice(b"\xff\xd8");
+    c[len - 2..].copy_from_slice(b"\xff\xd9");
+    c
+}
+
+/// A possible match and its evidence transfer (handshake + 253-byte packets), as the drone sends them.
+fn match_with_evidence(alert_id: u32, digest_prefix: [u8; 16], jpeg: &[u8]) -> Vec<MavMessage> {
+    let mut out = vec![MavMessage::UTKIK_BIOMETRIC_MATCH(UTKIK_BIOMETRIC_MATCH_DATA {
+        alert_id,
+        score: 0.7,
+        authorization_digest: digest_prefix,
+        evidence_transfer_id: alert_id as u16,
+        evidence_size: jpeg.len() as u32,
+        ..Default::default()
+    })];
+    out.push(MavMessage::DATA_TRANSMISSION_HANDSHAKE(
+        DATA_TRANSMISSION_HANDSHAKE_DATA {
+            size: jpeg.len() as u32,
+            packets: jpeg.len().div_ceil(253) as u16,
+            payload: 253,
+            ..Default::default()
+        },
+    ));
+    for (i, chunk) in jpeg.chunks(253).enumerate() {
+        let mut data = [0u8; 253];
+        data[..chunk.len()].copy_from_slice(chunk);
+        out.push(MavMessage::ENCAPSULATED_DATA(ENCAPSULATED_DATA_DATA {
+            seqnr: i as u16,
+            data,
+        }));
+    }
+    out
+}
+
+fn telemetry(i: i32) -> MavMessage {
+    MavMessage::GLOBAL_POSITION_INT(GLOBAL_POSITION_INT_DATA {
+        lat: 593_940_000 + i,
+        lon: 179_010_000,
+        ..Default::default()
+    })
+}
+
+fn frame(seq: u8, m: &MavMessage) -> Vec<u8> {
+    let header = MavHeader {
+        system_id: 1,
+        component_id: 191,
+        sequence: seq,
+    };
+    link::encode_v2(header, m)
+}
+
+/// Pieces of a crop as they lie in a tlog (one per packet, trailing zeros of the last one
+/// trimmed by MAVLink 2): none of them may be left anywhere.
+fn crop_pieces(jpeg: &[u8]) -> Vec<&[u8]> {
+    jpeg.chunks(253).collect()
+}
+
+/// Sends `msgs` to the link over UDP and applies what the link decodes to `w`, until the
+/// telemetry `marker` has come through (everything before it has then been recorded).
+fn send_and_ingest(udp: &UdpSocket, handle: &LinkHandle, w: &mut World, msgs: &[MavMessage], marker: i32) {
+    for (i, m) in msgs.iter().chain([&telemetry(marker)]).enumerate() {
+        udp.send_to(&frame(i as u8, m), handle.local_addr.unwrap()).unwrap();
+        // A datagram per frame; pace them so the socket buffer never overflows.
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(ev) = handle.events.recv_timeout(left) else {
+            panic!("the marker {marker} never came through the link");
+        };
+        if let LinkEvent::Message {
+            origin,
+            message,
+            time_s,
+        } = ev
+        {
+            w.apply(origin, &message, time_s);
+            if matches!(&message, MavMessage::GLOBAL_POSITION_INT(g) if g.lat == 593_940_000 + marker) {
+                return;
+            }
+        }
+    }
+}
+
+fn tlogs_in(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tlog"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every record of every tlog in `dir`, through the shared reader, which must find no damage.
+fn recorded(dir: &Path) -> Vec<MavMessage> {
+    let mut out = Vec::new();
+    for p in tlogs_in(dir) {
+        for r in TlogReader::new(std::fs::File::open(&p).unwrap()) {
+            let r = r.unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            out.push(r.frame.decode::<MavMessage>().unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn refused_urgent_use_is_cut_out_of_the_live_links_tlog_recordings() {
+    let dir = tempfile::tempdir().unwrap();
+    let record_dir = dir.path().join("recordings");
+    // As the station runs by default: the audit log inside the record folder.
+    let audit_dir = record_dir.join("audit");
+    let (path, trust) = urgent_document(dir.path());
+    let mut ops = ops_in(&audit_dir, trust);
+    let digest = ops.load_authorization(&path, NOW_USEC).unwrap();
+    let use_a = RedactRule::for_digest(&digest.0).digest_prefix;
+    let use_b = [0xB2; 16];
+    let (crop_a, crop_b) = (crop(0xA1, 700), crop(0x3C, 400));
+
+    // A recording of an earlier run of the station during the use (written after it started).
+    std::fs::create_dir_all(&record_dir).unwrap();
+    let earlier = record_dir.join("utkik-earlier-001.tlog");
+    let mut w0 = TlogWriter::new(Vec::new());
+    for (i, m) in match_with_evidence(3, use_a, &crop_a)
+        .iter()
+        .chain([&telemetry(-1)])
+        .enumerate()
+    {
+        w0.write_raw(NOW_USEC + i as u64, &frame(i as u8, m)).unwrap();
+    }
+    std::fs::write(&earlier, w0.into_inner()).unwrap();
+    let f = std::fs::File::options().write(true).open(&earlier).unwrap();
+    f.set_modified(UNIX_EPOCH + Duration::from_micros(NOW_USEC + 1_000_000))
+        .unwrap();
+    drop(f);
+
+    // The live link, rotating every KiB so the use's records land in several files.
+    let mut handle = link::start(LinkConfig {
+        source: LinkSource::UdpListen("127.0.0.1:0".parse().unwrap()),
+        record_dir: Some(record_dir.clone()),
+        rotate_bytes: 1024,
+        signing: None,
+    })
+    .unwrap();
+    ops.set_redactor(Box::new(handle.redactor()));
+    login(&mut ops, "cecilia");
+    let mut w = World::new();
+    ops.authz_command(&mut w, AuthzAction::UrgentStart, 1, NOW_USEC)
+        .unwrap();
+
+    // Plates and telemetry, a match of use A with its crop, one of use B with its crop, and A's
+    // resend (the ack was lost) with the crop again.
+    let mut msgs = vec![
+        MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
+            track_id: 4,
+            ..Default::default()
+        }),
+        telemetry(1),
+    ];
+    msgs.extend(match_with_evidence(5, use_a, &crop_a));
+    msgs.push(telemetry(2));
+    msgs.extend(match_with_evidence(6, use_b, &crop_b));
+    msgs.extend(match_with_evidence(5, use_a, &crop_a));
+    send_and_ingest(&udp_socket(), &handle, &mut w, &msgs, 100);
+    assert_eq!(w.alerts.get(1, 5).unwrap().evidence_jpeg.as_deref(), Some(&crop_a[..]));
+    ops.log_new_matches(&w, NOW_USEC).unwrap();
+    assert!(handle.tlog_files.lock().unwrap().len() >= 2, "rotated");
+
+    ops.authz_command(&mut w, AuthzAction::UrgentRefused, 1, NOW_USEC + 1)
+        .unwrap();
+
+    for piece in crop_pieces(&crop_a) {
+        assert!(
+            files_containing(&record_dir, piece).is_empty(),
+            "a piece of A's crop is left: {:?}",
+            files_containing(&record_dir, piece)
+        );
+    }
+    // B's crop is still recorded (and the audit payload store holds its crop too).
+    for piece in crop_pieces(&crop_b) {
+        assert!(
+            files_containing(&record_dir, piece)
+                .iter()
+                .any(|p| p.extension().is_some_and(|e| e == "tlog")),
+            "B's crop must stay in the recording"
+        );
+    }
+    // 2 live matches + 2 transfers of 1 + 3 packets, and the earlier run's match + transfer.
+    let deletion = ops.last_deletion().unwrap().clone();
+    let RecordingsRedaction::Redacted { dropped, problems, .. } = &deletion.recordings else {
+        panic!("{:?}", deletion.recordings)
+    };
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!((dropped.matches, dropped.handshakes, dropped.data_packets), (3, 3, 9));
+    let receipt = events(&audit_dir)
+        .into_iter()
+        .find_map(|e| match e {
+            AuditEvent::DeletionReceipt { site, deleted, .. } => Some((site, deleted)),
+            _ => None,
+        })
+        .expect("deletion receipt");
+    assert_eq!(receipt.0, "ground");
+    assert!(
+        receipt.1.contains(&DeletedCount {
+            kind: UseDataKind::RecordedMessages,
+            count: 15
+        }),
+        "{:?}",
+        receipt.1
+    );
+    verify_file(&audit_dir.join(AUDIT_FILE), &Default::default()).unwrap();
+
+    // A late resend of A still in flight after the refusal is kept out of the recording too;
+    // the link goes on recording everything else.
+    let late = match_with_evidence(5, use_a, &crop_a);
+    send_and_ingest(&udp_socket(), &handle, &mut w, &late, 101);
+    handle.stop();
+    for piece in crop_pieces(&crop_a) {
+        assert!(files_containing(&record_dir, piece).is_empty(), "late packet recorded");
+    }
+    // Everything else is there and every file still reads without damage.
+    let kept = recorded(&record_dir);
+    let count = |f: &dyn Fn(&MavMessage) -> bool| kept.iter().filter(|m| f(m)).count();
+    assert_eq!(count(&|m| matches!(m, MavMessage::UTKIK_PLATE_READ(_))), 1);
+    assert_eq!(count(&|m| matches!(m, MavMessage::GLOBAL_POSITION_INT(_))), 5);
+    assert_eq!(
+        count(&|m| matches!(m, MavMessage::UTKIK_BIOMETRIC_MATCH(b) if b.authorization_digest == use_b)),
+        1
+    );
+    assert_eq!(count(&|m| matches!(m, MavMessage::UTKIK_BIOMETRIC_MATCH(_))), 1);
+    assert_eq!(count(&|m| matches!(m, MavMessage::DATA_TRANSMISSION_HANDSHAKE(_))), 1);
+    assert_eq!(count(&|m| matches!(m, MavMessage::ENCAPSULATED_DATA(_))), 2);
+}
+
+fn udp_socket() -> UdpSocket {
+    UdpSocket::bind("127.0.0.1:0").unwrap()
 }
 
 fn bin() -> Command {
