@@ -83,7 +83,7 @@ while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; 
 pids+=($!)
 
 # Wait until the ground sees the vehicle, then activate (a senior officer; an operator may too).
-for _ in $(seq 30); do say status; sleep 2; grep -q "^vehicle 1 at " "$RUN_DIR/ground.log" && break; done
+for _ in $(seq 30); do say status; sleep 2; grep -q "^vehicle 1 onboard authorization" "$RUN_DIR/ground.log" && break; done
 say "login cecilia"; say "demo-cecilia"; say "authz activate"; say "status"; say "logout"
 echo "search-run: authorization activated; waiting for a possible match (up to ${DURATION_S}s)"
 

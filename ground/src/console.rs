@@ -83,6 +83,11 @@ pub enum ConsoleError {
         /// What was given.
         value: String,
     },
+    /// The drone's onboard gate has not been heard yet, so a start command is not sent.
+    #[error(
+        "vehicle {0}: no authorization status from its onboard computer yet, so the command could reach only the autopilot; try again when `status` shows it"
+    )]
+    NotHeard(u8),
     /// The operation was refused (the rule is named).
     #[error("{0}")]
     Refused(#[from] OpsError),
@@ -331,6 +336,12 @@ impl Console {
             }
             Command::Authz(action) => {
                 let target = world.vehicles.keys().next().copied().unwrap_or(1);
+                // Starting identification needs the onboard gate heard (its UTKIK_AUTHZ_STATUS):
+                // before that the command may reach only the autopilot. Stopping is always sent.
+                let starts = matches!(action, AuthzAction::Activate | AuthzAction::UrgentStart);
+                if starts && world.vehicles.get(&target).is_none_or(|v| v.authz.is_none()) {
+                    return Err(ConsoleError::NotHeard(target));
+                }
                 let msg = ops.authz_command(world, action, target, now_usec)?;
                 Reply {
                     text: format!("{} sent to vehicle {target} (signed)", action.name()),

@@ -116,6 +116,17 @@ fn authz_commands_need_the_role_and_produce_a_signed_command_to_send() {
     ops.load_authorization(&repo("assets/authz/person-search.authz.json"), NOW_USEC)
         .unwrap();
     let mut w = utkik_ground::state::World::new();
+    // The onboard gate has been heard (its authorization status).
+    let origin = utkik_ground::state::Origin {
+        system_id: 1,
+        component_id: 191,
+        sequence: 0,
+    };
+    w.apply(
+        origin,
+        &MavMessage::UTKIK_AUTHZ_STATUS(utkik_shared::dialect::UTKIK_AUTHZ_STATUS_DATA::default()),
+        1.0,
+    );
     let mut c = Console::default();
     let ex = dir.path().join("exports");
     // A pilot may not activate identification.
@@ -125,6 +136,12 @@ fn authz_commands_need_the_role_and_produce_a_signed_command_to_send() {
     assert!(matches!(e, ConsoleError::Refused(_)), "{e}");
     c.line("login cecilia", &mut ops, &mut w, &ex, NOW_USEC).unwrap();
     c.line("pw-cecilia", &mut ops, &mut w, &ex, NOW_USEC).unwrap();
+    // Not before the drone's onboard gate is heard: it could reach only the autopilot.
+    let mut unheard = utkik_ground::state::World::new();
+    let e = c
+        .line("authz activate", &mut ops, &mut unheard, &ex, NOW_USEC)
+        .unwrap_err();
+    assert!(matches!(e, ConsoleError::NotHeard(1)), "{e}");
     let r = c.line("authz activate", &mut ops, &mut w, &ex, NOW_USEC).unwrap();
     let (target, msg) = r.send.expect("a command to send");
     assert_eq!(target, 1);

@@ -141,7 +141,11 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSour
                 clicked = Some(AuthzAction::Stop);
             }
         }
-        if let Some(action) = clicked {
+        let starts = matches!(clicked, Some(AuthzAction::Activate | AuthzAction::UrgentStart));
+        if starts && world.0.vehicles.get(&target).is_none_or(|v| v.authz.is_none()) {
+            // The command could reach only the autopilot before the onboard gate is heard.
+            ops.message = Some(crate::console::ConsoleError::NotHeard(target).to_string());
+        } else if let Some(action) = clicked {
             match ops.ops.authz_command(&mut world.0, action, target, now) {
                 Ok(msg) => {
                     ops.message = None;
