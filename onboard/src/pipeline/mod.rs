@@ -5,6 +5,7 @@
 
 pub mod detector;
 pub mod georef;
+pub mod hits;
 pub mod messages;
 pub mod plates;
 pub mod tract;
@@ -549,12 +550,8 @@ pub struct Inference {
     plate_height_m: f64,
     counters: Arc<PipelineCounters>,
     gate: Option<crate::gate::Gate>,
-    /// ANPR hit list (None: every read is a no-hit).
-    hit_list: Option<utkik_shared::hitlist::HitList>,
-    /// Next plate-hit alert id (biometric alerts use ids from 0x4000_0000).
-    next_plate_alert_id: u32,
-    /// (track, text) already alerted.
-    alerted_hits: std::collections::HashSet<(u32, String)>,
+    /// ANPR hit-list check of voted reads (no list: every read is a no-hit).
+    plate_hits: hits::PlateHits,
 }
 
 impl Inference {
@@ -606,15 +603,13 @@ impl Inference {
             plate_height_m: config.camera.plate_height_m,
             counters,
             gate: None,
-            hit_list: None,
-            next_plate_alert_id: 1,
-            alerted_hits: std::collections::HashSet::new(),
+            plate_hits: hits::PlateHits::new(None),
         }
     }
 
     /// Checks voted plate reads against `hit_list` (LAW.md section 7).
     pub fn set_hit_list(&mut self, hit_list: utkik_shared::hitlist::HitList) {
-        self.hit_list = Some(hit_list);
+        self.plate_hits = hits::PlateHits::new(Some(hit_list));
     }
 
     /// Puts the biometric gate behind the face detector: faces go to it with their ground
@@ -768,25 +763,16 @@ impl Inference {
                 if let Some((text, conf)) = r.detection.and_then(|i| found.get(i)).and_then(|f| f.text.clone()) {
                     let votes = self.votes.entry(r.id).or_default();
                     if let Some(voted) = votes.add(&text, conf, frame.time_usec, 2) {
-                        let entry = self
-                            .hit_list
-                            .as_ref()
-                            .and_then(|h| h.lookup(&voted.text, voted.time_usec).first().map(|e| (*e).clone()));
-                        match entry {
-                            // One alert per track and text (a re-vote of the same text is not news).
-                            Some(e) if self.alerted_hits.insert((r.id, voted.text.clone())) => {
-                                let id = self.next_plate_alert_id;
-                                self.next_plate_alert_id += 1;
-                                tracing::warn!(plate = %e.display, entry_line = e.line, track = r.id, reason = %e.reason, alert_id = id, "hit-list plate read");
-                                plate_alerts.push((id, messages::plate_hit_message(r.id, &voted, id, e.line as u32)));
-                            }
-                            Some(_) => {}
-                            None => messages.push(messages::plate_message(r.id, &voted)),
+                        match self.plate_hits.report(r.id, &voted) {
+                            hits::PlateReport::Read(m) => messages.push(m),
+                            hits::PlateReport::Alert(id, m) => plate_alerts.push((id, m)),
+                            hits::PlateReport::AlreadyAlerted => {}
                         }
                     }
                 }
                 if r.lost {
                     self.votes.remove(&r.id);
+                    self.plate_hits.track_lost(r.id);
                 }
             }
             detections.extend(
@@ -992,7 +978,10 @@ mod tests {
         let mut config = Config::default();
         config.detect.plate_hit_list = path.display().to_string();
         let e = hit_list_from_config(&config).unwrap_err().to_string();
-        assert!(e.contains("hits.tsv") && e.contains('2'), "{e}");
+        assert!(
+            e.contains("hits.tsv") && e.contains("line 2") && e.contains("`plate`"),
+            "{e}"
+        );
         config.detect.plate_hit_list = String::new();
         assert!(hit_list_from_config(&config).unwrap().is_none());
     }
