@@ -212,13 +212,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Hitlist { scenario, out } => {
             let s = utkik_sim::scenario::Scenario::load(&scenario)?;
-            let text = utkik_sim::onboard_config::scenario_hit_list(&s);
-            std::fs::write(&out, &text).with_context(|| format!("writing {}", out.display()))?;
-            println!(
-                "{} entries -> {}",
-                text.lines().filter(|l| !l.starts_with('#')).count(),
-                out.display()
-            );
+            let entries = utkik_sim::onboard_config::write_scenario_hit_list(&s, &out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("{entries} entries -> {}", out.display());
         }
         Command::Geojson { scenario, out } => {
             let s = utkik_sim::scenario::Scenario::load(&scenario)?;

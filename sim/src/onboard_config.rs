@@ -22,22 +22,39 @@ pub fn onboard_camera_overrides(scenario: &Scenario) -> Vec<(&'static str, Strin
 }
 
 /// The scenario's ANPR hit list (cars with `hit_list = true`) in the onboard's hit-list format
-/// (`utkik_shared::hitlist`: plate, expiry, reason, tab-separated). The entries expire at the
-/// start of 2099-12-31 so the demo keeps working; the reason says they are DEMO entries.
-/// `utkik-sim hitlist --scenario FILE --out FILE` writes it; the onboard reads it with
-/// `detect.plate_hit_list`.
+/// (`utkik_shared::hitlist`: plate, expiry, reason, tab-separated). `utkik-sim hitlist
+/// --scenario FILE --out FILE` writes it; the onboard reads it with `detect.plate_hit_list`.
+///
+/// The entries expire at the start of [`DEMO_HIT_EXPIRY`], a fixed far date rather than "a year
+/// from now", so the same scenario always gives the same file and recorded demo runs replay
+/// alike. Each reason says the entry is a DEMO and names the scenario and the vehicle (its
+/// 1-based place among the scenario's `[[vehicles]]`), so nobody takes it for a real one.
 pub fn scenario_hit_list(scenario: &Scenario) -> String {
     let mut text = format!(
         "# DEMO hit list of scenario `{}` (utkik-sim hitlist): plate<TAB>expires (UTC)<TAB>reason\n",
         scenario.name
     );
-    for v in scenario.vehicles.iter().filter(|v| v.hit_list) {
+    for (i, v) in scenario.vehicles.iter().enumerate().filter(|(_, v)| v.hit_list) {
         text.push_str(&format!(
-            "{}\t2099-12-31\tDEMO: vehicle of interest in scenario {}\n",
-            v.plate, scenario.name
+            "{}\t{DEMO_HIT_EXPIRY}\tDEMO: scenario {} vehicle {} (not a real vehicle of interest)\n",
+            v.plate,
+            scenario.name,
+            i + 1
         ));
     }
     text
+}
+
+/// Expiry date of every DEMO hit-list entry (UTC; the entry stops hitting at the start of it).
+pub const DEMO_HIT_EXPIRY: &str = "2099-12-31";
+
+/// Writes [`scenario_hit_list`] to `path`; returns the number of entries.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_scenario_hit_list(scenario: &Scenario, path: &std::path::Path) -> std::io::Result<usize> {
+    std::fs::write(path, scenario_hit_list(scenario))?;
+    Ok(scenario.vehicles.iter().filter(|v| v.hit_list).count())
 }
 
 /// The overrides as `KEY=VALUE` lines (each ending in a newline).
@@ -51,24 +68,33 @@ mod tests {
     use crate::scenario::scenarios_dir;
 
     #[test]
-    fn the_hit_list_holds_exactly_the_scenarios_listed_cars_and_loads() {
+    fn the_written_hit_list_loads_and_holds_exactly_the_listed_cars() {
         use utkik_shared::hitlist::HitList;
-        use utkik_shared::plate::{PlateGrammar, normalize};
+        use utkik_shared::plate::PlateGrammar;
         let s = Scenario::load(&scenarios_dir().join("anpr-road.toml")).unwrap();
-        let text = scenario_hit_list(&s);
-        let list = HitList::parse(&text, &PlateGrammar::for_countries(&["SE"]).unwrap()).unwrap();
-        let want: Vec<&str> = s
-            .vehicles
-            .iter()
-            .filter(|v| v.hit_list)
-            .map(|v| v.plate.as_str())
-            .collect();
-        assert_eq!(want.len(), 2, "the scenario lists two cars");
-        assert_eq!(list.len(), want.len());
-        let now = 1_800_000_000_000_000;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hitlist.tsv");
+        assert_eq!(
+            write_scenario_hit_list(&s, &path).unwrap(),
+            2,
+            "the scenario lists two cars"
+        );
+        // The onboard's loader and grammar (`detect.plate_countries` defaults to SE).
+        let list = HitList::load(&path, &PlateGrammar::for_countries(&["SE"]).unwrap()).unwrap();
+        assert_eq!(list.len(), 2);
+        // 2030-01-01T00:00:00Z: well inside the DEMO validity.
+        let now_usec = 1_893_456_000_000_000;
         for v in &s.vehicles {
-            assert_eq!(list.is_hit(&normalize(&v.plate), now), v.hit_list, "{}", v.plate);
+            assert_eq!(list.is_hit(&v.plate, now_usec), v.hit_list, "{}", v.plate);
         }
+        let hits = list.lookup("ABC 123", now_usec);
+        assert!(
+            hits[0].reason.starts_with("DEMO: scenario anpr-road vehicle 1"),
+            "{}",
+            hits[0].reason
+        );
+        let expiry_usec = utkik_shared::utc::parse_utc_usec(DEMO_HIT_EXPIRY).unwrap();
+        assert!(!list.is_hit("ABC 123", expiry_usec), "DEMO entries expire too");
     }
 
     #[test]
