@@ -435,11 +435,15 @@ impl Worker {
         self.decoder.push(bytes, |d| {
             // Every filter sees every frame (its transfer state must follow the stream).
             let sys = d.header.system_id as u8;
-            let keep = filters.iter_mut().fold(true, |keep, f| f.keep(sys, &d.message) && keep);
-            if let (Some(r), true) = (recorder.as_mut(), keep) {
-                if let Err(e) = r.write(t_us, &d.raw) {
-                    tracing::warn!("tlog write failed: {e}");
-                }
+            let mut keep = true;
+            for f in filters.iter_mut() {
+                keep &= f.keep(sys, &d.message);
+            }
+            if keep
+                && let Some(r) = recorder.as_mut()
+                && let Err(e) = r.write(t_us, &d.raw)
+            {
+                tracing::warn!("tlog write failed: {e}");
             }
             let origin = Origin {
                 // The wire carries one byte of system id; the header widens it.
