@@ -2,7 +2,9 @@
 //! then drives the shared [`WorldRes`] from a [`Cursor`] that the playback clock moves, so the
 //! same map, vehicle, track and alert plugins as live draw the recording. The timeline panel
 //! (egui) has play/pause, speed, a scrub slider with event markers (damage and link losses
-//! included), next/previous event buttons and the audit-log banner.
+//! included), next/previous event buttons and the audit-log banner. Operator verdicts from the
+//! mission's audit log (`--audit`) are attached to the recording while it is indexed, so alerts
+//! show the states operators gave them at the time on the clock.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crossbeam_channel::Receiver;
 
 use super::clock::SPEEDS;
-use super::{Cursor, PlaybackClock, Replay};
+use super::{AuditTrail, Cursor, PlaybackClock, Replay};
 use crate::plugins::{GroundSet, WorldRes};
 
 /// What the replay knows about the mission's audit log.
@@ -28,12 +30,12 @@ pub enum AuditStatus {
         /// Why.
         reason: String,
     },
-    /// Read.
+    /// Read (possibly only up to a damaged record: see [`AuditTrail::damage`]).
     Loaded {
         /// The path.
         path: PathBuf,
-        /// Lines/entries in it.
-        entries: usize,
+        /// Its good records and the operator verdicts in them.
+        trail: AuditTrail,
     },
 }
 
@@ -42,14 +44,14 @@ impl AuditStatus {
     pub fn check(path: Option<&std::path::Path>) -> Self {
         let status = match path {
             None => AuditStatus::NotGiven,
-            Some(p) => match std::fs::read_to_string(p) {
-                Ok(text) => AuditStatus::Loaded {
+            Some(p) => match AuditTrail::read(p) {
+                Ok(trail) => AuditStatus::Loaded {
                     path: p.to_path_buf(),
-                    entries: text.lines().filter(|l| !l.trim().is_empty()).count(),
+                    trail,
                 },
                 Err(e) => AuditStatus::Missing {
                     path: p.to_path_buf(),
-                    reason: e.to_string(),
+                    reason: e.reason.to_string(),
                 },
             },
         };
@@ -59,7 +61,15 @@ impl AuditStatus {
         status
     }
 
-    /// The banner text, when something is missing.
+    /// The verdicts read, when a log was loaded.
+    pub fn trail(&self) -> Option<&AuditTrail> {
+        match self {
+            AuditStatus::Loaded { trail, .. } => Some(trail),
+            _ => None,
+        }
+    }
+
+    /// The banner text, when something is missing, damaged or not understood.
     pub fn banner(&self) -> Option<String> {
         match self {
             AuditStatus::NotGiven => {
@@ -69,7 +79,23 @@ impl AuditStatus {
                 "Audit log {} missing: {reason}; confirmations and dismissals not shown",
                 path.display()
             )),
-            AuditStatus::Loaded { .. } => None,
+            AuditStatus::Loaded { path, trail } => {
+                let mut parts = Vec::new();
+                if let Some(d) = trail.damage_text() {
+                    parts.push(format!(
+                        "Audit log {} {d}: later confirmations and dismissals are not shown",
+                        path.display()
+                    ));
+                }
+                if trail.unparsed_plate_checks > 0 {
+                    parts.push(format!(
+                        "{} plate-check record(s) in {} not understood (text format changed?): those checks are not shown",
+                        trail.unparsed_plate_checks,
+                        path.display()
+                    ));
+                }
+                (!parts.is_empty()).then(|| parts.join("; "))
+            }
         }
     }
 }
@@ -115,8 +141,8 @@ pub struct ReplayPlugin {
 #[derive(Resource, Debug, Clone)]
 pub struct AuditRes(pub AuditStatus);
 
-/// Starts indexing `path` on a thread.
-pub fn start_loading(path: PathBuf) -> ReplayState {
+/// Starts indexing `path` on a thread; the verdicts of `trail` are attached to the result.
+pub fn start_loading(path: PathBuf, trail: Option<AuditTrail>) -> ReplayState {
     let done = Arc::new(AtomicU64::new(0));
     let total = Arc::new(AtomicU64::new(std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)));
     let (tx, rx) = crossbeam_channel::bounded(1);
@@ -125,6 +151,12 @@ pub fn start_loading(path: PathBuf) -> ReplayState {
         let r = Replay::open(&path, |a, b| {
             d.store(a, Ordering::Relaxed);
             t.store(b, Ordering::Relaxed);
+        })
+        .map(|mut replay| {
+            if let Some(t) = &trail {
+                replay.attach_verdicts(t);
+            }
+            replay
         })
         .map_err(|e| e.to_string());
         tx.send(r).ok();
@@ -137,8 +169,9 @@ struct Autoplay(bool, f64);
 
 impl Plugin for ReplayPlugin {
     fn build(&self, app: &mut App) {
-        app.insert_resource(start_loading(self.path.clone()))
-            .insert_resource(AuditRes(AuditStatus::check(self.audit.as_deref())))
+        let audit = AuditStatus::check(self.audit.as_deref());
+        app.insert_resource(start_loading(self.path.clone(), audit.trail().cloned()))
+            .insert_resource(AuditRes(audit))
             .insert_resource(Autoplay(self.autoplay, self.speed))
             .add_systems(Update, step.in_set(GroundSet::Ingest));
         if app.is_plugin_added::<bevy_egui::EguiPlugin>() {
@@ -158,12 +191,14 @@ fn step(mut state: ResMut<ReplayState>, mut world: ResMut<WorldRes>, time: Res<T
                 }
                 let cursor = Box::new(replay.seek(clock.position_usec()));
                 info!(
-                    "replay indexed: {} records, {} events, {} keyframes, {} damaged stretches, {} gaps",
+                    "replay indexed: {} records, {} events, {} keyframes, {} damaged stretches, {} gaps, {} operator verdicts ({} dated before the recording, not used)",
                     replay.stats.records,
                     replay.events.len(),
                     replay.stats.keyframes,
                     replay.index.damage.len(),
-                    replay.index.gaps.len()
+                    replay.index.gaps.len(),
+                    replay.verdicts().len(),
+                    replay.verdicts_before_start
                 );
                 Some(ReplayState::Ready {
                     replay: Box::new(replay),
@@ -206,6 +241,7 @@ pub fn category_color(cat: &str) -> egui::Color32 {
     match cat {
         "plate" => egui::Color32::from_rgb(255, 200, 0),
         "match" => egui::Color32::from_rgb(230, 40, 200),
+        "verdict" => egui::Color32::from_rgb(40, 190, 90),
         "authz" => egui::Color32::from_rgb(60, 160, 255),
         "link" => egui::Color32::from_rgb(160, 160, 160),
         _ => egui::Color32::from_rgb(230, 30, 30),
@@ -240,6 +276,16 @@ fn timeline_panel(
                     }
                     ReplayState::Ready { replay, clock, cursor } => {
                         let (start, end) = replay.range_usec();
+                        // Verdicts that cannot be shown are said, at the time they would apply.
+                        if let Some(w) = cursor.verdicts.warning() {
+                            ui.colored_label(egui::Color32::from_rgb(230, 120, 0), w);
+                        }
+                        if replay.verdicts_before_start > 0 {
+                            ui.small(format!(
+                                "{} verdict(s) in the audit log are dated before this recording (another mission): not used",
+                                replay.verdicts_before_start
+                            ));
+                        }
                         let mut seek_to = None;
                         ui.horizontal(|ui| {
                             if ui.button("⏮ prev event").clicked() {
@@ -317,6 +363,7 @@ fn timeline_panel(
                             for (cat, name) in [
                                 ("plate", "plate hit"),
                                 ("match", "possible match"),
+                                ("verdict", "operator verdict"),
                                 ("authz", "authorization"),
                                 ("link", "link loss"),
                                 ("damage", "damaged data"),

@@ -1,8 +1,10 @@
 //! Timeline events of a recording: what an operation leader jumps between when reviewing a
-//! mission (plate hits, possible matches, authorization changes, link losses, damaged data).
+//! mission (plate hits, possible matches, operator verdicts from the audit log, authorization
+//! changes, link losses, damaged data).
 
 use utkik_shared::dialect::{MavMessage, UtkikAuthzState, UtkikPlateStatus};
 
+use super::verdicts::{VerdictTarget, verdict_label};
 use crate::state::tracks::plate_text;
 
 /// What happened at a point of the timeline.
@@ -21,6 +23,16 @@ pub enum EventKind {
         alert_id: u32,
         /// Similarity score.
         score: f32,
+    },
+    /// An operator confirmed, rejected, checked or dismissed an alert (from the audit log, not
+    /// the tlog: see [`super::Replay::attach_verdicts`]).
+    OperatorVerdict {
+        /// The alert.
+        target: VerdictTarget,
+        /// The user.
+        user_id: String,
+        /// Confirmed/checked rather than rejected/dismissed.
+        confirm: bool,
     },
     /// The authorization state reported by the vehicle changed (UTKIK_AUTHZ_STATUS).
     AuthzChange {
@@ -60,6 +72,11 @@ impl EventKind {
         match self {
             EventKind::PlateHit { plate, alert_id } => format!("plate hit {plate} (alert {alert_id})"),
             EventKind::PossibleMatch { alert_id, score } => format!("possible match {score:.2} (alert {alert_id})"),
+            EventKind::OperatorVerdict {
+                target,
+                user_id,
+                confirm,
+            } => verdict_label(target, user_id, *confirm),
             EventKind::AuthzChange { from, to } => match from {
                 Some(f) => format!("authorization {f:?} -> {to:?}"),
                 None => format!("authorization {to:?}"),
@@ -74,6 +91,7 @@ impl EventKind {
         match self {
             EventKind::PlateHit { .. } => "plate",
             EventKind::PossibleMatch { .. } => "match",
+            EventKind::OperatorVerdict { .. } => "verdict",
             EventKind::AuthzChange { .. } => "authz",
             EventKind::LinkLoss { .. } => "link",
             EventKind::DataDamage { .. } => "damage",

@@ -7,10 +7,17 @@
 //! Playback order is file order. Each record's playback time is the running maximum of the
 //! recorded timestamps, so a clock that steps backwards in the file never reorders anything:
 //! "the state at t" is always a prefix of the file.
+//!
+//! Operator verdicts (confirmations, dismissals, plate checks) are not in the tlog but in the
+//! ground audit log ([`verdicts`]). Once attached with [`Replay::attach_verdicts`], the world at
+//! t is the tlog up to t, then every verdict with time <= t applied to its alert. Keyframes hold
+//! the tlog-only world; a cursor keeps the tlog-only alerts beside the shown ones and re-derives
+//! the shown alerts after each step, so seeking and playing still give the same state.
 
 pub mod app;
 pub mod clock;
 pub mod events;
+pub mod verdicts;
 
 use std::path::{Path, PathBuf};
 
@@ -19,8 +26,9 @@ use utkik_shared::tlog::{TlogError, TlogIndex, TlogReader};
 
 pub use clock::PlaybackClock;
 pub use events::{EventKind, ReplayEvent};
+pub use verdicts::{AuditTrail, RecordedVerdict, VerdictOutcome, VerdictTally, apply_verdicts};
 
-use crate::state::{Origin, World};
+use crate::state::{Alerts, Origin, World};
 use events::EventExtractor;
 
 /// Tracks not updated for this long are forgotten (same as live).
@@ -84,6 +92,10 @@ pub struct Replay {
     pub stats: ReplayStats,
     start_usec: u64,
     end_usec: u64,
+    /// Operator verdicts from the audit log in time order (none until attached).
+    verdicts: Vec<RecordedVerdict>,
+    /// Verdicts of the attached log dated before the recording starts (other missions): not used.
+    pub verdicts_before_start: usize,
 }
 
 /// A position in the recording with the world at that position, advanced incrementally while
@@ -98,6 +110,13 @@ pub struct Cursor {
     max_usec: u64,
     /// Playback time the cursor stands at.
     pub time_usec: u64,
+    /// The alerts from the tlog alone (what keyframes hold), kept apart from the shown
+    /// `world.alerts` when verdicts are attached, so those can be re-derived at any time.
+    base_alerts: Alerts,
+    /// Verdicts applied (a prefix of the replay's verdicts: those with time <= `time_usec`).
+    verdicts_applied: usize,
+    /// What became of the applied verdicts.
+    pub verdicts: VerdictTally,
 }
 
 fn origin(frame: &utkik_shared::mavframe::RawFrame) -> Origin {
@@ -238,7 +257,78 @@ impl Replay {
             stats,
             start_usec: first,
             end_usec: max_usec,
+            verdicts: Vec::new(),
+            verdicts_before_start: 0,
         })
+    }
+
+    /// Attaches the operator verdicts of the mission's audit log: they become timeline events
+    /// and are applied to the alerts of every cursor made from now on (cursors made before are
+    /// stale: seek again). Verdicts dated before the recording starts belong to another mission
+    /// and are left out (counted in [`Replay::verdicts_before_start`]).
+    pub fn attach_verdicts(&mut self, trail: &AuditTrail) {
+        let (used, before) = self.mission_verdicts(trail);
+        self.events = self.events_with(&used);
+        self.verdicts_before_start = before;
+        self.verdicts = used;
+    }
+
+    /// The verdicts of `trail` that can belong to this recording (dated at or after its start;
+    /// an audit log spans many missions and alert ids restart), and how many are dated before.
+    pub fn mission_verdicts(&self, trail: &AuditTrail) -> (Vec<RecordedVerdict>, usize) {
+        let (before, used): (Vec<_>, Vec<_>) = trail
+            .verdicts
+            .iter()
+            .cloned()
+            .partition(|v| v.time_usec < self.start_usec);
+        (used, before.len())
+    }
+
+    /// The recording's events with markers for `verdicts` instead of any attached ones, in time
+    /// order.
+    pub fn events_with(&self, verdicts: &[RecordedVerdict]) -> Vec<ReplayEvent> {
+        let mut events: Vec<ReplayEvent> = self
+            .events
+            .iter()
+            .filter(|e| !matches!(e.kind, EventKind::OperatorVerdict { .. }))
+            .cloned()
+            .collect();
+        for v in verdicts {
+            events.push(ReplayEvent {
+                time_usec: v.time_usec,
+                system_id: self.verdict_system_id(v),
+                kind: EventKind::OperatorVerdict {
+                    target: v.target.clone(),
+                    user_id: v.user_id.clone(),
+                    confirm: v.confirm,
+                },
+            });
+        }
+        events.sort_by_key(|e| e.time_usec);
+        events
+    }
+
+    /// The vehicle a verdict is about, for the timeline: named for plate hits; for a possible
+    /// match the one vehicle that reported a match with that id (0 when none or several).
+    fn verdict_system_id(&self, v: &RecordedVerdict) -> u8 {
+        match v.target {
+            verdicts::VerdictTarget::PlateHit { system_id, .. } => system_id,
+            verdicts::VerdictTarget::Match { match_id, .. } => {
+                let mut ids = self.events.iter().filter_map(|e| match e.kind {
+                    EventKind::PossibleMatch { alert_id, .. } if alert_id == match_id => Some(e.system_id),
+                    _ => None,
+                });
+                match (ids.next(), ids.next()) {
+                    (Some(s), None) => s,
+                    _ => 0,
+                }
+            }
+        }
+    }
+
+    /// The attached verdicts, in time order.
+    pub fn verdicts(&self) -> &[RecordedVerdict] {
+        &self.verdicts
     }
 
     /// First and last playback time, µs since the Unix epoch.
@@ -258,6 +348,9 @@ impl Replay {
             offset: 0,
             max_usec: 0,
             time_usec: 0,
+            base_alerts: Alerts::default(),
+            verdicts_applied: 0,
+            verdicts: VerdictTally::default(),
         }
     }
 
@@ -267,22 +360,37 @@ impl Replay {
     pub fn seek(&self, time_usec: u64) -> Cursor {
         let n = self.keyframes.partition_point(|k| k.time_usec <= time_usec);
         let kf = &self.keyframes[n.saturating_sub(1)];
+        let world = kf.world.clone();
         let mut cursor = Cursor {
-            world: kf.world.clone(),
+            base_alerts: if self.verdicts.is_empty() {
+                Alerts::default()
+            } else {
+                world.alerts.clone()
+            },
+            world,
             offset: kf.offset,
             max_usec: kf.time_usec,
             time_usec: kf.time_usec,
+            // The keyframe's alerts carry no verdicts: `advance` derives them as soon as one is
+            // due (with none due they are already right).
+            verdicts_applied: 0,
+            verdicts: VerdictTally::default(),
         };
         self.advance(&mut cursor, time_usec);
         cursor
     }
 
-    /// Moves `cursor` to `time_usec`: forwards by applying records, backwards by seeking.
-    /// Returns the number of records applied.
+    /// Moves `cursor` to `time_usec`: forwards by applying records (and the verdicts that came
+    /// due), backwards by seeking. Returns the number of records applied.
     pub fn advance(&self, cursor: &mut Cursor, time_usec: u64) -> usize {
         if time_usec < cursor.time_usec {
             *cursor = self.seek(time_usec);
             return 0;
+        }
+        let derived = !self.verdicts.is_empty();
+        if derived {
+            // Records apply to the tlog-only alerts; the shown ones are re-derived below.
+            std::mem::swap(&mut cursor.world.alerts, &mut cursor.base_alerts);
         }
         let mut applied = 0;
         let start = (cursor.offset as usize).min(self.data.len());
@@ -302,7 +410,28 @@ impl Replay {
         }
         cursor.offset = next_offset;
         cursor.time_usec = time_usec;
+        if derived {
+            std::mem::swap(&mut cursor.world.alerts, &mut cursor.base_alerts);
+            let due = self.verdicts.partition_point(|v| v.time_usec <= time_usec);
+            if applied > 0 || due != cursor.verdicts_applied {
+                self.derive_alerts(cursor);
+            }
+        }
         applied
+    }
+
+    /// Shown alerts = the tlog-only alerts with every verdict up to the cursor's time applied.
+    /// Recomputed from scratch (verdicts are few; alerts are few) so the result depends only on
+    /// the time, never on the path the cursor took.
+    fn derive_alerts(&self, cursor: &mut Cursor) {
+        if self.verdicts.is_empty() {
+            return;
+        }
+        let due = self.verdicts.partition_point(|v| v.time_usec <= cursor.time_usec);
+        cursor.world.alerts.clone_from(&cursor.base_alerts);
+        let outcomes = apply_verdicts(&mut cursor.world.alerts, &self.verdicts[..due]);
+        cursor.verdicts = VerdictTally::of(&outcomes);
+        cursor.verdicts_applied = due;
     }
 
     /// The world shown at `time_usec`: the cursor's world with stale tracks aged as live does.

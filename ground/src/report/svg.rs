@@ -178,9 +178,10 @@ fn lane(kind: &EventKind) -> (usize, &'static str, &'static str) {
     match kind {
         EventKind::PlateHit { .. } => (0, "plate hits", "#e0a800"),
         EventKind::PossibleMatch { .. } => (1, "possible matches", "#c020b0"),
-        EventKind::AuthzChange { .. } => (2, "authorization", "#3c78d8"),
-        EventKind::LinkLoss { .. } => (3, "link losses", "#888888"),
-        EventKind::DataDamage { .. } => (4, "damaged data", "#d62728"),
+        EventKind::OperatorVerdict { .. } => (2, "operator verdicts", "#28a050"),
+        EventKind::AuthzChange { .. } => (3, "authorization", "#3c78d8"),
+        EventKind::LinkLoss { .. } => (4, "link losses", "#888888"),
+        EventKind::DataDamage { .. } => (5, "damaged data", "#d62728"),
     }
 }
 
@@ -189,6 +190,7 @@ pub fn timeline(events: &[ReplayEvent], start: u64, end: u64, w: f64) -> String 
     let lanes = [
         "plate hits",
         "possible matches",
+        "operator verdicts",
         "authorization",
         "link losses",
         "damaged data",

@@ -235,6 +235,48 @@ fn check_permission(actor: &Actor, permission: Permission) -> Result<(), AlertEr
     }
 }
 
+/// The state after `user` confirms an alert in `state`: the two-different-users rule and the
+/// closed states, shared by live review and by replaying verdicts from the audit log.
+fn confirmed_state(alert_id: u32, state: &AlertState, user: &str) -> Result<AlertState, AlertError> {
+    Ok(match state {
+        AlertState::NeedsCheck => AlertState::Checked { by: user.to_string() },
+        AlertState::PossibleMatch { confirmed_by } => {
+            if confirmed_by.iter().any(|u| u == user) {
+                return Err(AlertError::SameUser {
+                    alert_id,
+                    user: user.to_string(),
+                });
+            }
+            match confirmed_by.first() {
+                Some(first) => AlertState::Confirmed {
+                    by: [first.clone(), user.to_string()],
+                },
+                None => AlertState::PossibleMatch {
+                    confirmed_by: vec![user.to_string()],
+                },
+            }
+        }
+        AlertState::Checked { .. } => {
+            return Err(AlertError::Closed {
+                alert_id,
+                state: "checked",
+            });
+        }
+        AlertState::Confirmed { .. } => {
+            return Err(AlertError::Closed {
+                alert_id,
+                state: "confirmed",
+            });
+        }
+        AlertState::Dismissed { .. } => {
+            return Err(AlertError::Closed {
+                alert_id,
+                state: "dismissed",
+            });
+        }
+    })
+}
+
 /// What [`Alerts::delete_use`] removed.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct DeletedUse {
@@ -409,44 +451,7 @@ impl Alerts {
             AlertKind::PossibleMatch { .. } => Permission::ConfirmMatch,
         };
         check_permission(actor, permission)?;
-        let next = match &a.state {
-            AlertState::NeedsCheck => AlertState::Checked { by: user.to_string() },
-            AlertState::PossibleMatch { confirmed_by } => {
-                if confirmed_by.iter().any(|u| u == user) {
-                    return Err(AlertError::SameUser {
-                        alert_id,
-                        user: user.to_string(),
-                    });
-                }
-                match confirmed_by.first() {
-                    Some(first) => AlertState::Confirmed {
-                        by: [first.clone(), user.to_string()],
-                    },
-                    None => AlertState::PossibleMatch {
-                        confirmed_by: vec![user.to_string()],
-                    },
-                }
-            }
-            AlertState::Checked { .. } => {
-                return Err(AlertError::Closed {
-                    alert_id,
-                    state: "checked",
-                });
-            }
-            AlertState::Confirmed { .. } => {
-                return Err(AlertError::Closed {
-                    alert_id,
-                    state: "confirmed",
-                });
-            }
-            AlertState::Dismissed { .. } => {
-                return Err(AlertError::Closed {
-                    alert_id,
-                    state: "dismissed",
-                });
-            }
-        };
-        a.state = next;
+        a.state = confirmed_state(alert_id, &a.state, user)?;
         Ok(&a.state)
     }
 
@@ -462,6 +467,39 @@ impl Alerts {
         }
         a.state = AlertState::Dismissed {
             by: actor.user_id.clone(),
+        };
+        Ok(&a.state)
+    }
+
+    /// Applies a verdict read back from the audit log (mission replay): `user` confirmed
+    /// (`confirm`) or dismissed the alert. No role check: the log is the authority on who was
+    /// allowed, and the roles of that day are not known here. The state rules still hold (two
+    /// different users for a possible match, nothing on a closed alert), so a log that claims
+    /// otherwise is refused here and the caller reports it instead of showing it.
+    ///
+    /// # Errors
+    /// [`AlertError::Unknown`], [`AlertError::NoUser`], [`AlertError::SameUser`],
+    /// [`AlertError::Closed`].
+    pub fn apply_recorded_verdict(
+        &mut self,
+        system_id: u8,
+        alert_id: u32,
+        user: &str,
+        confirm: bool,
+    ) -> Result<&AlertState, AlertError> {
+        if user.trim().is_empty() {
+            return Err(AlertError::NoUser);
+        }
+        let a = self.get_mut(system_id, alert_id)?;
+        a.state = if confirm {
+            confirmed_state(alert_id, &a.state, user)?
+        } else if a.needs_attention() {
+            AlertState::Dismissed { by: user.to_string() }
+        } else {
+            return Err(AlertError::Closed {
+                alert_id,
+                state: "closed",
+            });
         };
         Ok(&a.state)
     }
@@ -714,6 +752,40 @@ mod tests {
             a.authorize_action(1, 7, &auditor, AlertAction::Export),
             Err(AlertError::NotPermitted { .. })
         ));
+    }
+
+    #[test]
+    fn replay_verdicts_skip_roles_but_keep_the_two_user_rule() {
+        let mut a = world_with_match();
+        assert_eq!(
+            a.apply_recorded_verdict(1, 7, "anna", true).unwrap(),
+            &AlertState::PossibleMatch {
+                confirmed_by: vec!["anna".into()]
+            }
+        );
+        assert!(matches!(
+            a.apply_recorded_verdict(1, 7, "anna", true),
+            Err(AlertError::SameUser { .. })
+        ));
+        assert_eq!(
+            a.apply_recorded_verdict(1, 7, "bertil", true).unwrap(),
+            &AlertState::Confirmed {
+                by: ["anna".into(), "bertil".into()]
+            }
+        );
+        assert!(matches!(
+            a.apply_recorded_verdict(1, 7, "carl", false),
+            Err(AlertError::Closed { .. })
+        ));
+        assert!(matches!(
+            a.apply_recorded_verdict(1, 9, "anna", true),
+            Err(AlertError::Unknown { .. })
+        ));
+        let mut b = world_with_match();
+        assert_eq!(
+            b.apply_recorded_verdict(1, 7, "anna", false).unwrap(),
+            &AlertState::Dismissed { by: "anna".into() }
+        );
     }
 
     #[test]
