@@ -1,13 +1,14 @@
 //! One pass over an indexed recording gathering what the mission report shows: the flight
 //! path, geolocated track points, per-second link and pipeline figures, the authorization
-//! history and the final alerts.
+//! history and the final alerts with the operator verdicts of the audit log applied (the state
+//! at the end of the mission, the same as replay shows at the last instant).
 
 use std::collections::BTreeMap;
 
 use utkik_shared::dialect::{MavMessage, UtkikAuthzState, UtkikTrackFlags};
 use utkik_shared::tlog::TlogReader;
 
-use crate::replay::Replay;
+use crate::replay::{RecordedVerdict, Replay, ReplayEvent, VerdictOutcome, apply_verdicts};
 use crate::state::{Alert, Origin, TrackClass, World};
 
 /// One second of the mission.
@@ -57,14 +58,24 @@ pub struct MissionData {
     pub seconds: Vec<SecondSample>,
     /// Authorization history.
     pub authz: Vec<AuthzChange>,
-    /// Alerts at the end of the recording.
+    /// Alerts at the end of the recording, verdicts up to the end applied.
     pub alerts: Vec<Alert>,
+    /// Verdicts dated within the recording, in time order, with what became of each.
+    pub verdicts: Vec<(RecordedVerdict, VerdictOutcome)>,
+    /// Verdicts dated after the end of the recording: not applied.
+    pub verdicts_after_end: usize,
+    /// Verdicts dated before the start (another mission): not applied.
+    pub verdicts_before_start: usize,
+    /// Timeline events, verdict markers included.
+    pub events: Vec<ReplayEvent>,
     /// World at the end (for the summary line).
     pub final_summary: String,
 }
 
-/// Walks the recording once; `progress(done_bytes, total_bytes)` is called as it goes.
-pub fn collect(replay: &Replay, mut progress: impl FnMut(u64, u64)) -> MissionData {
+/// Walks the recording once, then applies `verdicts` (time order, dated at or after the start:
+/// see [`Replay::mission_verdicts`]) up to the end; `progress(done_bytes, total_bytes)` is called
+/// as it goes.
+pub fn collect(replay: &Replay, verdicts: &[RecordedVerdict], mut progress: impl FnMut(u64, u64)) -> MissionData {
     let (start, end) = replay.range_usec();
     let data = replay.bytes();
     let total = data.len() as u64;
@@ -147,6 +158,11 @@ pub fn collect(replay: &Replay, mut progress: impl FnMut(u64, u64)) -> MissionDa
         }
     }
     progress(total, total);
+    let due = verdicts.partition_point(|v| v.time_usec <= end);
+    let outcomes = apply_verdicts(&mut world.alerts, &verdicts[..due]);
+    out.verdicts = verdicts[..due].iter().cloned().zip(outcomes).collect();
+    out.verdicts_after_end = verdicts.len() - due;
+    out.events = replay.events_with(verdicts);
     out.alerts = world.alerts.iter().cloned().collect();
     out.final_summary = world.summary();
     out

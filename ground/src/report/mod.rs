@@ -1,8 +1,9 @@
 //! Mission report: a self-contained HTML file (inline SVG, no external resources) for operation
 //! leaders: map snapshot of the flight path and tracks in a local metric frame (with the
 //! scenario GeoJSON when given), the alert list with evidence (biometric evidence only for
-//! authorized uses per LAW.md, redacted otherwise), a timeline of events, link quality and
-//! onboard pipeline health per second, and the damage/gap list of the file.
+//! authorized uses per LAW.md, redacted otherwise) in their state at the end of the mission
+//! (operator verdicts from the audit log applied), a timeline of events with the verdicts, link
+//! quality and onboard pipeline health per second, and the damage/gap list of the file.
 
 pub mod collect;
 pub mod imy;
@@ -15,7 +16,7 @@ pub use collect::{MissionData, biometric_use_authorized, collect};
 
 use crate::map::geojson::Overlay;
 use crate::replay::app::AuditStatus;
-use crate::replay::{EventKind, Replay};
+use crate::replay::{EventKind, RecordedVerdict, Replay, VerdictTally};
 use crate::state::{AlertKind, AlertState};
 
 /// Inputs of a report besides the recording.
@@ -93,10 +94,27 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
         dur_s,
         hms(data.end_usec, start),
         replay.stats.records,
-        replay.events.len()
+        data.events.len()
     );
     if let Some(b) = opts.audit.banner() {
         let _ = write!(h, "<div class=\"warn\"><b>Audit log:</b> {}</div>", esc(&b));
+    }
+    let outcomes: Vec<_> = data.verdicts.iter().map(|(_, o)| o.clone()).collect();
+    let mut notes: Vec<String> = VerdictTally::of(&outcomes).warning().into_iter().collect();
+    if data.verdicts_after_end > 0 {
+        notes.push(format!(
+            "{} verdict(s) dated after the end of the recording: not applied",
+            data.verdicts_after_end
+        ));
+    }
+    if data.verdicts_before_start > 0 {
+        notes.push(format!(
+            "{} verdict(s) dated before the recording (another mission): not applied",
+            data.verdicts_before_start
+        ));
+    }
+    for n in notes {
+        let _ = write!(h, "<div class=\"warn\"><b>Operator verdicts:</b> {}</div>", esc(&n));
     }
     if !replay.index.damage.is_empty() || replay.index.truncated.is_some() {
         let _ = write!(
@@ -116,7 +134,7 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
     h.push_str(&svg::map(data, &opts.overlays, 1100.0, 700.0));
 
     h.push_str("<h2>Timeline</h2>");
-    h.push_str(&svg::timeline(&replay.events, start, data.end_usec, 1100.0));
+    h.push_str(&svg::timeline(&data.events, start, data.end_usec, 1100.0));
 
     let _ = write!(h, "<h2>Alerts ({})</h2>", data.alerts.len());
     if data.alerts.is_empty() {
@@ -162,6 +180,29 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
         h.push_str("</table>");
     }
 
+    if let Some(t) = opts.audit.trail() {
+        let _ = write!(
+            h,
+            "<h2>Operator verdicts ({})</h2><p class=\"sub\">From the audit log ({} records read). Alert states above are these applied in time order.</p>",
+            data.verdicts.len(),
+            t.records
+        );
+        if !data.verdicts.is_empty() {
+            h.push_str("<table><tr><th>time</th><th>audit record</th><th>verdict</th><th>result</th></tr>");
+            for (v, o) in &data.verdicts {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    hms(v.time_usec, start),
+                    v.seq,
+                    esc(&v.label()),
+                    esc(&o.text())
+                );
+            }
+            h.push_str("</table>");
+        }
+    }
+
     h.push_str("<h2>Link quality</h2>");
     h.push_str(&svg::series_plot(
         &[
@@ -176,7 +217,7 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
                 data.seconds.iter().map(|s| Some(s.lost as f64)).collect(),
             ),
         ],
-        &replay.events,
+        &data.events,
         start,
         1100.0,
         180.0,
@@ -208,7 +249,7 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
     ));
 
     h.push_str("<h2>Events</h2><table><tr><th>time</th><th>vehicle</th><th>event</th></tr>");
-    for e in &replay.events {
+    for e in &data.events {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -222,7 +263,7 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
         );
     }
     h.push_str("</table>");
-    let links = replay
+    let links = data
         .events
         .iter()
         .filter(|e| matches!(e.kind, EventKind::LinkLoss { .. }))
@@ -237,6 +278,19 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
     h
 }
 
+/// The verdicts the report applies: those attached to the replay when there are, otherwise
+/// those of the audit log in the options (the `report` command reads the log apart from the
+/// recording); with how many of the log's are dated before the recording.
+fn report_verdicts(replay: &Replay, audit: &AuditStatus) -> (Vec<RecordedVerdict>, usize) {
+    if !replay.verdicts().is_empty() {
+        return (replay.verdicts().to_vec(), replay.verdicts_before_start);
+    }
+    match audit.trail() {
+        Some(t) => replay.mission_verdicts(t),
+        None => (Vec::new(), 0),
+    }
+}
+
 /// Writes the report for `replay` to `out`.
 ///
 /// # Errors
@@ -247,7 +301,9 @@ pub fn write(
     out: &Path,
     progress: impl FnMut(u64, u64),
 ) -> Result<MissionData, std::io::Error> {
-    let data = collect(replay, progress);
+    let (verdicts, before) = report_verdicts(replay, &opts.audit);
+    let mut data = collect(replay, &verdicts, progress);
+    data.verdicts_before_start = before;
     let html = render(replay, &data, opts);
     std::fs::write(out, html).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", out.display())))?;
     Ok(data)

@@ -1,5 +1,7 @@
 //! Report tests: a synthetic mission through the real replay index and collector.
 
+use utkik_shared::audit::{AuditEvent, Verdict};
+use utkik_shared::authz::AuthzDigest;
 use utkik_shared::dialect::UtkikAuthzState;
 
 use super::*;
@@ -39,6 +41,112 @@ fn report_has_map_plots_alerts_and_redacts_unauthorized_biometrics() {
     assert!(html.contains("BIOMETRIC EVIDENCE REDACTED"));
     assert!(html.contains("No audit log given"));
     assert!(!html.contains("src=\"http"), "self-contained");
+}
+
+const T0_USEC: u64 = 1_790_000_000_000_000;
+
+/// Writes an audit log with the ground's own writer (as `--audit-dir` holds it): two users
+/// confirm the synthetic match (alert 2), an operator checks the plate hit (alert 1/1), one
+/// verdict names an alert the recording does not have, one is dated after the end.
+fn audit_log(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut audit = crate::audit_log::GroundAudit::open(dir, None).unwrap();
+    let verify = |user: &str, id| AuditEvent::MatchVerification {
+        authorization_digest: AuthzDigest([0; 32]),
+        match_id: id,
+        verifier_id: user.into(),
+        verdict: Verdict::Confirmed,
+    };
+    let at = |s: f64| T0_USEC + (s * 1e6) as u64;
+    audit.record(at(5.0), verify("anna", 2)).unwrap();
+    audit
+        .record(
+            at(7.0),
+            AuditEvent::Consultation {
+                user_id: "carl".into(),
+                what: "plate hit alert 1/1 checked after checking the plate image".into(),
+            },
+        )
+        .unwrap();
+    audit.record(at(9.0), verify("bertil", 2)).unwrap();
+    audit.record(at(10.0), verify("zed", 77)).unwrap();
+    audit.record(at(500.0), verify("late", 2)).unwrap();
+    audit.path().to_path_buf()
+}
+
+#[test]
+fn report_shows_alert_states_and_verdicts_from_the_audit_log() {
+    let replay = replay_of(20);
+    let dir = tempfile::tempdir().unwrap();
+    let log = audit_log(&dir.path().join("audit"));
+    let opts = ReportOptions {
+        title: "t".into(),
+        overlays: Vec::new(),
+        audit: AuditStatus::check(Some(&log)),
+    };
+    assert_eq!(opts.audit.banner(), None, "a clean log needs no banner");
+    let out = dir.path().join("r.html");
+    let data = write(&replay, &opts, &out, |_, _| {}).unwrap();
+    let html = std::fs::read_to_string(&out).unwrap();
+    let m = data.alerts.iter().find(|a| a.alert_id == 2).unwrap();
+    assert_eq!(
+        m.state,
+        AlertState::Confirmed {
+            by: ["anna".into(), "bertil".into()]
+        }
+    );
+    // Same as replay at the last instant.
+    let mut attached = replay_of(20);
+    attached.attach_verdicts(opts.audit.trail().unwrap());
+    let end = attached.range_usec().1;
+    assert_eq!(attached.world_at(end).alerts.get(1, 2).unwrap().state, m.state);
+    assert!(html.contains("confirmed by anna and bertil"), "alert table state");
+    assert!(html.contains("checked by carl"));
+    assert!(!html.contains("possible match (unconfirmed)"));
+    // Events table: the verdicts with their time; the timeline plot has their lane.
+    assert!(
+        html.contains("<tr><td>00:00:09</td><td>1</td><td>possible match 2 confirmed by bertil</td></tr>"),
+        "events table"
+    );
+    assert!(
+        html.contains("<title>plate hit 1/1 checked by carl</title>"),
+        "timeline marker"
+    );
+    assert!(html.contains("operator verdicts"));
+    // Not applied: the unknown alert and the one after the end are said, not hidden.
+    assert_eq!(data.verdicts.len(), 4);
+    assert_eq!(data.verdicts_after_end, 1);
+    assert!(html.contains("NOT APPLIED: no such alert in the recording"));
+    assert!(html.contains("1 operator verdict(s) from the audit log not applied"));
+    assert!(html.contains("1 verdict(s) dated after the end of the recording"));
+}
+
+#[test]
+fn damaged_or_missing_audit_log_is_in_the_report() {
+    let replay = replay_of(10);
+    let dir = tempfile::tempdir().unwrap();
+    let log = audit_log(&dir.path().join("audit"));
+    // Tear the last two records (as a crash or a copy cut short would).
+    let bytes = std::fs::read(&log).unwrap();
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+    let keep: usize = lines[..3].iter().map(|l| l.len()).sum();
+    std::fs::write(&log, &bytes[..keep + 10]).unwrap();
+    let audit = AuditStatus::check(Some(&log));
+    let banner = audit.banner().expect("damage must be reported");
+    assert!(banner.contains("damaged at record 3"), "{banner}");
+    let opts = ReportOptions {
+        title: "t".into(),
+        overlays: Vec::new(),
+        audit,
+    };
+    let out = dir.path().join("r.html");
+    let data = write(&replay, &opts, &out, |_, _| {}).unwrap();
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("damaged at record 3"));
+    // The three good records are used.
+    assert!(html.contains("confirmed by anna and bertil"));
+    assert_eq!(data.verdicts.len(), 3);
+    let missing = AuditStatus::check(Some(&dir.path().join("nope.jsonl")));
+    assert!(missing.banner().unwrap().contains("nope.jsonl"));
 }
 
 #[test]
