@@ -122,14 +122,29 @@ pub fn map(data: &MissionData, overlays: &[Overlay], w: f64, h: f64) -> String {
             s,
             "<polyline points=\"{line}\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"2.5\"><title>vehicle {sys} flight path</title></polyline>"
         );
-        for (i, &(la, lo)) in [path.first(), path.last()].into_iter().flatten().enumerate() {
-            let (e, n) = f.en(la, lo);
-            let (x, y) = px(e, n);
-            let (label, col) = if i == 0 { ("start", "#2ca02c") } else { ("end", "#000") };
+        let ends: Vec<(f64, f64)> = [path.first(), path.last()]
+            .into_iter()
+            .flatten()
+            .map(|&(la, lo)| {
+                let (e, n) = f.en(la, lo);
+                px(e, n)
+            })
+            .collect();
+        // A hovering mission starts and ends on the same spot: one mark and one label, not two
+        // labels printed over each other.
+        let together = ends.len() == 2 && (ends[0].0 - ends[1].0).hypot(ends[0].1 - ends[1].1) < 14.0;
+        for (i, &(x, y)) in ends.iter().enumerate() {
+            let (label, col) = match (i, together) {
+                (0, true) => continue,
+                (0, false) => ("start", "#2ca02c"),
+                (_, true) => ("start and end", "#000"),
+                (_, false) => ("end", "#000"),
+            };
+            // Labels near the right edge go left of the mark so they are not cut off.
+            let (tx, anchor) = if x > w * 0.7 { (x - 8.0, "end") } else { (x + 8.0, "start") };
             let _ = write!(
                 s,
-                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"6\" fill=\"{col}\" stroke=\"#fff\" stroke-width=\"2\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{label} (vehicle {sys})</text>",
-                x + 8.0,
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"6\" fill=\"{col}\" stroke=\"#fff\" stroke-width=\"2\"/><text x=\"{tx:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"{anchor}\">{label} (vehicle {sys})</text>",
                 y - 8.0
             );
         }
@@ -320,4 +335,27 @@ pub fn series_plot(
     axis(&mut s, left, w - 10.0, h - bottom, (n - 1) as f64);
     s.push_str("</svg>");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_path(path: Vec<(f64, f64)>) -> MissionData {
+        let mut data = MissionData::default();
+        data.flight_path.insert(1, path);
+        data
+    }
+
+    #[test]
+    fn a_hover_gets_one_start_and_end_label_a_flight_two() {
+        let hover = map(&with_path(vec![(59.39, 17.90), (59.39, 17.900001)]), &[], 800.0, 500.0);
+        assert_eq!(hover.matches("start and end (vehicle 1)").count(), 1, "{hover}");
+        assert!(!hover.contains(">start (vehicle"), "{hover}");
+
+        let flight = map(&with_path(vec![(59.39, 17.90), (59.391, 17.902)]), &[], 800.0, 500.0);
+        assert_eq!(flight.matches(">start (vehicle 1)").count(), 1, "{flight}");
+        assert_eq!(flight.matches(">end (vehicle 1)").count(), 1, "{flight}");
+        assert!(!flight.contains("start and end"), "{flight}");
+    }
 }
