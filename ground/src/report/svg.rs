@@ -141,7 +141,11 @@ pub fn map(data: &MissionData, overlays: &[Overlay], w: f64, h: f64) -> String {
                 (_, false) => ("end", "#000"),
             };
             // Labels near the right edge go left of the mark so they are not cut off.
-            let (tx, anchor) = if x > w * 0.7 { (x - 8.0, "end") } else { (x + 8.0, "start") };
+            let (tx, anchor) = if x > w * 0.7 {
+                (x - 8.0, "end")
+            } else {
+                (x + 8.0, "start")
+            };
             let _ = write!(
                 s,
                 "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"6\" fill=\"{col}\" stroke=\"#fff\" stroke-width=\"2\"/><text x=\"{tx:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"{anchor}\">{label} (vehicle {sys})</text>",
