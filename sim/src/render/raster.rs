@@ -29,6 +29,10 @@ pub enum Shade<'a> {
         axis_v: DVec3,
         /// Brightness gain.
         gain: f32,
+        /// A region of the texture (u0, v0, u1, v1) whose pixels get another
+        /// entity id: the face inside a head texture, so ground truth boxes
+        /// the face and not the hair around it.
+        inner: Option<([f64; 4], u32)>,
     },
 }
 
@@ -87,6 +91,7 @@ impl Canvas {
                 axis_u,
                 axis_v,
                 gain,
+                inner,
             } => {
                 let n = axis_u.cross(*axis_v);
                 let n_dot_o = n.dot(*origin);
@@ -100,12 +105,18 @@ impl Canvas {
                         continue;
                     }
                     let hit = d * (n_dot_o / den) - *origin;
-                    let t = level.sample(hit.dot(*axis_u) / uu, hit.dot(*axis_v) / vv);
+                    let (u, v) = (hit.dot(*axis_u) / uu, hit.dot(*axis_v) / vv);
+                    let t = level.sample(u, v);
                     let i = (row + x as usize) * 3;
                     for k in 0..3 {
                         canvas.rgb[i + k] = (f32::from(t[k]) * gain).min(255.0) as u8;
                     }
-                    canvas.ids[row + x as usize] = id;
+                    canvas.ids[row + x as usize] = match inner {
+                        Some(([u0, v0, u1, v1], inner_id)) if (*u0..*u1).contains(&u) && (*v0..*v1).contains(&v) => {
+                            *inner_id
+                        }
+                        _ => id,
+                    };
                 }
             }
         });
