@@ -16,7 +16,7 @@ use utkik_shared::dialect::MavMessage;
 
 use crate::authorization::AuthzAction;
 use crate::ops::{GroundOps, OpsError};
-use crate::state::{AlertAction, AlertState, World};
+use crate::state::{AlertAction, AlertKind, AlertState, World};
 
 /// What `help` prints.
 pub const HELP: &str = "\
@@ -27,7 +27,8 @@ commands:
   login USER                    sign in (the next line is the password)
   logout                        sign out
   authz ACTION                  activate | stop | revoke | urgent-start | urgent-applied | urgent-refused
-  evidence SYS ALERT            open a possible match's evidence crop (logged; needed before a verdict)
+  evidence SYS ALERT            open an alert's image: a possible match's evidence crop or a plate
+                                hit's plate image (logged; needed before a verdict or a check)
   confirm SYS ALERT             confirm an alert (a possible match needs two different users)
   dismiss SYS ALERT             dismiss an alert
   export|mark|dispatch SYS ALERT  act on a confirmed alert
@@ -50,7 +51,7 @@ pub enum Command {
     Logout,
     /// An authorization command to the drone.
     Authz(AuthzAction),
-    /// Open a possible match's evidence (written to a viewing file; logged).
+    /// Open an alert's image (evidence crop or plate image; written to a viewing file; logged).
     Evidence(u8, u32),
     /// Confirm alert (system id, alert id).
     Confirm(u8, u32),
@@ -238,9 +239,13 @@ pub fn alerts_text(world: &World) -> String {
     }
     let mut s = String::new();
     for a in world.alerts.iter() {
-        let ev = match &a.evidence_jpeg {
-            Some(j) => format!(", evidence {} B", j.len()),
-            None => String::new(),
+        let ev = match (&a.evidence_jpeg, &a.kind) {
+            (Some(j), AlertKind::PlateHit { .. }) => format!(", plate image {} B", j.len()),
+            (Some(j), _) => format!(", evidence {} B", j.len()),
+            (None, AlertKind::PlateHit { image_size, .. }) if *image_size > 0 => {
+                format!(", plate image pending ({image_size} B)")
+            }
+            (None, _) => String::new(),
         };
         let _ = writeln!(
             s,
@@ -362,11 +367,11 @@ impl Console {
                         path: path.clone(),
                         message: e.to_string(),
                     })?;
-                Reply::text(format!(
-                    "{sys}/{id}: evidence crop ({} B) -> {}",
-                    jpeg.len(),
-                    path.display()
-                ))
+                let what = match world.alerts.get(sys, id).map(|a| &a.kind) {
+                    Some(AlertKind::PlateHit { .. }) => "plate image",
+                    _ => "evidence crop",
+                };
+                Reply::text(format!("{sys}/{id}: {what} ({} B) -> {}", jpeg.len(), path.display()))
             }
             Command::Confirm(sys, id) => {
                 let s = ops.confirm(world, sys, id, now_usec)?;

@@ -50,7 +50,8 @@ pub enum OpsError {
     #[error("audit log: {0}")]
     Audit(#[from] AuditError),
     /// A possible match may be confirmed only by someone who has looked at its evidence crop
-    /// (LAW.md section 4: each verifier confirms "after seeing the evidence").
+    /// (LAW.md section 4: each verifier confirms "after seeing the evidence"); a plate hit is
+    /// checked against its plate image (LAW.md section 7).
     #[error(
         "{user_id} has not looked at the evidence of alert {system_id}/{alert_id}: open it first (`evidence` in the console, the thumbnail in the panel)"
     )]
@@ -62,8 +63,8 @@ pub enum OpsError {
         /// Alert.
         alert_id: u32,
     },
-    /// There is no evidence crop to look at (not a possible match, or it has not arrived yet).
-    #[error("alert {system_id}/{alert_id} has no evidence crop (yet): it cannot be verified")]
+    /// There is no image to look at (none sent, or the transfer has not arrived yet).
+    #[error("alert {system_id}/{alert_id} has no evidence image (yet): it cannot be verified")]
     NoEvidence {
         /// Vehicle.
         system_id: u8,
@@ -284,11 +285,13 @@ impl GroundOps {
         Ok(n)
     }
 
-    /// The signed-in verifier opens a possible match's evidence crop: logged as a consultation
-    /// (LAW.md section 5), and from then on this user may confirm or dismiss it. Returns the JPEG.
+    /// The signed-in user opens an alert's image: a possible match's evidence crop (verifiers,
+    /// LAW.md section 4) or a plate hit's plate image (operators, LAW.md section 7). Logged as
+    /// a consultation (LAW.md section 5) once per user and alert; from then on this user may
+    /// give a verdict on it. Returns the JPEG.
     ///
     /// # Errors
-    /// Not signed in, no permission to verify matches, no evidence, audit log.
+    /// Not signed in, no permission for this kind of alert, no image (yet), audit log.
     pub fn view_evidence(
         &mut self,
         world: &World,
@@ -296,26 +299,25 @@ impl GroundOps {
         alert_id: u32,
         now_usec: u64,
     ) -> Result<Vec<u8>, OpsError> {
-        let actor = self.session.require(Permission::ConfirmMatch)?.clone();
-        let no_evidence = OpsError::NoEvidence { system_id, alert_id };
         let alert = world
             .alerts
             .get(system_id, alert_id)
             .ok_or(AlertError::Unknown { system_id, alert_id })?;
-        let (AlertKind::PossibleMatch { .. }, Some(jpeg)) = (&alert.kind, &alert.evidence_jpeg) else {
-            return Err(no_evidence);
+        let (permission, what) = match alert.kind {
+            AlertKind::PossibleMatch { .. } => (Permission::ConfirmMatch, "the evidence crop of possible match"),
+            AlertKind::PlateHit { .. } => (Permission::CheckPlateHit, "the plate image of plate hit"),
         };
-        let jpeg = jpeg.clone();
+        let actor = self.session.require(permission)?.clone();
+        let Some(jpeg) = alert.evidence_jpeg.clone() else {
+            return Err(OpsError::NoEvidence { system_id, alert_id });
+        };
         // The match is in the log before anyone looks at it.
         self.log_new_matches(world, now_usec)?;
         let key = (system_id, alert_id, actor.user_id.clone());
         if !self.evidence_seen.contains(&key) {
             self.audit.record(
                 now_usec,
-                consultation(
-                    &actor.user_id,
-                    format!("viewed the evidence crop of possible match {system_id}/{alert_id}"),
-                ),
+                consultation(&actor.user_id, format!("viewed {what} {system_id}/{alert_id}")),
             )?;
             self.evidence_seen.insert(key);
         }
@@ -347,8 +349,18 @@ impl GroundOps {
         };
         let alert = world.alerts.get(system_id, alert_id).expect("just reviewed");
         // After the role and state rules (so they are named first): a verdict on a possible
-        // match needs the verifier to have seen its evidence.
-        if matches!(alert.kind, AlertKind::PossibleMatch { .. })
+        // match needs the verifier to have seen its evidence, and the check of a plate hit that
+        // announced a plate image needs the operator to have seen the image (a hit whose plate
+        // could not be cut out onboard is checked on its text and says so in the log).
+        let image_announced = match &alert.kind {
+            AlertKind::PossibleMatch { .. } => true,
+            AlertKind::PlateHit {
+                image_transfer_id,
+                image_size,
+                ..
+            } => *image_transfer_id != 0 && *image_size > 0,
+        };
+        if image_announced
             && !self
                 .evidence_seen
                 .contains(&(system_id, alert_id, actor.user_id.clone()))
@@ -371,10 +383,7 @@ impl GroundOps {
             },
             AlertKind::PlateHit { .. } => consultation(
                 &actor.user_id,
-                format!(
-                    "plate hit alert {system_id}/{alert_id} {} after checking the plate image",
-                    if confirm { "checked" } else { "dismissed" }
-                ),
+                crate::replay::verdicts::plate_check_text(system_id, alert_id, confirm, image_announced),
             ),
         };
         if let Err(e) = self.audit.record(now_usec, event) {

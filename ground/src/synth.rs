@@ -246,6 +246,8 @@ pub fn mission(duration_s: u32, cars: u32) -> SynthMission {
                             UtkikPlateStatus::UTKIK_PLATE_STATUS_NO_HIT
                         },
                         reads: 5,
+                        image_transfer_id: 0,
+                        image_size: 0,
                     }),
                 );
             }

@@ -554,3 +554,94 @@ fn verify_audit_names_the_tampered_record_and_imy_report_has_no_operational_data
         .unwrap();
     assert!(!r.status.success());
 }
+
+/// A plate hit as the drone sends it: the read with its plate image announced, then the image.
+fn plate_hit_with_image(w: &mut World, alert_id: u32, image: Option<&[u8]>) {
+    let origin = utkik_ground::state::Origin {
+        system_id: 1,
+        component_id: 191,
+        sequence: 0,
+    };
+    let hit = UTKIK_PLATE_READ_DATA {
+        alert_id,
+        track_id: 40 + alert_id,
+        hit_entry_id: 2,
+        plate: "ABC123".into(),
+        confidence: 93,
+        status: utkik_shared::dialect::UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT,
+        image_transfer_id: if image.is_some() { 0x8000 } else { 0 },
+        image_size: image.map_or(0, |i| i.len() as u32),
+        ..Default::default()
+    };
+    w.apply(origin, &MavMessage::UTKIK_PLATE_READ(hit), 2.0);
+    if let Some(jpeg) = image {
+        for m in &match_with_evidence(0, [0; 16], jpeg)[1..] {
+            w.apply(origin, m, 2.0);
+        }
+    }
+}
+
+/// LAW.md section 7: a hit shows the plate image and needs an operator check. The check is
+/// refused until the operator opened the image (logged as a consultation); a pilot or an auditor
+/// may not open or check it; a hit the drone could not cut an image for is checked on its text,
+/// and the log says so; the replay parser reads both wordings back.
+#[test]
+fn a_plate_hit_is_checked_only_after_its_plate_image_was_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ops = ops_in(dir.path(), demo_trust());
+    let mut w = World::new();
+    let image = crop(0x42, 700);
+    plate_hit_with_image(&mut w, 1, Some(&image));
+    assert_eq!(w.alerts.get(1, 1).unwrap().evidence_jpeg.as_deref(), Some(&image[..]));
+
+    for who in ["david", "eva"] {
+        login(&mut ops, who);
+        assert!(
+            matches!(
+                ops.view_evidence(&w, 1, 1, NOW_USEC),
+                Err(OpsError::Session(utkik_ground::auth::SessionError::NotPermitted { .. }))
+            ),
+            "{who} may not open a plate image"
+        );
+    }
+    login(&mut ops, "anna");
+    assert!(matches!(
+        ops.confirm(&mut w, 1, 1, NOW_USEC),
+        Err(OpsError::EvidenceNotSeen { .. })
+    ));
+    assert_eq!(w.alerts.get(1, 1).unwrap().state, AlertState::NeedsCheck, "unchanged");
+    assert_eq!(ops.view_evidence(&w, 1, 1, NOW_USEC).unwrap(), image);
+    assert_eq!(
+        ops.confirm(&mut w, 1, 1, NOW_USEC).unwrap(),
+        AlertState::Checked { by: "anna".into() }
+    );
+
+    // No image announced: checked on the text, and the log says so.
+    plate_hit_with_image(&mut w, 2, None);
+    assert!(matches!(
+        ops.view_evidence(&w, 1, 2, NOW_USEC),
+        Err(OpsError::NoEvidence { .. })
+    ));
+    ops.confirm(&mut w, 1, 2, NOW_USEC).unwrap();
+
+    verify_file(&dir.path().join(AUDIT_FILE), &Default::default()).unwrap();
+    let texts: Vec<String> = events(dir.path())
+        .into_iter()
+        .filter_map(|e| match e {
+            AuditEvent::Consultation { user_id, what } if user_id == "anna" => Some(what),
+            _ => None,
+        })
+        .collect();
+    assert!(texts.contains(&"viewed the plate image of plate hit 1/1".to_string()), "{texts:?}");
+    assert!(
+        texts.contains(&"plate hit alert 1/1 checked after checking the plate image".to_string()),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&"plate hit alert 1/2 checked on its text: the drone sent no plate image".to_string()),
+        "{texts:?}"
+    );
+    let trail = utkik_ground::replay::verdicts::AuditTrail::read(&dir.path().join(AUDIT_FILE)).unwrap();
+    assert_eq!(trail.unparsed_plate_checks, 0);
+    assert_eq!(trail.verdicts.iter().filter(|v| v.confirm).count(), 2);
+}

@@ -595,8 +595,13 @@ mod tests {
         })
     }
 
+    /// A plate hit's image (a size no crop of the tests has).
+    fn plate_image() -> Vec<u8> {
+        crop(0x77, 450)
+    }
+
     /// (time, frame) records: plates, telemetry, use A's match (sent twice) with its crop,
-    /// use B's match with its crop.
+    /// use B's match with its crop, a plate hit with its plate image.
     fn mission(crop_a: &[u8], crop_b: &[u8]) -> Vec<(u64, RawFrame)> {
         let mut msgs = vec![
             MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA::default()),
@@ -610,6 +615,16 @@ mod tests {
         // A's resend (ack lost) with its crop again.
         msgs.push(matched(1, A, crop_a.len()));
         msgs.extend(transfer(crop_a));
+        // A plate hit with its plate image: not biometric, not the use's, kept.
+        let image = plate_image();
+        msgs.push(MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
+            alert_id: 1,
+            status: utkik_shared::dialect::UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT,
+            image_transfer_id: 0x8000,
+            image_size: image.len() as u32,
+            ..Default::default()
+        }));
+        msgs.extend(transfer(&image));
         msgs.push(telemetry(3));
         msgs.iter()
             .enumerate()
@@ -689,6 +704,11 @@ mod tests {
         assert!(
             contains(&after, &crop_b[..253]) && contains(&after, &crop_b[253..]),
             "B's crop kept"
+        );
+        let image = plate_image();
+        assert!(
+            contains(&after, &image[..253]) && contains(&after, &image[253..]),
+            "the plate hit's image kept (its packets come after a dropped transfer of A)"
         );
         // The shared reader and the ground's reader both read it, without damage.
         let shared: Vec<_> = TlogReader::new(File::open(&path).unwrap()).collect();

@@ -100,10 +100,16 @@ pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, ops: Option<&mut Op
                         track_id,
                         hit_entry_id,
                         confidence,
+                        image_size,
                         ..
                     } => {
+                        let img = match &a.evidence_jpeg {
+                            Some(j) => format!("plate image {} bytes received", j.len()),
+                            None if *image_size > 0 => format!("plate image pending ({image_size} bytes)"),
+                            None => "no plate image".into(),
+                        };
                         ui.small(format!(
-                            "track {track_id}, list entry {hit_entry_id}, read {confidence}%"
+                            "track {track_id}, list entry {hit_entry_id}, read {confidence}%; {img}"
                         ));
                     }
                     AlertKind::PossibleMatch {
@@ -120,26 +126,41 @@ pub fn alerts_panel(ui: &mut egui::Ui, world: &mut WorldRes, ops: Option<&mut Op
                     }
                 }
                 let is_match = matches!(a.kind, AlertKind::PossibleMatch { .. });
+                // A possible match always needs its evidence seen; a plate hit its plate image
+                // when the drone announced one (LAW.md sections 4 and 7).
+                let image_needed = match &a.kind {
+                    AlertKind::PossibleMatch { .. } => true,
+                    AlertKind::PlateHit {
+                        image_transfer_id,
+                        image_size,
+                        ..
+                    } => *image_transfer_id != 0 && *image_size > 0,
+                };
                 let thumb = user
                     .as_ref()
                     .and_then(|u| cue.evidence.get(&(a.system_id, a.alert_id, u.clone())));
+                let open_label = if is_match {
+                    "Open evidence (logged)"
+                } else {
+                    "Open plate image (logged)"
+                };
                 if let Some(tex) = thumb {
                     let [w, h] = tex.size();
                     let scale = 120.0 / h.max(1) as f32;
                     ui.image((tex.id(), egui::vec2(w as f32 * scale, h as f32 * scale)));
-                } else if is_match
-                    && a.evidence_jpeg.is_some()
-                    && user.is_some()
-                    && ui.button("Open evidence (logged)").clicked()
-                {
+                } else if a.evidence_jpeg.is_some() && user.is_some() && ui.button(open_label).clicked() {
                     action = Some((a.system_id, a.alert_id, Review::OpenEvidence));
                 }
                 if a.needs_attention() {
                     ui.horizontal(|ui| {
                         let confirm = if is_match { "Confirm" } else { "Checked" };
-                        // A verifier confirms or dismisses a possible match after seeing the evidence.
-                        let seen = !is_match || thumb.is_some();
-                        let hint = "open the evidence first";
+                        // A verdict comes after seeing the evidence / the plate image.
+                        let seen = !image_needed || thumb.is_some();
+                        let hint = if is_match {
+                            "open the evidence first"
+                        } else {
+                            "open the plate image first"
+                        };
                         if ui
                             .add_enabled(seen, egui::Button::new(confirm))
                             .on_disabled_hover_text(hint)

@@ -42,7 +42,8 @@ fn match_verdict(user: &str, match_id: u32, confirm: bool) -> AuditEvent {
     }
 }
 
-/// A plate-hit verdict as ops.rs words it.
+/// A plate-hit verdict as ops.rs words it (spelled out here, so a change of the wording breaks
+/// this test instead of silently old logs).
 fn plate_verdict(user: &str, system_id: u8, alert_id: u32, confirm: bool) -> AuditEvent {
     AuditEvent::Consultation {
         user_id: user.into(),
@@ -336,6 +337,13 @@ fn plate_check_text_is_parsed_or_counted() {
             },
         ),
         (
+            2.5,
+            AuditEvent::Consultation {
+                user_id: "dora".into(),
+                what: super::verdicts::plate_check_text(3, 18, true, false),
+            },
+        ),
+        (
             3.0,
             AuditEvent::Consultation {
                 user_id: "carl".into(),
@@ -345,9 +353,12 @@ fn plate_check_text_is_parsed_or_counted() {
     ]);
     let trail = AuditTrail::from_bytes(&bytes);
     assert_eq!(trail.unparsed_plate_checks, 1);
-    assert_eq!(trail.verdicts.len(), 1);
+    assert_eq!(trail.verdicts.len(), 2);
     assert_eq!(trail.verdicts[0].label(), "plate hit 3/17 dismissed by carl");
     assert!(!trail.verdicts[0].confirm);
+    // A hit checked on its text (the drone sent no image) parses too.
+    assert_eq!(trail.verdicts[1].label(), "plate hit 3/18 checked by dora");
+    assert!(trail.verdicts[1].confirm);
 }
 
 #[test]

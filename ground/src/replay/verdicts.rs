@@ -8,8 +8,9 @@
 //! - `MatchVerification` (possible matches: `match_id` is the vehicle's alert id, found by id
 //!   and authorization digest prefix, since the record does not name the vehicle);
 //! - plate-hit checks and dismissals, which ops.rs writes as a `Consultation` with the text
-//!   `plate hit alert S/A checked|dismissed after checking the plate image`. Parsing that text
-//!   is brittle (it is prose, owned by ops.rs): a consultation that starts like a plate check
+//!   `plate hit alert S/A checked|dismissed after checking the plate image` (or `on its text:
+//!   ...` when no image came), built by [`plate_check_text`] for both sides. Parsing prose is
+//!   brittle: a consultation that starts like a plate check
 //!   but does not parse is counted in [`AuditTrail::unparsed_plate_checks`] and reported.
 //!
 //! [`apply_verdicts`] applies a prefix of the list to a set of alerts with
@@ -25,8 +26,24 @@ use crate::state::{AlertKind, Alerts};
 
 /// Start of the consultation text ops.rs writes for a plate-hit verdict.
 const PLATE_CHECK_PREFIX: &str = "plate hit alert ";
-/// End of that text.
+/// End of that text when the operator looked at the plate image.
 const PLATE_CHECK_SUFFIX: &str = " after checking the plate image";
+/// End of that text when the drone sent no plate image (checked on the text alone).
+const PLATE_CHECK_ON_TEXT_SUFFIX: &str = " on its text: the drone sent no plate image";
+
+/// The consultation text of a plate-hit verdict, written by ops.rs and parsed back here (one
+/// place for both, so they cannot drift apart).
+pub fn plate_check_text(system_id: u8, alert_id: u32, checked: bool, with_image: bool) -> String {
+    format!(
+        "{PLATE_CHECK_PREFIX}{system_id}/{alert_id} {}{}",
+        if checked { "checked" } else { "dismissed" },
+        if with_image {
+            PLATE_CHECK_SUFFIX
+        } else {
+            PLATE_CHECK_ON_TEXT_SUFFIX
+        }
+    )
+}
 
 /// Which alert a verdict is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,11 +238,12 @@ impl AuditTrail {
     }
 }
 
-/// `plate hit alert S/A checked|dismissed after checking the plate image` -> (S, A, checked).
+/// [`plate_check_text`] -> (S, A, checked).
 fn parse_plate_check(what: &str) -> Option<(u8, u32, bool)> {
-    let rest = what
-        .strip_prefix(PLATE_CHECK_PREFIX)?
-        .strip_suffix(PLATE_CHECK_SUFFIX)?;
+    let rest = what.strip_prefix(PLATE_CHECK_PREFIX)?;
+    let rest = rest
+        .strip_suffix(PLATE_CHECK_SUFFIX)
+        .or_else(|| rest.strip_suffix(PLATE_CHECK_ON_TEXT_SUFFIX))?;
     let (ids, verb) = rest.split_once(' ')?;
     let (s, a) = ids.split_once('/')?;
     let confirm = match verb {

@@ -144,11 +144,24 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
         for a in &data.alerts {
             let at = (a.received_s * 1e6) as u64;
             let evidence = match &a.kind {
-                AlertKind::PlateHit { plate, confidence, .. } => {
-                    format!(
-                        "plate read <b>{}</b> ({confidence}% confidence); check the plate image before acting",
-                        esc(plate)
-                    )
+                // A plate image is not biometric data: it is shown without an authorization
+                // check (LAW.md section 7 asks for it to be shown so the read can be checked).
+                AlertKind::PlateHit {
+                    plate,
+                    confidence,
+                    image_size,
+                    ..
+                } => {
+                    let read = format!("plate read <b>{}</b> ({confidence}% confidence)", esc(plate));
+                    match &a.evidence_jpeg {
+                        Some(j) if j.starts_with(&[0xFF, 0xD8]) => format!(
+                            "{read}<br><img alt=\"plate image\" style=\"max-width:200px\" src=\"data:image/jpeg;base64,{}\">",
+                            base64(j)
+                        ),
+                        Some(j) => format!("{read}; plate image received ({} bytes) but not a JPEG: not shown", j.len()),
+                        None if *image_size > 0 => format!("{read}; plate image transfer incomplete"),
+                        None => format!("{read}; the drone sent no plate image"),
+                    }
                 }
                 AlertKind::PossibleMatch {
                     authorization_digest, ..

@@ -41,6 +41,31 @@ fn report_has_map_plots_alerts_and_redacts_unauthorized_biometrics() {
     assert!(html.contains("BIOMETRIC EVIDENCE REDACTED"));
     assert!(html.contains("No audit log given"));
     assert!(!html.contains("src=\"http"), "self-contained");
+    assert!(html.contains("the drone sent no plate image"), "synth hits carry none");
+
+    // A hit with its plate image shows it, no authorization needed (not biometric data).
+    let mut data = data;
+    let hit = data
+        .alerts
+        .iter_mut()
+        .find(|a| matches!(a.kind, AlertKind::PlateHit { .. }))
+        .unwrap();
+    let jpeg = b"\xff\xd8 plate image \xff\xd9".to_vec();
+    if let AlertKind::PlateHit {
+        image_transfer_id,
+        image_size,
+        ..
+    } = &mut hit.kind
+    {
+        (*image_transfer_id, *image_size) = (0x8000, jpeg.len() as u32);
+    }
+    hit.evidence_jpeg = Some(jpeg.clone());
+    let html = render(&replay, &data, &opts);
+    assert!(
+        html.contains(&format!("alt=\"plate image\" style=\"max-width:200px\" src=\"data:image/jpeg;base64,{}\"", base64(&jpeg))),
+        "plate image inline"
+    );
+    assert!(html.contains("BIOMETRIC EVIDENCE REDACTED"), "the match's crop still redacted");
 }
 
 const T0_USEC: u64 = 1_790_000_000_000_000;

@@ -1,9 +1,9 @@
 //! Alerts and their states under LAW.md section 4: a plate hit needs an operator to check the
 //! plate image; a biometric match is only ever a *possible match* until two different users have
 //! each confirmed it (or one dismissed it). Every new alert is acknowledged to the drone with
-//! UTKIK_ALERT_ACK so it stops resending. Evidence crops arrive as DATA_TRANSMISSION_HANDSHAKE +
-//! ENCAPSULATED_DATA, one transfer at a time, and are attached to the oldest match waiting for
-//! evidence of that size.
+//! UTKIK_ALERT_ACK so it stops resending. Evidence crops and plate images arrive as
+//! DATA_TRANSMISSION_HANDSHAKE + ENCAPSULATED_DATA, one transfer at a time, and are attached to
+//! the oldest alert waiting for an image of that size.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +35,10 @@ pub enum AlertKind {
         hit_entry_id: u32,
         /// Read confidence, percent.
         confidence: u8,
+        /// Plate image transfer id (0: no image announced).
+        image_transfer_id: u16,
+        /// Expected plate image size, bytes.
+        image_size: u32,
     },
     /// A POSSIBLE match of a face against a designated subject (never an identification).
     PossibleMatch {
@@ -99,7 +103,8 @@ pub struct Alert {
     pub time_usec: u64,
     /// Times the drone sent it (resends until our ack arrives).
     pub receptions: u32,
-    /// Evidence JPEG bytes, when the transfer completed.
+    /// Evidence JPEG bytes (a possible match's face crop, a plate hit's plate image), when the
+    /// transfer completed.
     pub evidence_jpeg: Option<Vec<u8>>,
 }
 
@@ -329,6 +334,8 @@ impl Alerts {
             track_id: p.track_id,
             hit_entry_id: p.hit_entry_id,
             confidence: p.confidence,
+            image_transfer_id: p.image_transfer_id,
+            image_size: p.image_size,
         };
         self.upsert(system_id, p.alert_id, kind, AlertState::NeedsCheck, time_s, p.time_usec);
         Some(ack(
@@ -403,8 +410,9 @@ impl Alerts {
         );
     }
 
-    /// A chunk of the current evidence transfer; when complete, attaches it to the oldest possible
-    /// match of this vehicle waiting for evidence of that size.
+    /// A chunk of the current image transfer; when complete, attaches it to the oldest alert of
+    /// this vehicle (possible match or plate hit) that announced an image of that size and has
+    /// none yet.
     pub fn apply_data(&mut self, system_id: u8, d: &ENCAPSULATED_DATA_DATA) {
         let Some(tr) = self.transfers.get_mut(&system_id) else {
             return;
@@ -424,8 +432,18 @@ impl Alerts {
         let waiting = self.by_id.values_mut().find(|a| {
             a.system_id == system_id
                 && a.evidence_jpeg.is_none()
-                && matches!(&a.kind, AlertKind::PossibleMatch { evidence_size, evidence_transfer_id, .. }
-                    if *evidence_size == tr.size && *evidence_transfer_id != 0)
+                && match &a.kind {
+                    AlertKind::PossibleMatch {
+                        evidence_size,
+                        evidence_transfer_id,
+                        ..
+                    } => *evidence_size == tr.size && *evidence_transfer_id != 0,
+                    AlertKind::PlateHit {
+                        image_size,
+                        image_transfer_id,
+                        ..
+                    } => *image_size == tr.size && *image_transfer_id != 0,
+                }
         });
         if let Some(a) = waiting {
             a.evidence_jpeg = Some(bytes);
@@ -706,6 +724,71 @@ mod tests {
             a.apply_data(1, &ENCAPSULATED_DATA_DATA { seqnr: seq, data });
         }
         assert_eq!(a.get(1, 3).unwrap().evidence_jpeg.as_deref(), Some(&jpeg[..]));
+    }
+
+    fn send_transfer(a: &mut Alerts, jpeg: &[u8]) {
+        let packets = jpeg.len().div_ceil(ENCAPSULATED_CHUNK) as u16;
+        a.apply_handshake(
+            1,
+            &DATA_TRANSMISSION_HANDSHAKE_DATA {
+                size: jpeg.len() as u32,
+                packets,
+                ..Default::default()
+            },
+        );
+        for (seq, part) in jpeg.chunks(ENCAPSULATED_CHUNK).enumerate() {
+            let mut data = [0u8; 253];
+            data[..part.len()].copy_from_slice(part);
+            a.apply_data(
+                1,
+                &ENCAPSULATED_DATA_DATA {
+                    seqnr: seq as u16,
+                    data,
+                },
+            );
+        }
+    }
+
+    /// A plate hit and a possible match both announce an image; the transfers (one at a time,
+    /// in the order the drone sent the alerts) each land on their own alert, also when the
+    /// match's crop comes first; a plain read's transfer-less message gets nothing.
+    #[test]
+    fn plate_images_and_evidence_crops_land_on_their_own_alerts() {
+        let mut a = Alerts::default();
+        let plate_jpeg: Vec<u8> = (0..700u32).map(|i| (i % 13) as u8).collect();
+        let face_jpeg: Vec<u8> = (0..400u32).map(|i| (i % 7) as u8).collect();
+        let hit = UTKIK_PLATE_READ_DATA {
+            alert_id: 1,
+            status: UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT,
+            image_transfer_id: 0x8000,
+            image_size: plate_jpeg.len() as u32,
+            ..Default::default()
+        };
+        let m = UTKIK_BIOMETRIC_MATCH_DATA {
+            alert_id: 0x4000_0000,
+            evidence_transfer_id: 1,
+            evidence_size: face_jpeg.len() as u32,
+            ..Default::default()
+        };
+        a.apply_plate(1, 191, &hit, 0.0);
+        a.apply_match(1, 191, &m, 0.1);
+        assert_eq!(a.get(1, 1).unwrap().evidence_jpeg, None);
+        send_transfer(&mut a, &face_jpeg);
+        send_transfer(&mut a, &plate_jpeg);
+        assert_eq!(a.get(1, 1).unwrap().evidence_jpeg.as_deref(), Some(&plate_jpeg[..]));
+        assert_eq!(
+            a.get(1, 0x4000_0000).unwrap().evidence_jpeg.as_deref(),
+            Some(&face_jpeg[..])
+        );
+        // A hit that announced no image never takes one.
+        let bare = UTKIK_PLATE_READ_DATA {
+            alert_id: 2,
+            status: UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT,
+            ..Default::default()
+        };
+        a.apply_plate(1, 191, &bare, 0.2);
+        send_transfer(&mut a, &plate_jpeg);
+        assert_eq!(a.get(1, 2).unwrap().evidence_jpeg, None);
     }
 
     #[test]

@@ -26,17 +26,27 @@ pub struct Evidence {
     pub width_px: u32,
     /// Height in pixels.
     pub height_px: u32,
+    /// JPEG quality it was encoded with.
+    pub quality: u8,
 }
 
 impl Evidence {
     /// Cuts the face box (grown by [`MARGIN`], clamped to the frame) out of `frame` as JPEG.
     /// `None` when the box lies outside the frame.
     pub fn crop(frame: &RgbFrame, bbox: &BoxPx) -> Option<Self> {
+        Self::crop_with_margins(frame, bbox, [MARGIN; 4], JPEG_QUALITY)
+    }
+
+    /// Cuts `bbox` grown by `margins` (left, top, right, bottom, as shares of the box's width
+    /// and height), clamped to the frame, out of `frame` as JPEG of `quality`. `None` when the
+    /// box lies outside the frame.
+    pub fn crop_with_margins(frame: &RgbFrame, bbox: &BoxPx, margins: [f64; 4], quality: u8) -> Option<Self> {
         let (w, h) = (bbox.x1 - bbox.x0, bbox.y1 - bbox.y0);
-        let x0 = (bbox.x0 - MARGIN * w).floor().max(0.0) as u32;
-        let y0 = (bbox.y0 - MARGIN * h).floor().max(0.0) as u32;
-        let x1 = ((bbox.x1 + MARGIN * w).ceil() as u32).min(frame.width);
-        let y1 = ((bbox.y1 + MARGIN * h).ceil() as u32).min(frame.height);
+        let [left, top, right, bottom] = margins;
+        let x0 = (bbox.x0 - left * w).floor().max(0.0) as u32;
+        let y0 = (bbox.y0 - top * h).floor().max(0.0) as u32;
+        let x1 = ((bbox.x1 + right * w).ceil().max(0.0) as u32).min(frame.width);
+        let y1 = ((bbox.y1 + bottom * h).ceil().max(0.0) as u32).min(frame.height);
         if x1 <= x0 || y1 <= y0 {
             return None;
         }
@@ -47,13 +57,14 @@ impl Evidence {
             rgb.extend_from_slice(&frame.data[row + x0 as usize * 3..row + x1 as usize * 3]);
         }
         let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY)
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
             .encode(&rgb, cw, ch, image::ExtendedColorType::Rgb8)
             .ok()?;
         Some(Self {
             jpeg,
             width_px: cw,
             height_px: ch,
+            quality,
         })
     }
 }
@@ -69,7 +80,7 @@ pub fn evidence_messages(e: &Evidence) -> Vec<MavMessage> {
             height: e.height_px.min(u16::MAX as u32) as u16,
             packets: packets as u16,
             payload: PACKET_BYTES as u8,
-            jpg_quality: JPEG_QUALITY,
+            jpg_quality: e.quality,
         },
     )];
     for (i, chunk) in e.jpeg.chunks(PACKET_BYTES).enumerate() {
@@ -104,6 +115,7 @@ mod tests {
         .unwrap();
         assert_eq!(&e.jpeg[..2], &[0xFF, 0xD8], "JPEG SOI");
         assert_eq!((e.width_px, e.height_px), (36, 36), "20 px box + 40 % on each side");
+        assert_eq!(e.quality, JPEG_QUALITY);
         let msgs = evidence_messages(&e);
         let MavMessage::DATA_TRANSMISSION_HANDSHAKE(hs) = &msgs[0] else {
             panic!("handshake first")
@@ -116,5 +128,36 @@ mod tests {
             joined.extend_from_slice(&d.data);
         }
         assert_eq!(&joined[..e.jpeg.len()], &e.jpeg[..]);
+        assert_eq!(hs.jpg_quality, JPEG_QUALITY);
+    }
+
+    #[test]
+    fn margins_are_per_side_and_clamped_to_the_frame() {
+        let frame = RgbFrame::new(100, 80, vec![128; 100 * 80 * 3], 1).unwrap();
+        let b = BoxPx {
+            x0: 40.0,
+            y0: 50.0,
+            x1: 60.0,
+            y1: 60.0,
+        };
+        // 20x10 box: 1.0 width left/right, 2.0 heights up, 0.5 down.
+        let e = Evidence::crop_with_margins(&frame, &b, [1.0, 2.0, 1.0, 0.5], 60).unwrap();
+        assert_eq!((e.width_px, e.height_px, e.quality), (60, 35, 60));
+        // Near the edge the crop is cut at the frame, not shifted.
+        let edge = BoxPx {
+            x0: 90.0,
+            y0: 0.0,
+            x1: 100.0,
+            y1: 10.0,
+        };
+        let e = Evidence::crop_with_margins(&frame, &edge, [1.0, 1.0, 1.0, 1.0], 60).unwrap();
+        assert_eq!((e.width_px, e.height_px), (20, 20));
+        let outside = BoxPx {
+            x0: 200.0,
+            y0: 200.0,
+            x1: 220.0,
+            y1: 210.0,
+        };
+        assert!(Evidence::crop_with_margins(&frame, &outside, [0.0; 4], 60).is_none());
     }
 }

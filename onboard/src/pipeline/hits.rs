@@ -7,6 +7,12 @@
 //! plate text: the voter re-reports a text when it wins back after another text led, and that
 //! is not news to the operator; a different text that also hits is.
 //!
+//! A hit carries a JPEG of the plate and the car around it (`image_transfer_id`, `image_size`),
+//! sent after each send of the alert with the standard image transfer messages, so the operator
+//! can check the read against the picture before acting on it (LAW.md section 7). The crop is
+//! cut from the frame of the read that made the hit and kept only in the out queue until the
+//! alert is acknowledged; no-hit reads never produce an image.
+//!
 //! Hits are logged with tracing, not in the onboard audit log: that log is for biometric data,
 //! and LAW.md section 7 asks for a log of searches in *stored* reads (done where reads are
 //! stored, at the ground), not of hits.
@@ -18,18 +24,40 @@ use utkik_shared::hitlist::HitList;
 
 use super::messages;
 use super::plates::VotedPlate;
+use crate::frame::RgbFrame;
+use crate::gate::evidence::{Evidence, evidence_messages};
+use crate::track::BoxPx;
 
 /// First plate-hit alert id. Biometric matches count from 0x4000_0000
 /// (`gate::identify`), so the two never collide in the out queue or at the ground.
 pub const FIRST_PLATE_ALERT_ID: u32 = 1;
+
+/// First plate-image transfer id. Evidence crops count from 1 (`gate::identify`); the ground
+/// pairs a transfer with the oldest alert announcing its size, so the ids need not be apart,
+/// but separate ranges keep a recording readable.
+pub const FIRST_PLATE_IMAGE_ID: u16 = 0x8000;
+
+/// Around the plate box, as shares of its width and height (left, top, right, bottom): the
+/// plate and the car's rear or front around it, enough to check the read against make and
+/// colour without sending the whole frame over a radio of a few KB/s.
+pub const PLATE_IMAGE_MARGINS: [f64; 4] = [0.6, 2.5, 0.6, 0.8];
+
+/// JPEG quality of plate images (the plate text stays legible at 70; a 2 KB crop instead of 4).
+pub const PLATE_IMAGE_QUALITY: u8 = 70;
+
+/// The plate image of a hit: the plate's box in `frame`, grown by [`PLATE_IMAGE_MARGINS`].
+pub fn plate_image(frame: &RgbFrame, bbox: &BoxPx) -> Option<Evidence> {
+    Evidence::crop_with_margins(frame, bbox, PLATE_IMAGE_MARGINS, PLATE_IMAGE_QUALITY)
+}
 
 /// What to send for one voted read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlateReport {
     /// Not on the hit list (or no list): a NO_HIT read, sent once.
     Read(MavMessage),
-    /// A hit: queue as an alert with this id (resent until acknowledged).
-    Alert(u32, MavMessage),
+    /// A hit: queue as an alert with this id (resent until acknowledged), each send followed
+    /// by the plate image transfer (empty when no image could be cut).
+    Alert(u32, MavMessage, Vec<MavMessage>),
     /// A hit this track already alerted with the same text: nothing new to send.
     AlreadyAlerted,
 }
@@ -39,6 +67,7 @@ pub enum PlateReport {
 pub struct PlateHits {
     list: Option<HitList>,
     next_alert_id: u32,
+    next_image_id: u16,
     /// (track id, normalized text) already alerted; dropped when the track ends (ids are never
     /// reused), so this stays as small as the set of live plate tracks.
     alerted: HashSet<(u32, String)>,
@@ -50,12 +79,19 @@ impl PlateHits {
         Self {
             list,
             next_alert_id: FIRST_PLATE_ALERT_ID,
+            next_image_id: FIRST_PLATE_IMAGE_ID,
             alerted: HashSet::new(),
         }
     }
 
-    /// The message for `voted`, read on plate track `track_id`.
-    pub fn report(&mut self, track_id: u32, voted: &VotedPlate) -> PlateReport {
+    /// The message for `voted`, read on plate track `track_id`; `image` cuts the plate image,
+    /// called only for a new hit.
+    pub fn report(
+        &mut self,
+        track_id: u32,
+        voted: &VotedPlate,
+        image: impl FnOnce() -> Option<Evidence>,
+    ) -> PlateReport {
         let Some(entry) = self
             .list
             .as_ref()
@@ -77,10 +113,20 @@ impl PlateHits {
             "hit-list plate read"
         );
         let entry_id = u32::try_from(entry.line).unwrap_or(u32::MAX);
-        PlateReport::Alert(
-            alert_id,
-            messages::plate_hit_message(track_id, voted, alert_id, entry_id),
-        )
+        let MavMessage::UTKIK_PLATE_READ(mut m) = messages::plate_hit_message(track_id, voted, alert_id, entry_id)
+        else {
+            unreachable!("plate_hit_message builds a UTKIK_PLATE_READ")
+        };
+        let follow = match image() {
+            Some(img) => {
+                m.image_transfer_id = self.next_image_id;
+                m.image_size = img.jpeg.len() as u32;
+                self.next_image_id = self.next_image_id.wrapping_add(1).max(FIRST_PLATE_IMAGE_ID);
+                evidence_messages(&img)
+            }
+            None => Vec::new(),
+        };
+        PlateReport::Alert(alert_id, MavMessage::UTKIK_PLATE_READ(m), follow)
     }
 
     /// The track ended: forget what it alerted.
@@ -110,6 +156,10 @@ mod tests {
         ))
     }
 
+    fn no_image() -> Option<Evidence> {
+        None
+    }
+
     fn voted(text: &str) -> VotedPlate {
         VotedPlate {
             text: text.into(),
@@ -136,14 +186,14 @@ mod tests {
     #[test]
     fn a_hit_is_an_alert_with_the_entry_line_and_a_fresh_id() {
         let mut h = hits();
-        let PlateReport::Alert(id, m) = h.report(7, &voted("ABC123")) else {
+        let PlateReport::Alert(id, m, _) = h.report(7, &voted("ABC123"), no_image) else {
             panic!()
         };
         let r = read(&m);
         assert_eq!(r.status, UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT);
         assert_eq!((id, r.alert_id, r.hit_entry_id, r.track_id), (1, 1, 2, 7));
         assert_eq!(&r.plate[..6], b"ABC123");
-        let PlateReport::Alert(id2, m2) = h.report(8, &voted("DEF45G")) else {
+        let PlateReport::Alert(id2, m2, _) = h.report(8, &voted("DEF45G"), no_image) else {
             panic!()
         };
         assert_eq!((id2, read(&m2).hit_entry_id), (2, 4), "another hit, another id");
@@ -152,28 +202,28 @@ mod tests {
     #[test]
     fn unlisted_and_expired_plates_are_plain_reads() {
         let mut h = hits();
-        assert_no_hit(&h.report(1, &voted("KLM45A")));
-        assert_no_hit(&h.report(2, &voted("XYZ12A")));
+        assert_no_hit(&h.report(1, &voted("KLM45A"), no_image));
+        assert_no_hit(&h.report(2, &voted("XYZ12A"), no_image));
         // The entry hits until its expiry instant, not at it.
         let mut at_expiry = voted("ABC123");
         at_expiry.time_usec = utkik_shared::utc::parse_utc_usec("2099-01-01").unwrap();
-        assert_no_hit(&h.report(3, &at_expiry));
+        assert_no_hit(&h.report(3, &at_expiry, no_image));
         at_expiry.time_usec -= 1;
-        assert!(matches!(h.report(3, &at_expiry), PlateReport::Alert(..)));
-        assert_no_hit(&PlateHits::new(None).report(4, &voted("ABC123")));
+        assert!(matches!(h.report(3, &at_expiry, no_image), PlateReport::Alert(..)));
+        assert_no_hit(&PlateHits::new(None).report(4, &voted("ABC123"), no_image));
     }
 
     #[test]
     fn a_track_alerts_once_per_text() {
         let mut h = hits();
-        assert!(matches!(h.report(7, &voted("ABC123")), PlateReport::Alert(1, _)));
+        assert!(matches!(h.report(7, &voted("ABC123"), no_image), PlateReport::Alert(1, ..)));
         // The voter re-reports ABC123 after a misread led for a while: not a new alert.
-        assert_no_hit(&h.report(7, &voted("A8C123")));
-        assert_eq!(h.report(7, &voted("ABC123")), PlateReport::AlreadyAlerted);
+        assert_no_hit(&h.report(7, &voted("A8C123"), no_image));
+        assert_eq!(h.report(7, &voted("ABC123"), no_image), PlateReport::AlreadyAlerted);
         // A different text that hits is news.
-        assert!(matches!(h.report(7, &voted("DEF45G")), PlateReport::Alert(2, _)));
+        assert!(matches!(h.report(7, &voted("DEF45G"), no_image), PlateReport::Alert(2, ..)));
         // Another track with the same plate is another sighting.
-        assert!(matches!(h.report(9, &voted("ABC123")), PlateReport::Alert(3, _)));
+        assert!(matches!(h.report(9, &voted("ABC123"), no_image), PlateReport::Alert(3, ..)));
         h.track_lost(7);
         assert!(h.alerted.iter().all(|(t, _)| *t != 7), "forgotten with its track");
     }
@@ -187,11 +237,11 @@ mod tests {
             initial_usec: 1_000_000,
             max_usec: 4_000_000,
         });
-        let PlateReport::Read(plain) = h.report(1, &voted("KLM45A")) else {
+        let PlateReport::Read(plain) = h.report(1, &voted("KLM45A"), no_image) else {
             panic!()
         };
         q.push(plain);
-        let PlateReport::Alert(id, alert) = h.report(2, &voted("ABC123")) else {
+        let PlateReport::Alert(id, alert, _) = h.report(2, &voted("ABC123"), no_image) else {
             panic!()
         };
         q.push_alert(id, alert);
@@ -219,5 +269,123 @@ mod tests {
         );
         assert!(q.ack(id), "the ground's UTKIK_ALERT_ACK with the hit's alert id");
         assert!(q.peek(100_000_000).is_none(), "acknowledged: no more resends");
+    }
+
+    fn frame() -> RgbFrame {
+        let (w, h) = (320u32, 180u32);
+        let data: Vec<u8> = (0..w * h * 3).map(|i| (i * 13 % 251) as u8).collect();
+        RgbFrame::new(w, h, data, NOW_USEC).unwrap()
+    }
+
+    fn plate_box() -> BoxPx {
+        BoxPx {
+            x0: 140.0,
+            y0: 120.0,
+            x1: 180.0,
+            y1: 130.0,
+        }
+    }
+
+    /// A hit announces its plate image (id, size) and carries its transfer; a no-hit read never
+    /// cuts one; every hit gets the next transfer id.
+    #[test]
+    fn a_hit_carries_the_plate_image_and_a_no_hit_never_cuts_one() {
+        let mut h = hits();
+        let f = frame();
+        let cuts = std::cell::Cell::new(0);
+        let image = || {
+            cuts.set(cuts.get() + 1);
+            plate_image(&f, &plate_box())
+        };
+        assert_no_hit(&h.report(1, &voted("KLM45A"), image));
+        assert_eq!(cuts.get(), 0, "no image for a no-hit read");
+
+        let PlateReport::Alert(_, m, follow) = h.report(2, &voted("ABC123"), || plate_image(&f, &plate_box())) else {
+            panic!()
+        };
+        let r = read(&m);
+        assert_eq!(r.image_transfer_id, FIRST_PLATE_IMAGE_ID);
+        let MavMessage::DATA_TRANSMISSION_HANDSHAKE(hs) = &follow[0] else {
+            panic!("handshake first: {follow:?}")
+        };
+        assert_eq!(hs.size, r.image_size);
+        assert!(r.image_size > 200, "a real JPEG: {}", r.image_size);
+        assert_eq!((hs.width, hs.height, hs.jpg_quality), (88, 43, PLATE_IMAGE_QUALITY));
+        assert_eq!(hs.packets as usize, follow.len() - 1);
+        assert!(follow[1..].iter().all(|m| matches!(m, MavMessage::ENCAPSULATED_DATA(_))));
+
+        let PlateReport::Alert(_, m2, _) = h.report(3, &voted("DEF45G"), || plate_image(&f, &plate_box())) else {
+            panic!()
+        };
+        assert_eq!(read(&m2).image_transfer_id, FIRST_PLATE_IMAGE_ID + 1);
+        // A hit whose plate cannot be cut (box off the frame) still alerts, without an image.
+        let PlateReport::Alert(_, m3, follow3) = h.report(4, &voted("ABC123"), no_image) else {
+            panic!()
+        };
+        assert_eq!((read(&m3).image_transfer_id, read(&m3).image_size), (0, 0));
+        assert!(follow3.is_empty());
+    }
+
+    /// In the out queue the image follows each send of its hit, whole and right behind it, also
+    /// when a biometric match with its evidence crop is queued at the same time: the ground pairs
+    /// transfers with alerts in order, so transfers must never interleave.
+    #[test]
+    fn the_plate_image_follows_each_send_of_its_hit_without_interleaving() {
+        let mut h = hits();
+        let f = frame();
+        let PlateReport::Alert(id, alert, follow) = h.report(2, &voted("ABC123"), || plate_image(&f, &plate_box())) else {
+            panic!()
+        };
+        let mut q = OutQueue::new(ResendPolicy {
+            initial_usec: 1_000_000,
+            max_usec: 4_000_000,
+        });
+        q.push_alert_with(id, alert, follow);
+        let face = crate::gate::evidence::Evidence::crop(&f, &plate_box()).unwrap();
+        let face_follow = evidence_messages(&face);
+        let face_alert = MavMessage::UTKIK_BIOMETRIC_MATCH(utkik_shared::dialect::UTKIK_BIOMETRIC_MATCH_DATA {
+            alert_id: 0x4000_0000,
+            evidence_transfer_id: 1,
+            evidence_size: face.jpeg.len() as u32,
+            ..Default::default()
+        });
+        q.push_alert_with(0x4000_0000, face_alert, face_follow);
+        let mut sent = Vec::new();
+        for t in (0..2_500_000u64).step_by(100_000) {
+            while let Some((_, m)) = q.peek(t) {
+                sent.push(m.clone());
+                q.sent(t);
+            }
+        }
+        // Transfers go whole, one at a time, in the order their alerts were sent (the ground
+        // pairs each with the oldest alert waiting for its size).
+        let mut announced = std::collections::VecDeque::new();
+        let mut hits_sent = 0;
+        let mut i = 0;
+        while i < sent.len() {
+            match &sent[i] {
+                MavMessage::UTKIK_PLATE_READ(r) => {
+                    hits_sent += 1;
+                    announced.push_back(r.image_size);
+                    i += 1;
+                }
+                MavMessage::UTKIK_BIOMETRIC_MATCH(m) => {
+                    announced.push_back(m.evidence_size);
+                    i += 1;
+                }
+                MavMessage::DATA_TRANSMISSION_HANDSHAKE(hs) => {
+                    assert_eq!(Some(hs.size), announced.pop_front(), "transfer {i} out of order");
+                    let n = hs.packets as usize;
+                    assert!(
+                        sent[i + 1..i + 1 + n].iter().all(|m| matches!(m, MavMessage::ENCAPSULATED_DATA(_))),
+                        "the packets of one transfer together"
+                    );
+                    i += 1 + n;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(announced.is_empty(), "every announced image was sent");
+        assert_eq!(hits_sent, 2, "sent, then resent once within 2.5 s, each time with its image");
     }
 }

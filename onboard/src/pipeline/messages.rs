@@ -90,6 +90,8 @@ pub fn plate_message(track_id: u32, p: &VotedPlate) -> MavMessage {
         confidence: (p.confidence * 100.0).round().clamp(0.0, 100.0) as u8,
         status: UtkikPlateStatus::UTKIK_PLATE_STATUS_NO_HIT,
         reads: p.reads.min(255) as u8,
+        image_transfer_id: 0,
+        image_size: 0,
     })
 }
 

@@ -703,7 +703,7 @@ impl Inference {
         let mut messages = Vec::new();
         let mut boxes = Vec::new();
         let mut detections = Vec::new();
-        let mut plate_alerts: Vec<(u32, MavMessage)> = Vec::new();
+        let mut plate_alerts: Vec<(u32, MavMessage, Vec<MavMessage>)> = Vec::new();
         for d in &mut self.detectors {
             let class = d.class();
             let td = std::time::Instant::now();
@@ -760,12 +760,15 @@ impl Inference {
                 }
                 // The track carries its plate between plate frames: each read adds a vote, and
                 // the voted text is reported when it first wins (or when another takes over).
-                if let Some((text, conf)) = r.detection.and_then(|i| found.get(i)).and_then(|f| f.text.clone()) {
+                let read = r.detection.and_then(|i| found.get(i));
+                if let Some((text, conf)) = read.and_then(|f| f.text.clone()) {
                     let votes = self.votes.entry(r.id).or_default();
                     if let Some(voted) = votes.add(&text, conf, frame.time_usec, 2) {
-                        match self.plate_hits.report(r.id, &voted) {
+                        // A hit's image is cut from this frame, where the plate was just read.
+                        let image = || read.and_then(|f| hits::plate_image(frame, &f.bbox));
+                        match self.plate_hits.report(r.id, &voted, image) {
                             hits::PlateReport::Read(m) => messages.push(m),
-                            hits::PlateReport::Alert(id, m) => plate_alerts.push((id, m)),
+                            hits::PlateReport::Alert(id, m, follow) => plate_alerts.push((id, m, follow)),
                             hits::PlateReport::AlreadyAlerted => {}
                         }
                     }
@@ -817,7 +820,7 @@ impl Inference {
             alerts = alerts_with_evidence(o.alerts, o.evidence);
             messages.extend(o.messages);
         }
-        alerts.extend(plate_alerts.into_iter().map(|(id, m)| (id, m, Vec::new())));
+        alerts.extend(plate_alerts);
         let active: usize = self.trackers.values().map(Tracker::confirmed).sum();
         self.counters.tracks_active.store(active as u64, Ordering::Relaxed);
         self.counters.frames_processed.fetch_add(1, Ordering::Relaxed);
