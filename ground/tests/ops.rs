@@ -632,7 +632,10 @@ fn a_plate_hit_is_checked_only_after_its_plate_image_was_opened() {
             _ => None,
         })
         .collect();
-    assert!(texts.contains(&"viewed the plate image of plate hit 1/1".to_string()), "{texts:?}");
+    assert!(
+        texts.contains(&"viewed the plate image of plate hit 1/1".to_string()),
+        "{texts:?}"
+    );
     assert!(
         texts.contains(&"plate hit alert 1/1 checked after checking the plate image".to_string()),
         "{texts:?}"

@@ -158,7 +158,10 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
                             "{read}<br><img alt=\"plate image\" style=\"max-width:200px\" src=\"data:image/jpeg;base64,{}\">",
                             base64(j)
                         ),
-                        Some(j) => format!("{read}; plate image received ({} bytes) but not a JPEG: not shown", j.len()),
+                        Some(j) => format!(
+                            "{read}; plate image received ({} bytes) but not a JPEG: not shown",
+                            j.len()
+                        ),
                         None if *image_size > 0 => format!("{read}; plate image transfer incomplete"),
                         None => format!("{read}; the drone sent no plate image"),
                     }

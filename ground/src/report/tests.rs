@@ -62,10 +62,16 @@ fn report_has_map_plots_alerts_and_redacts_unauthorized_biometrics() {
     hit.evidence_jpeg = Some(jpeg.clone());
     let html = render(&replay, &data, &opts);
     assert!(
-        html.contains(&format!("alt=\"plate image\" style=\"max-width:200px\" src=\"data:image/jpeg;base64,{}\"", base64(&jpeg))),
+        html.contains(&format!(
+            "alt=\"plate image\" style=\"max-width:200px\" src=\"data:image/jpeg;base64,{}\"",
+            base64(&jpeg)
+        )),
         "plate image inline"
     );
-    assert!(html.contains("BIOMETRIC EVIDENCE REDACTED"), "the match's crop still redacted");
+    assert!(
+        html.contains("BIOMETRIC EVIDENCE REDACTED"),
+        "the match's crop still redacted"
+    );
 }
 
 const T0_USEC: u64 = 1_790_000_000_000_000;

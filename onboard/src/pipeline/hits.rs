@@ -216,14 +216,23 @@ mod tests {
     #[test]
     fn a_track_alerts_once_per_text() {
         let mut h = hits();
-        assert!(matches!(h.report(7, &voted("ABC123"), no_image), PlateReport::Alert(1, ..)));
+        assert!(matches!(
+            h.report(7, &voted("ABC123"), no_image),
+            PlateReport::Alert(1, ..)
+        ));
         // The voter re-reports ABC123 after a misread led for a while: not a new alert.
         assert_no_hit(&h.report(7, &voted("A8C123"), no_image));
         assert_eq!(h.report(7, &voted("ABC123"), no_image), PlateReport::AlreadyAlerted);
         // A different text that hits is news.
-        assert!(matches!(h.report(7, &voted("DEF45G"), no_image), PlateReport::Alert(2, ..)));
+        assert!(matches!(
+            h.report(7, &voted("DEF45G"), no_image),
+            PlateReport::Alert(2, ..)
+        ));
         // Another track with the same plate is another sighting.
-        assert!(matches!(h.report(9, &voted("ABC123"), no_image), PlateReport::Alert(3, ..)));
+        assert!(matches!(
+            h.report(9, &voted("ABC123"), no_image),
+            PlateReport::Alert(3, ..)
+        ));
         h.track_lost(7);
         assert!(h.alerted.iter().all(|(t, _)| *t != 7), "forgotten with its track");
     }
@@ -312,7 +321,11 @@ mod tests {
         assert!(r.image_size > 200, "a real JPEG: {}", r.image_size);
         assert_eq!((hs.width, hs.height, hs.jpg_quality), (88, 43, PLATE_IMAGE_QUALITY));
         assert_eq!(hs.packets as usize, follow.len() - 1);
-        assert!(follow[1..].iter().all(|m| matches!(m, MavMessage::ENCAPSULATED_DATA(_))));
+        assert!(
+            follow[1..]
+                .iter()
+                .all(|m| matches!(m, MavMessage::ENCAPSULATED_DATA(_)))
+        );
 
         let PlateReport::Alert(_, m2, _) = h.report(3, &voted("DEF45G"), || plate_image(&f, &plate_box())) else {
             panic!()
@@ -333,7 +346,8 @@ mod tests {
     fn the_plate_image_follows_each_send_of_its_hit_without_interleaving() {
         let mut h = hits();
         let f = frame();
-        let PlateReport::Alert(id, alert, follow) = h.report(2, &voted("ABC123"), || plate_image(&f, &plate_box())) else {
+        let PlateReport::Alert(id, alert, follow) = h.report(2, &voted("ABC123"), || plate_image(&f, &plate_box()))
+        else {
             panic!()
         };
         let mut q = OutQueue::new(ResendPolicy {
@@ -377,7 +391,9 @@ mod tests {
                     assert_eq!(Some(hs.size), announced.pop_front(), "transfer {i} out of order");
                     let n = hs.packets as usize;
                     assert!(
-                        sent[i + 1..i + 1 + n].iter().all(|m| matches!(m, MavMessage::ENCAPSULATED_DATA(_))),
+                        sent[i + 1..i + 1 + n]
+                            .iter()
+                            .all(|m| matches!(m, MavMessage::ENCAPSULATED_DATA(_))),
                         "the packets of one transfer together"
                     );
                     i += 1 + n;
@@ -386,6 +402,9 @@ mod tests {
             }
         }
         assert!(announced.is_empty(), "every announced image was sent");
-        assert_eq!(hits_sent, 2, "sent, then resent once within 2.5 s, each time with its image");
+        assert_eq!(
+            hits_sent, 2,
+            "sent, then resent once within 2.5 s, each time with its image"
+        );
     }
 }
