@@ -49,6 +49,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$BIN/utkik-sim" geojson --scenario "$SCENARIO_FILE" --out "$RUN_DIR/basemap.geojson"
+# The offline map: an orthophoto of the simulated street as MBTiles (no internet needed).
+"$BIN/utkik-sim" tiles --scenario "$SCENARIO_FILE" --out "$RUN_DIR/basemap.mbtiles"
 
 # Simulator: autopilot telemetry to onboard (14540) and ground (14550), camera
 # as RTP/H.264 to onboard (5600), ground truth for `utkik-sim evaluate`; without
@@ -83,7 +85,7 @@ pids+=($!)
 
 # Ground station: listens on :14550 for both the autopilot and onboard, records
 # every packet under $RUN_DIR. Without a display it prints a live summary.
-GROUND_ARGS=(--link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --record-dir "$RUN_DIR")
+GROUND_ARGS=(--link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" --record-dir "$RUN_DIR")
 if [ -n "${DURATION_S}" ]; then GROUND_ARGS+=(--duration-s "$DURATION_S"); fi
 # The search scenario runs under the DEMO authorization (verified at start, activated from the panel).
 if [ "$SCENARIO" = search ]; then GROUND_ARGS+=(--authorization assets/authz/person-search.authz.json); fi

@@ -52,6 +52,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$BIN/utkik-sim" geojson --scenario "$SCENARIO_FILE" --out "$RUN_DIR/basemap.geojson"
+# The offline map: an orthophoto of the simulated street as MBTiles (no internet needed).
+"$BIN/utkik-sim" tiles --scenario "$SCENARIO_FILE" --out "$RUN_DIR/basemap.mbtiles"
 
 # Ground station first (it must be listening before the drone talks), its console on a FIFO.
 mkfifo "$RUN_DIR/console.fifo"
@@ -62,7 +64,7 @@ if [ -n "$WINDOW" ]; then
     GROUND=(env WGPU_BACKEND=vulkan xvfb-run -a -s "-screen 0 1600x900x24" "${GROUND[@]}")
   fi
 fi
-"${GROUND[@]}" --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" \
+"${GROUND[@]}" --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" \
   --record-dir "$RUN_DIR" --authorization "$AUTHZ" --duration-s "$((DURATION_S + 30))" \
   < "$RUN_DIR/console.fifo" > "$RUN_DIR/ground.log" 2>&1 &
 pids+=($!)

@@ -4,7 +4,7 @@
 //! the real window and saves a PNG; `synth` writes a synthetic mission tlog + GeoJSON;
 //! `verify-audit` checks an audit log; `imy-report` writes the IMY notifications and statistics.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -17,11 +17,13 @@ use utkik_ground::audit_log::{GroundAudit, load_checkpoint_keys, load_checkpoint
 use utkik_ground::auth::UserDirectory;
 use utkik_ground::link::{self, LinkConfig, LinkKey, LinkRedactor, LinkSource, TlogRecorder, read_tlog};
 use utkik_ground::map::load_geojson;
+use utkik_ground::map::tiles::TileSource;
 use utkik_ground::ops::GroundOps;
 use utkik_ground::plugins::console::ConsolePlugin;
 use utkik_ground::plugins::link::MessageSource;
 use utkik_ground::plugins::map::MapView;
 use utkik_ground::plugins::session::OpsRes;
+use utkik_ground::plugins::tiles::TileLayer;
 use utkik_ground::plugins::{AppState, GroundCorePlugins, GroundViewPlugins, WorldRes};
 use utkik_ground::replay::Replay;
 use utkik_ground::replay::app::{AuditStatus, ReplayPlugin};
@@ -45,6 +47,10 @@ struct LiveArgs {
     /// Vector basemap / overlays (GeoJSON; e.g. `utkik-sim geojson` output).
     #[arg(long)]
     geojson: Vec<PathBuf>,
+    /// Offline raster tiles: an XYZ folder (`{z}/{x}/{y}.png`) or an MBTiles file (e.g.
+    /// `utkik-sim tiles` output). Missing or unreadable: vector basemap and a banner.
+    #[arg(long)]
+    tiles: Option<PathBuf>,
     /// Folder for tlog recordings.
     #[arg(long, default_value = "recordings")]
     record_dir: PathBuf,
@@ -107,6 +113,9 @@ enum Cmd {
         /// Vector basemap / overlays (GeoJSON).
         #[arg(long)]
         geojson: Vec<PathBuf>,
+        /// Offline raster tiles (XYZ folder or MBTiles file).
+        #[arg(long)]
+        tiles: Option<PathBuf>,
         /// Initial playback speed (0.25 to 16).
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
@@ -168,7 +177,9 @@ fn has_display() -> bool {
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
 }
 
-fn map_view(paths: &[PathBuf]) -> MapView {
+/// The map: GeoJSON overlays and, when given and readable, raster tiles under them. Whatever
+/// cannot be loaded is named in the banner and the rest is still shown.
+fn map_view(paths: &[PathBuf], tiles: Option<&Path>) -> (MapView, Option<TileLayer>) {
     let mut view = MapView::default();
     let mut problems = Vec::new();
     for p in paths {
@@ -185,21 +196,29 @@ fn map_view(paths: &[PathBuf]) -> MapView {
             }
         }
     }
-    view.banner = if view.overlays.is_empty() {
-        Some(if problems.is_empty() {
-            "No map tiles or GeoJSON: grid only (pass --geojson, e.g. from `utkik-sim geojson`)".into()
-        } else {
-            format!("Map not loaded: {}", problems.join("; "))
-        })
-    } else if !problems.is_empty() {
-        Some(problems.join("; "))
-    } else {
-        Some("Offline vector basemap (no raster tiles)".into())
+    let layer = tiles.and_then(|t| match TileSource::open(t) {
+        Ok(src) => {
+            info!("map: {}", src.describe());
+            Some(src)
+        }
+        Err(e) => {
+            warn!("{e}");
+            problems.push(format!("{e}; showing the vector basemap"));
+            None
+        }
+    });
+    view.banner = match (&layer, view.overlays.is_empty(), problems.is_empty()) {
+        (_, _, false) => Some(format!("Map: {}", problems.join("; "))),
+        (Some(src), _, true) => Some(format!("Offline raster tiles: {}", src.describe())),
+        (None, true, true) => Some(
+            "No map tiles or GeoJSON: grid only (pass --tiles or --geojson, e.g. from `utkik-sim tiles|geojson`)"
+                .into(),
+        ),
+        (None, false, true) => Some("Offline vector basemap (no raster tiles)".into()),
     };
-    view
+    (view, layer.map(TileLayer::new))
 }
 
-/// Users, trust store, audit log and (if given) the authorization, validated before anything runs.
 fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
     let users = UserDirectory::load(&args.users).context("loading the users file (--users)")?;
     let trust_bytes = std::fs::read(&args.trust_store)
@@ -265,8 +284,12 @@ fn windowed_app(args: &LiveArgs, src: MessageSource, state: AppState) -> App {
     .add_plugins(EguiPlugin::default())
     .insert_resource(src)
     .insert_resource(State::new(state))
-    .insert_resource(map_view(&args.geojson))
     .add_plugins((GroundCorePlugins, GroundViewPlugins));
+    let (view, tiles) = map_view(&args.geojson, args.tiles.as_deref());
+    app.insert_resource(view);
+    if let Some(t) = tiles {
+        app.insert_resource(t);
+    }
     app
 }
 
@@ -422,6 +445,7 @@ fn run() -> Result<()> {
             file,
             audit,
             geojson,
+            tiles,
             speed,
             paused,
             screenshot,
@@ -438,6 +462,7 @@ fn run() -> Result<()> {
             let args = LiveArgs {
                 link: String::new(),
                 geojson,
+                tiles,
                 record_dir: PathBuf::new(),
                 rotate_mib: 0,
                 headless: false,

@@ -11,6 +11,7 @@ pub mod run;
 pub mod scenario;
 pub mod simulation;
 pub mod telemetry;
+pub mod tiles;
 pub mod truth;
 pub mod vehicle;
 pub mod video;

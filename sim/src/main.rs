@@ -109,6 +109,22 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Render the scenario's map (an orthophoto of the simulated ground, roads, roofs and
+    /// shadows) as offline raster tiles for the ground station's `--tiles`.
+    Tiles {
+        /// Scenario file.
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Output: FILE.mbtiles (MBTiles) or a folder (XYZ {z}/{x}/{y}.png).
+        #[arg(long)]
+        out: PathBuf,
+        /// Lowest zoom level.
+        #[arg(long, default_value_t = 14)]
+        min_zoom: u8,
+        /// Highest zoom level (19 is about 0.15 m per pixel at 59 degrees north).
+        #[arg(long, default_value_t = 19)]
+        max_zoom: u8,
+    },
 }
 
 fn parse_video_out(text: &str) -> Result<SocketAddr, String> {
@@ -225,6 +241,32 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 }
                 None => println!("{text}"),
             }
+        }
+        Command::Tiles {
+            scenario,
+            out,
+            min_zoom,
+            max_zoom,
+        } => {
+            use utkik_sim::tiles::{Orthophoto, is_mbtiles, write_mbtiles, write_xyz};
+            let s = utkik_sim::scenario::Scenario::load(&scenario)?;
+            let map = Orthophoto::new(&s);
+            let ids = map.tiles(min_zoom, max_zoom)?;
+            let started = std::time::Instant::now();
+            let tiles: Vec<_> = ids.into_iter().map(|t| (t, map.png(t))).collect();
+            let bytes: usize = tiles.iter().map(|(_, p)| p.len()).sum();
+            if is_mbtiles(&out) {
+                write_mbtiles(&out, &map, &tiles)?;
+            } else {
+                write_xyz(&out, &tiles)?;
+            }
+            println!(
+                "{} tiles, zoom {min_zoom}-{max_zoom}, {:.1} MiB, {:.1} s -> {}",
+                tiles.len(),
+                bytes as f64 / 1_048_576.0,
+                started.elapsed().as_secs_f64(),
+                out.display()
+            );
         }
     }
     Ok(())

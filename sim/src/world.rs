@@ -52,30 +52,37 @@ fn tint(base: [u8; 3], k: usize, spread: i32) -> [u8; 3] {
     base.map(|c| (i32::from(c) + d).clamp(0, 255) as u8)
 }
 
+/// The scenario's static map as the renderer draws it: roads and buildings (the camera video
+/// and the simulator's map tiles are made from the same geometry and colours).
+pub fn static_map(scenario: &Scenario) -> (Vec<Road>, Vec<Building>) {
+    let roads = scenario
+        .roads
+        .iter()
+        .map(|r| Road {
+            centreline_enu_m: r.points.iter().map(|p| DVec2::new(p[0], p[1])).collect(),
+            width_m: r.width_m,
+            lanes: r.lanes,
+        })
+        .collect();
+    let buildings = scenario
+        .buildings
+        .iter()
+        .enumerate()
+        .map(|(i, b)| Building {
+            footprint_enu_m: b.footprint.iter().map(|p| DVec2::new(p[0], p[1])).collect(),
+            height_m: b.height_m,
+            wall_colour: tint([160, 150, 136], i, 20),
+            roof_colour: tint([112, 74, 62], i * 3, 24),
+        })
+        .collect();
+    (roads, buildings)
+}
+
 impl World {
     /// The static part of `scenario` (roads, buildings) with `assets` for plates and faces.
     pub fn new(scenario: &Scenario, assets: Arc<Assets>) -> Self {
         let mut base = Scene::new(scenario.origin.geo(), assets);
-        base.roads = scenario
-            .roads
-            .iter()
-            .map(|r| Road {
-                centreline_enu_m: r.points.iter().map(|p| DVec2::new(p[0], p[1])).collect(),
-                width_m: r.width_m,
-                lanes: r.lanes,
-            })
-            .collect();
-        base.buildings = scenario
-            .buildings
-            .iter()
-            .enumerate()
-            .map(|(i, b)| Building {
-                footprint_enu_m: b.footprint.iter().map(|p| DVec2::new(p[0], p[1])).collect(),
-                height_m: b.height_m,
-                wall_colour: tint([160, 150, 136], i, 20),
-                roof_colour: tint([112, 74, 62], i * 3, 24),
-            })
-            .collect();
+        (base.roads, base.buildings) = static_map(scenario);
         let face_index = scenario
             .pedestrians
             .iter()

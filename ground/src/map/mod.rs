@@ -1,8 +1,9 @@
-//! Map data without Bevy: a local projection around an origin (metres east/north) and vector
-//! overlays from GeoJSON (roads, buildings, geofences, authorized areas), so they are loaded and
-//! tested without a window.
+//! Map data without Bevy: a local projection around an origin (metres east/north), vector
+//! overlays from GeoJSON (roads, buildings, geofences, authorized areas) and raster tiles from an
+//! XYZ folder or an MBTiles file, so they are loaded and tested without a window.
 
 pub mod geojson;
+pub mod tiles;
 
 pub use geojson::{Overlay, OverlayKind, load_geojson, parse_geojson};
 

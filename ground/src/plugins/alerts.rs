@@ -23,6 +23,9 @@ pub struct AlertCue {
     pub last_error: Option<String>,
     /// Evidence thumbnails the signed-in user opened: (vehicle, alert, user) -> texture.
     pub evidence: HashMap<(u8, u32, String), egui::TextureHandle>,
+    /// Alerts already cued (replay rebuilds its world as it plays, so an alert comes "new"
+    /// again; it rings once).
+    pub cued: std::collections::HashSet<(u8, u32)>,
 }
 
 /// Decodes an evidence JPEG into an egui image.
@@ -45,7 +48,8 @@ impl Plugin for AlertsPlugin {
 }
 
 fn cue(mut world: ResMut<WorldRes>, mut cue: ResMut<AlertCue>) {
-    let new = world.0.alerts.take_new();
+    let mut new = world.0.alerts.take_new();
+    new.retain(|k| cue.cued.insert(*k));
     if !new.is_empty() {
         cue.total += new.len() as u64;
         cue.flash_frames = 180;
@@ -236,4 +240,44 @@ enum Review {
     Confirm,
     Dismiss,
     Act(AlertAction),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utkik_shared::dialect::UTKIK_BIOMETRIC_MATCH_DATA;
+
+    fn world_with_match(alert_id: u32) -> WorldRes {
+        let mut w = WorldRes::default();
+        let m = UTKIK_BIOMETRIC_MATCH_DATA {
+            alert_id,
+            score: 0.61,
+            ..Default::default()
+        };
+        assert!(w.0.alerts.apply_match(1, 191, &m, 0.0).is_some());
+        w
+    }
+
+    /// Replay rebuilds its world while it plays, so the same alert comes "new" again and again:
+    /// it is cued (bell, flash, count) once; a different alert is cued again.
+    #[test]
+    fn an_alert_is_cued_once_even_when_the_world_is_rebuilt() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .configure_sets(Update, (GroundSet::Ingest, GroundSet::World, GroundSet::Draw).chain())
+            .add_plugins(AlertsPlugin)
+            .insert_resource(world_with_match(7));
+        app.update();
+        assert_eq!(app.world().resource::<AlertCue>().total, 1);
+        for _ in 0..5 {
+            app.insert_resource(world_with_match(7));
+            app.update();
+        }
+        let cue = app.world().resource::<AlertCue>();
+        assert_eq!(cue.total, 1, "the same alert rings once");
+        assert!(cue.flash_frames < 180, "and the flash runs down");
+        app.insert_resource(world_with_match(8));
+        app.update();
+        assert_eq!(app.world().resource::<AlertCue>().total, 2);
+    }
 }

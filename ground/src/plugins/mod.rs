@@ -11,6 +11,7 @@ pub mod link;
 pub mod map;
 pub mod recording;
 pub mod session;
+pub mod tiles;
 pub mod tracks;
 pub mod ui;
 pub mod vehicle;
@@ -70,6 +71,7 @@ impl Plugin for GroundViewPlugins {
     fn build(&self, app: &mut App) {
         app.add_plugins((
             map::MapPlugin,
+            tiles::TilesPlugin,
             vehicle::VehiclePlugin,
             tracks::TracksPlugin,
             ui::UiPlugin,

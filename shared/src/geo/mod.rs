@@ -15,6 +15,7 @@
 mod distance;
 mod local_frame;
 mod point;
+pub mod tiles;
 pub mod wgs84;
 
 pub use distance::{bearing_deg, distance_m, haversine_distance_m};

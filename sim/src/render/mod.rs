@@ -12,7 +12,10 @@ mod texture;
 pub use assets::{AssetError, Assets, PLATE_FONT_PATH, PLATE_TEXELS, render_plate};
 pub use faces::{FACE_CROPS, FACE_TEXELS, FaceSet, default_face_dir};
 pub use raster::{Canvas, NEAR_M, Shade};
-pub use scene::{Building, FaceRef, GroundPolygon, Person, Rgb, Road, Scene, Surface, Vehicle};
+pub use scene::{
+    Building, DEFAULT_GROUND_COLOUR, FaceRef, GroundPolygon, Person, Rgb, Road, Scene, Surface, Vehicle,
+    default_sun_dir_enu,
+};
 pub use texture::{MipLevel, Texture};
 
 use glam::{DMat3, DVec2, DVec3};
@@ -262,7 +265,8 @@ fn background(canvas: &mut Canvas, scene: &Scene, camera: &Camera, above_ground:
     }
 }
 
-fn shade(c: Rgb, normal_enu: DVec3, sun: DVec3) -> Rgb {
+/// `c` lit by the sun on a surface with `normal_enu` (ambient 0.55 plus diffuse).
+pub fn shade(c: Rgb, normal_enu: DVec3, sun: DVec3) -> Rgb {
     let k = 0.55 + 0.45 * normal_enu.dot(sun).max(0.0);
     c.map(|v| (f64::from(v) * k).round().min(255.0) as u8)
 }

@@ -135,6 +135,14 @@ pub struct Person {
     pub face: FaceRef,
 }
 
+/// Colour of bare ground (the scene's default).
+pub const DEFAULT_GROUND_COLOUR: Rgb = [96, 104, 80];
+
+/// Unit vector towards the sun, ENU (the scene's default: south-east, 55 degrees up).
+pub fn default_sun_dir_enu() -> glam::DVec3 {
+    glam::DVec3::new(0.35, -0.45, 0.82).normalize()
+}
+
 /// Everything the camera can see.
 #[derive(Debug, Clone)]
 pub struct Scene {
@@ -165,9 +173,9 @@ impl Scene {
     pub fn new(origin: GeoPoint, assets: Arc<Assets>) -> Self {
         Self {
             origin,
-            ground_colour: [96, 104, 80],
+            ground_colour: DEFAULT_GROUND_COLOUR,
             sky_colour: [176, 196, 220],
-            sun_dir_enu: glam::DVec3::new(0.35, -0.45, 0.82).normalize(),
+            sun_dir_enu: default_sun_dir_enu(),
             ground: Vec::new(),
             roads: Vec::new(),
             buildings: Vec::new(),
