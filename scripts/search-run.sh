@@ -106,7 +106,8 @@ else
   echo "search-run: $MATCH (vehicle $SYS alert $ID); two operators review it"
   sleep 3 # let the evidence crop arrive
   say "login anna"; say "demo-anna"; say "alerts"; say "evidence $SYS $ID"; say "confirm $SYS $ID"
-  if [ -n "$WINDOW" ]; then say "screenshot $RUN_DIR/ground-match.png"; sleep 4; fi
+  # Close enough to see the street on the orthophoto tiles (0.35 m per screen pixel).
+  if [ -n "$WINDOW" ]; then say "map 0.35"; sleep 1; say "screenshot $RUN_DIR/ground-match.png"; sleep 4; fi
   say "login bertil"; say "demo-bertil"; say "evidence $SYS $ID"; say "confirm $SYS $ID"; say "export $SYS $ID"; say "logout"
   if [ -n "$WINDOW" ]; then sleep 2; say "screenshot $RUN_DIR/ground-confirmed.png"; sleep 4; fi
   for _ in $(seq 20); do grep -q "CONFIRMED by anna and bertil" "$RUN_DIR/ground.log" && break; sleep 1; done

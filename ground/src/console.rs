@@ -18,6 +18,11 @@ use crate::authorization::AuthzAction;
 use crate::ops::{GroundOps, OpsError};
 use crate::state::{AlertAction, AlertKind, AlertState, World};
 
+/// Closest map zoom, metres per screen pixel (the mouse wheel stops here too).
+pub const MAP_M_PER_PX_MIN: f64 = 0.02;
+/// Farthest map zoom, metres per screen pixel.
+pub const MAP_M_PER_PX_MAX: f64 = 50.0;
+
 /// What `help` prints.
 pub const HELP: &str = "\
 commands:
@@ -34,6 +39,7 @@ commands:
   export|mark|dispatch SYS ALERT  act on a confirmed alert
   search TEXT                   search stored plate reads (logged)
   screenshot FILE.png           save the window (with a window only)
+  map M_PER_PX                  map scale, metres per screen pixel (0.02-50; the wheel and +/- zoom too)
   quit                          sign out and end the ground station (the recording is closed cleanly)";
 
 /// A parsed console command.
@@ -63,6 +69,8 @@ pub enum Command {
     Search(String),
     /// Save a PNG of the window.
     Screenshot(PathBuf),
+    /// Set the map scale, millimetres per screen pixel (an integer so commands compare exactly).
+    MapScale(u32),
     /// Sign out and end the program.
     Quit,
 }
@@ -183,6 +191,15 @@ impl Command {
                 [path] if path.to_ascii_lowercase().ends_with(".png") => Command::Screenshot(PathBuf::from(path)),
                 _ => return Err(ConsoleError::Usage("screenshot FILE.png")),
             },
+            "map" => match args {
+                [m] => match m.parse::<f64>() {
+                    Ok(v) if (MAP_M_PER_PX_MIN..=MAP_M_PER_PX_MAX).contains(&v) => {
+                        Command::MapScale((v * 1000.0).round() as u32)
+                    }
+                    _ => return Err(ConsoleError::Usage("map M_PER_PX (a number from 0.02 to 50)")),
+                },
+                _ => return Err(ConsoleError::Usage("map M_PER_PX (a number from 0.02 to 50)")),
+            },
             _ => return Err(ConsoleError::Unknown(words[0].to_string())),
         };
         Ok(Some(cmd))
@@ -198,6 +215,8 @@ pub struct Reply {
     pub send: Option<(u8, MavMessage)>,
     /// A PNG of the window to save here (the plugin does it; headless has no window).
     pub screenshot: Option<PathBuf>,
+    /// New map scale, metres per screen pixel (the plugin sets the map camera).
+    pub map_m_per_px: Option<f32>,
     /// End the program (after this reply).
     pub quit: bool,
 }
@@ -387,6 +406,11 @@ impl Console {
             },
             Command::Screenshot(path) => Reply {
                 screenshot: Some(path),
+                ..Reply::default()
+            },
+            Command::MapScale(mm) => Reply {
+                text: format!("map scale {:.3} m per pixel", f64::from(mm) / 1000.0),
+                map_m_per_px: Some(mm as f32 / 1000.0),
                 ..Reply::default()
             },
             Command::Quit => {

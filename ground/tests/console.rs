@@ -166,6 +166,10 @@ fn bad_lines_say_what_is_wrong() {
         ("login", "usage: login USER"),
         ("search", "usage: search TEXT"),
         ("screenshot shot.jpg", "usage: screenshot FILE.png"),
+        ("map", "usage: map M_PER_PX"),
+        ("map close", "usage: map M_PER_PX"),
+        ("map 0.001", "a number from 0.02 to 50"),
+        ("map 51", "a number from 0.02 to 50"),
     ] {
         let e = Command::parse(line).unwrap_err().to_string();
         assert!(e.contains(want), "{line}: {e}");
@@ -174,4 +178,5 @@ fn bad_lines_say_what_is_wrong() {
     assert_eq!(Command::parse("").unwrap(), None);
     assert_eq!(Command::parse("CONFIRM 1 7").unwrap(), Some(Command::Confirm(1, 7)));
     assert_eq!(Command::parse("quit").unwrap(), Some(Command::Quit));
+    assert_eq!(Command::parse("map 0.25").unwrap(), Some(Command::MapScale(250)));
 }

@@ -11,6 +11,7 @@ use bevy::window::PrimaryWindow;
 use crossbeam_channel::Receiver;
 
 use super::link::MessageSource;
+use super::map::MapCamera;
 use super::session::OpsRes;
 use super::{GroundSet, WorldRes};
 use crate::audit_log::wall_clock_usec;
@@ -60,6 +61,7 @@ fn run_lines(
     window: Query<(), With<PrimaryWindow>>,
     mut commands: Commands,
     mut exit: MessageWriter<AppExit>,
+    mut map_cam: Query<&mut Projection, With<MapCamera>>,
 ) {
     let input = &mut *input;
     while let Ok(line) = input.lines.try_recv() {
@@ -78,6 +80,13 @@ fn run_lines(
                 }
                 if reply.quit {
                     exit.write(AppExit::Success);
+                }
+                if let Some(m) = reply.map_m_per_px {
+                    for mut proj in &mut map_cam {
+                        if let Projection::Orthographic(o) = &mut *proj {
+                            o.scale = m;
+                        }
+                    }
                 }
                 if let Some(path) = reply.screenshot {
                     if window.is_empty() {

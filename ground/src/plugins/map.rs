@@ -1,5 +1,5 @@
 //! Map plugin: a 2D camera over a local metric frame (x east, y north, metres), GeoJSON overlays
-//! drawn with gizmos, a grid when there is no basemap, pan (drag), zoom (wheel), rotate (Q/E),
+//! drawn with gizmos, a grid when there is no basemap, pan (drag), zoom (wheel, +/-), rotate (Q/E),
 //! and the cursor position in WGS84 for the UI.
 
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll};
@@ -59,6 +59,11 @@ impl MapView {
 /// The map camera marker.
 #[derive(Component)]
 pub struct MapCamera;
+
+/// Closest zoom, metres per screen pixel.
+const MIN_SCALE: f32 = crate::console::MAP_M_PER_PX_MIN as f32;
+/// Farthest zoom, metres per screen pixel.
+const MAX_SCALE: f32 = crate::console::MAP_M_PER_PX_MAX as f32;
 
 /// Camera, controls and overlays.
 pub struct MapPlugin;
@@ -144,7 +149,14 @@ fn controls(
     };
     if !egui_busy {
         if scroll.delta.y != 0.0 {
-            ortho.scale = (ortho.scale * (1.0 - 0.1 * scroll.delta.y.clamp(-5.0, 5.0))).clamp(0.02, 50.0);
+            ortho.scale = (ortho.scale * (1.0 - 0.1 * scroll.delta.y.clamp(-5.0, 5.0))).clamp(MIN_SCALE, MAX_SCALE);
+        }
+        // Keyboard zoom as in QGroundControl and web maps: + in, - out, a step of 1.25x.
+        let zoom_in = keys.just_pressed(KeyCode::Equal) || keys.just_pressed(KeyCode::NumpadAdd);
+        let zoom_out = keys.just_pressed(KeyCode::Minus) || keys.just_pressed(KeyCode::NumpadSubtract);
+        if zoom_in != zoom_out {
+            let k = if zoom_in { 0.8 } else { 1.25 };
+            ortho.scale = (ortho.scale * k).clamp(MIN_SCALE, MAX_SCALE);
         }
         if buttons.pressed(MouseButton::Left) && motion.delta != Vec2::ZERO {
             let d = t.rotation * Vec3::new(-motion.delta.x, motion.delta.y, 0.0) * ortho.scale;

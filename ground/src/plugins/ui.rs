@@ -184,7 +184,7 @@ fn panels(
                 format!("{len_m} m")
             });
             ui.separator();
-            ui.small("drag: pan  wheel: zoom  Q/E: rotate  R: north up  F: follow");
+            ui.small("drag: pan  wheel or +/-: zoom  Q/E: rotate  R: north up  F: follow");
         });
     });
     // Plate labels on the map.
