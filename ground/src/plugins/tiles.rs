@@ -16,6 +16,7 @@ use bevy::window::PrimaryWindow;
 
 use super::GroundSet;
 use super::map::{MapCamera, MapView};
+use crate::map::MapProjection;
 use crate::map::tiles::{TileId, TileImage, TileSource, covering, zoom_for};
 
 /// Tiles decoded per frame at most (a PNG tile decodes in about a millisecond).
@@ -42,6 +43,8 @@ pub struct TileLayer {
     lru: VecDeque<TileId>,
     /// Sprites on the map.
     shown: HashMap<TileId, Entity>,
+    /// Sprites of tiles no longer wanted, kept under the new ones until those have loaded.
+    stale: HashMap<TileId, Entity>,
     /// Tiles that failed (skipped from now on, logged once).
     pub broken: HashSet<TileId>,
     /// Tiles the source does not have.
@@ -125,7 +128,15 @@ fn wanted(view: &MapView, centre: Vec2, m_per_px: f32, view_px: Vec2, zooms: (u8
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where the sprite of `id` goes: its projected bounds' centre, at depth `z`.
+fn tile_transform(p: &MapProjection, id: TileId, z: f32) -> (Transform, Vec2) {
+    let [w_deg, s_deg, e_deg, n_deg] = id.bounds_deg();
+    let sw = Vec2::from(p.to_xy(w_deg, s_deg));
+    let ne = Vec2::from(p.to_xy(e_deg, n_deg));
+    let centre = (sw + ne) / 2.0;
+    (Transform::from_xyz(centre.x, centre.y, z), ne - sw)
+}
+
 fn update_tiles(
     mut commands: Commands,
     mut layer: ResMut<TileLayer>,
@@ -149,32 +160,33 @@ fn update_tiles(
     let layer = &mut *layer;
     layer.zoom = want.first().map(|t| t.z);
     let want_set: HashSet<TileId> = want.iter().copied().collect();
-    // Sprites no longer wanted go.
-    layer.shown.retain(|id, e| {
-        let keep = want_set.contains(id);
-        if !keep {
-            commands.entity(*e).despawn();
-        }
-        keep
-    });
     let mut budget = LOAD_BUDGET_PER_FRAME;
+    let mut pending = 0usize;
     for id in want {
         if layer.shown.contains_key(&id) || layer.broken.contains(&id) || layer.absent.contains(&id) {
+            continue;
+        }
+        if let Some(e) = layer.stale.remove(&id) {
+            // Wanted again before it was removed: back on top.
+            commands.entity(e).insert(tile_transform(&p, id, TILE_Z).0);
+            layer.shown.insert(id, e);
             continue;
         }
         let handle = match layer.images.get(&id) {
             Some(h) => h.clone(),
             None => {
                 if budget == 0 {
+                    pending += 1;
                     continue;
                 }
-                budget -= 1;
                 let loaded = layer
                     .source
                     .as_ref()
                     .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).load(id));
                 match loaded {
                     Some(Ok(Some(img))) => {
+                        // The budget counts decoded tiles; asking for an absent one is cheap.
+                        budget -= 1;
                         let h = images.add(to_image(img));
                         layer.loaded += 1;
                         layer.remember(id, h.clone());
@@ -185,6 +197,7 @@ fn update_tiles(
                         continue;
                     }
                     Some(Err(e)) => {
+                        budget -= 1;
                         warn!("{e}: skipped");
                         layer.broken.insert(id);
                         continue;
@@ -192,28 +205,43 @@ fn update_tiles(
                 }
             }
         };
-        let [w_deg, s_deg, e_deg, n_deg] = id.bounds_deg();
-        let sw = Vec2::from(p.to_xy(w_deg, s_deg));
-        let ne = Vec2::from(p.to_xy(e_deg, n_deg));
-        let centre = (sw + ne) / 2.0;
+        let (tf, size) = tile_transform(&p, id, TILE_Z);
         let entity = commands
             .spawn((
                 Sprite {
                     image: handle,
-                    custom_size: Some(ne - sw),
+                    custom_size: Some(size),
                     ..default()
                 },
-                Transform::from_xyz(centre.x, centre.y, TILE_Z),
+                tf,
             ))
             .id();
         layer.shown.insert(id, entity);
+    }
+    // Tiles no longer wanted (panned away, another zoom) stay one step lower until every wanted
+    // tile is on screen, so a zoom never shows a blank map while the new tiles load.
+    let gone: Vec<TileId> = layer
+        .shown
+        .keys()
+        .filter(|id| !want_set.contains(id))
+        .copied()
+        .collect();
+    for id in gone {
+        if let Some(e) = layer.shown.remove(&id) {
+            commands.entity(e).insert(tile_transform(&p, id, TILE_Z - 1.0).0);
+            layer.stale.insert(id, e);
+        }
+    }
+    if pending == 0 {
+        for (_, e) in layer.stale.drain() {
+            commands.entity(e).despawn();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::map::MapProjection;
     use crate::map::tiles::TILE_PX;
 
     fn png(rgb: [u8; 3]) -> Vec<u8> {
@@ -246,6 +274,16 @@ mod tests {
                     png([200, 200, 190])
                 };
                 std::fs::write(d.join(format!("{y}.png")), bytes).unwrap();
+            }
+        }
+        // Zoom 18 too, in another colour, for the zoom change below.
+        let c18 = TileId::containing(lon, lat, 18);
+        for dx in -6i32..=6 {
+            for dy in -6i32..=6 {
+                let (x, y) = ((c18.x as i32 + dx) as u32, (c18.y as i32 + dy) as u32);
+                let d = dir.path().join("18").join(x.to_string());
+                std::fs::create_dir_all(&d).unwrap();
+                std::fs::write(d.join(format!("{y}.png")), png([180, 190, 200])).unwrap();
             }
         }
         let mut app = App::new();
@@ -291,6 +329,31 @@ mod tests {
         let tf = app.world().get::<Transform>(e_centre).unwrap();
         assert!((tf.translation.truncate() - (sw + ne) / 2.0).length() < 0.01);
         assert!(tf.translation.z < 0.0, "under the overlays");
+
+        // Zoom in to 0.25 m per pixel (zoom 18): the zoom-17 sprites stay under the first
+        // zoom-18 ones while those load, a few per frame, then go.
+        let sprites = |app: &mut App| app.world_mut().query::<&Sprite>().iter(app.world()).count();
+        let n17 = shown.len();
+        if let Projection::Orthographic(o) = &mut *app.world_mut().get_mut::<Projection>(cam).unwrap() {
+            o.scale = 0.25;
+        }
+        app.update();
+        let layer = app.world().resource::<TileLayer>();
+        assert_eq!(layer.zoom, Some(18));
+        let first = layer.shown().count();
+        assert!(first <= LOAD_BUDGET_PER_FRAME, "{first}");
+        assert_eq!(
+            sprites(&mut app),
+            first + n17,
+            "the old zoom stays until the new one is in"
+        );
+        for _ in 0..40 {
+            app.update();
+        }
+        let layer = app.world().resource::<TileLayer>();
+        let n18 = layer.shown().count();
+        assert!(n18 > LOAD_BUDGET_PER_FRAME && layer.shown().all(|t| t.z == 18), "{n18}");
+        assert_eq!(sprites(&mut app), n18, "and then goes");
 
         // Move 5 km east: nothing there, every sprite gone.
         app.world_mut().get_mut::<Transform>(cam).unwrap().translation.x = 5_000.0;
