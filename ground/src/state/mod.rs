@@ -142,9 +142,10 @@ impl World {
             s.push_str("; ");
         }
         let (pending, total) = (self.alerts.needing_attention(), self.alerts.len());
-        let loss: f64 = self.links.values().map(|l| l.lost as f64).sum();
+        // Integer sum: an f64 sum of nothing is -0.0 and printed "lost -0".
+        let loss: u64 = self.links.values().map(|l| l.lost).sum();
         s.push_str(&format!(
-            "tracks {} live; alerts {total} ({pending} need attention); msgs {} used, {} ignored; lost {loss:.0}",
+            "tracks {} live; alerts {total} ({pending} need attention); msgs {} used, {} ignored; lost {loss}",
             self.tracks.live_count(),
             self.applied_messages,
             self.ignored_messages
