@@ -137,6 +137,6 @@ echo "search-run: scoring $TLOG against the ground truth"
 "$BIN/utkik-sim" evaluate --truth "$RUN_DIR/truth.jsonl" --detections "$TLOG" \
   --out "$RUN_DIR/evaluation.json" --plots "$RUN_DIR/plots" || RESULT=1
 "$BIN/utkik-ground" report "$TLOG" -o "$RUN_DIR/report.html" --audit "$RUN_DIR/audit/ground-audit.jsonl" \
-  --geojson "$RUN_DIR/basemap.geojson" || RESULT=1
+  --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" || RESULT=1
 echo "search-run: results in $RUN_DIR (report.html, evaluation.json, plots/, audit/, onboard-audit/)"
 exit "$RESULT"

@@ -143,6 +143,9 @@ enum Cmd {
         /// Vector basemap / overlays (GeoJSON) for the map snapshot.
         #[arg(long)]
         geojson: Vec<PathBuf>,
+        /// Raster tiles under the map snapshot (XYZ folder or MBTiles; embedded in the HTML).
+        #[arg(long)]
+        tiles: Option<PathBuf>,
     },
     /// Verify an audit log: prints OK with counts, or names the first bad record (exit 1).
     VerifyAudit {
@@ -417,6 +420,7 @@ fn run() -> Result<()> {
             out,
             audit,
             geojson,
+            tiles,
         }) => {
             let audit = AuditStatus::check(audit.as_deref());
             if let Some(b) = audit.banner() {
@@ -428,6 +432,7 @@ fn run() -> Result<()> {
                     .file_name()
                     .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned()),
                 overlays: overlays(&geojson)?,
+                tiles,
                 audit,
             };
             let data = report::write(&replay, &opts, &out, progress_bar("report"))

@@ -26,6 +26,8 @@ pub struct ReportOptions {
     pub title: String,
     /// Map overlays (scenario GeoJSON), already loaded.
     pub overlays: Vec<Overlay>,
+    /// Raster tiles under the map (XYZ folder or MBTiles file), embedded in the report.
+    pub tiles: Option<std::path::PathBuf>,
     /// The audit log's status.
     pub audit: AuditStatus,
 }
@@ -131,7 +133,33 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
     let _ = write!(h, "<p class=\"sub\">End state: {}</p>", esc(&data.final_summary));
 
     h.push_str("<h2>Map</h2>");
-    h.push_str(&svg::map(data, &opts.overlays, 1100.0, 700.0));
+    let tiles = opts
+        .tiles
+        .as_deref()
+        .map(crate::map::tiles::TileSource::open)
+        .transpose();
+    let (map, skipped) = match &tiles {
+        Ok(t) => svg::map(data, &opts.overlays, t.as_ref(), 1100.0, 700.0),
+        Err(_) => svg::map(data, &opts.overlays, None, 1100.0, 700.0),
+    };
+    match (&tiles, skipped.is_empty()) {
+        (Err(e), _) => {
+            let _ = write!(
+                h,
+                "<div class=\"warn\">{}; the map has the vector basemap only.</div>",
+                esc(&e.to_string())
+            );
+        }
+        (Ok(_), false) => {
+            let _ = write!(
+                h,
+                "<div class=\"warn\">Map tiles skipped: {}</div>",
+                esc(&skipped.join("; "))
+            );
+        }
+        _ => {}
+    }
+    h.push_str(&map);
 
     h.push_str("<h2>Timeline</h2>");
     h.push_str(&svg::timeline(&data.events, start, data.end_usec, 1100.0));

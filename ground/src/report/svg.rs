@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::MissionData;
 use crate::map::geojson::{Overlay, OverlayKind};
+use crate::map::tiles::{TileSource, covering, zoom_for};
 use crate::replay::{EventKind, ReplayEvent};
 use crate::state::TrackClass;
 
@@ -48,13 +49,26 @@ fn overlay_style(k: OverlayKind) -> (&'static str, &'static str, f64) {
     }
 }
 
-/// The map: overlays (clipped to the area flown), tracks, flight path, start/end marks, scale bar.
-pub fn map(data: &MissionData, overlays: &[Overlay], w: f64, h: f64) -> String {
+/// Most raster tiles embedded in one map (a few hundred KiB of orthophoto, not megabytes).
+const MAX_REPORT_TILES: usize = 48;
+
+/// The map: raster tiles if given, overlays (clipped to the area flown), tracks, flight path,
+/// start/end marks, scale bar. Also returns the tiles that could not be embedded (with why).
+pub fn map(
+    data: &MissionData,
+    overlays: &[Overlay],
+    tiles: Option<&TileSource>,
+    w: f64,
+    h: f64,
+) -> (String, Vec<String>) {
     let mut pts: Vec<(f64, f64)> = data.flight_path.values().flatten().copied().collect();
     pts.extend(data.track_points.values().flat_map(|(_, p)| p.iter().copied()));
     if pts.is_empty() {
-        return format!(
-            "<svg width=\"{w}\" height=\"60\"><text x=\"10\" y=\"35\">No positions in the recording.</text></svg>"
+        return (
+            format!(
+                "<svg width=\"{w}\" height=\"60\"><text x=\"10\" y=\"35\">No positions in the recording.</text></svg>"
+            ),
+            Vec::new(),
         );
     }
     let lat0 = pts.iter().map(|p| p.0).sum::<f64>() / pts.len() as f64;
@@ -89,8 +103,71 @@ pub fn map(data: &MissionData, overlays: &[Overlay], w: f64, h: f64) -> String {
     let mut s =
         format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">");
     let _ = write!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"#f4f1ea\"/>");
+    let mut skipped = Vec::new();
+    let mut embedded = 0usize;
+    if let Some(src) = tiles {
+        // The view's corners back to degrees (the inverse of `Frame::en`).
+        let ll = |e: f64, n: f64| (f.lon0 + e / (M_PER_DEG_LAT * f.cos0), f.lat0 + n / M_PER_DEG_LAT);
+        let (hw, hh) = (w / 2.0 / scale, h / 2.0 / scale);
+        let (west, south) = ll(cx - hw, cy - hh);
+        let (east, north) = ll(cx + hw, cy + hh);
+        let (zmin, zmax) = src.zooms();
+        // Twice the screen resolution: the report is for reading and printing.
+        let mut z = zoom_for(0.5 / scale, lat0, zmin, zmax);
+        let ids = loop {
+            if let Some(ids) = covering([west, south, east, north], z, MAX_REPORT_TILES) {
+                break ids;
+            }
+            if z <= zmin {
+                break Vec::new();
+            }
+            z -= 1;
+        };
+        for id in ids {
+            let bytes = match src.read(id) {
+                Ok(Some(b)) => b,
+                Ok(None) => continue,
+                Err(e) => {
+                    skipped.push(e.to_string());
+                    continue;
+                }
+            };
+            let mime = if bytes.starts_with(b"\x89PNG") {
+                "image/png"
+            } else if bytes.starts_with(b"\xff\xd8") {
+                "image/jpeg"
+            } else {
+                skipped.push(format!("map tile {id}: neither PNG nor JPEG"));
+                continue;
+            };
+            let [tw, ts, te, tn] = id.bounds_deg();
+            let (x0, y0) = {
+                let (e, n) = f.en(tn, tw);
+                px(e, n)
+            };
+            let (x1, y1) = {
+                let (e, n) = f.en(ts, te);
+                px(e, n)
+            };
+            // Half a pixel of overlap so anti-aliased edges leave no seams between tiles.
+            let _ = write!(
+                s,
+                "<image href=\"data:{mime};base64,{}\" x=\"{x0:.2}\" y=\"{y0:.2}\" width=\"{:.2}\" height=\"{:.2}\" preserveAspectRatio=\"none\"><title>tile {id}</title></image>",
+                super::base64(&bytes),
+                x1 - x0 + 0.5,
+                y1 - y0 + 0.5
+            );
+            embedded += 1;
+        }
+    }
     for o in overlays {
         let (fill, stroke, sw) = overlay_style(o.kind);
+        // Over an orthophoto the features are outlines, so the picture shows through.
+        let (fill, sw) = if embedded > 0 {
+            ("none", sw.min(1.0))
+        } else {
+            (fill, sw)
+        };
         let p = poly(&mut o.points.iter().map(|&(lo, la)| (la, lo)));
         let tag = if o.closed { "polygon" } else { "polyline" };
         let fill = if o.closed { fill } else { "none" };
@@ -190,7 +267,7 @@ pub fn map(data: &MissionData, overlays: &[Overlay], w: f64, h: f64) -> String {
         lx += 110.0;
     }
     s.push_str("</svg>");
-    s
+    (s, skipped)
 }
 
 fn lane(kind: &EventKind) -> (usize, &'static str, &'static str) {
@@ -353,13 +430,76 @@ mod tests {
 
     #[test]
     fn a_hover_gets_one_start_and_end_label_a_flight_two() {
-        let hover = map(&with_path(vec![(59.39, 17.90), (59.39, 17.900001)]), &[], 800.0, 500.0);
+        let (hover, _) = map(
+            &with_path(vec![(59.39, 17.90), (59.39, 17.900001)]),
+            &[],
+            None,
+            800.0,
+            500.0,
+        );
         assert_eq!(hover.matches("start and end (vehicle 1)").count(), 1, "{hover}");
         assert!(!hover.contains(">start (vehicle"), "{hover}");
 
-        let flight = map(&with_path(vec![(59.39, 17.90), (59.391, 17.902)]), &[], 800.0, 500.0);
+        let (flight, _) = map(
+            &with_path(vec![(59.39, 17.90), (59.391, 17.902)]),
+            &[],
+            None,
+            800.0,
+            500.0,
+        );
         assert_eq!(flight.matches(">start (vehicle 1)").count(), 1, "{flight}");
         assert_eq!(flight.matches(">end (vehicle 1)").count(), 1, "{flight}");
         assert!(!flight.contains("start and end"), "{flight}");
+    }
+
+    /// With tiles, the map embeds the ones under the flown area (PNG as data URLs, on their
+    /// projected bounds, under the flight path); a corrupt tile is left out and named.
+    #[test]
+    fn tiles_under_the_flown_area_are_embedded_and_bad_ones_named() {
+        use crate::map::tiles::TileId;
+        let dir = tempfile::tempdir().unwrap();
+        let (lat, lon) = (59.3905, 17.901);
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(256, 256, image::Rgb([90, 100, 80]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let png = png.into_inner();
+        let centre = TileId::containing(lon, lat, 17);
+        // The path's north end lies in the tile north of the centre one.
+        let bad = TileId {
+            y: centre.y - 1,
+            ..centre
+        };
+        for dx in -3i32..=3 {
+            for dy in -3i32..=3 {
+                let (x, y) = ((centre.x as i32 + dx) as u32, (centre.y as i32 + dy) as u32);
+                let d = dir.path().join("17").join(x.to_string());
+                std::fs::create_dir_all(&d).unwrap();
+                let bytes = if (TileId { z: 17, x, y }) == bad {
+                    b"GIF89a not a tile".to_vec()
+                } else {
+                    png.clone()
+                };
+                std::fs::write(d.join(format!("{y}.png")), bytes).unwrap();
+            }
+        }
+        let src = TileSource::open(dir.path()).unwrap();
+        let data = with_path(vec![(59.39, 17.90), (59.391, 17.902)]);
+        let (svg, skipped) = map(&data, &[], Some(&src), 800.0, 500.0);
+        let embedded = svg.matches("<image href=\"data:image/png;base64,").count();
+        assert!(embedded >= 2, "{embedded}");
+        assert!(
+            svg.contains(&format!("<title>tile {centre}</title>")),
+            "the tile under the path"
+        );
+        assert!(!svg.contains(&format!("<title>tile {bad}</title>")));
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert!(skipped[0].contains(&bad.to_string()) && skipped[0].contains("neither PNG nor JPEG"));
+        // Under the path: the tiles come before the flight path in drawing order.
+        assert!(svg.find("<image").unwrap() < svg.find("flight path</title>").unwrap());
+        // The centre tile's image spans its bounds at the map's scale (~156 m of a tile at
+        // zoom 17 here, drawn a few hundred pixels wide).
+        let (no_tiles, _) = map(&data, &[], None, 800.0, 500.0);
+        assert!(!no_tiles.contains("<image"));
     }
 }

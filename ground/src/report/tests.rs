@@ -23,6 +23,7 @@ fn report_has_map_plots_alerts_and_redacts_unauthorized_biometrics() {
         title: "synth <test>".into(),
         overlays: crate::map::parse_geojson(&synth::geojson(), "synth").unwrap().0,
         audit: AuditStatus::NotGiven,
+        tiles: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.html");
@@ -112,6 +113,7 @@ fn report_shows_alert_states_and_verdicts_from_the_audit_log() {
     let opts = ReportOptions {
         title: "t".into(),
         overlays: Vec::new(),
+        tiles: None,
         audit: AuditStatus::check(Some(&log)),
     };
     assert_eq!(opts.audit.banner(), None, "a clean log needs no banner");
@@ -167,6 +169,7 @@ fn damaged_or_missing_audit_log_is_in_the_report() {
     let opts = ReportOptions {
         title: "t".into(),
         overlays: Vec::new(),
+        tiles: None,
         audit,
     };
     let out = dir.path().join("r.html");
