@@ -69,12 +69,14 @@ ONBOARD_SET=(); while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--
 # The scenario's ANPR hit list (DEMO entries): a read of a listed car is a plate-hit alert.
 "$BIN/utkik-sim" hitlist --scenario "$SCENARIO_FILE" --out "$RUN_DIR/hitlist.tsv"
 ONBOARD_SET+=(--set "detect.plate_hit_list=\"$RUN_DIR/hitlist.tsv\"")
+# The signed link (DEMO key): the drone takes authorization commands and alert acks only when
+# signed with it (the ground signs everything it sends).
+ONBOARD_SET+=(--set 'gate.link_key="assets/authz/DEMO-link.key.NOT-SECRET.json"')
 # The search scenario: the onboard biometric gate holds the DEMO authorization, pending until a
 # senior officer or operator activates it at the ground (panel, or `authz activate` at the console).
 if [ "$SCENARIO" = search ]; then
   ONBOARD_SET+=(--set 'gate.authorization="assets/authz/person-search.authz.json"'
     --set 'gate.trust_store="assets/authz/demo-trust-store.json"'
-    --set 'gate.link_key="assets/authz/DEMO-link.key.NOT-SECRET.json"'
     --set "gate.audit_dir=\"$RUN_DIR/onboard-audit\"")
 fi
 # The ANPR mission profile: plates only (MTCNN is ~240 ms a frame here; without it the plate

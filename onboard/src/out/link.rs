@@ -62,6 +62,9 @@ pub struct OutStats {
     pub bytes_sent: u64,
     /// Alerts acknowledged.
     pub acks: u64,
+    /// Acks refused: not signed with the link key while one is configured (a forged ack
+    /// would stop the resends of an alert the ground never got).
+    pub acks_refused: u64,
     /// Send errors (the ground unreachable, radio gone).
     pub send_errors: u64,
 }
@@ -81,6 +84,8 @@ pub struct OutLink<C: Clock> {
     /// Frames kept whole (signature included) for the gate: UTKIK_AUTHZ_COMMAND.
     raw: utkik_shared::mavframe::FrameDecoder,
     command_frames: Vec<Vec<u8>>,
+    /// With a link key, only acks signed with it count.
+    ack_verifier: Option<crate::gate::LinkVerifier>,
 }
 
 impl<C: Clock> OutLink<C> {
@@ -102,7 +107,20 @@ impl<C: Clock> OutLink<C> {
             incoming: Vec::new(),
             raw: utkik_shared::mavframe::FrameDecoder::new(),
             command_frames: Vec::new(),
+            ack_verifier: None,
         })
+    }
+
+    /// From now on an alert ack counts only when signed with `key` (MAVLink 2 signing, as the
+    /// ground signs everything it sends when it has the key); others are counted and dropped.
+    pub fn require_signed_acks(&mut self, key: &crate::gate::LinkKey) {
+        self.ack_verifier = Some(crate::gate::LinkVerifier::new(key));
+    }
+
+    fn apply_ack(&mut self, a: &utkik_shared::dialect::UTKIK_ALERT_ACK_DATA) {
+        if (a.target_system == self.config.system_id || a.target_system == 0) && self.queue.ack(a.alert_id) {
+            self.stats.acks += 1;
+        }
     }
 
     /// Queues a message (see [`OutQueue::push`] for the priorities).
@@ -181,22 +199,38 @@ impl<C: Clock> OutLink<C> {
             if n == 0 {
                 break;
             }
+            let mut signed_acks = Vec::new();
             for frame in self.raw.push_collect(&buf[..n]) {
                 if frame.msg_id() == utkik_shared::dialect::UTKIK_AUTHZ_COMMAND_DATA::ID
                     && self.command_frames.len() < 64
                 {
                     self.command_frames.push(frame.into_bytes());
-                }
-            }
-            for (_, msg) in self.decoder.push(&buf[..n]) {
-                match msg {
-                    MavMessage::UTKIK_ALERT_ACK(a)
-                        if a.target_system == self.config.system_id || a.target_system == 0 =>
-                    {
-                        if self.queue.ack(a.alert_id) {
-                            self.stats.acks += 1;
+                } else if frame.msg_id() == utkik_shared::dialect::UTKIK_ALERT_ACK_DATA::ID {
+                    if let Some(v) = &self.ack_verifier {
+                        let bytes = frame.into_bytes();
+                        match v.check(&bytes) {
+                            Ok(()) => signed_acks.push(bytes),
+                            Err(why) => {
+                                self.stats.acks_refused += 1;
+                                tracing::warn!(%why, "alert ack refused: the alert stays pending and is resent");
+                            }
                         }
                     }
+                }
+            }
+            for bytes in signed_acks {
+                for (_, msg) in StreamDecoder::new().push(&bytes) {
+                    if let MavMessage::UTKIK_ALERT_ACK(a) = msg {
+                        self.apply_ack(&a);
+                    }
+                }
+            }
+            let verified = self.ack_verifier.is_some();
+            for (_, msg) in self.decoder.push(&buf[..n]) {
+                match msg {
+                    // With a link key the acks were taken from the verified frames above.
+                    MavMessage::UTKIK_ALERT_ACK(_) if verified => {}
+                    MavMessage::UTKIK_ALERT_ACK(a) => self.apply_ack(&a),
                     other => {
                         if self.incoming.len() < 256 {
                             self.incoming.push(other);
@@ -394,5 +428,66 @@ mod tests {
         clock.advance_usec(10_000_000);
         link.step();
         assert!(recv_all(&ground).is_empty(), "no resend after the ack");
+    }
+
+    /// With a link key, only an ack signed with it stops the resends: an unsigned one and one
+    /// signed with another key are refused and counted, the alert stays pending.
+    #[test]
+    fn with_a_link_key_only_signed_acks_count() {
+        use crate::gate::{LinkKey, sign_frame};
+        let key_path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/authz/DEMO-link.key.NOT-SECRET.json");
+        let key = LinkKey::load(&key_path).unwrap();
+        let mut other = key.clone();
+        other.secret_key[0] ^= 0xFF;
+        let (mut link, ground, _clock) = setup(5_760.0);
+        link.require_signed_acks(&key);
+        link.push_alert(
+            5,
+            MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
+                alert_id: 5,
+                status: UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT,
+                ..Default::default()
+            }),
+        );
+        link.step();
+        let onboard_addr = match &link.transport {
+            OutTransport::Udp { socket, .. } => socket.local_addr().unwrap(),
+            OutTransport::Serial(_) => unreachable!(),
+        };
+        let ack = MavMessage::UTKIK_ALERT_ACK(UTKIK_ALERT_ACK_DATA {
+            target_system: 1,
+            target_component: 191,
+            alert_id: 5,
+            kind: UtkikAlertKind::UTKIK_ALERT_KIND_PLATE_HIT,
+        });
+        let header = |sequence| MavHeader {
+            system_id: 255,
+            component_id: 190,
+            sequence,
+        };
+        let wait = |link: &mut OutLink<ManualClock>, done: &dyn Fn(OutStats) -> bool| {
+            for _ in 0..200 {
+                link.step();
+                if done(link.stats()) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        ground.send_to(&encode_v2(header(0), &ack), onboard_addr).unwrap();
+        wait(&mut link, &|s| s.acks_refused == 1);
+        ground
+            .send_to(&sign_frame(&other, header(1), &ack), onboard_addr)
+            .unwrap();
+        wait(&mut link, &|s| s.acks_refused == 2);
+        assert_eq!((link.stats().acks, link.stats().acks_refused), (0, 2));
+        assert_eq!(link.pending_alerts(), 1, "still resent");
+        ground
+            .send_to(&sign_frame(&key, header(2), &ack), onboard_addr)
+            .unwrap();
+        wait(&mut link, &|s| s.acks == 1);
+        assert_eq!(link.stats().acks, 1);
+        assert_eq!(link.pending_alerts(), 0);
     }
 }

@@ -210,9 +210,32 @@ pub fn hit_list_from_config(config: &Config) -> Result<Option<utkik_shared::hitl
     Ok(Some(list))
 }
 
+/// The ground -> drone link key (`gate.link_key`), when configured: authorization commands and
+/// alert acks count only when signed with it.
+///
+/// # Errors
+/// The file cannot be read or is not a link key (the error names `gate.link_key` and the file).
+pub fn link_key_from_config(config: &Config) -> Result<Option<crate::gate::LinkKey>, PipelineError> {
+    let path = config.gate.link_key.trim();
+    if path.is_empty() {
+        return Ok(None);
+    }
+    crate::gate::LinkKey::load(std::path::Path::new(path))
+        .map(Some)
+        .map_err(|e| {
+            crate::config::ConfigError::Invalid {
+                key: "gate.link_key".into(),
+                message: e.to_string(),
+            }
+            .into()
+        })
+}
+
 /// Runs the pipeline with the detectors the config asks for, until `shutdown` fires.
 pub fn run(config: &Config, shutdown: Shutdown) -> Result<RunSummary, PipelineError> {
     config.validate()?;
+    // Checked before anything starts (the out thread loads it again).
+    link_key_from_config(config)?;
     let detectors = tract::detectors_from_config(config)?;
     let gate = gate_from_config(config)?;
     run_with_gate(config, detectors, gate, shutdown, Arc::new(PipelineState::default()))
@@ -343,11 +366,17 @@ pub fn run_with_gate(
             max_usec: config.link.alert_resend_max_ms * 1000,
         },
     };
-    let link = OutLink::new(endpoints.out, out_cfg, SystemClock).map_err(|e| PipelineError::Io {
+    let mut link = OutLink::new(endpoints.out, out_cfg, SystemClock).map_err(|e| PipelineError::Io {
         what: "link",
         address: config.link.bind.clone(),
         message: e.to_string(),
     })?;
+    // With the link key, alert acks must be signed like commands: a forged ack would end the
+    // resends of an alert the ground never received.
+    match link_key_from_config(config)? {
+        Some(key) => link.require_signed_acks(&key),
+        None => tracing::warn!("no gate.link_key: alert acks from the ground are not authenticated"),
+    }
     let status_period_usec = config.link.status_period_ms * 1000;
     let out_state = state.clone();
     let sd = shutdown.clone();
@@ -987,6 +1016,27 @@ mod tests {
         );
         config.detect.plate_hit_list = String::new();
         assert!(hit_list_from_config(&config).unwrap().is_none());
+    }
+
+    /// A link key that cannot be loaded stops start-up naming the setting and the file; a
+    /// good one is loaded; none configured is none.
+    #[test]
+    fn a_bad_link_key_is_a_start_up_error_naming_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.json");
+        std::fs::write(&path, "{\"not\": \"a key\"}").unwrap();
+        let mut config = Config::default();
+        config.gate.link_key = path.display().to_string();
+        let e = link_key_from_config(&config).unwrap_err().to_string();
+        assert!(e.contains("gate.link_key") && e.contains("k.json"), "{e}");
+        config.gate.link_key = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../assets/authz/DEMO-link.key.NOT-SECRET.json"
+        )
+        .into();
+        assert!(link_key_from_config(&config).unwrap().is_some());
+        config.gate.link_key = String::new();
+        assert!(link_key_from_config(&config).unwrap().is_none());
     }
 
     /// The real detectors on rendered frames of a slowly moving camera: the face track is
