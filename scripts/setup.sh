@@ -8,6 +8,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each step prints its wall time, so a slow first run shows where the time went
+# (README "First run" has the figures measured on a fresh 2-core machine).
+SETUP_T0=$(date +%s)
+step_t0=$SETUP_T0
+step_done() { # name
+  local now; now=$(date +%s)
+  echo "setup: $1 done in $((now - step_t0)) s"
+  step_t0=$now
+}
+
 APT_PACKAGES=(
   pkg-config
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
@@ -38,13 +48,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+step_done "system packages (apt)"
 
 if ! python3 -c "import pymavlink, onnxruntime, onnx, numpy, PIL, matplotlib, cv2; assert onnx.__version__ == '1.17.0'" 2>/dev/null; then
   echo "setup: installing Python packages ${PIP_PACKAGES[*]}"
   python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 fi
+step_done "Python packages (pip)"
 
 command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+step_done "cargo-nextest"
 
 cargo fetch --locked -q
+step_done "Rust crates (cargo fetch)"
 scripts/fetch-models.sh
+step_done "models and imagery"
+echo "setup: complete in $(( $(date +%s) - SETUP_T0 )) s"
