@@ -5,6 +5,7 @@
 //! the audit and tlog formats. Adapters (sockets, GStreamer, tract, Bevy) live
 //! in `onboard`, `ground` and `sim`.
 
+pub mod atomic_file;
 pub mod audit;
 pub mod authz;
 pub mod camera;
