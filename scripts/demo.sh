@@ -35,7 +35,7 @@ esac
 
 scripts/setup.sh
 echo "demo: building (the first build takes several minutes)"
-cargo build --locked --bins -q
+cargo build --locked --workspace --bins -q
 
 BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug"
 RUN_DIR="$(mktemp -d /tmp/utkik-demo.XXXXXX)"

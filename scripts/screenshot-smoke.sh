@@ -8,7 +8,9 @@ out="${1:-$(mktemp -d)/ground-smoke.png}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-cargo build -p utkik-ground --bin utkik-ground
+# The whole workspace's bins, as the tests build them: `-p utkik-ground` alone resolves other
+# features for shared dependencies (serde, smallvec, num-traits...) and rebuilt Bevy after the tests.
+cargo build --locked --workspace --bins
 bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/utkik-ground"
 
 "$bin" synth --out "$work" --duration-s 20

@@ -35,7 +35,7 @@ SCENARIO_FILE=assets/scenarios/person-search.toml
 AUTHZ=assets/authz/person-search.authz.json
 scripts/setup.sh
 echo "search-run: building ($PROFILE)"
-if [ "$PROFILE" = release ]; then cargo build --locked --release --bins -q; else cargo build --locked --bins -q; fi
+if [ "$PROFILE" = release ]; then cargo build --locked --workspace --release --bins -q; else cargo build --locked --workspace --bins -q; fi
 BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/$PROFILE"
 
 RUN_DIR="${OUT:-$(mktemp -d /tmp/utkik-search.XXXXXX)}"
