@@ -15,6 +15,7 @@ pub mod geo;
 pub mod hitlist;
 pub mod mavframe;
 pub mod plate;
+pub mod secret_file;
 pub mod tlog;
 pub mod utc;
 
