@@ -9,6 +9,7 @@ pub mod atomic_file;
 pub mod audit;
 pub mod authz;
 pub mod camera;
+pub mod demo;
 pub mod dialect;
 pub mod face;
 pub mod geo;

@@ -1,0 +1,183 @@
+//! The DEMO set: the public users, trust store and keys under `assets/` that let anyone run the
+//! demo and the scripted missions on one machine. Their passwords and seeds are published, so
+//! nothing they sign or protect means anything outside the demo.
+//!
+//! Why this module: the programs must never fall back to these files silently (issue 14 item 1).
+//! They are used only with an explicit `--demo`, and then everything the run produces says DEMO.
+//! This module is the one place that knows the DEMO set:
+//! - the files are compiled in (so `--demo` works from any directory and cannot pick up a
+//!   different file by accident);
+//! - [`stage`] writes them as `0600` files into a folder of the run, so they are read through
+//!   the same [`crate::secret_file`] checks as real keys (git keeps no mode bits, so the
+//!   committed copies are `0644` on a clone and a real loader rightly refuses them);
+//! - [`is_demo_key_id`] / [`looks_like_demo`] recognise DEMO material, so a program started
+//!   *without* `--demo` refuses a DEMO key or users file given by path, and a report of a run
+//!   whose audit checkpoints were signed with the DEMO key says DEMO.
+
+use std::path::{Path, PathBuf};
+
+use crate::secret_file::{SecretFileError, write_secret};
+
+/// Prefix of every DEMO key id (`DEMO-prosecutor-1`, `DEMO-ground-audit-1`); the audit log's
+/// checkpoints carry the key id, so every checkpoint of a DEMO run says DEMO.
+pub const DEMO_KEY_ID_PREFIX: &str = "DEMO";
+
+/// One line for banners, window titles and reports.
+pub const DEMO_BANNER: &str =
+    "DEMO - public DEMO users and keys (passwords and seeds are published): not for operational use";
+
+/// The DEMO users file (`assets/users/demo-users.json`; passwords in `assets/users/README.md`).
+pub const USERS_JSON: &[u8] = include_bytes!("../../assets/users/demo-users.json");
+/// The DEMO trust store (`assets/authz/demo-trust-store.json`): the DEMO prosecutor's key.
+pub const TRUST_STORE_JSON: &[u8] = include_bytes!("../../assets/authz/demo-trust-store.json");
+/// The DEMO ground <-> drone link key (`assets/authz/DEMO-link.key.NOT-SECRET.json`).
+pub const LINK_KEY_JSON: &[u8] = include_bytes!("../../assets/authz/DEMO-link.key.NOT-SECRET.json");
+/// The DEMO ground audit checkpoint key (`assets/audit/DEMO-ground-audit.key.NOT-SECRET.json`).
+pub const GROUND_AUDIT_KEY_JSON: &[u8] = include_bytes!("../../assets/audit/DEMO-ground-audit.key.NOT-SECRET.json");
+
+/// File names inside a staged DEMO folder.
+pub const USERS_FILE: &str = "DEMO-users.json";
+/// See [`USERS_FILE`].
+pub const TRUST_STORE_FILE: &str = "DEMO-trust-store.json";
+/// See [`USERS_FILE`].
+pub const LINK_KEY_FILE: &str = "DEMO-link.key.NOT-SECRET.json";
+/// See [`USERS_FILE`].
+pub const GROUND_AUDIT_KEY_FILE: &str = "DEMO-ground-audit.key.NOT-SECRET.json";
+
+/// The DEMO set written out for one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSet {
+    /// The folder holding the files (mode `0700`).
+    pub dir: PathBuf,
+    /// Users file.
+    pub users: PathBuf,
+    /// Trust store.
+    pub trust_store: PathBuf,
+    /// Link key.
+    pub link_key: PathBuf,
+    /// Ground audit checkpoint key.
+    pub ground_audit_key: PathBuf,
+}
+
+/// Writes the DEMO set into `dir` (created `0700` if missing), each file `0600`, replacing
+/// earlier copies.
+///
+/// # Errors
+/// [`SecretFileError::Write`] naming the file or folder.
+pub fn stage(dir: &Path) -> Result<DemoSet, SecretFileError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| SecretFileError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let put = |name: &str, bytes: &[u8]| -> Result<PathBuf, SecretFileError> {
+        let p = dir.join(name);
+        write_secret(&p, bytes)?;
+        Ok(p)
+    };
+    Ok(DemoSet {
+        dir: dir.to_path_buf(),
+        users: put(USERS_FILE, USERS_JSON)?,
+        trust_store: put(TRUST_STORE_FILE, TRUST_STORE_JSON)?,
+        link_key: put(LINK_KEY_FILE, LINK_KEY_JSON)?,
+        ground_audit_key: put(GROUND_AUDIT_KEY_FILE, GROUND_AUDIT_KEY_JSON)?,
+    })
+}
+
+/// Whether a key id names a DEMO key.
+pub fn is_demo_key_id(key_id: &str) -> bool {
+    key_id.starts_with(DEMO_KEY_ID_PREFIX)
+}
+
+/// Whether a file's bytes are (or carry) DEMO material: byte-equal to one of the compiled-in
+/// DEMO files, a DEMO key id (`"key_id": "DEMO...`), or a DEMO users file's note. A program
+/// started without `--demo` refuses such a file even when it is given by path.
+pub fn looks_like_demo(bytes: &[u8]) -> bool {
+    if [USERS_JSON, TRUST_STORE_JSON, LINK_KEY_JSON, GROUND_AUDIT_KEY_JSON].contains(&bytes) {
+        return true;
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return false;
+    };
+    let demo_str = |v: Option<&serde_json::Value>| v.and_then(|s| s.as_str()).is_some_and(|s| s.starts_with("DEMO"));
+    let demo_object = |o: &serde_json::Value| demo_str(o.get("key_id")) || demo_str(o.get("note"));
+    if demo_object(&value) {
+        return true;
+    }
+    // A trust store's keys.
+    value
+        .get("keys")
+        .and_then(|k| k.as_array())
+        .is_some_and(|keys| keys.iter().any(demo_object))
+        // The link key's secret: a copy with other whitespace or note is still the DEMO key.
+        || value
+            .get("secret_key_hex")
+            .and_then(|s| s.as_str())
+            .is_some_and(|s| {
+                let demo: serde_json::Value = serde_json::from_slice(LINK_KEY_JSON).unwrap_or_default();
+                demo.get("secret_key_hex").and_then(|d| d.as_str()) == Some(s)
+            })
+        || value.get("seed_hex").and_then(|s| s.as_str()).is_some_and(|s| {
+            let demo: serde_json::Value = serde_json::from_slice(GROUND_AUDIT_KEY_JSON).unwrap_or_default();
+            demo.get("seed_hex").and_then(|d| d.as_str()) == Some(s)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_in_files_are_the_demo_set() {
+        for f in [USERS_JSON, TRUST_STORE_JSON, LINK_KEY_JSON, GROUND_AUDIT_KEY_JSON] {
+            assert!(looks_like_demo(f));
+        }
+    }
+
+    #[test]
+    fn staged_files_pass_the_secret_file_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = stage(&dir.path().join("demo-keys")).unwrap();
+        for p in [&set.users, &set.trust_store, &set.link_key, &set.ground_audit_key] {
+            crate::secret_file::check_secret_file(p).unwrap();
+        }
+        assert_eq!(std::fs::read(&set.link_key).unwrap(), LINK_KEY_JSON);
+        // Staging again (a second run in the same folder) replaces the copies.
+        assert_eq!(stage(&set.dir).unwrap(), set);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&set.dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700);
+        }
+    }
+
+    #[test]
+    fn demo_material_is_recognised_in_other_files_and_real_keys_are_not() {
+        assert!(is_demo_key_id("DEMO-ground-audit-1"));
+        assert!(!is_demo_key_id("polisen-ground-audit-2026"));
+        // The DEMO link key re-formatted, with another note.
+        let demo: serde_json::Value = serde_json::from_slice(LINK_KEY_JSON).unwrap();
+        let copy = format!(
+            r#"{{"format":"utkik-link-key/1","link_id":1,"secret_key_hex":{},"note":"ours"}}"#,
+            demo["secret_key_hex"]
+        );
+        assert!(looks_like_demo(copy.as_bytes()));
+        let real = br#"{"format":"utkik-link-key/1","link_id":1,"secret_key_hex":"0101010101010101010101010101010101010101010101010101010101010101","note":"ours"}"#;
+        assert!(!looks_like_demo(real));
+        let real_store = br#"{"format":"utkik-trust-store/1","keys":[{"key_id":"aklagare-7","kind":"prosecutor","holder":"x","public_key_hex":"00"}]}"#;
+        assert!(!looks_like_demo(real_store));
+        let demo_store = br#"{"format":"utkik-trust-store/1","keys":[{"key_id":"DEMO-prosecutor-1","kind":"prosecutor","holder":"x","public_key_hex":"00"}]}"#;
+        assert!(looks_like_demo(demo_store));
+        assert!(looks_like_demo(
+            br#"{"format":"utkik-users/2","note":"DEMO users","users":[]}"#
+        ));
+        assert!(!looks_like_demo(b"not json"));
+    }
+}
