@@ -1,0 +1,97 @@
+//! The out thread: everything for the ground goes through one budgeted, prioritised link;
+//! UTKIK_PIPELINE_STATUS at the configured period; authorization commands handed to the gate.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crossbeam_channel::{RecvTimeoutError, Sender};
+use utkik_shared::dialect::{MavMessage, UTKIK_PIPELINE_STATUS_DATA};
+
+use super::{OutItem, PipelineState};
+use crate::out::{Clock, CpuLoad, OutLink, SystemClock, rss_kib};
+use crate::shutdown::Shutdown;
+
+/// The out thread: queue, budget, status at the configured period. Returns (messages, bytes).
+pub(super) fn run_out(
+    mut link: OutLink<SystemClock>,
+    rx: crossbeam_channel::Receiver<OutItem>,
+    commands: Sender<Vec<u8>>,
+    state: Arc<PipelineState>,
+    status_period_usec: u64,
+    shutdown: &Shutdown,
+) -> (u64, u64) {
+    let clock = SystemClock;
+    let mut cpu = CpuLoad::default();
+    cpu.sample();
+    let mut next_status = clock.now_usec() + status_period_usec;
+    let mut last_processed = 0u64;
+    let mut last_status_usec = clock.now_usec();
+    while !shutdown.is_triggered() {
+        match rx.recv_timeout(Duration::from_millis(5)) {
+            Ok(m) => {
+                let mut item = Some(m);
+                while let Some(m) = item.take().or_else(|| rx.try_recv().ok()) {
+                    match m {
+                        OutItem::Message(m) => link.push(m),
+                        OutItem::Alert(id, m, follow) => link.push_alert_with(id, m, follow),
+                        OutItem::Cancel(id) => {
+                            link.cancel_alert(id);
+                        }
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                if shutdown.sleep(Duration::from_millis(5)) {
+                    break;
+                }
+            }
+        }
+        let now = clock.now_usec();
+        if now >= next_status {
+            let processed = state.counters.frames_processed.load(Ordering::Relaxed);
+            let dt_s = (now - last_status_usec) as f64 * 1e-6;
+            let fps = (processed - last_processed) as f64 / dt_s.max(1e-3);
+            last_processed = processed;
+            last_status_usec = now;
+            next_status = now + status_period_usec;
+            let (p50, p95) = link.latency_ms().unwrap_or((0, 0));
+            let c = &state.counters;
+            let status = UTKIK_PIPELINE_STATUS_DATA {
+                time_usec: now,
+                frames_in: state.ingest.frames_in.load(Ordering::Relaxed) as u32,
+                frames_processed: processed as u32,
+                frames_dropped: state.frames.dropped.load(Ordering::Relaxed) as u32,
+                fps: (fps * 100.0).round().min(65535.0) as u16,
+                latency_p50: p50.min(65535) as u16,
+                latency_p95: p95.min(65535) as u16,
+                cpu_load: cpu.sample(),
+                tracks_active: c.tracks_active.load(Ordering::Relaxed).min(65535) as u16,
+                link_budget_used: link.budget_used_pct(),
+                queue_depth: link.queue_depth().min(65535) as u16,
+                face_detector_model: c.face_detector_model.load(Ordering::Relaxed),
+                plate_detector_model: c.plate_detector_model.load(Ordering::Relaxed),
+                plate_reader_model: c.plate_reader_model.load(Ordering::Relaxed),
+                face_template_model: c.face_template_model.load(Ordering::Relaxed),
+                mem_rss: rss_kib(),
+                video_state: state.ingest.state() as u8,
+            };
+            link.push(MavMessage::UTKIK_PIPELINE_STATUS(status));
+        }
+        link.step();
+        // Authorization commands go to the gate whole (it checks their signature).
+        for frame in link.take_command_frames() {
+            let _ = commands.send(frame);
+        }
+        let incoming = link.take_incoming();
+        if !incoming.is_empty() {
+            tracing::debug!(
+                count = incoming.len(),
+                "messages from the ground (authorization commands go to the gate)"
+            );
+        }
+    }
+    let s = link.stats();
+    (s.messages_sent, s.bytes_sent)
+}
