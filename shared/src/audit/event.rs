@@ -181,7 +181,10 @@ pub enum AuditEvent {
         frame_time_usec: u64,
         /// The face track.
         track_id: u32,
-        /// Template distance to the subject (dlib metric; lower is closer).
+        /// Template distance to the subject's closest enrolled template: dlib
+        /// Euclidean, unitless, 0 = identical, a possible match is below the
+        /// gate's threshold (at most `face::template::MATCH_DISTANCE` = 0.5).
+        /// Not the similarity `score` of UTKIK_BIOMETRIC_MATCH (= 1 - distance).
         distance: f32,
         /// The evidence crop in the payload store.
         evidence_crop: Option<PayloadRef>,

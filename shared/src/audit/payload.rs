@@ -43,6 +43,17 @@ fn check_ref(r: &PayloadRef) -> Result<(), AuditError> {
     }
 }
 
+impl PayloadRef {
+    /// The reference of `bytes` (what [`PayloadStore::put`] returns for them): lets a record
+    /// name a payload, e.g. evidence put in a report, whether or not it is in a store here.
+    pub fn of(bytes: &[u8]) -> Self {
+        PayloadRef {
+            sha256_hex: hex::encode(Sha256::digest(bytes)),
+            len_bytes: bytes.len() as u64,
+        }
+    }
+}
+
 impl PayloadStore {
     /// Opens (creating if needed) the store in `dir`.
     ///
@@ -74,10 +85,7 @@ impl PayloadStore {
     /// # Errors
     /// [`AuditError::Io`].
     pub fn put(&self, bytes: &[u8]) -> Result<PayloadRef, AuditError> {
-        let r = PayloadRef {
-            sha256_hex: hex::encode(Sha256::digest(bytes)),
-            len_bytes: bytes.len() as u64,
-        };
+        let r = PayloadRef::of(bytes);
         let path = self.path_of(&r)?;
         if path.exists() {
             return Ok(r);

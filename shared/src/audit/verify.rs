@@ -43,6 +43,9 @@ pub struct VerifyReport {
     pub checkpoint_signatures_checked: bool,
     /// Index of the last checkpoint record.
     pub last_checkpoint_index: Option<u64>,
+    /// The last checkpoint record itself (its seq and hash): the anchor to note down
+    /// elsewhere, so a later verification can prove the log was not cut back before it.
+    pub last_checkpoint: Option<ChainHead>,
     /// Records after the last checkpoint (not yet vouched for by a signature).
     pub unsigned_tail_records: u64,
 }
@@ -108,6 +111,7 @@ pub fn verify_reader<R: BufRead>(mut reader: R, options: &VerifyOptions<'_>) -> 
     let mut prev: RecordHash = GENESIS_PREV;
     let mut checkpoints = 0;
     let mut last_checkpoint_index = None;
+    let mut last_checkpoint = None;
     let mut anchor_ok = options.anchor.is_none();
     let mut line = Vec::new();
     loop {
@@ -168,6 +172,10 @@ pub fn verify_reader<R: BufRead>(mut reader: R, options: &VerifyOptions<'_>) -> 
             }
             checkpoints += 1;
             last_checkpoint_index = Some(index);
+            last_checkpoint = Some(ChainHead {
+                seq: index,
+                sha256: rec.sha256,
+            });
         }
         if let Some(a) = options.anchor
             && a.seq == index
@@ -203,6 +211,7 @@ pub fn verify_reader<R: BufRead>(mut reader: R, options: &VerifyOptions<'_>) -> 
         checkpoints,
         checkpoint_signatures_checked: options.keys.is_some(),
         last_checkpoint_index,
+        last_checkpoint,
         unsigned_tail_records: match last_checkpoint_index {
             Some(i) => index - 1 - i,
             None => index,

@@ -155,6 +155,14 @@ impl AuditWriter {
         Ok((w, report))
     }
 
+    /// Starts (or stops, with `None`) signing checkpoints from now on, one after every
+    /// `every_records` records (0: only on demand). For a writer whose key is loaded after
+    /// the log was opened; the next [`AuditWriter::checkpoint`] vouches for everything before it.
+    pub fn set_signer(&mut self, signer: Option<CheckpointSigner>, every_records: u64) {
+        self.signer = signer;
+        self.checkpoint_every_records = every_records;
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path

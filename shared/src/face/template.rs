@@ -12,7 +12,12 @@ pub const TEMPLATE_LEN: usize = 128;
 /// Euclidean distance below which dlib calls two templates the same person.
 pub const DLIB_SAME_PERSON_DISTANCE: f32 = 0.6;
 
-/// Euclidean distance below which the gate reports a possible match.
+/// Euclidean distance below which the gate reports a possible match, and the
+/// loosest threshold the onboard configuration accepts (`gate.match_distance`
+/// above it is refused at start-up: a looser threshold was never verified).
+///
+/// Scale: dlib's Euclidean distance between two 128-D templates, unitless,
+/// 0 = identical templates; the templates are unit vectors, so 0..2.
 ///
 /// Stricter than dlib's 0.6 because of what we measured on our own path
 /// (MTCNN, `align`, the converted model; `onboard/benches/face_verification.rs`,
@@ -26,6 +31,21 @@ pub const DLIB_SAME_PERSON_DISTANCE: f32 = 0.6;
 /// verifiers. Few identities (23 faces in 7 photographs) back this: re-measure
 /// when better imagery is available.
 pub const MATCH_DISTANCE: f32 = 0.5;
+
+/// The `score` UTKIK_BIOMETRIC_MATCH carries for a template distance:
+/// `1 - distance` (higher is more alike; a match the gate sends always has a
+/// score above `1 - MATCH_DISTANCE`). The message stays a similarity so a
+/// ground station that only sorts by it needs no metric; records say the
+/// distance ([`distance_from_score`]).
+pub fn score_from_distance(distance: f32) -> f32 {
+    1.0 - distance
+}
+
+/// The template distance (scale as [`MATCH_DISTANCE`]) a UTKIK_BIOMETRIC_MATCH
+/// `score` stands for: the inverse of [`score_from_distance`].
+pub fn distance_from_score(score: f32) -> f32 {
+    1.0 - score
+}
 
 /// A 128-D face template.
 #[derive(Clone, PartialEq)]
@@ -54,7 +74,8 @@ impl FaceTemplate {
             .sqrt()
     }
 
-    /// Cosine similarity in -1..1 (what UTKIK_BIOMETRIC_MATCH.score carries).
+    /// Cosine similarity in -1..1 (for analysis; UTKIK_BIOMETRIC_MATCH.score
+    /// is [`score_from_distance`], not this).
     pub fn cosine(&self, other: &Self) -> f32 {
         let dot: f32 = self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum();
         let na: f32 = self.0.iter().map(|a| a * a).sum::<f32>().sqrt();
@@ -89,5 +110,14 @@ mod tests {
         assert!((a.cosine(&a) - 1.0).abs() < 1e-6);
         assert_eq!(format!("{a:?}"), "FaceTemplate(..)");
         assert!(FaceTemplate::from_slice(&[0.0; 127]).is_none());
+    }
+
+    #[test]
+    fn score_and_distance_are_inverse() {
+        for d in [0.0f32, 0.143, 0.463, MATCH_DISTANCE, 1.2] {
+            assert!((distance_from_score(score_from_distance(d)) - d).abs() < 1e-6);
+        }
+        // A sent match (distance below the threshold) has a score above 1 - threshold.
+        assert!(score_from_distance(0.42) > 1.0 - MATCH_DISTANCE);
     }
 }
