@@ -1,18 +1,26 @@
 //! [`FrameDecoder`]: cuts whole MAVLink frames out of arbitrary byte chunks
 //! (UDP datagrams, TCP reads, a serial port), skipping and counting garbage.
+//! It is the one MAVLink decoder of the project: the ground link, the onboard
+//! telemetry and out links, replay, the simulator and the benches all cut
+//! frames here, so resynchronisation and signing rules exist once.
 //!
 //! Resynchronisation never jumps over a candidate: when bytes at a start byte
 //! fail the check (bad CRC, unknown id, bad flags) only that one start byte is
 //! dropped and the search resumes at the next byte, so a good frame that
 //! begins inside a corrupt one, or inside line noise, is still found.
 
+use mavlink_core::MavHeader;
+
 use super::frame::{MAGIC_V1, MAGIC_V2, RawFrame, Scan, scan};
+use crate::dialect::MavMessage;
 
 /// What a [`FrameDecoder`] has seen so far.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DecoderStats {
     /// Whole frames delivered (CRC valid).
     pub frames: u64,
+    /// Frames parsed into a message by [`FrameDecoder::next_message`].
+    pub messages: u64,
     /// Bytes consumed that were not part of a delivered frame (noise, and the
     /// bytes of corrupt or unknown frames).
     pub garbage_bytes: u64,
@@ -21,6 +29,32 @@ pub struct DecoderStats {
     /// Candidate frames whose message id our dialect does not know (their CRC
     /// cannot be checked, so their bytes are treated as garbage).
     pub unknown_msg_id: u64,
+    /// Frames with a valid CRC whose payload does not parse (a bad enum
+    /// value): skipped by [`FrameDecoder::next_message`].
+    pub undecodable: u64,
+}
+
+impl DecoderStats {
+    /// Candidate frames that were refused: bad CRC, unknown id or undecodable payload.
+    pub fn bad_frames(&self) -> u64 {
+        self.bad_crc + self.unknown_msg_id + self.undecodable
+    }
+}
+
+/// A frame and the message of our dialect it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The frame exactly as received (for recording and signature checks).
+    pub frame: RawFrame,
+    /// Its message.
+    pub message: MavMessage,
+}
+
+impl Decoded {
+    /// Header fields of the frame.
+    pub fn header(&self) -> MavHeader {
+        self.frame.header()
+    }
 }
 
 /// Incremental MAVLink v1 + v2 frame decoder for our dialect.
@@ -77,6 +111,27 @@ impl FrameDecoder {
     pub fn push_collect(&mut self, bytes: &[u8]) -> Vec<RawFrame> {
         self.push(bytes);
         self.by_ref().collect()
+    }
+
+    /// The next frame whose payload parses into a message of our dialect; frames
+    /// that do not parse are counted in [`DecoderStats::undecodable`] and skipped.
+    pub fn next_message(&mut self) -> Option<Decoded> {
+        while let Some(frame) = self.next_frame() {
+            match frame.decode::<MavMessage>() {
+                Ok(message) => {
+                    self.stats.messages += 1;
+                    return Some(Decoded { frame, message });
+                }
+                Err(_) => self.stats.undecodable += 1,
+            }
+        }
+        None
+    }
+
+    /// Appends `bytes` and returns every message they complete.
+    pub fn push_messages(&mut self, bytes: &[u8]) -> Vec<Decoded> {
+        self.push(bytes);
+        std::iter::from_fn(|| self.next_message()).collect()
     }
 
     /// Declares the end of the stream: whatever is still pending is garbage.

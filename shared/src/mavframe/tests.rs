@@ -336,3 +336,98 @@ fn finish_counts_a_dangling_partial_frame() {
     assert_eq!(dec.stats().garbage_bytes, 12);
     assert_eq!(dec.pending_bytes(), 0);
 }
+
+// The checks below come from the ground's and the onboard's former local decoders
+// (ground/src/link/decode.rs, onboard/src/telemetry/decoder.rs): messages with their header
+// and exact bytes, resynchronisation inside garbage and corrupt copies, the counters.
+
+/// HEARTBEAT_V2 with its `type` byte set to a value MAV_TYPE does not have, CRC fixed up:
+/// a whole, CRC-valid frame whose payload does not parse.
+fn undecodable_heartbeat() -> Vec<u8> {
+    let mut f = HEARTBEAT_V2.to_vec();
+    f[14] = 250; // type
+    let crc = x25_crc(x25_crc(0xFFFF, &f[1..19]), &[crc_extra(0).unwrap()]);
+    f[19..21].copy_from_slice(&crc.to_le_bytes());
+    f
+}
+
+#[test]
+fn messages_keep_header_and_exact_bytes_through_garbage_in_small_chunks() {
+    let frames = sample_frames();
+    let mut stream = vec![1u8, 2, 3, MAGIC_V2, 0];
+    for f in &frames {
+        stream.extend_from_slice(f.as_bytes());
+    }
+    let mut dec = FrameDecoder::new();
+    let mut got = Vec::new();
+    for chunk in stream.chunks(7) {
+        got.extend(dec.push_messages(chunk));
+    }
+    assert_eq!(got.len(), frames.len());
+    for (d, f) in got.iter().zip(&frames) {
+        assert_eq!(&d.frame, f);
+        assert_eq!(d.header(), f.header());
+        assert_eq!(d.message, f.decode::<MavMessage>().unwrap());
+    }
+    let s = dec.stats();
+    assert_eq!((s.frames, s.messages), (frames.len() as u64, frames.len() as u64));
+    assert_eq!(s.garbage_bytes, 5);
+    assert_eq!(s.bad_frames(), 0);
+}
+
+#[test]
+fn a_corrupted_copy_loses_only_its_own_frame() {
+    let frames = sample_frames();
+    let good = concat(&frames);
+    let mut stream = b"hello\xFD\x05garbage".to_vec();
+    stream.extend(&good);
+    let mut corrupted = good.clone();
+    corrupted[HEARTBEAT_V1.len() + 12] ^= 0xFF; // a payload byte of the second frame: CRC fails
+    stream.extend(&corrupted);
+    let mut dec = FrameDecoder::new();
+    let got: Vec<MavMessage> = dec.push_messages(&stream).into_iter().map(|d| d.message).collect();
+    let want: Vec<MavMessage> = frames
+        .iter()
+        .chain(frames.iter().enumerate().filter(|(i, _)| *i != 1).map(|(_, f)| f))
+        .map(|f| f.decode().unwrap())
+        .collect();
+    assert_eq!(got, want);
+    let s = dec.stats();
+    assert!(s.bad_crc >= 1 && s.bad_frames() >= 1, "{s:?}");
+    assert!(
+        s.garbage_bytes >= (5 + 2 + 7 + frames[1].as_bytes().len()) as u64,
+        "{s:?}"
+    );
+}
+
+#[test]
+fn a_frame_whose_payload_does_not_parse_is_counted_not_delivered_as_a_message() {
+    let bad = undecodable_heartbeat();
+    assert!(RawFrame::parse(&bad).is_ok(), "CRC-valid frame");
+    let mut stream = bad.clone();
+    stream.extend_from_slice(&HEARTBEAT_V2);
+    let mut dec = FrameDecoder::new();
+    let got = dec.push_messages(&stream);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].message, MavMessage::HEARTBEAT(expected_heartbeat()));
+    let s = dec.stats();
+    assert_eq!((s.frames, s.messages, s.undecodable), (2, 1, 1));
+    assert_eq!(s.bad_frames(), 1);
+    assert_eq!(s.garbage_bytes, 0, "a whole frame, not line noise");
+    // next_frame still hands it out whole (a caller that records raw frames keeps it).
+    let mut dec = FrameDecoder::new();
+    assert_eq!(dec.push_collect(&bad).len(), 1);
+}
+
+#[test]
+fn encode_v2_is_the_unsigned_v2_encoding() {
+    let h = MavHeader {
+        system_id: 1,
+        component_id: 1,
+        sequence: 7,
+    };
+    assert_eq!(
+        encode_v2(h, &MavMessage::HEARTBEAT(expected_heartbeat())),
+        HEARTBEAT_V2.to_vec()
+    );
+}
