@@ -1,0 +1,264 @@
+//! [`run`]: validates the configuration, opens every endpoint, then starts the ingest,
+//! telemetry, re-stream, inference and out threads and waits for them until the shutdown signal.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossbeam_channel::unbounded;
+
+use super::inference::Inference;
+use super::out_thread::run_out;
+use super::setup::{gate_from_config, hit_list_from_config, link_key_from_config, open_endpoints};
+use super::{ObjectDetector, OutItem, PipelineError, PipelineState, RunSummary, tract};
+use crate::config::Config;
+use crate::frame::RgbFrame;
+use crate::ingest::{IngestConfig, latest, run_ingest};
+use crate::out::{OutLink, OutLinkConfig, ResendPolicy, SystemClock};
+use crate::privacy::{MaskConfig, Restream, RestreamConfig, mask_boxes};
+use crate::shutdown::Shutdown;
+use crate::telemetry::{PoseBuffer, PoseConfig, run_telemetry};
+use crate::track::BoxPx;
+
+/// Runs the pipeline with the detectors the config asks for, until `shutdown` fires.
+pub fn run(config: &Config, shutdown: Shutdown) -> Result<RunSummary, PipelineError> {
+    config.validate()?;
+    // Checked before anything starts (the out thread loads it again).
+    link_key_from_config(config)?;
+    let detectors = tract::detectors_from_config(config)?;
+    let gate = gate_from_config(config)?;
+    run_with_gate(config, detectors, gate, shutdown, Arc::new(PipelineState::default()))
+}
+
+/// Runs the pipeline with the given detectors; `state` is filled as it runs.
+pub fn run_with_detectors(
+    config: &Config,
+    detectors: Vec<Box<dyn ObjectDetector>>,
+    shutdown: Shutdown,
+    state: Arc<PipelineState>,
+) -> Result<RunSummary, PipelineError> {
+    run_with_gate(config, detectors, None, shutdown, state)
+}
+
+/// Runs the pipeline with the given detectors and biometric gate (`None`: identification off).
+pub fn run_with_gate(
+    config: &Config,
+    detectors: Vec<Box<dyn ObjectDetector>>,
+    gate: Option<crate::gate::Gate>,
+    shutdown: Shutdown,
+    state: Arc<PipelineState>,
+) -> Result<RunSummary, PipelineError> {
+    config.validate()?;
+    crate::ingest::runner::check_source(&config.video.source)?;
+    let hit_list = hit_list_from_config(config)?;
+    let endpoints = open_endpoints(config)?;
+
+    let (frame_tx, frame_rx, frame_counters) = latest::<RgbFrame>();
+    let state = Arc::new(PipelineState {
+        ingest: state.ingest.clone(),
+        frames: frame_counters,
+        telemetry: state.telemetry.clone(),
+        counters: state.counters.clone(),
+    });
+    let poses = Arc::new(Mutex::new(PoseBuffer::new(PoseConfig {
+        max_age_usec: config.telemetry.pose_max_age_ms * 1000,
+        fixed_pitch_rad: (config.camera.mount == "fixed").then(|| config.camera.fixed_pitch_deg.to_radians()),
+    })));
+    let (msg_tx, msg_rx) = unbounded::<OutItem>();
+    let (cmd_tx, cmd_rx) = unbounded::<Vec<u8>>();
+    let mut threads = Vec::new();
+
+    // Ingest.
+    let ingest_cfg = IngestConfig {
+        source: config.video.source.clone(),
+        retry_initial: Duration::from_millis(config.video.retry_initial_ms),
+        retry_max: Duration::from_millis(config.video.retry_max_ms),
+        stall_timeout: Duration::from_millis(config.video.stall_timeout_ms),
+    };
+    let fatal: Arc<Mutex<Option<PipelineError>>> = Arc::default();
+    {
+        let (status, sd, fatal) = (state.ingest.clone(), shutdown.clone(), fatal.clone());
+        threads.push(std::thread::Builder::new().name("ingest".into()).spawn(move || {
+            if let Err(e) = run_ingest(&ingest_cfg, frame_tx, status, &sd) {
+                tracing::error!("ingest stopped: {e}");
+                *fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.into());
+                sd.trigger();
+            }
+        }));
+    }
+    // Telemetry.
+    {
+        let (p, s, sd) = (poses.clone(), state.telemetry.clone(), shutdown.clone());
+        let (ep, udp) = (endpoints.telemetry, endpoints.telemetry_udp);
+        threads.push(
+            std::thread::Builder::new()
+                .name("telemetry".into())
+                .spawn(move || run_telemetry(&ep, udp, p, s, &sd)),
+        );
+    }
+    // Re-stream.
+    let restream_tx = if config.privacy.restream {
+        let (tx, rx, _) = latest::<(RgbFrame, Vec<BoxPx>)>();
+        let rs_cfg = RestreamConfig {
+            destination: config.privacy.destination.clone(),
+            bitrate_kbps: config.privacy.bitrate_kbps,
+            fps: config.privacy.fps,
+        };
+        let mask = MaskConfig {
+            mode: config.privacy.mode,
+            blocks: config.privacy.blocks,
+            margin: config.privacy.margin,
+        };
+        let sd = shutdown.clone();
+        threads.push(std::thread::Builder::new().name("restream".into()).spawn(move || {
+            let mut rs = Restream::new(rs_cfg);
+            let mut errors = 0u64;
+            while !sd.is_triggered() {
+                let Ok((mut frame, boxes)) = rx.recv_timeout(Duration::from_millis(100)) else {
+                    continue;
+                };
+                mask_boxes(&mut frame, &boxes, &mask);
+                if let Err(e) = rs.push(&frame) {
+                    errors += 1;
+                    if errors.is_power_of_two() {
+                        tracing::warn!(errors, "privacy re-stream: {e}");
+                    }
+                }
+            }
+        }));
+        Some(tx)
+    } else {
+        None
+    };
+    // Inference.
+    {
+        let mut inf = Inference::new(config, detectors, poses, state.counters.clone());
+        if let Some(g) = gate {
+            inf.set_gate(g);
+        }
+        if let Some(h) = hit_list {
+            inf.set_hit_list(h);
+        }
+        let sd = shutdown.clone();
+        threads.push(std::thread::Builder::new().name("inference".into()).spawn(move || {
+            inf.run(frame_rx, msg_tx, cmd_rx, restream_tx, &sd);
+        }));
+    }
+    // Out.
+    let out_cfg = OutLinkConfig {
+        system_id: config.link.system_id,
+        component_id: config.link.component_id,
+        budget_bytes_per_s: config.link.budget_bytes_per_s,
+        burst_bytes: config.link.burst_bytes,
+        resend: ResendPolicy {
+            initial_usec: config.link.alert_resend_initial_ms * 1000,
+            max_usec: config.link.alert_resend_max_ms * 1000,
+        },
+    };
+    let mut link = OutLink::new(endpoints.out, out_cfg, SystemClock).map_err(|e| PipelineError::Io {
+        what: "link",
+        address: config.link.bind.clone(),
+        message: e.to_string(),
+    })?;
+    // With the link key, alert acks must be signed like commands: a forged ack would end the
+    // resends of an alert the ground never received.
+    match link_key_from_config(config)? {
+        Some(key) => link.require_signed_acks(&key),
+        None => tracing::warn!("no gate.link_key: alert acks from the ground are not authenticated"),
+    }
+    let status_period_usec = config.link.status_period_ms * 1000;
+    let out_state = state.clone();
+    let sd = shutdown.clone();
+    let out = std::thread::Builder::new()
+        .name("out".into())
+        .spawn(move || run_out(link, msg_rx, cmd_tx, out_state, status_period_usec, &sd))
+        .map_err(|e| PipelineError::Io {
+            what: "thread",
+            address: "out".into(),
+            message: e.to_string(),
+        })?;
+
+    for t in threads.into_iter().flatten() {
+        let _ = t.join();
+    }
+    let (messages_sent, bytes_sent) = out.join().unwrap_or_default();
+    if let Some(e) = fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(e);
+    }
+    Ok(RunSummary {
+        frames_in: state.ingest.frames_in.load(Ordering::Relaxed),
+        frames_processed: state.counters.frames_processed.load(Ordering::Relaxed),
+        frames_dropped: state.frames.dropped.load(Ordering::Relaxed),
+        messages_sent,
+        bytes_sent,
+    })
+}
+#[cfg(test)]
+mod tests {
+    use std::net::UdpSocket;
+
+    use utkik_shared::dialect::MavMessage;
+
+    use super::*;
+    use crate::telemetry::StreamDecoder;
+
+    /// Detection off (a real configuration: video relay with status only): ingest, status at the
+    /// configured period, re-stream and shutdown all work over real sockets.
+    #[test]
+    fn detection_off_still_streams_and_reports_status() {
+        let ground = UdpSocket::bind("127.0.0.1:0").unwrap();
+        ground.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let video_sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+        video_sink.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut config = Config::default();
+        config.video.source = "test://ball".into();
+        config.telemetry.endpoint = "udp://127.0.0.1:0".into();
+        config.link.bind = "127.0.0.1:0".into();
+        config.link.ground = ground.local_addr().unwrap().to_string();
+        config.link.status_period_ms = 100;
+        config.privacy.destination = video_sink.local_addr().unwrap().to_string();
+        config.detect.faces = false;
+        config.detect.plates = false;
+        let shutdown = Shutdown::new();
+        let sd = shutdown.clone();
+        let handle = std::thread::spawn(move || run_with_detectors(&config, Vec::new(), sd, Arc::default()));
+
+        let mut decoder = StreamDecoder::new();
+        let mut buf = [0u8; 2048];
+        let status = loop {
+            let (n, _) = ground.recv_from(&mut buf).expect("status arrives");
+            let found = decoder.push(&buf[..n]).into_iter().find_map(|(h, m)| match m {
+                MavMessage::UTKIK_PIPELINE_STATUS(s) if s.frames_processed > 0 => Some((h, s)),
+                _ => None,
+            });
+            if let Some(s) = found {
+                break s;
+            }
+        };
+        let (header, s) = status;
+        assert_eq!((header.system_id, header.component_id), (1, 191));
+        assert!(s.frames_in >= s.frames_processed);
+        assert_eq!(s.video_state, 1, "streaming");
+        assert!(s.mem_rss > 0);
+        assert_eq!(s.face_detector_model, 0, "no detector loaded");
+        // The masked re-stream reaches its destination as RTP.
+        let (n, _) = video_sink.recv_from(&mut buf).expect("re-stream packets");
+        assert!(n > 12 && buf[0] >> 6 == 2, "RTP version 2");
+        shutdown.trigger();
+        let summary = handle.join().unwrap().unwrap();
+        assert!(summary.frames_processed > 0 && summary.messages_sent > 0, "{summary:?}");
+    }
+
+    #[test]
+    fn busy_port_and_bad_source_are_start_up_errors() {
+        let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut config = Config::default();
+        config.video.source = "test://".into();
+        config.telemetry.endpoint = format!("udp://{}", taken.local_addr().unwrap());
+        let e = run_with_detectors(&config, Vec::new(), Shutdown::new(), Arc::default()).unwrap_err();
+        assert!(e.to_string().contains("telemetry UDP port"), "{e}");
+        config.video.source = "nosuchelement ! videoconvert".into();
+        let e = run_with_detectors(&config, Vec::new(), Shutdown::new(), Arc::default()).unwrap_err();
+        assert!(e.to_string().contains("nosuchelement"), "{e}");
+    }
+}
