@@ -247,7 +247,7 @@ impl GroundOps {
             let AlertKind::PossibleMatch {
                 subject_id,
                 track_id,
-                score,
+                distance,
                 authorization_digest,
                 evidence_size,
                 ..
@@ -275,7 +275,7 @@ impl GroundOps {
                     subject_id: subject_id.clone(),
                     frame_time_usec: a.time_usec,
                     track_id: *track_id,
-                    distance: *score,
+                    distance: *distance,
                     evidence_crop: crop.clone(),
                 },
             )?;

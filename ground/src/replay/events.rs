@@ -21,8 +21,8 @@ pub enum EventKind {
     PossibleMatch {
         /// Alert id on the vehicle.
         alert_id: u32,
-        /// Similarity score.
-        score: f32,
+        /// Template distance (dlib Euclidean, 0 = identical; see `state::AlertKind::PossibleMatch`).
+        distance: f32,
     },
     /// An operator confirmed, rejected, checked or dismissed an alert (from the audit log, not
     /// the tlog: see [`super::Replay::attach_verdicts`]).
@@ -71,7 +71,9 @@ impl EventKind {
     pub fn label(&self) -> String {
         match self {
             EventKind::PlateHit { plate, alert_id } => format!("plate hit {plate} (alert {alert_id})"),
-            EventKind::PossibleMatch { alert_id, score } => format!("possible match {score:.2} (alert {alert_id})"),
+            EventKind::PossibleMatch { alert_id, distance } => {
+                format!("possible match, template distance {distance:.2} (alert {alert_id})")
+            }
             EventKind::OperatorVerdict {
                 target,
                 user_id,
@@ -126,7 +128,7 @@ impl EventExtractor {
                 }
                 EventKind::PossibleMatch {
                     alert_id: m.alert_id,
-                    score: m.score,
+                    distance: utkik_shared::face::template::distance_from_score(m.score),
                 }
             }
             MavMessage::UTKIK_AUTHZ_STATUS(a) => {

@@ -46,8 +46,10 @@ pub enum AlertKind {
         subject_id: String,
         /// Face track id.
         track_id: u32,
-        /// Cosine similarity.
-        score: f32,
+        /// Template distance (dlib Euclidean, unitless, 0 = identical; the gate's threshold is
+        /// at most `utkik_shared::face::template::MATCH_DISTANCE` = 0.5), derived from the
+        /// message's `score` (= 1 - distance) with `face::template::distance_from_score`.
+        distance: f32,
         /// First 16 bytes of the authorization digest.
         authorization_digest: [u8; 16],
         /// Evidence transfer id (0: none).
@@ -118,8 +120,10 @@ impl Alert {
     pub fn label(&self) -> String {
         match &self.kind {
             AlertKind::PlateHit { plate, .. } => format!("Plate hit {plate}"),
-            AlertKind::PossibleMatch { subject_id, score, .. } => {
-                format!("Possible match: subject {subject_id} (score {score:.2})")
+            AlertKind::PossibleMatch {
+                subject_id, distance, ..
+            } => {
+                format!("Possible match: subject {subject_id} (template distance {distance:.2})")
             }
         }
     }
@@ -357,7 +361,7 @@ impl Alerts {
         let kind = AlertKind::PossibleMatch {
             subject_id: plate_text(&m.subject_id[..]),
             track_id: m.track_id,
-            score: m.score,
+            distance: utkik_shared::face::template::distance_from_score(m.score),
             authorization_digest: m.authorization_digest,
             evidence_transfer_id: m.evidence_transfer_id,
             evidence_size: m.evidence_size,
