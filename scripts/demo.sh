@@ -69,25 +69,26 @@ ONBOARD_SET=(); while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--
 # The scenario's ANPR hit list (DEMO entries): a read of a listed car is a plate-hit alert.
 "$BIN/utkik-sim" hitlist --scenario "$SCENARIO_FILE" --out "$RUN_DIR/hitlist.tsv"
 ONBOARD_SET+=(--set "detect.plate_hit_list=\"$RUN_DIR/hitlist.tsv\"")
-# The signed link (DEMO key): the drone takes authorization commands and alert acks only when
-# signed with it (the ground signs everything it sends).
-ONBOARD_SET+=(--set 'gate.link_key="assets/authz/DEMO-link.key.NOT-SECRET.json"')
+# The signed link: --demo gives the drone the public DEMO link key and trust store (written 0600
+# under its audit dir; there is no silent demo: without --demo and a gate.link_key it refuses
+# to start). It takes authorization commands and alert acks only when signed with that key.
+ONBOARD_SET+=(--set "gate.audit_dir=\"$RUN_DIR/onboard-audit\"")
 # The search scenario: the onboard biometric gate holds the DEMO authorization, pending until a
 # senior officer or operator activates it at the ground (panel, or `authz activate` at the console).
 if [ "$SCENARIO" = search ]; then
-  ONBOARD_SET+=(--set 'gate.authorization="assets/authz/person-search.authz.json"'
-    --set 'gate.trust_store="assets/authz/demo-trust-store.json"'
-    --set "gate.audit_dir=\"$RUN_DIR/onboard-audit\"")
+  ONBOARD_SET+=(--set 'gate.authorization="assets/authz/person-search.authz.json"')
 fi
 # The ANPR mission profile: plates only (MTCNN is ~240 ms a frame here; without it the plate
 # reader runs ~3-10 frames/s and follows cars across the zoomed view).
 if [ "$SCENARIO" = anpr ]; then ONBOARD_SET+=(--set detect.faces=false --set detect.plate_every_n_frames=1); fi
-"$BIN/utkik-onboard" "${ONBOARD_SET[@]}" > "$RUN_DIR/onboard.log" 2>&1 &
+"$BIN/utkik-onboard" --demo "${ONBOARD_SET[@]}" > "$RUN_DIR/onboard.log" 2>&1 &
 pids+=($!)
 
 # Ground station: listens on :14550 for both the autopilot and onboard, records
 # every packet under $RUN_DIR. Without a display it prints a live summary.
-GROUND_ARGS=(--link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" --record-dir "$RUN_DIR")
+# --demo: the public DEMO users (assets/users/README.md) and keys; the window title, the console
+# banner and the audit log say DEMO.
+GROUND_ARGS=(--demo --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" --record-dir "$RUN_DIR")
 if [ -n "${DURATION_S}" ]; then GROUND_ARGS+=(--duration-s "$DURATION_S"); fi
 # The search scenario runs under the DEMO authorization (verified at start, activated from the panel).
 if [ "$SCENARIO" = search ]; then GROUND_ARGS+=(--authorization assets/authz/person-search.authz.json); fi

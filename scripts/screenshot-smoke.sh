@@ -16,7 +16,7 @@ bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys
 "$bin" synth --out "$work" --duration-s 20
 # Software rendering: no GPU needed. A second xvfb-run on the machine must not collide (-a).
 WGPU_BACKEND=vulkan timeout 180 xvfb-run -a -s "-screen 0 1600x900x24" \
-  "$bin" screenshot --out "$out" --tlog "$work"/synth-001.tlog --geojson "$work"/synth.geojson --after-s 3
+  "$bin" screenshot --demo --record-dir "$work/rec" --out "$out" --tlog "$work"/synth-001.tlog --geojson "$work"/synth.geojson --after-s 3
 
 python3 - "$out" <<'PY'
 import sys

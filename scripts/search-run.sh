@@ -64,7 +64,8 @@ if [ -n "$WINDOW" ]; then
     GROUND=(env WGPU_BACKEND=vulkan xvfb-run -a -s "-screen 0 1600x900x24" "${GROUND[@]}")
   fi
 fi
-"${GROUND[@]}" --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" \
+# --demo: the public DEMO users and keys (written 0600 under $RUN_DIR/DEMO-keys); everything says DEMO.
+"${GROUND[@]}" --demo --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" \
   --record-dir "$RUN_DIR" --authorization "$AUTHZ" --duration-s "$((DURATION_S + 30))" \
   < "$RUN_DIR/console.fifo" > "$RUN_DIR/ground.log" 2>&1 &
 pids+=($!)
@@ -77,11 +78,11 @@ say() { echo "$1" >&3; }
   --duration-s "$DURATION_S" > "$RUN_DIR/sim.log" 2>&1 &
 pids+=($!)
 
-ONBOARD_SET=(--set "gate.authorization=\"$AUTHZ\"" --set 'gate.trust_store="assets/authz/demo-trust-store.json"'
-  --set 'gate.link_key="assets/authz/DEMO-link.key.NOT-SECRET.json"')
+# --demo: the DEMO link key and trust store (written 0600 under the onboard audit dir).
+ONBOARD_SET=(--set "gate.authorization=\"$AUTHZ\"")
 while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; done \
   <<< "$("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE")"
-"$BIN/utkik-onboard" "${ONBOARD_SET[@]}" --audit-dir "$RUN_DIR/onboard-audit" > "$RUN_DIR/onboard.log" 2>&1 &
+"$BIN/utkik-onboard" --demo "${ONBOARD_SET[@]}" --audit-dir "$RUN_DIR/onboard-audit" > "$RUN_DIR/onboard.log" 2>&1 &
 pids+=($!)
 
 # Wait until the ground sees the vehicle, then activate (a senior officer; an operator may too).
@@ -128,7 +129,7 @@ grep -E '^(> |signed|password|refused|saving|[0-9]+/[0-9]+|.*sent to vehicle)' "
 
 echo "search-run: verifying the audit logs"
 "$BIN/utkik-ground" verify-audit "$RUN_DIR/audit/ground-audit.jsonl" \
-  --key assets/audit/DEMO-ground-audit.key.NOT-SECRET.json || RESULT=1
+  --key "$RUN_DIR/DEMO-keys/DEMO-ground-audit.key.NOT-SECRET.json" || RESULT=1
 "$BIN/utkik-ground" verify-audit "$RUN_DIR/onboard-audit/onboard-audit.log" || RESULT=1
 
 TLOG="$(ls -1 "$RUN_DIR"/*.tlog | head -1)"

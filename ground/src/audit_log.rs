@@ -53,7 +53,7 @@ pub struct AuditKeyError {
     pub reason: String,
 }
 
-/// Reads a checkpoint signing key file.
+/// Reads a checkpoint signing key file (a secret file: mode `0600`, `utkik_shared::secret_file`).
 ///
 /// # Errors
 /// [`AuditKeyError`] naming the file and the field.
@@ -62,7 +62,8 @@ pub fn load_checkpoint_signer(path: &Path) -> Result<CheckpointSigner, AuditKeyE
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    // A secret (the ed25519 seed): refused when group or others may read it.
+    let bytes = utkik_shared::secret_file::read_secret(path).map_err(|e| err(e.to_string()))?;
     let f: AuditKeyFile = serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))?;
     if f.format != AUDIT_KEY_FORMAT {
         return Err(err(format!(

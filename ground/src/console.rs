@@ -297,8 +297,12 @@ impl Console {
         export_dir: &Path,
         now_usec: u64,
     ) -> Result<Reply, ConsoleError> {
+        // Idle sign-out first (auth/session.rs): a line typed after the idle time is taken
+        // signed out, and the line itself is activity.
+        ops.sign_out_if_idle(now_usec)?;
+        ops.touch(now_usec);
         if let Some(user) = self.pending_login.take() {
-            let a = ops.login(&user, line.trim_end_matches(['\r', '\n']), now_usec)?;
+            let a = ops.login_from("console", &user, line.trim_end_matches(['\r', '\n']), now_usec)?;
             let roles: Vec<String> = a.roles.iter().map(|r| format!("{r:?}")).collect();
             return Ok(Reply::text(format!("signed in: {} ({})", a.user_id, roles.join(", "))));
         }

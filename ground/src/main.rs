@@ -66,28 +66,34 @@ struct LiveArgs {
     /// Quit after this many seconds (demo and smoke runs); default: until closed.
     #[arg(long)]
     duration_s: Option<f32>,
-    /// Users who may sign in (salted password hashes, roles).
-    #[arg(long, default_value = "assets/users/demo-users.json")]
+    #[command(flatten)]
+    auth: StationAuthArgs,
+    /// The users file in use (resolved from `auth`).
+    #[arg(skip)]
     users: PathBuf,
     /// Signed authorization document to load and verify at start.
     #[arg(long)]
     authorization: Option<PathBuf>,
-    /// Trust store of issuer keys for authorizations.
-    #[arg(long, default_value = "assets/authz/demo-trust-store.json")]
+    /// The trust store in use (resolved from `auth`).
+    #[arg(skip)]
     trust_store: PathBuf,
-    /// MAVLink 2 signing key of the ground -> drone link.
-    #[arg(long, default_value = "assets/authz/DEMO-link.key.NOT-SECRET.json")]
+    /// The link key in use (resolved from `auth`).
+    #[arg(skip)]
     link_key: PathBuf,
     /// Audit log directory (default: RECORD_DIR/audit).
     #[arg(long)]
     audit_dir: Option<PathBuf>,
-    /// Key for the audit log's signed checkpoints.
-    #[arg(long, default_value = "assets/audit/DEMO-ground-audit.key.NOT-SECRET.json")]
+    /// The audit checkpoint key in use (resolved from `auth`).
+    #[arg(skip)]
     audit_key: PathBuf,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Create and maintain the users file: `users add|passwd|list --users FILE ...` (passwords
+    /// from stdin, argon2id, file mode 0600).
+    #[command(subcommand)]
+    Users(utkik_ground::auth::cli::UsersCmd),
     /// Render the real window and save a PNG after N seconds.
     Screenshot {
         /// Output PNG.
@@ -222,6 +228,59 @@ fn map_view(paths: &[PathBuf], tiles: Option<&Path>) -> (MapView, Option<TileLay
     (view, layer.map(TileLayer::new))
 }
 
+/// Users, keys and sign-in rules of the live station (issue 14 items 1 and 6).
+#[derive(clap::Args, Clone, Default)]
+struct StationAuthArgs {
+    /// Run the demo with the public DEMO users and keys (compiled in, written 0600 under
+    /// RECORD_DIR/DEMO-keys); the window title, the console banner and every audit checkpoint
+    /// say DEMO. Without it --users, --trust-store, --link-key and --audit-key are required.
+    #[arg(long)]
+    demo: bool,
+    /// Users who may sign in (argon2id password hashes, roles; mode 0600). Create with
+    /// `utkik-ground users add`.
+    #[arg(long = "users")]
+    users: Option<PathBuf>,
+    /// Trust store of issuer keys for authorizations.
+    #[arg(long = "trust-store")]
+    trust_store: Option<PathBuf>,
+    /// MAVLink 2 signing key of the ground <-> drone link (mode 0600).
+    #[arg(long = "link-key")]
+    link_key: Option<PathBuf>,
+    /// Key for the audit log's signed checkpoints (mode 0600).
+    #[arg(long = "audit-key")]
+    audit_key: Option<PathBuf>,
+    /// Sign the user out after this many seconds without activity (30 to 43200).
+    #[arg(long, default_value_t = utkik_ground::auth::session::DEFAULT_IDLE_SIGN_OUT_S)]
+    idle_sign_out_s: u64,
+}
+
+/// Decides the users file and keys (refusing to start without them unless --demo, naming what
+/// is missing) and fills them into `args`; prints the DEMO banner for a DEMO run.
+fn resolve_station_keys(args: &mut LiveArgs) -> Result<()> {
+    use utkik_ground::auth::startup::{KeyArgs, resolve};
+    let a = &args.auth;
+    let keys = resolve(
+        &KeyArgs {
+            demo: a.demo,
+            users: a.users.clone(),
+            trust_store: a.trust_store.clone(),
+            link_key: a.link_key.clone(),
+            audit_key: a.audit_key.clone(),
+        },
+        &args.record_dir,
+    )?;
+    if let Some(set) = &keys.demo {
+        println!("utkik-ground: {}", utkik_shared::demo::DEMO_BANNER);
+        println!("utkik-ground: DEMO users and keys written to {}", set.dir.display());
+        warn!("{}", utkik_shared::demo::DEMO_BANNER);
+    }
+    args.users = keys.users;
+    args.trust_store = keys.trust_store;
+    args.link_key = keys.link_key;
+    args.audit_key = keys.audit_key;
+    Ok(())
+}
+
 fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
     let users = UserDirectory::load(&args.users).context("loading the users file (--users)")?;
     let trust_bytes = std::fs::read(&args.trust_store)
@@ -233,7 +292,36 @@ fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
     let audit = GroundAudit::open(&audit_dir, Some(signer))
         .with_context(|| format!("opening the audit log in {}", audit_dir.display()))?;
     info!("audit log {}", audit.path().display());
+    for u in users.needing_new_password() {
+        let msg = format!(
+            "user `{}` cannot sign in: old PBKDF2 entry in {}; set a new password with `utkik-ground users passwd --users {} {}`",
+            u.user_id,
+            args.users.display(),
+            args.users.display(),
+            u.user_id
+        );
+        warn!("{msg}");
+        eprintln!("utkik-ground: {msg}");
+    }
     let mut ops = GroundOps::new(users, trust, audit);
+    ops.session = utkik_ground::auth::Session::with_policy(
+        args.auth.idle_sign_out_s,
+        utkik_ground::auth::ThrottlePolicy::default(),
+    );
+    if args.auth.demo {
+        // The log itself says it is a DEMO log (its checkpoints carry the DEMO key's id too).
+        let now = wall_clock_usec();
+        ops.audit
+            .record(
+                now,
+                utkik_shared::audit::AuditEvent::Consultation {
+                    user_id: "DEMO".into(),
+                    what: format!("station started with --demo: {}", utkik_shared::demo::DEMO_BANNER),
+                },
+            )
+            .context("writing the DEMO record to the audit log")?;
+        ops.audit.checkpoint(now).context("audit checkpoint")?;
+    }
     if let Some(p) = &args.authorization {
         match ops.load_authorization(p, wall_clock_usec()) {
             Ok(d) => info!("authorization {} verified, digest {}", p.display(), d.to_hex()),
@@ -278,7 +366,7 @@ fn windowed_app(args: &LiveArgs, src: MessageSource, state: AppState) -> App {
     let mut app = App::new();
     app.add_plugins(DefaultPlugins.set(WindowPlugin {
         primary_window: Some(Window {
-            title: "Utkik ground station".into(),
+            title: utkik_ground::auth::startup::window_title(args.auth.demo),
             resolution: (1600, 900).into(),
             ..default()
         }),
@@ -413,7 +501,12 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Result<()> {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    match &mut cli.command {
+        None => resolve_station_keys(&mut cli.live)?,
+        Some(Cmd::Screenshot { live, .. }) => resolve_station_keys(live)?,
+        _ => {}
+    }
     match cli.command {
         Some(Cmd::Report {
             file,
@@ -422,15 +515,20 @@ fn run() -> Result<()> {
             geojson,
             tiles,
         }) => {
+            // A report of a DEMO run (its audit log signed with the DEMO key) says DEMO.
+            let demo_log = audit.as_deref().is_some_and(utkik_shared::demo::audit_log_file_is_demo);
             let audit = AuditStatus::check(audit.as_deref());
             if let Some(b) = audit.banner() {
                 eprintln!("utkik-ground report: {b}");
             }
             let replay = Replay::open(&file, progress_bar("indexing"))?;
             let opts = ReportOptions {
-                title: file
-                    .file_name()
-                    .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned()),
+                title: format!(
+                    "{}{}",
+                    if demo_log { "DEMO - " } else { "" },
+                    file.file_name()
+                        .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
+                ),
                 overlays: overlays(&geojson)?,
                 tiles,
                 audit,
@@ -473,6 +571,7 @@ fn run() -> Result<()> {
                 headless: false,
                 console: false,
                 duration_s: None,
+                auth: StationAuthArgs::default(),
                 users: PathBuf::new(),
                 authorization: None,
                 trust_store: PathBuf::new(),
@@ -498,6 +597,10 @@ fn run() -> Result<()> {
             }
             let code = app.run();
             anyhow::ensure!(code.is_success(), "replay ended with an error");
+            Ok(())
+        }
+        Some(Cmd::Users(cmd)) => {
+            println!("{}", utkik_ground::auth::cli::run(&cmd)?);
             Ok(())
         }
         Some(Cmd::Synth { out, duration_s }) => {

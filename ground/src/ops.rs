@@ -198,12 +198,32 @@ impl GroundOps {
         Ok(self.session.actor().cloned().ok_or(SessionError::NotSignedIn)?)
     }
 
-    /// Signs a user in (and logs it; a refused sign-in is logged too).
+    /// Signs a user in at this station's own sign-in (source `station`); see
+    /// [`GroundOps::login_from`].
     ///
     /// # Errors
-    /// Bad credentials, or the audit log.
+    /// As [`GroundOps::login_from`].
     pub fn login(&mut self, user_id: &str, password: &str, now_usec: u64) -> Result<Actor, OpsError> {
-        match self.session.login(&self.users, user_id, password) {
+        self.login_from("station", user_id, password, now_usec)
+    }
+
+    /// Signs a user in from `source` (`window`, `console`): logged; a refused sign-in is
+    /// logged with its reason (never the password), and so is every lockout it starts
+    /// (rate limit and lockout: `auth/throttle.rs`).
+    ///
+    /// # Errors
+    /// Bad credentials, throttled or locked, an old-format users entry, or the audit log.
+    pub fn login_from(
+        &mut self,
+        source: &str,
+        user_id: &str,
+        password: &str,
+        now_usec: u64,
+    ) -> Result<Actor, OpsError> {
+        match self
+            .session
+            .login_from(source, &self.users, user_id, password, now_usec)
+        {
             Ok(a) => {
                 let a = a.clone();
                 if let Err(e) = self
@@ -216,11 +236,61 @@ impl GroundOps {
                 Ok(a)
             }
             Err(e) => {
-                self.audit
-                    .record(now_usec, consultation(user_id, "session: sign-in refused"))?;
+                let reason = match &e {
+                    SessionError::Throttled(t) => t.to_string(),
+                    SessionError::Login(crate::auth::UsersError::NeedsNewPassword { .. }) => {
+                        "no argon2id password hash for this user (old users-file entry)".to_string()
+                    }
+                    _ => "unknown user or wrong password".to_string(),
+                };
+                self.audit.record(
+                    now_usec,
+                    consultation(user_id, format!("session: sign-in refused from the {source}: {reason}")),
+                )?;
+                for lock in self.session.take_new_lockouts() {
+                    let what = match lock {
+                        crate::auth::Lockout::User { user_id, until_usec } => format!(
+                            "session: user `{user_id}` locked out for {} s after repeated failed sign-ins",
+                            until_usec.saturating_sub(now_usec) / 1_000_000
+                        ),
+                        crate::auth::Lockout::Source {
+                            source_name,
+                            until_usec,
+                        } => format!(
+                            "session: sign-in from the {source_name} locked out for {} s after repeated failed sign-ins",
+                            until_usec.saturating_sub(now_usec) / 1_000_000
+                        ),
+                    };
+                    self.audit.record(now_usec, consultation(user_id, what))?;
+                }
                 Err(e.into())
             }
         }
+    }
+
+    /// The signed-in user did something: the idle sign-out starts over.
+    pub fn touch(&mut self, now_usec: u64) {
+        self.session.touch(now_usec);
+    }
+
+    /// Signs the user out when idle for the configured time (logged, with a checkpoint); who
+    /// was signed out.
+    ///
+    /// # Errors
+    /// The audit log.
+    pub fn sign_out_if_idle(&mut self, now_usec: u64) -> Result<Option<Actor>, OpsError> {
+        let Some((actor, idle_usec)) = self.session.sign_out_if_idle(now_usec) else {
+            return Ok(None);
+        };
+        self.audit.record(
+            now_usec,
+            consultation(
+                &actor.user_id,
+                format!("session: signed out after {} s without activity", idle_usec / 1_000_000),
+            ),
+        )?;
+        self.audit.checkpoint(now_usec)?;
+        Ok(Some(actor))
     }
 
     /// Signs out (logged, followed by a signed checkpoint when a key is configured).

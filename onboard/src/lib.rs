@@ -5,6 +5,7 @@ pub mod detect;
 pub mod frame;
 pub mod gate;
 pub mod ingest;
+pub mod keys;
 pub mod out;
 pub mod pipeline;
 pub mod privacy;

@@ -1,5 +1,6 @@
-//! `utkik-onboard --config FILE`: parses the command line and the configuration, sets up
-//! logging and Ctrl-C, and runs the pipeline until interrupted.
+//! `utkik-onboard --config FILE`: parses the command line and the configuration (refusing to
+//! start without a link key unless `--demo`, see `keys.rs`), sets up logging and Ctrl-C, and
+//! runs the pipeline until interrupted.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,11 @@ struct Args {
     /// Print the merged configuration and exit.
     #[arg(long)]
     print_config: bool,
+    /// Run the demo with the public DEMO link key and trust store (written 0600 under
+    /// GATE.AUDIT_DIR/DEMO-keys; the console banner says DEMO). Without it gate.link_key must
+    /// be set (and gate.trust_store with gate.authorization): there is no silent demo.
+    #[arg(long)]
+    demo: bool,
 }
 
 fn main() -> ExitCode {
@@ -71,13 +77,25 @@ fn run() -> anyhow::Result<()> {
         overrides.push(format!("gate.audit_dir={}", quote(v)));
     }
     overrides.extend(args.set.iter().cloned());
-    let config = config::load(args.config.as_deref(), &overrides).context("configuration")?;
+    let mut config = config::load(args.config.as_deref(), &overrides).context("configuration")?;
+    if args.demo {
+        let set = utkik_onboard::keys::apply_demo(&mut config).context("configuration")?;
+        eprintln!("utkik-onboard: {}", utkik_shared::demo::DEMO_BANNER);
+        eprintln!(
+            "utkik-onboard: DEMO link key and trust store written to {}",
+            set.dir.display()
+        );
+        tracing::warn!("{}", utkik_shared::demo::DEMO_BANNER);
+    }
     if args.print_config {
         print!(
             "{}",
             toml::to_string_pretty(&config).context("printing the configuration")?
         );
         return Ok(());
+    }
+    if !args.demo {
+        utkik_onboard::keys::require_keys(&config).context("configuration")?;
     }
     let shutdown = Shutdown::new();
     let sd = shutdown.clone();

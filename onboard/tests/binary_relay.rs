@@ -42,9 +42,14 @@ fn binary_streams_reports_status_and_stops_on_sigint() {
         ),
     )
     .unwrap();
+    // The DEMO keys, staged under the test's own audit dir (no silent demo: without --demo and
+    // without gate.link_key the binary refuses to start, see the test below).
     let child = Command::new(env!("CARGO_BIN_EXE_utkik-onboard"))
         .arg("--config")
         .arg(&config)
+        .arg("--demo")
+        .arg("--audit-dir")
+        .arg(dir.path().join("audit"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -142,6 +147,52 @@ fn binary_streams_reports_status_and_stops_on_sigint() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}: {log}", out.status);
     assert!(log.contains("stopped"), "{log}");
+    assert!(
+        log.contains("DEMO - public DEMO users and keys"),
+        "the DEMO banner: {log}"
+    );
+}
+
+/// No silent demo (issue 14 item 1): without --demo and without gate.link_key the binary does
+/// not start and names the key and --demo; a link key others may read is refused with its mode.
+#[test]
+fn binary_without_a_link_key_refuses_to_start_unless_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_utkik-onboard"))
+        .args(["--set", "video.source=test://", "--audit-dir"])
+        .arg(dir.path().join("audit"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("gate.link_key") && err.contains("--demo"), "{err}");
+    assert!(
+        !dir.path().join("audit").join("DEMO-keys").exists(),
+        "nothing DEMO without --demo"
+    );
+
+    let key = dir.path().join("link.json");
+    std::fs::write(
+        &key,
+        r#"{"format":"utkik-link-key/1","link_id":1,"secret_key_hex":"0101010101010101010101010101010101010101010101010101010101010101"}"#,
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_utkik-onboard"))
+            .args(["--set", "video.source=test://", "--set"])
+            .arg(format!("gate.link_key={:?}", key.display().to_string()))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("link.json") && err.contains("0644") && err.contains("chmod 600"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -129,6 +129,31 @@ pub fn looks_like_demo(bytes: &[u8]) -> bool {
         })
 }
 
+/// Whether an audit log (JSON lines) is a DEMO log: a record naming a DEMO key id (the
+/// checkpoints of a DEMO run are signed with the DEMO key and carry its id) or written by the
+/// `DEMO` user (the record a DEMO station writes at start). Reports of such a log say DEMO.
+pub fn audit_log_is_demo(text: &str) -> bool {
+    fn demo_value(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| {
+                (k == "key_id" && v.as_str().is_some_and(is_demo_key_id))
+                    || (k == "user_id" && v.as_str() == Some(DEMO_KEY_ID_PREFIX))
+                    || demo_value(v)
+            }),
+            serde_json::Value::Array(items) => items.iter().any(demo_value),
+            _ => false,
+        }
+    }
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .any(|v| demo_value(&v))
+}
+
+/// [`audit_log_is_demo`] of a file; `false` when it cannot be read.
+pub fn audit_log_file_is_demo(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| audit_log_is_demo(&t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +181,18 @@ mod tests {
             let mode = std::fs::metadata(&set.dir).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700);
         }
+    }
+
+    #[test]
+    fn demo_audit_logs_are_recognised() {
+        let demo_checkpoint = r#"{"seq":3,"body":{"event":{"type":"checkpoint","key_id":"DEMO-ground-audit-1"}}}"#;
+        let real_checkpoint = r#"{"seq":3,"body":{"event":{"type":"checkpoint","key_id":"polisen-1"}}}"#;
+        let demo_start = r#"{"seq":0,"body":{"event":{"type":"consultation","user_id":"DEMO","what":"x"}}}"#;
+        assert!(audit_log_is_demo(&format!("{real_checkpoint}\n{demo_checkpoint}\n")));
+        assert!(audit_log_is_demo(demo_start));
+        assert!(!audit_log_is_demo(real_checkpoint));
+        assert!(!audit_log_is_demo(r#"{"body":{"event":{"user_id":"DEMOS"}}}"#));
+        assert!(!audit_log_is_demo("not json\n"));
     }
 
     #[test]

@@ -1,10 +1,23 @@
 //! Who is signed in at this station. One user at a time: the second confirmation of a possible
 //! match needs the first user to sign out and a different user to sign in (or another station).
+//!
+//! The session also holds the sign-in [`SignInThrottle`] (rate limit and lockout, see
+//! `throttle.rs`) and signs a user out after `idle_sign_out_s` without activity, so a station
+//! left unattended does not stay open under someone's name (their confirmations count as
+//! theirs). Time is an input (`now_usec`) everywhere, so tests drive it.
 
 use utkik_shared::authz::Actor;
 
 use super::permissions::{Permission, actor_allows};
+use super::throttle::{Lockout, SignInThrottle, ThrottlePolicy, ThrottleRefusal};
 use super::users::{UserDirectory, UsersError};
+
+/// Default idle time before the signed-in user is signed out, s.
+pub const DEFAULT_IDLE_SIGN_OUT_S: u64 = 15 * 60;
+/// Shortest idle sign-out accepted, s (shorter would sign people out while reading evidence).
+pub const MIN_IDLE_SIGN_OUT_S: u64 = 30;
+/// Longest idle sign-out accepted, s (a shift).
+pub const MAX_IDLE_SIGN_OUT_S: u64 = 12 * 3600;
 
 /// Refusals of the session.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -25,32 +38,105 @@ pub enum SessionError {
     /// Sign-in refused.
     #[error(transparent)]
     Login(#[from] UsersError),
+    /// Sign-in refused by the rate limit or a lockout (the password was not checked).
+    #[error(transparent)]
+    Throttled(#[from] ThrottleRefusal),
 }
 
 /// The signed-in user, if any.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Session {
     current: Option<Actor>,
+    last_activity_usec: u64,
+    idle_sign_out_usec: u64,
+    throttle: SignInThrottle,
+    new_lockouts: Vec<Lockout>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Session {
-    /// Nobody signed in.
+    /// Nobody signed in; default idle sign-out and throttle.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_policy(DEFAULT_IDLE_SIGN_OUT_S, ThrottlePolicy::default())
     }
 
-    /// Signs `user_id` in when `password` is theirs; replaces whoever was signed in.
+    /// Nobody signed in, with this idle sign-out (s, clamped to
+    /// [`MIN_IDLE_SIGN_OUT_S`]..=[`MAX_IDLE_SIGN_OUT_S`]) and throttle policy.
+    pub fn with_policy(idle_sign_out_s: u64, policy: ThrottlePolicy) -> Self {
+        Self {
+            current: None,
+            last_activity_usec: 0,
+            idle_sign_out_usec: idle_sign_out_s.clamp(MIN_IDLE_SIGN_OUT_S, MAX_IDLE_SIGN_OUT_S) * 1_000_000,
+            throttle: SignInThrottle::new(policy),
+            new_lockouts: Vec::new(),
+        }
+    }
+
+    /// The idle sign-out, s.
+    pub fn idle_sign_out_s(&self) -> u64 {
+        self.idle_sign_out_usec / 1_000_000
+    }
+
+    /// Signs `user_id` in from `source` (`window`, `console`, ...) when the throttle allows an
+    /// attempt and `password` is theirs; replaces whoever was signed in. A failure is counted
+    /// (lockouts it starts: [`Session::take_new_lockouts`]).
     ///
     /// # Errors
-    /// [`SessionError::Login`] (unknown user and wrong password give the same message).
-    pub fn login(&mut self, users: &UserDirectory, user_id: &str, password: &str) -> Result<&Actor, SessionError> {
-        let actor = users.authenticate(user_id, password)?;
-        Ok(self.current.insert(actor))
+    /// [`SessionError::Throttled`] (password not checked), [`SessionError::Login`] (unknown
+    /// user and wrong password give the same message).
+    pub fn login_from(
+        &mut self,
+        source: &str,
+        users: &UserDirectory,
+        user_id: &str,
+        password: &str,
+        now_usec: u64,
+    ) -> Result<&Actor, SessionError> {
+        self.throttle.check(source, user_id, now_usec)?;
+        match users.authenticate(user_id, password) {
+            Ok(actor) => {
+                self.throttle.record_success(source, user_id);
+                self.last_activity_usec = now_usec;
+                Ok(self.current.insert(actor))
+            }
+            Err(e) => {
+                let locks = self.throttle.record_failure(source, user_id, now_usec);
+                self.new_lockouts.extend(locks);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Lockouts started since the last call (for the audit log).
+    pub fn take_new_lockouts(&mut self) -> Vec<Lockout> {
+        std::mem::take(&mut self.new_lockouts)
     }
 
     /// Signs out; returns who was signed in.
     pub fn logout(&mut self) -> Option<Actor> {
         self.current.take()
+    }
+
+    /// The signed-in user did something (a command, a click, a key): the idle time restarts.
+    pub fn touch(&mut self, now_usec: u64) {
+        if self.current.is_some() {
+            self.last_activity_usec = self.last_activity_usec.max(now_usec);
+        }
+    }
+
+    /// Signs the user out when idle for the configured time; who was signed out and for how
+    /// long (µs) they had been idle.
+    pub fn sign_out_if_idle(&mut self, now_usec: u64) -> Option<(Actor, u64)> {
+        let idle_usec = now_usec.saturating_sub(self.last_activity_usec);
+        if self.current.is_some() && idle_usec >= self.idle_sign_out_usec {
+            return self.current.take().map(|a| (a, idle_usec));
+        }
+        None
     }
 
     /// The signed-in user.
@@ -83,5 +169,94 @@ pub fn not_permitted(actor: &Actor, permission: Permission) -> SessionError {
             .collect::<Vec<_>>()
             .join(", "),
         action: permission.name(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utkik_shared::authz::Role;
+
+    use super::super::password::HashParams;
+    use super::super::users::UserEntry;
+    use super::*;
+
+    const T0: u64 = 1_790_000_000_000_000;
+    const S: u64 = 1_000_000;
+
+    fn users() -> UserDirectory {
+        UserDirectory::from_entries(vec![UserEntry::with_password(
+            "anna",
+            "Anna",
+            vec![Role::Operator],
+            "pw-anna-ok",
+            HashParams::MINIMUM,
+        )])
+        .unwrap()
+    }
+
+    #[test]
+    fn idle_user_is_signed_out_after_the_configured_time_and_activity_restarts_it() {
+        let d = users();
+        let mut s = Session::with_policy(600, ThrottlePolicy::default());
+        s.login_from("console", &d, "anna", "pw-anna-ok", T0).unwrap();
+        assert!(s.sign_out_if_idle(T0 + 599 * S).is_none());
+        s.touch(T0 + 599 * S);
+        // 10 min after the touch, not after the sign-in.
+        assert!(s.sign_out_if_idle(T0 + 1198 * S).is_none());
+        assert!(s.require(Permission::ConfirmMatch).is_ok());
+        let (who, idle) = s.sign_out_if_idle(T0 + 1199 * S).unwrap();
+        assert_eq!(who.user_id, "anna");
+        assert_eq!(idle, 600 * S);
+        assert_eq!(s.require(Permission::ConfirmMatch), Err(SessionError::NotSignedIn));
+        // Nobody signed in: nothing to sign out; a touch does not sign anyone in.
+        s.touch(T0 + 2000 * S);
+        assert!(s.sign_out_if_idle(T0 + 9000 * S).is_none());
+        assert!(s.actor().is_none());
+    }
+
+    #[test]
+    fn default_idle_sign_out_is_fifteen_minutes_and_bounded() {
+        assert_eq!(Session::new().idle_sign_out_s(), 15 * 60);
+        assert_eq!(
+            Session::with_policy(1, ThrottlePolicy::default()).idle_sign_out_s(),
+            MIN_IDLE_SIGN_OUT_S
+        );
+        assert_eq!(
+            Session::with_policy(u64::MAX / 2_000_000, ThrottlePolicy::default()).idle_sign_out_s(),
+            MAX_IDLE_SIGN_OUT_S
+        );
+    }
+
+    #[test]
+    fn a_locked_user_is_refused_with_the_right_password_and_the_lockout_is_reported_once() {
+        let d = users();
+        let mut s = Session::new();
+        let mut now = T0;
+        for _ in 0..5 {
+            // Space the attempts out past the back-off.
+            now += 60 * S;
+            let e = s.login_from("console", &d, "anna", "wrong", now).unwrap_err();
+            assert!(
+                matches!(e, SessionError::Login(UsersError::BadCredentials { .. })),
+                "{e}"
+            );
+        }
+        let locks = s.take_new_lockouts();
+        assert!(
+            matches!(locks.as_slice(), [Lockout::User { user_id, .. }] if user_id == "anna"),
+            "{locks:?}"
+        );
+        assert!(s.take_new_lockouts().is_empty());
+        let e = s
+            .login_from("window", &d, "anna", "pw-anna-ok", now + 60 * S)
+            .unwrap_err();
+        assert!(
+            matches!(e, SessionError::Throttled(ThrottleRefusal::UserLocked { .. })),
+            "{e}"
+        );
+        assert!(s.actor().is_none());
+        // After the lockout, the right password works.
+        s.login_from("window", &d, "anna", "pw-anna-ok", now + 16 * 60 * S)
+            .unwrap();
     }
 }

@@ -52,7 +52,9 @@ impl Plugin for SessionPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(
             Update,
-            log_matches.in_set(GroundSet::World).run_if(resource_exists::<OpsRes>),
+            (log_matches, idle_sign_out)
+                .in_set(GroundSet::World)
+                .run_if(resource_exists::<OpsRes>),
         );
     }
 }
@@ -61,6 +63,38 @@ fn log_matches(world: Res<WorldRes>, mut ops: ResMut<OpsRes>) {
     if let Err(e) = ops.ops.log_new_matches(&world.0, wall_clock_usec()) {
         error!("audit log: {e}");
         ops.message = Some(format!("AUDIT LOG FAILING: {e}"));
+    }
+}
+
+/// Any key or mouse button in the window is activity; after the idle time without any, the
+/// signed-in user is signed out (logged; auth/session.rs). Headless, the console's lines are
+/// the activity (console.rs).
+fn idle_sign_out(
+    mut ops: ResMut<OpsRes>,
+    keys: Option<Res<ButtonInput<KeyCode>>>,
+    buttons: Option<Res<ButtonInput<MouseButton>>>,
+) {
+    let now = wall_clock_usec();
+    let active = keys.is_some_and(|k| k.get_just_pressed().next().is_some())
+        || buttons.is_some_and(|b| b.get_just_pressed().next().is_some());
+    if active {
+        ops.ops.touch(now);
+    }
+    match ops.ops.sign_out_if_idle(now) {
+        Ok(Some(who)) => {
+            let msg = format!(
+                "{} signed out after {} min without activity",
+                who.user_id,
+                ops.ops.session.idle_sign_out_s() / 60
+            );
+            info!("{msg}");
+            ops.message = Some(msg);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            error!("audit log: {e}");
+            ops.message = Some(format!("AUDIT LOG FAILING: {e}"));
+        }
     }
 }
 
@@ -93,7 +127,11 @@ pub fn session_panel(ui: &mut egui::Ui, ops: &mut OpsRes) {
             });
             if ui.button("Sign in").clicked() || submit {
                 let (u, p) = (ops.login_user.clone(), std::mem::take(&mut ops.login_password));
-                ops.message = ops.ops.login(&u, &p, wall_clock_usec()).err().map(|e| e.to_string());
+                ops.message = ops
+                    .ops
+                    .login_from("window", &u, &p, wall_clock_usec())
+                    .err()
+                    .map(|e| e.to_string());
             }
         }
     }

@@ -406,8 +406,11 @@ pub fn write_reports(audit: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, ImyEr
         message: format!("does not verify, no report: {e}"),
     })?;
     let r = build(&read_bodies(audit)?);
+    // A DEMO run's log (signed with the DEMO key): every file says DEMO, in its name and the
+    // HTML in its first line, so a DEMO report is never taken for a real notification.
+    let demo = utkik_shared::demo::audit_log_file_is_demo(audit);
     let write = |name: &str, text: String| -> Result<PathBuf, ImyError> {
-        let p = out_dir.join(name);
+        let p = out_dir.join(if demo { format!("DEMO-{name}") } else { name.to_string() });
         std::fs::create_dir_all(out_dir)
             .and_then(|()| std::fs::write(&p, text))
             .map_err(|source| ImyError::Write {
@@ -420,7 +423,21 @@ pub fn write_reports(audit: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, ImyEr
     Ok(vec![
         write("imy-notifications.json", json(&r.uses))?,
         write("imy-statistics.json", json(&r.years))?,
-        write("imy-report.html", html(&r, &audit.display().to_string()))?,
+        write("imy-report.html", {
+            let page = html(&r, &audit.display().to_string());
+            if demo {
+                page.replacen(
+                    "<body>",
+                    &format!(
+                        "<body><p style=\"background:#fff3cd;padding:8px\"><b>{}</b></p>",
+                        utkik_shared::demo::DEMO_BANNER
+                    ),
+                    1,
+                )
+            } else {
+                page
+            }
+        })?,
     ])
 }
 

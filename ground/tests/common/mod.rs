@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use utkik_ground::audit_log::{AUDIT_FILE, GroundAudit};
+use utkik_ground::auth::HashParams;
 use utkik_ground::auth::UserDirectory;
-use utkik_ground::auth::users::{MIN_ITERATIONS, UserEntry};
+use utkik_ground::auth::users::UserEntry;
 use utkik_ground::ops::GroundOps;
 use utkik_ground::state::{Origin, World};
 use utkik_shared::audit::AuditEvent;
@@ -25,16 +26,7 @@ pub fn repo(p: &str) -> PathBuf {
 }
 
 pub fn users() -> UserDirectory {
-    let u = |id: &str, role| {
-        UserEntry::with_password(
-            id,
-            id,
-            vec![role],
-            &format!("pw-{id}"),
-            &[id.len() as u8; 16],
-            MIN_ITERATIONS,
-        )
-    };
+    let u = |id: &str, role| UserEntry::with_password(id, id, vec![role], &format!("pw-{id}"), HashParams::MINIMUM);
     UserDirectory::from_entries(vec![
         u("anna", Role::Operator),
         u("bertil", Role::Operator),

@@ -1,0 +1,174 @@
+//! Which link key and trust store the onboard program starts with (issue 14 item 1: no silent
+//! demo).
+//!
+//! Without `--demo`: `gate.link_key` must be set (the ground's commands and alert acks are
+//! authenticated with it; without it a forged ack would silence an alert), and so must
+//! `gate.trust_store` when `gate.authorization` is. The link key is a secret file and must be
+//! mode `0600` (`utkik_shared::secret_file`); a DEMO key or a DEMO trust store is refused, so
+//! the public DEMO keys cannot reach a real drone by a copied command line.
+//!
+//! With `--demo`: the compiled-in DEMO link key and trust store are written `0600` into
+//! `GATE.AUDIT_DIR/DEMO-keys/` (`utkik_shared::demo::stage`) and set as `gate.link_key` and
+//! `gate.trust_store`; `--demo` cannot be mixed with either key set by hand. The program then
+//! says DEMO in its console banner.
+//!
+//! The checks run after the configuration is loaded and before anything starts; the link key
+//! file is also parsed later by the gate's own loader (`gate/link_key.rs`).
+
+use std::path::Path;
+
+use utkik_shared::demo::{self, DemoSet};
+
+use crate::config::{Config, ConfigError};
+
+/// Folder of the staged DEMO set inside `gate.audit_dir`.
+pub const DEMO_DIR_NAME: &str = "DEMO-keys";
+
+fn invalid(key: &str, message: String) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message,
+    }
+}
+
+/// Refuses to start without the keys a field run needs, with a DEMO key, or with a link key
+/// others can read (see the module doc).
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the key (and the file, its mode, `chmod 600`, `--demo`).
+pub fn require_keys(config: &Config) -> Result<(), ConfigError> {
+    let link_key = config.gate.link_key.trim();
+    if link_key.is_empty() {
+        return Err(invalid(
+            "gate.link_key",
+            "is not set: the drone needs the ground <-> drone link key (format utkik-link-key/1, mode 0600, the \
+             same key as the ground station's --link-key) to authenticate commands and alert acks; set it in \
+             the config file or with --set gate.link_key=FILE, or pass --demo to run the demo with the public \
+             DEMO keys"
+                .into(),
+        ));
+    }
+    let bytes = utkik_shared::secret_file::read_secret(Path::new(link_key))
+        .map_err(|e| invalid("gate.link_key", e.to_string()))?;
+    if demo::looks_like_demo(&bytes) {
+        return Err(invalid(
+            "gate.link_key",
+            format!("{link_key} is the public DEMO link key: refused without --demo"),
+        ));
+    }
+    if config.gate_enabled() && config.gate.trust_store.trim().is_empty() {
+        return Err(invalid(
+            "gate.trust_store",
+            "is not set: gate.authorization needs the trust store of issuer keys it is verified against".into(),
+        ));
+    }
+    let trust_store = config.gate.trust_store.trim();
+    if !trust_store.is_empty() {
+        let bytes =
+            std::fs::read(trust_store).map_err(|e| invalid("gate.trust_store", format!("{trust_store}: {e}")))?;
+        if demo::looks_like_demo(&bytes) {
+            return Err(invalid(
+                "gate.trust_store",
+                format!("{trust_store} trusts the public DEMO issuer key: refused without --demo"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// For `--demo`: stages the DEMO set under `gate.audit_dir` and points `gate.link_key` and
+/// `gate.trust_store` at it.
+///
+/// # Errors
+/// Either key already set (mixing is refused), or the files cannot be written.
+pub fn apply_demo(config: &mut Config) -> Result<DemoSet, ConfigError> {
+    for (key, value) in [
+        ("gate.link_key", &config.gate.link_key),
+        ("gate.trust_store", &config.gate.trust_store),
+    ] {
+        if !value.trim().is_empty() {
+            return Err(invalid(
+                key,
+                format!("--demo uses the public DEMO keys; it cannot be combined with {key} = {value:?} (drop one)"),
+            ));
+        }
+    }
+    let dir = Path::new(&config.gate.audit_dir).join(DEMO_DIR_NAME);
+    let set = demo::stage(&dir).map_err(|e| invalid("gate.audit_dir", format!("--demo: {e}")))?;
+    config.gate.link_key = set.link_key.display().to_string();
+    config.gate.trust_store = set.trust_store.display().to_string();
+    Ok(set)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::config::load;
+
+    const REAL_KEY: &str = r#"{"format":"utkik-link-key/1","link_id":1,"secret_key_hex":"0101010101010101010101010101010101010101010101010101010101010101"}"#;
+
+    #[test]
+    fn no_link_key_is_refused_naming_the_key_and_demo() {
+        let e = require_keys(&load(None, &[]).unwrap()).unwrap_err().to_string();
+        assert!(e.contains("gate.link_key") && e.contains("--demo"), "{e}");
+    }
+
+    #[test]
+    fn a_link_key_others_can_read_is_refused_with_its_mode_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("link.json");
+        std::fs::write(&p, REAL_KEY).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let c = load(None, &[format!("gate.link_key={:?}", p.display().to_string())]).unwrap();
+        let e = require_keys(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("gate.link_key") && e.contains("link.json") && e.contains("0644") && e.contains("chmod 600"),
+            "{e}"
+        );
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        require_keys(&c).unwrap();
+    }
+
+    #[test]
+    fn demo_keys_are_refused_without_demo() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("copied.json");
+        utkik_shared::secret_file::write_secret(&p, demo::LINK_KEY_JSON).unwrap();
+        let c = load(None, &[format!("gate.link_key={:?}", p.display().to_string())]).unwrap();
+        let e = require_keys(&c).unwrap_err().to_string();
+        assert!(e.contains("DEMO") && e.contains("--demo"), "{e}");
+        // A real link key with the DEMO trust store.
+        let k = dir.path().join("real.json");
+        utkik_shared::secret_file::write_secret(&k, REAL_KEY.as_bytes()).unwrap();
+        let t = dir.path().join("trust.json");
+        std::fs::write(&t, demo::TRUST_STORE_JSON).unwrap();
+        let c = load(
+            None,
+            &[
+                format!("gate.link_key={:?}", k.display().to_string()),
+                format!("gate.trust_store={:?}", t.display().to_string()),
+            ],
+        )
+        .unwrap();
+        let e = require_keys(&c).unwrap_err().to_string();
+        assert!(e.contains("gate.trust_store") && e.contains("DEMO"), "{e}");
+    }
+
+    #[test]
+    fn demo_stages_owner_only_keys_and_refuses_mixing() {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = dir.path().join("audit").display().to_string();
+        let mut c = load(None, &[format!("gate.audit_dir={audit:?}")]).unwrap();
+        let set = apply_demo(&mut c).unwrap();
+        assert_eq!(c.gate.link_key, set.link_key.display().to_string());
+        utkik_shared::secret_file::check_secret_file(&set.link_key).unwrap();
+        assert!(set.dir.starts_with(dir.path().join("audit")));
+        // The staged DEMO key would be refused by a run without --demo.
+        assert!(require_keys(&c).is_err());
+        let mut mixed = load(None, &["gate.link_key=\"k.json\"".into()]).unwrap();
+        let e = apply_demo(&mut mixed).unwrap_err().to_string();
+        assert!(e.contains("gate.link_key") && e.contains("--demo"), "{e}");
+    }
+}
