@@ -4,6 +4,7 @@ pub mod actors;
 pub mod camera;
 pub mod evaluate;
 pub mod geojson;
+pub mod impair;
 pub mod link;
 pub mod onboard_config;
 pub mod render;

@@ -125,6 +125,80 @@ enum Command {
         #[arg(long, default_value_t = 19)]
         max_zoom: u8,
     },
+    /// Impairment proxy between drone and ground (UDP or two emulated serial ports): seeded loss,
+    /// burst loss, duplication, reordering, delay and timed cuts, each direction on its own; prints
+    /// its counters at the end and on SIGINT/SIGTERM. Example:
+    /// `utkik-sim impair --listen 127.0.0.1:14551 --forward 127.0.0.1:14550 --loss 0.3 --cut 20s+5s --seed 7`
+    Impair(Box<ImpairArgs>),
+}
+
+/// Options of `utkik-sim impair`. The impairment flags apply to both directions; `--fwd` and
+/// `--back` (KEY=VALUE,... with the same keys) change one direction on top of them.
+#[derive(Debug, clap::Args)]
+struct ImpairArgs {
+    /// UDP: the address the drone side sends to (e.g. the onboard's `--ground`).
+    #[arg(long, required_unless_present = "serial_pty")]
+    listen: Option<SocketAddr>,
+    /// UDP: the ground station's address; its replies go back to the drone's last address.
+    #[arg(long, required_unless_present = "serial_pty")]
+    forward: Option<SocketAddr>,
+    /// Serial mode: create two pseudo-terminal pairs (drone end, ground end) instead of UDP.
+    #[arg(long, conflicts_with_all = ["listen", "forward"])]
+    serial_pty: bool,
+    /// Serial mode: make this symlink to the drone end's device.
+    #[arg(long, requires = "serial_pty")]
+    pty_drone: Option<PathBuf>,
+    /// Serial mode: make this symlink to the ground end's device.
+    #[arg(long, requires = "serial_pty")]
+    pty_ground: Option<PathBuf>,
+    /// Serial mode: pace bytes at this baud rate (8N1: baud / 10 bytes per second).
+    #[arg(long, default_value_t = 57_600)]
+    baud: u32,
+    /// Serial mode: largest chunk (air packet) lost or delivered as one.
+    #[arg(long, default_value_t = utkik_sim::impair::pty::DEFAULT_CHUNK_BYTES)]
+    chunk_bytes: usize,
+    /// Seed of the random streams (the same seed loses the same datagrams).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Independent loss probability per datagram.
+    #[arg(long)]
+    loss: Option<String>,
+    /// Gilbert-Elliott burst loss P_ENTER_BAD:P_LEAVE_BAD[:LOSS_IN_BAD[:LOSS_IN_GOOD]] per datagram.
+    #[arg(long)]
+    burst: Option<String>,
+    /// Duplication probability.
+    #[arg(long)]
+    dup: Option<String>,
+    /// Probability that a datagram is held back by --reorder-delay (later ones overtake it).
+    #[arg(long)]
+    reorder: Option<String>,
+    /// Hold-back of a reordered datagram (default 50ms).
+    #[arg(long)]
+    reorder_delay: Option<String>,
+    /// Fixed one-way delay (e.g. 40ms).
+    #[arg(long)]
+    delay: Option<String>,
+    /// Extra delay uniform in [0, jitter] (keeps order).
+    #[arg(long)]
+    jitter: Option<String>,
+    /// Link rate in bytes per second (5760 = 57,600 baud); datagrams queue behind each other.
+    #[arg(long)]
+    rate: Option<String>,
+    /// With --rate: queue limit in bytes (default 16384).
+    #[arg(long)]
+    queue: Option<String>,
+    /// Drone-to-ground impairments on top of the flags, e.g. `loss=0.5,delay=20ms`.
+    #[arg(long)]
+    fwd: Option<String>,
+    /// Ground-to-drone impairments on top of the flags.
+    #[arg(long)]
+    back: Option<String>,
+    /// A link outage START+LENGTH after the proxy started, both directions (repeatable): `--cut 20s+5s`.
+    #[arg(long)]
+    cut: Vec<utkik_sim::impair::Cut>,
+    /// Stop after this many seconds (default: on SIGINT/SIGTERM).
+    #[arg(long)]
+    duration_s: Option<f64>,
 }
 
 fn parse_video_out(text: &str) -> Result<SocketAddr, String> {
@@ -144,10 +218,15 @@ fn main() {
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<()> {
+    let command = match cli.command {
+        // Before any handler or thread: impair takes SIGINT and SIGTERM itself.
+        Command::Impair(args) => return impair_main(*args),
+        other => other,
+    };
     let shutdown = Arc::new(AtomicBool::new(false));
     let flag = shutdown.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)).context("installing the Ctrl-C handler")?;
-    match cli.command {
+    match command {
         Command::Run {
             scenario,
             telemetry_out,
@@ -268,6 +347,98 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 out.display()
             );
         }
+        Command::Impair(_) => unreachable!("handled above"),
     }
+    Ok(())
+}
+
+fn impair_main(args: ImpairArgs) -> anyhow::Result<()> {
+    use nix::sys::signal::{SigSet, Signal};
+    use utkik_sim::impair::{DirectionConfig, ImpairConfig};
+
+    let mut both = DirectionConfig::clean();
+    for (key, value) in [
+        ("loss", &args.loss),
+        ("burst", &args.burst),
+        ("dup", &args.dup),
+        ("reorder", &args.reorder),
+        ("reorder-delay", &args.reorder_delay),
+        ("delay", &args.delay),
+        ("jitter", &args.jitter),
+        ("rate", &args.rate),
+        ("queue", &args.queue),
+    ] {
+        if let Some(value) = value {
+            both.set(key, value).with_context(|| format!("--{key}"))?;
+        }
+    }
+    let mut forward = both.clone();
+    let mut back = both;
+    if let Some(spec) = &args.fwd {
+        forward.apply_spec(spec).context("--fwd")?;
+    }
+    if let Some(spec) = &args.back {
+        back.apply_spec(spec).context("--back")?;
+    }
+    let config = ImpairConfig {
+        seed: args.seed,
+        forward,
+        back,
+        cuts: args.cut.clone(),
+    };
+    let duration = args.duration_s.map(std::time::Duration::from_secs_f64);
+
+    // SIGINT and SIGTERM are blocked here, before any thread exists (threads inherit the mask),
+    // and taken by one waiting thread: the loop then stops and the counters are printed.
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGTERM);
+    signals.thread_block().context("blocking SIGINT/SIGTERM")?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let flag = shutdown.clone();
+    std::thread::spawn(move || {
+        if let Ok(signal) = signals.wait() {
+            eprintln!("utkik-sim impair: {signal}, stopping");
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
+
+    let report = if args.serial_pty {
+        let proxy = utkik_sim::impair::pty::PtyProxy::open(
+            config,
+            args.pty_drone.as_deref(),
+            args.pty_ground.as_deref(),
+            args.baud,
+            args.chunk_bytes,
+        )?;
+        println!(
+            "impair: drone end {}",
+            args.pty_drone.as_ref().map_or_else(
+                || proxy.drone_path(),
+                |l| format!("{} -> {}", l.display(), proxy.drone_path())
+            )
+        );
+        println!(
+            "impair: ground end {}",
+            args.pty_ground.as_ref().map_or_else(
+                || proxy.ground_path(),
+                |l| format!("{} -> {}", l.display(), proxy.ground_path())
+            )
+        );
+        proxy.run(&shutdown, duration)?
+    } else {
+        let (Some(listen), Some(forward)) = (args.listen, args.forward) else {
+            anyhow::bail!("--listen and --forward are needed (or --serial-pty)");
+        };
+        let proxy = utkik_sim::impair::udp::UdpProxy::bind(listen, forward, config)?;
+        println!(
+            "impair: drone side sends to {}, forwarding to {forward} from {} (seed {})",
+            proxy.listen_addr()?,
+            proxy.ground_facing_addr()?,
+            args.seed
+        );
+        proxy.run(&shutdown, duration)?
+    };
+    println!("{report}");
     Ok(())
 }
