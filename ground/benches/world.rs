@@ -105,14 +105,14 @@ fn main() {
     let mut dec = FrameDecoder::new();
     let mut w = World::new();
     for chunk in bytes.chunks(1400) {
-        dec.push(chunk, |d| {
+        for d in dec.push_messages(chunk) {
             let o = Origin {
-                system_id: d.header.system_id as u8,
-                component_id: d.header.component_id,
-                sequence: d.header.sequence,
+                system_id: d.frame.sysid(),
+                component_id: d.frame.compid(),
+                sequence: d.frame.seq(),
             };
             w.apply(o, &d.message, 0.0);
-        });
+        }
     }
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(dec.stats().messages as usize, n);

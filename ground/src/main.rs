@@ -342,7 +342,7 @@ fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, App
             "{}: {} messages, {} bad frames",
             path.display(),
             events.len(),
-            stats.bad_frames
+            stats.bad_frames()
         );
         let (tx, rx) = crossbeam_channel::unbounded();
         for e in events {

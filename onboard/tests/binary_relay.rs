@@ -10,11 +10,11 @@ use std::time::Duration;
 use mavlink_core::MavHeader;
 use utkik_onboard::frame::RgbFrame;
 use utkik_onboard::privacy::{Restream, RestreamConfig};
-use utkik_onboard::telemetry::{StreamDecoder, encode_v2};
 use utkik_shared::dialect::{
     ATTITUDE_DATA, GIMBAL_DEVICE_ATTITUDE_STATUS_DATA, GLOBAL_POSITION_INT_DATA, GimbalDeviceFlags, MavMessage,
     SYSTEM_TIME_DATA,
 };
+use utkik_shared::mavframe::{FrameDecoder, encode_v2};
 
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -114,16 +114,19 @@ fn binary_streams_reports_status_and_stops_on_sigint() {
         }
     });
 
-    let mut decoder = StreamDecoder::new();
+    let mut decoder = FrameDecoder::new();
     let mut buf = [0u8; 4096];
     let status = loop {
         let (n, _) = ground
             .recv_from(&mut buf)
             .expect("UTKIK_PIPELINE_STATUS from the binary");
-        let hit = decoder.push(&buf[..n]).into_iter().find_map(|(_, m)| match m {
-            MavMessage::UTKIK_PIPELINE_STATUS(s) if s.frames_processed >= 10 => Some(s),
-            _ => None,
-        });
+        let hit = decoder
+            .push_messages(&buf[..n])
+            .into_iter()
+            .find_map(|d| match d.message {
+                MavMessage::UTKIK_PIPELINE_STATUS(s) if s.frames_processed >= 10 => Some(s),
+                _ => None,
+            });
         if let Some(s) = hit {
             break s;
         }

@@ -9,10 +9,8 @@
 //! the file it is appending to and rewrites the files itself, so no write races the rewrite,
 //! and keeps the refused use out of everything it records afterwards.
 
-pub mod decode;
 pub mod redact;
 pub mod routes;
-pub mod signing;
 pub mod tlog;
 
 use std::io::{Read, Write};
@@ -28,10 +26,10 @@ use mavlink_core::MavHeader;
 use thiserror::Error;
 use utkik_shared::dialect::MavMessage;
 
-pub use decode::{DecodeStats, Decoded, FrameDecoder, encode_v2};
 pub use redact::{RecordingRedactor, RedactError, RedactReport, RedactRequest, RedactRule, UseFilter};
-pub use signing::{LinkKey, encode_v2_signed};
 pub use tlog::{TlogRecorder, read_tlog};
+pub use utkik_shared::link_signing::{LinkKey, Signer};
+pub use utkik_shared::mavframe::{Decoded, DecoderStats, FrameDecoder, encode_v2};
 
 use crate::state::Origin;
 
@@ -153,7 +151,7 @@ pub enum LinkEvent {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LinkCounters {
     /// Decoder counters.
-    pub decode: DecodeStats,
+    pub decode: DecoderStats,
     /// Bytes received.
     pub bytes_in: u64,
     /// Messages dropped because the world fell behind.
@@ -276,7 +274,7 @@ struct Worker {
     tlog_files: Arc<std::sync::Mutex<Vec<PathBuf>>>,
     stop: Arc<AtomicBool>,
     out_seq: u8,
-    signing: Option<mavlink_core::SigningData>,
+    signing: Option<Signer>,
     record_dir: Option<PathBuf>,
     redact_requests: Receiver<RedactJob>,
     /// Refused uses kept out of the recording from their redaction on (their packets may still
@@ -331,7 +329,7 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
         tlog_files: tlog_files.clone(),
         stop: stop.clone(),
         out_seq: 0,
-        signing: config.signing.as_ref().map(LinkKey::signer),
+        signing: config.signing.clone().map(Signer::new),
         record_dir: config.record_dir.clone(),
         redact_requests: redact_rx,
         live_filters: Vec::new(),
@@ -432,25 +430,20 @@ impl Worker {
         let filters = &mut self.live_filters;
         let events = &self.events;
         let mut systems: Vec<u8> = Vec::new();
-        self.decoder.push(bytes, |d| {
+        for d in self.decoder.push_messages(bytes) {
             // Every filter sees every frame (its transfer state must follow the stream).
-            let sys = d.header.system_id as u8;
+            let sys = d.frame.sysid();
             let mut keep = true;
             for f in filters.iter_mut() {
                 keep &= f.keep(sys, &d.message);
             }
             if keep
                 && let Some(r) = recorder.as_mut()
-                && let Err(e) = r.write(t_us, &d.raw)
+                && let Err(e) = r.write(t_us, d.frame.as_bytes())
             {
                 tracing::warn!("tlog write failed: {e}");
             }
-            let origin = Origin {
-                // The wire carries one byte of system id; the header widens it.
-                system_id: d.header.system_id as u8,
-                component_id: d.header.component_id,
-                sequence: d.header.sequence,
-            };
+            let origin = origin_of(&d.frame);
             if !systems.contains(&origin.system_id) {
                 systems.push(origin.system_id);
             }
@@ -461,7 +454,7 @@ impl Worker {
             }) {
                 dropped += 1;
             }
-        });
+        }
         if let (Port::Udp(_), Some(from)) = (&self.port, self.peer) {
             for sys in systems {
                 self.routes.seen(sys, from);
@@ -532,8 +525,8 @@ impl Worker {
                 sequence: self.out_seq,
             };
             self.out_seq = self.out_seq.wrapping_add(1);
-            let frame = match &self.signing {
-                Some(signing) => encode_v2_signed(header, &msg, signing),
+            let frame = match &mut self.signing {
+                Some(signer) => signer.sign(header, &msg, now_usec()),
                 None => encode_v2(header, &msg),
             };
             let ok = match &mut self.port {
@@ -558,22 +551,27 @@ impl Worker {
 /// Decodes recorded (time µs, frame) records through the real decoder into link events, for
 /// replaying a tlog or a synthetic mission into the same world code. Returns the events and the
 /// decoder counters (bad records are counted, not fatal).
-pub fn events_from_records(records: &[(u64, Vec<u8>)]) -> (Vec<LinkEvent>, DecodeStats) {
+pub fn events_from_records(records: &[(u64, Vec<u8>)]) -> (Vec<LinkEvent>, DecoderStats) {
     let mut dec = FrameDecoder::new();
     let mut out = Vec::with_capacity(records.len());
     for (t_us, frame) in records {
         let time_s = *t_us as f64 / 1e6;
-        dec.push(frame, |d| {
+        for d in dec.push_messages(frame) {
             out.push(LinkEvent::Message {
-                origin: Origin {
-                    system_id: d.header.system_id as u8,
-                    component_id: d.header.component_id,
-                    sequence: d.header.sequence,
-                },
+                origin: origin_of(&d.frame),
                 message: d.message,
                 time_s,
-            })
-        });
+            });
+        }
     }
     (out, dec.stats())
+}
+
+/// Header fields of a frame as the world keys them.
+fn origin_of(frame: &utkik_shared::mavframe::RawFrame) -> Origin {
+    Origin {
+        system_id: frame.sysid(),
+        component_id: frame.compid(),
+        sequence: frame.seq(),
+    }
 }

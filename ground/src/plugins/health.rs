@@ -95,7 +95,10 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
     let c = &link.counters;
     ui.monospace(format!(
         "{} B in, garbage {} B, bad {} , dropped {}",
-        c.bytes_in, c.decode.garbage_bytes, c.decode.bad_frames, c.dropped
+        c.bytes_in,
+        c.decode.garbage_bytes,
+        c.decode.bad_frames(),
+        c.dropped
     ));
     ui.monospace(format!(
         "ignored msgs {}, acks sent {}",

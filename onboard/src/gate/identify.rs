@@ -31,7 +31,7 @@ use utkik_shared::mavframe::RawFrame;
 
 use super::enrol::{EnrolError, Enrolled, enrol_designated};
 use super::evidence::{Evidence, evidence_messages};
-use super::link_key::{LinkKey, LinkVerifier};
+use utkik_shared::link_signing::{LinkKey, LinkKeyError, ReplayWindow, verify_frame};
 use super::template_model::{TemplateModel, TemplateModelError};
 use crate::frame::RgbFrame;
 use crate::track::BoxPx;
@@ -75,7 +75,7 @@ pub enum GateError {
     },
     /// The link key file.
     #[error(transparent)]
-    LinkKey(#[from] super::link_key::LinkKeyError),
+    LinkKey(#[from] LinkKeyError),
     /// The audit log or payload store.
     #[error("gate.audit_dir: {0}")]
     Audit(#[from] utkik_shared::audit::AuditError),
@@ -120,7 +120,9 @@ pub struct Gate {
     lifecycle: Lifecycle,
     authorization_dir: PathBuf,
     cache: utkik_models::ModelCache,
-    verifier: LinkVerifier,
+    link_key: LinkKey,
+    /// Last accepted signing timestamp per stream: a replayed command is refused.
+    replay_window: ReplayWindow,
     model: Option<TemplateModel>,
     enrolled: Vec<Enrolled>,
     match_distance: f32,
@@ -182,7 +184,8 @@ impl Gate {
             lifecycle: Lifecycle::new(verified, now_usec),
             authorization_dir: setup.authorization.parent().map(Path::to_path_buf).unwrap_or_default(),
             cache: setup.cache.clone(),
-            verifier: LinkVerifier::new(&key),
+            link_key: key,
+            replay_window: ReplayWindow::new(),
             model: None,
             enrolled: Vec::new(),
             match_distance: setup.match_distance,
@@ -270,7 +273,7 @@ impl Gate {
         {
             return GateOutput::default();
         }
-        if let Err(why) = self.verifier.check(frame) {
+        if let Err(why) = verify_frame(frame, &self.link_key, &mut self.replay_window, now_usec) {
             tracing::warn!(request_id = cmd.request_id, "authorization command refused: {why}");
             return self.refuse(&cmd, now_usec, format!("link signature: {why}"));
         }

@@ -6,17 +6,17 @@
 //!   commands, identification, matches, deletion).
 //! - [`enrol`]: the designated persons' templates from their images.
 //! - [`evidence`]: the evidence crop and its image-transfer messages.
-//! - [`link_key`]: the link key and MAVLink 2 signature check.
+//! - the link key and MAVLink 2 signature check: `utkik_shared::link_signing` (shared with the
+//!   ground station).
 //! - [`template_model`]: the face-template model and its call counter.
 
 pub mod enrol;
 pub mod evidence;
 pub mod identify;
-pub mod link_key;
 pub mod template_model;
 
 pub use identify::{AUDIT_LOG_FILE, Gate, GateError, GateFace, GateOutput, GateSetup, PAYLOAD_DIR};
-pub use link_key::{LinkKey, LinkVerifier, SignatureRefused, sign_frame};
+pub use utkik_shared::link_signing::{LinkKey, LinkKeyError, SignatureRefused};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -147,6 +147,16 @@ fn with_ground(faces: &[GateFace], ground: Option<GeoPoint>) -> Vec<GateFace> {
     faces.iter().map(|f| GateFace { ground, ..f.clone() }).collect()
 }
 
+/// Signs like the ground station: with the real clock, timestamps always growing (several
+/// tests share the process, and a receiver refuses a timestamp that does not grow).
+pub(crate) fn sign_frame(key: &LinkKey, header: MavHeader, msg: &MavMessage) -> Vec<u8> {
+    static LAST: std::sync::Mutex<u64> = std::sync::Mutex::new(0);
+    let now = utkik_shared::link_signing::signing_timestamp(crate::ingest::time::unix_now_usec());
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    *last = now.max(*last + 1);
+    utkik_shared::link_signing::sign_frame(key, header, msg, *last)
+}
+
 fn link_key() -> LinkKey {
     LinkKey::load(&assets().join("DEMO-link.key.NOT-SECRET.json")).unwrap()
 }
@@ -332,7 +342,7 @@ fn unsigned_wrongly_signed_or_foreign_digest_commands_are_refused_and_logged() {
     let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
     let activate = command(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1);
     // Unsigned.
-    let out = gate.handle_command_frame(&crate::telemetry::encode_v2(GROUND, &activate), NOW_USEC);
+    let out = gate.handle_command_frame(&utkik_shared::mavframe::encode_v2(GROUND, &activate), NOW_USEC);
     assert_eq!(last_result(&out), (1, MAV_RESULT_DENIED));
     // Signed with another key.
     let wrong = LinkKey {
@@ -505,7 +515,7 @@ fn pipeline_takes_signed_commands_and_reports_authz_status() {
 
     use crate::config::Config;
     use crate::shutdown::Shutdown;
-    use crate::telemetry::StreamDecoder;
+    use utkik_shared::mavframe::FrameDecoder;
 
     let fx = permit();
     let gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
@@ -526,7 +536,7 @@ fn pipeline_takes_signed_commands_and_reports_authz_status() {
     let handle =
         std::thread::spawn(move || crate::pipeline::run_with_gate(&config, Vec::new(), Some(gate), sd, Arc::default()));
 
-    let mut decoder = StreamDecoder::new();
+    let mut decoder = FrameDecoder::new();
     let mut buf = [0u8; 2048];
     let mut wait_status = |want: &dyn Fn(&utkik_shared::dialect::UTKIK_AUTHZ_STATUS_DATA) -> bool| {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -534,8 +544,8 @@ fn pipeline_takes_signed_commands_and_reports_authz_status() {
             let Ok((n, _)) = ground.recv_from(&mut buf) else {
                 continue;
             };
-            for (_, m) in decoder.push(&buf[..n]) {
-                if let MavMessage::UTKIK_AUTHZ_STATUS(s) = m
+            for d in decoder.push_messages(&buf[..n]) {
+                if let MavMessage::UTKIK_AUTHZ_STATUS(s) = d.message
                     && want(&s)
                 {
                     return s;
@@ -559,7 +569,7 @@ fn pipeline_takes_signed_commands_and_reports_authz_status() {
         })
     };
     sender
-        .send_to(&crate::telemetry::encode_v2(GROUND, &cmd(11)), drone_port)
+        .send_to(&utkik_shared::mavframe::encode_v2(GROUND, &cmd(11)), drone_port)
         .unwrap();
     let s = wait_status(&|s| s.last_request_id == 11);
     assert_eq!(s.last_result, MavResult::MAV_RESULT_DENIED, "unsigned");

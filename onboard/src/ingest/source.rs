@@ -9,11 +9,10 @@ use std::path::Path;
 pub const RGB_APPSINK: &str =
     "videoconvert ! video/x-raw,format=RGB ! appsink name=sink max-buffers=1 drop=true sync=false";
 
-/// Caps of the H.264 RTP stream the simulator and drone cameras send. `extmap-1` announces the
-/// RFC 6051 64-bit NTP header extension so the depayloader attaches each frame's capture time
-/// (see `ingest::time`).
-pub const RTP_H264_CAPS: &str = "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96,\
-     extmap-1=(string)urn:ietf:params:rtp-hdrext:ntp-64";
+/// Caps of the H.264 RTP stream the simulator and drone cameras send (`utkik_media`, the one
+/// sender). `extmap-1` announces the RFC 6051 64-bit NTP header extension so the depayloader
+/// attaches each frame's capture time (see `ingest::time`).
+pub use utkik_media::RTP_H264_CAPS;
 
 /// Why a video source could not be understood.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 //! GStreamer's own reader applies the extension of the *last* packet of a frame to the frame, but
 //! senders write it only on the *first* packet by default, so the time would be lost. The probe
 //! therefore sits on the depayloader's input and parses the extension from every RTP packet
-//! itself ([`ntp64_unix_usec_from_rtp`]); all packets of a frame share the PTS the jitter buffer
+//! itself ([`ntp64_unix_usec_from_rtp`], from `utkik_media`, where the senders live); all packets of a frame share the PTS the jitter buffer
 //! gave them, which the decoded frame keeps.
 
 use std::collections::VecDeque;
@@ -19,8 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use gstreamer as gst;
 
-/// Seconds between the NTP epoch (1900-01-01) and the Unix epoch (1970-01-01).
-pub const NTP_UNIX_OFFSET_S: u64 = 2_208_988_800;
+pub use utkik_media::{NTP_UNIX_OFFSET_S, NTP64_EXT_ID, ntp64_unix_usec_from_rtp};
 
 /// How the capture time of a frame was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,57 +57,6 @@ pub fn reference_unix_usec(buffer: &gst::BufferRef) -> Option<u64> {
             "timestamp/x-unix" => return Some(ns / 1000),
             _ => {}
         }
-    }
-    None
-}
-
-/// Extension id of `urn:ietf:params:rtp-hdrext:ntp-64` in our RTP caps (`extmap-1`).
-pub const NTP64_EXT_ID: u8 = 1;
-
-/// Capture time (Unix µs) from the RFC 6051 NTP-64 header extension with id `ext_id` of an RTP
-/// packet (RFC 8285 one-byte or two-byte header form); `None` without it or with a zero time.
-pub fn ntp64_unix_usec_from_rtp(packet: &[u8], ext_id: u8) -> Option<u64> {
-    if packet.len() < 12 || packet[0] >> 6 != 2 || packet[0] & 0x10 == 0 {
-        return None;
-    }
-    let csrc = usize::from(packet[0] & 0x0F);
-    let ext = 12 + 4 * csrc;
-    let profile = u16::from_be_bytes([*packet.get(ext)?, *packet.get(ext + 1)?]);
-    let words = usize::from(u16::from_be_bytes([*packet.get(ext + 2)?, *packet.get(ext + 3)?]));
-    let body = packet.get(ext + 4..ext + 4 + 4 * words)?;
-    let one_byte = profile == 0xBEDE;
-    if !one_byte && profile & 0xFFF0 != 0x1000 {
-        return None;
-    }
-    let mut i = 0;
-    while i < body.len() {
-        let (id, len, head) = if one_byte {
-            let b = body[i];
-            if b == 0 {
-                i += 1; // padding
-                continue;
-            }
-            (b >> 4, usize::from(b & 0x0F) + 1, 1)
-        } else {
-            let id = body[i];
-            if id == 0 {
-                i += 1;
-                continue;
-            }
-            (id, usize::from(*body.get(i + 1)?), 2)
-        };
-        if one_byte && id == 15 {
-            break; // reserved: stop parsing (RFC 8285)
-        }
-        let data = body.get(i + head..i + head + len)?;
-        if id == ext_id && len == 8 {
-            let ntp = u64::from_be_bytes(data.try_into().ok()?);
-            let secs = ntp >> 32;
-            let frac_us = ((ntp & 0xFFFF_FFFF) * 1_000_000) >> 32;
-            let us = secs * 1_000_000 + frac_us;
-            return us.checked_sub(NTP_UNIX_OFFSET_S * 1_000_000).filter(|&u| u > 0);
-        }
-        i += head + len;
     }
     None
 }
@@ -179,35 +127,6 @@ mod tests {
             None,
         );
         assert_eq!(reference_unix_usec(&buf), None);
-    }
-
-    #[test]
-    fn ntp64_extension_is_read_from_rtp_packets() {
-        // Captured from GStreamer's rtph264pay with rtphdrextntp64 (id 1, one-byte form):
-        // RTP header, then BEDE 0003, element 0x17 (id 1, 8 bytes) = NTP 0xeccbf240.00000000.
-        let mut pkt = vec![0x90, 0x60, 0x00, 0x01, 0x14, 0x22, 0x58, 0x47, 0xde, 0xad, 0xbe, 0xef];
-        pkt.extend([
-            0xBE, 0xDE, 0x00, 0x03, 0x17, 0xec, 0xcb, 0xf2, 0x40, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        ]);
-        pkt.extend([0x67, 0x42]); // payload
-        let secs = 0xeccb_f240u64 - NTP_UNIX_OFFSET_S;
-        assert_eq!(ntp64_unix_usec_from_rtp(&pkt, 1), Some(secs * 1_000_000 + 500_000));
-        assert_eq!(ntp64_unix_usec_from_rtp(&pkt, 2), None, "other id");
-        let mut no_x = pkt.clone();
-        no_x[0] = 0x80;
-        assert_eq!(ntp64_unix_usec_from_rtp(&no_x, 1), None);
-        assert_eq!(ntp64_unix_usec_from_rtp(&pkt[..20], 1), None, "truncated");
-        // Zero time (sender had none): no capture time.
-        let mut zero = pkt.clone();
-        zero[17..25].fill(0);
-        assert_eq!(ntp64_unix_usec_from_rtp(&zero, 1), None);
-        // Two-byte form: 0x1000, id 1, len 8.
-        let mut two = vec![
-            0x90, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x00, 0x00, 0x03, 0x01, 0x08,
-        ];
-        two.extend(&pkt[17..25]);
-        two.extend([0, 0]);
-        assert_eq!(ntp64_unix_usec_from_rtp(&two, 1), Some(secs * 1_000_000 + 500_000));
     }
 
     #[test]

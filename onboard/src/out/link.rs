@@ -14,7 +14,8 @@ use super::budget::TokenBucket;
 use super::clock::Clock;
 use super::queue::{OutQueue, Priority, ResendPolicy};
 use super::status::percentiles;
-use crate::telemetry::decoder::{StreamDecoder, encode_v2};
+use utkik_shared::link_signing::{LinkKey, ReplayWindow, verify_frame};
+use utkik_shared::mavframe::{FrameDecoder, encode_v2};
 
 /// Where the ground station is.
 pub enum OutTransport {
@@ -75,17 +76,17 @@ pub struct OutLink<C: Clock> {
     config: OutLinkConfig,
     queue: OutQueue,
     bucket: TokenBucket,
-    decoder: StreamDecoder,
+    /// The one decoder of what the ground sends (frames kept whole for signature checks).
+    decoder: FrameDecoder,
     clock: C,
     seq: u8,
     latencies: Vec<(u64, u64)>,
     stats: OutStats,
     incoming: Vec<MavMessage>,
     /// Frames kept whole (signature included) for the gate: UTKIK_AUTHZ_COMMAND.
-    raw: utkik_shared::mavframe::FrameDecoder,
     command_frames: Vec<Vec<u8>>,
-    /// With a link key, only acks signed with it count.
-    ack_verifier: Option<crate::gate::LinkVerifier>,
+    /// With a link key, only acks signed with it (and not replayed) count.
+    ack_verifier: Option<(LinkKey, ReplayWindow)>,
 }
 
 impl<C: Clock> OutLink<C> {
@@ -99,13 +100,12 @@ impl<C: Clock> OutLink<C> {
             config,
             queue: OutQueue::new(config.resend),
             bucket: TokenBucket::new(config.budget_bytes_per_s, config.burst_bytes),
-            decoder: StreamDecoder::new(),
+            decoder: FrameDecoder::new(),
             clock,
             seq: 0,
             latencies: Vec::new(),
             stats: OutStats::default(),
             incoming: Vec::new(),
-            raw: utkik_shared::mavframe::FrameDecoder::new(),
             command_frames: Vec::new(),
             ack_verifier: None,
         })
@@ -113,8 +113,8 @@ impl<C: Clock> OutLink<C> {
 
     /// From now on an alert ack counts only when signed with `key` (MAVLink 2 signing, as the
     /// ground signs everything it sends when it has the key); others are counted and dropped.
-    pub fn require_signed_acks(&mut self, key: &crate::gate::LinkKey) {
-        self.ack_verifier = Some(crate::gate::LinkVerifier::new(key));
+    pub fn require_signed_acks(&mut self, key: &LinkKey) {
+        self.ack_verifier = Some((key.clone(), ReplayWindow::new()));
     }
 
     fn apply_ack(&mut self, a: &utkik_shared::dialect::UTKIK_ALERT_ACK_DATA) {
@@ -199,38 +199,30 @@ impl<C: Clock> OutLink<C> {
             if n == 0 {
                 break;
             }
-            let mut signed_acks = Vec::new();
-            for frame in self.raw.push_collect(&buf[..n]) {
+            let now = self.clock.now_usec();
+            self.decoder.push(&buf[..n]);
+            while let Some(frame) = self.decoder.next_frame() {
+                // The gate checks commands itself, whole (even one whose payload does not parse
+                // is audit-logged there).
                 if frame.msg_id() == utkik_shared::dialect::UTKIK_AUTHZ_COMMAND_DATA::ID
                     && self.command_frames.len() < 64
                 {
-                    self.command_frames.push(frame.into_bytes());
-                } else if frame.msg_id() == utkik_shared::dialect::UTKIK_ALERT_ACK_DATA::ID {
-                    if let Some(v) = &self.ack_verifier {
-                        let bytes = frame.into_bytes();
-                        match v.check(&bytes) {
-                            Ok(()) => signed_acks.push(bytes),
-                            Err(why) => {
-                                self.stats.acks_refused += 1;
-                                tracing::warn!(%why, "alert ack refused: the alert stays pending and is resent");
-                            }
-                        }
-                    }
+                    self.command_frames.push(frame.as_bytes().to_vec());
                 }
-            }
-            for bytes in signed_acks {
-                for (_, msg) in StreamDecoder::new().push(&bytes) {
-                    if let MavMessage::UTKIK_ALERT_ACK(a) = msg {
+                let Ok(msg) = frame.decode::<MavMessage>() else {
+                    continue;
+                };
+                match msg {
+                    MavMessage::UTKIK_ALERT_ACK(a) => {
+                        if let Some((key, window)) = &mut self.ack_verifier
+                            && let Err(why) = verify_frame(frame.as_bytes(), key, window, now)
+                        {
+                            self.stats.acks_refused += 1;
+                            tracing::warn!(%why, "alert ack refused: the alert stays pending and is resent");
+                            continue;
+                        }
                         self.apply_ack(&a);
                     }
-                }
-            }
-            let verified = self.ack_verifier.is_some();
-            for (_, msg) in self.decoder.push(&buf[..n]) {
-                match msg {
-                    // With a link key the acks were taken from the verified frames above.
-                    MavMessage::UTKIK_ALERT_ACK(_) if verified => {}
-                    MavMessage::UTKIK_ALERT_ACK(a) => self.apply_ack(&a),
                     other => {
                         if self.incoming.len() < 256 {
                             self.incoming.push(other);
@@ -326,14 +318,14 @@ mod tests {
 
     fn recv_all(ground: &UdpSocket) -> Vec<MavMessage> {
         ground.set_nonblocking(true).unwrap();
-        let mut d = StreamDecoder::new();
+        let mut d = FrameDecoder::new();
         let mut out = Vec::new();
         let mut buf = [0u8; 2048];
         // Loopback delivery is immediate but not synchronous with send: wait briefly for the first.
         ground.set_nonblocking(false).unwrap();
         ground.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
         while let Ok((n, _)) = ground.recv_from(&mut buf) {
-            out.extend(d.push(&buf[..n]).into_iter().map(|(_, m)| m));
+            out.extend(d.push_messages(&buf[..n]).into_iter().map(|m| m.message));
             ground.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
         }
         out
@@ -434,7 +426,8 @@ mod tests {
     /// signed with another key are refused and counted, the alert stays pending.
     #[test]
     fn with_a_link_key_only_signed_acks_count() {
-        use crate::gate::{LinkKey, sign_frame};
+        use crate::gate::LinkKey;
+        use crate::gate::tests::sign_frame;
         let key_path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/authz/DEMO-link.key.NOT-SECRET.json");
         let key = LinkKey::load(&key_path).unwrap();

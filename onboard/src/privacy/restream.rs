@@ -1,15 +1,12 @@
-//! The masked video back to the ground: RGB frames (already masked) into appsrc, H.264
-//! (x264, zero latency) and RTP over UDP, each frame's capture time kept in the RFC 6051
-//! NTP-64 header extension as on the camera's own stream. A stream error is logged and the
-//! re-stream rebuilt on the next frame; it never stops the pipeline.
+//! The masked video back to the ground: RGB frames (already masked) as H.264 over RTP/UDP, each
+//! frame's capture time kept in the RFC 6051 NTP-64 header extension as on the camera's own
+//! stream. The sender is `utkik_media::H264RtpSender`, the one the simulated camera uses too;
+//! this adapter rebuilds it when the frame size changes, and after a stream error (logged by
+//! the caller) on the next frame, so the re-stream never stops the pipeline.
 
-use gstreamer as gst;
-use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
+use utkik_media::{H264RtpSender, MediaError, RtpSenderConfig};
 
 use crate::frame::RgbFrame;
-use crate::ingest::source::RTP_H264_CAPS;
-use crate::ingest::time::{CaptureTimes, NTP_UNIX_OFFSET_S, reference_unix_usec};
 
 /// Re-stream settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,24 +23,17 @@ pub struct RestreamConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum RestreamError {
     /// Building the GStreamer pipeline failed.
-    #[error("privacy re-stream pipeline {description:?}: {message}")]
-    Build {
-        /// Launch description.
-        description: String,
-        /// GStreamer's message.
-        message: String,
-    },
+    #[error("privacy re-stream: {0}")]
+    Build(MediaError),
     /// Pushing a frame failed.
     #[error("privacy re-stream: {0}")]
-    Flow(String),
+    Flow(MediaError),
 }
 
-/// A running re-stream for one frame size.
+/// A running re-stream; the sender is built for the size of the frames it gets.
 pub struct Restream {
     config: RestreamConfig,
-    pipeline: Option<(gst::Pipeline, gst_app::AppSrc, u32, u32)>,
-    first_time_usec: Option<u64>,
-    times: CaptureTimes,
+    sender: Option<H264RtpSender>,
     /// Frames pushed.
     pub frames: u64,
 }
@@ -62,136 +52,56 @@ impl Restream {
     pub fn new(config: RestreamConfig) -> Self {
         Self {
             config,
-            pipeline: None,
-            first_time_usec: None,
-            times: CaptureTimes::default(),
+            sender: None,
             frames: 0,
         }
     }
 
-    fn description(&self) -> Result<String, RestreamError> {
-        let (host, port) = self
-            .config
-            .destination
-            .rsplit_once(':')
-            .ok_or_else(|| RestreamError::Build {
-                description: String::new(),
-                message: format!("destination {:?} is not HOST:PORT", self.config.destination),
-            })?;
-        Ok(format!(
-            "appsrc name=src is-live=true format=time do-timestamp=false ! videoconvert ! video/x-raw,format=I420 ! \
-             x264enc tune=zerolatency speed-preset=ultrafast bitrate={} key-int-max={} ! video/x-h264,profile=baseline ! \
-             rtph264pay name=pay config-interval=1 pt=96 ! {caps} ! udpsink host={host} port={port} sync=false async=false",
-            self.config.bitrate_kbps,
-            self.config.fps * 2,
-            caps = RTP_H264_CAPS.replace(' ', ""),
-        ))
-    }
-
     fn build(&mut self, w: u32, h: u32) -> Result<(), RestreamError> {
-        gst::init().map_err(|e| RestreamError::Flow(e.to_string()))?;
-        let description = self.description()?;
-        let err = |message: String| RestreamError::Build {
-            description: description.clone(),
-            message,
-        };
-        let pipeline = gst::parse::launch(&description)
-            .map_err(|e| err(e.to_string()))?
-            .downcast::<gst::Pipeline>()
-            .map_err(|_| err("not a pipeline".into()))?;
-        let src = pipeline
-            .by_name("src")
-            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-            .ok_or_else(|| err("no appsrc".into()))?;
-        let caps = gst::Caps::builder("video/x-raw")
-            .field("format", "RGB")
-            .field("width", w as i32)
-            .field("height", h as i32)
-            .field("framerate", gst::Fraction::new(self.config.fps as i32, 1))
-            .build();
-        src.set_caps(Some(&caps));
-        // x264enc does not carry reference-timestamp metas from its input to its output, so the
-        // capture time is put back on each encoded frame, by PTS, before the payloader writes
-        // the NTP-64 header extension from it.
-        if let Some(pad) = pipeline.by_name("pay").and_then(|p| p.static_pad("sink")) {
-            let times = self.times.clone();
-            pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-                if let Some(buffer) = info.buffer_mut()
-                    && reference_unix_usec(buffer).is_none()
-                    && let Some(t) = buffer.pts().and_then(|p| times.lookup(p.nseconds()))
-                {
-                    let ntp_ns = (t + NTP_UNIX_OFFSET_S * 1_000_000) * 1000;
-                    gst::ReferenceTimestampMeta::add(
-                        buffer.make_mut(),
-                        &gst::Caps::new_empty_simple("timestamp/x-ntp"),
-                        gst::ClockTime::from_nseconds(ntp_ns),
-                        None,
-                    );
-                }
-                gst::PadProbeReturn::Ok
-            });
-        }
-        pipeline
-            .set_state(gst::State::Playing)
-            .map_err(|e| err(e.to_string()))?;
-        self.pipeline = Some((pipeline, src, w, h));
+        let sender = H264RtpSender::start(RtpSenderConfig {
+            destination: self.config.destination.clone(),
+            width_px: w,
+            height_px: h,
+            fps: f64::from(self.config.fps),
+            bitrate_kbps: self.config.bitrate_kbps,
+            key_int_max_frames: self.config.fps * 2,
+            // The pipeline must not stall on the encoder: frames queue in appsrc.
+            block_when_behind: false,
+            // Capture times relative to the first frame of this sender.
+            epoch_unix_usec: None,
+        })
+        .map_err(RestreamError::Build)?;
+        self.sender = Some(sender);
         Ok(())
     }
 
     /// Sends one (already masked) frame.
     pub fn push(&mut self, frame: &RgbFrame) -> Result<(), RestreamError> {
-        if let Some((_, _, w, h)) = &self.pipeline
-            && (*w, *h) != (frame.width, frame.height)
+        if let Some(s) = &self.sender
+            && s.size_px() != (frame.width, frame.height)
         {
             self.stop();
         }
-        if let Some((p, ..)) = &self.pipeline
-            && let Some(bus) = p.bus()
-        {
-            while let Some(msg) = bus.pop() {
-                if let gst::MessageView::Error(e) = msg.view() {
-                    let m = e.error().to_string();
-                    self.stop();
-                    return Err(RestreamError::Flow(m));
-                }
-            }
-        }
-        if self.pipeline.is_none() {
+        if self.sender.is_none() {
             self.build(frame.width, frame.height)?;
         }
-        let first = *self.first_time_usec.get_or_insert(frame.time_usec);
-        let Some((_, src, ..)) = &self.pipeline else {
+        let Some(sender) = self.sender.as_mut() else {
             return Ok(());
         };
-        let mut buffer = gst::Buffer::from_mut_slice(frame.data.clone());
-        {
-            let b = buffer.get_mut().expect("fresh buffer");
-            // x264enc shifts timestamps below 1000 h up by its "min PTS" (to keep DTS positive);
-            // starting there keeps the PTS we remember equal to the one the payloader sees.
-            let pts = gst::ClockTime::from_seconds(1000 * 3600)
-                + gst::ClockTime::from_useconds(frame.time_usec.saturating_sub(first));
-            b.set_pts(pts);
-            self.times.insert(pts.nseconds(), frame.time_usec);
+        if let Err(e) = sender.push(&frame.data, frame.time_usec) {
+            self.stop();
+            return Err(RestreamError::Flow(e));
         }
-        src.push_buffer(buffer)
-            .map_err(|e| RestreamError::Flow(format!("{e:?}")))?;
         self.frames += 1;
         Ok(())
     }
 
     /// Stops the pipeline.
     pub fn stop(&mut self) {
-        if let Some((p, src, ..)) = self.pipeline.take() {
-            let _ = src.end_of_stream();
-            let _ = p.set_state(gst::State::Null);
+        if let Some(s) = self.sender.take() {
+            // Drop sets the pipeline to Null at once; a finish() would wait for the drain.
+            drop(s);
         }
-        self.first_time_usec = None;
-    }
-}
-
-impl Drop for Restream {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 

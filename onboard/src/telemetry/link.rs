@@ -1,6 +1,7 @@
 //! The autopilot link: a thread that reads MAVLink from UDP (listen), TCP (connect) or a serial
 //! port, decodes it, and keeps the [`PoseBuffer`] current. A lost TCP/serial connection is
-//! retried with back-off; garbage is counted by the decoder and skipped.
+//! retried with back-off; garbage is counted by the decoder (`utkik_shared::mavframe`, the one
+//! MAVLink decoder of the project) and skipped.
 
 use std::io::Read;
 use std::net::{TcpStream, UdpSocket};
@@ -8,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::decoder::StreamDecoder;
+use utkik_shared::mavframe::FrameDecoder;
+
 use super::pose::PoseBuffer;
 use crate::shutdown::Shutdown;
 
@@ -99,19 +101,19 @@ pub fn run_telemetry(
     status: Arc<TelemetryStatus>,
     shutdown: &Shutdown,
 ) {
-    let mut decoder = StreamDecoder::new();
-    let feed = |bytes: &[u8], decoder: &mut StreamDecoder| {
-        let msgs = decoder.push(bytes);
+    let mut decoder = FrameDecoder::new();
+    let feed = |bytes: &[u8], decoder: &mut FrameDecoder| {
+        let msgs = decoder.push_messages(bytes);
         if !msgs.is_empty() {
             let mut p = poses.lock().unwrap_or_else(|e| e.into_inner());
-            for (_, m) in &msgs {
-                p.handle(m);
+            for d in &msgs {
+                p.handle(&d.message);
             }
         }
         let s = decoder.stats();
         status.messages.store(s.messages, Ordering::Relaxed);
         status.garbage_bytes.store(s.garbage_bytes, Ordering::Relaxed);
-        status.bad_frames.store(s.bad_frames, Ordering::Relaxed);
+        status.bad_frames.store(s.bad_frames(), Ordering::Relaxed);
     };
     let mut buf = vec![0u8; 65_536];
     match endpoint {
@@ -183,10 +185,10 @@ pub fn run_telemetry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::telemetry::decoder::encode_v2;
     use crate::telemetry::pose::PoseConfig;
     use mavlink_core::MavHeader;
     use utkik_shared::dialect::{MavMessage, SYSTEM_TIME_DATA};
+    use utkik_shared::mavframe::encode_v2;
 
     #[test]
     fn endpoints_parse_and_errors_name_the_string() {
