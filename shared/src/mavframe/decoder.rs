@@ -134,11 +134,27 @@ impl FrameDecoder {
         std::iter::from_fn(|| self.next_message()).collect()
     }
 
-    /// Declares the end of the stream: whatever is still pending is garbage.
-    pub fn finish(&mut self) {
-        self.stats.garbage_bytes += self.pending_bytes() as u64;
+    /// Declares the end of the stream and returns the frames still in the pending bytes. A
+    /// candidate that can no longer complete is dropped one start byte at a time, as in the middle
+    /// of the stream, so a good frame that starts inside it is still delivered; the rest is
+    /// garbage. (Found by the fuzz target `mavframe_decoder`: discarding the pending bytes whole
+    /// lost such a frame.)
+    pub fn finish(&mut self) -> Vec<RawFrame> {
+        let mut frames = Vec::new();
+        loop {
+            if let Some(f) = self.next_frame() {
+                frames.push(f);
+            } else if self.pending_bytes() > 0 {
+                // Pending only because its announced length runs past the end: never a frame.
+                self.stats.garbage_bytes += 1;
+                self.start += 1;
+            } else {
+                break;
+            }
+        }
         self.buf.clear();
         self.start = 0;
+        frames
     }
 
     /// The next whole frame in the buffered bytes, or `None` until more bytes are pushed.

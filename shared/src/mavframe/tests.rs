@@ -332,7 +332,7 @@ fn finish_counts_a_dangling_partial_frame() {
     let mut dec = FrameDecoder::new();
     assert!(dec.push_collect(&HEARTBEAT_V2[..12]).is_empty());
     assert_eq!(dec.pending_bytes(), 12);
-    dec.finish();
+    assert!(dec.finish().is_empty());
     assert_eq!(dec.stats().garbage_bytes, 12);
     assert_eq!(dec.pending_bytes(), 0);
 }
@@ -430,4 +430,24 @@ fn encode_v2_is_the_unsigned_v2_encoding() {
         encode_v2(h, &MavMessage::HEARTBEAT(expected_heartbeat())),
         HEARTBEAT_V2.to_vec()
     );
+}
+
+#[test]
+fn finish_delivers_a_frame_behind_an_incomplete_candidate() {
+    // Found by fuzzing (fuzz target `mavframe_decoder`): a stray start byte announcing 200 bytes
+    // of payload, then a whole frame, then the end of the stream. `finish` used to drop the
+    // pending bytes whole and the frame with them.
+    let mut stream = vec![MAGIC_V2, 200, 0];
+    stream.extend_from_slice(&HEARTBEAT_V2);
+    let mut dec = FrameDecoder::new();
+    assert!(
+        dec.push_collect(&stream).is_empty(),
+        "the candidate could still complete"
+    );
+    let tail = dec.finish();
+    assert_eq!(tail.len(), 1);
+    assert_eq!(tail[0].as_bytes(), &HEARTBEAT_V2[..]);
+    let s = dec.stats();
+    assert_eq!((s.frames, s.garbage_bytes), (1, 3), "{s:?}");
+    assert_eq!(dec.pending_bytes(), 0);
 }

@@ -169,11 +169,17 @@ impl TlogIndex {
 
     /// Records of `data` (the log this index was built from) from the first
     /// one at or after `time_usec` on, in file order, damage reported as by
-    /// [`TlogReader`].
+    /// [`TlogReader`]. Records before that first one are skipped even when a
+    /// damage report comes between them (found by the fuzz target
+    /// `tlog_reader`: skipping stopped at the first damage report, so records
+    /// older than `time_usec` came back).
     pub fn seek<'a>(&self, data: &'a [u8], time_usec: u64) -> impl Iterator<Item = Result<TlogRecord, TlogError>> + 'a {
         let offset = self.offset_for_time(time_usec).min(data.len() as u64);
-        TlogReader::with_base_offset(&data[offset as usize..], offset)
-            .skip_while(move |r| matches!(r, Ok(rec) if rec.time_usec < time_usec))
+        let mut reached = false;
+        TlogReader::with_base_offset(&data[offset as usize..], offset).filter(move |r| {
+            reached = reached || matches!(r, Ok(rec) if rec.time_usec >= time_usec);
+            reached || r.is_err()
+        })
     }
 
     /// Number of records of message `msg_id`.
