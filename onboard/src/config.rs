@@ -364,23 +364,35 @@ fn merge(base: &mut toml::Table, layer: &toml::Table, prefix: &str, source_name:
 /// Builds the configuration from the layers: the default file, an optional user file and
 /// `KEY=VALUE` overrides (VALUE is TOML; a bare word is taken as a string).
 pub fn load(user_file: Option<&Path>, overrides: &[String]) -> Result<Config, ConfigError> {
+    let user = match user_file {
+        Some(path) => {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+                path: name.clone(),
+                message: e.to_string(),
+            })?;
+            Some((name, text))
+        }
+        None => None,
+    };
+    load_text(user.as_ref().map(|(n, t)| (n.as_str(), t.as_str())), overrides)
+}
+
+/// [`load`] with the user file's text already read: `user` is (name for messages, text). The
+/// file loader calls this, and so does the fuzz target `onboard_config`.
+pub fn load_text(user: Option<(&str, &str)>, overrides: &[String]) -> Result<Config, ConfigError> {
     let mut table = toml::Table::try_from(Config::default()).expect("defaults serialize");
     let default_layer: toml::Table = DEFAULT_TOML.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
         source_name: "default.toml".into(),
         message: e.to_string(),
     })?;
     merge(&mut table, &default_layer, "", "default.toml")?;
-    if let Some(path) = user_file {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: name.clone(),
-            message: e.to_string(),
-        })?;
+    if let Some((name, text)) = user {
         let layer: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-            source_name: name.clone(),
+            source_name: name.to_string(),
             message: e.to_string(),
         })?;
-        merge(&mut table, &layer, "", &name)?;
+        merge(&mut table, &layer, "", name)?;
     }
     for o in overrides {
         let (key, value) = o

@@ -24,6 +24,11 @@ pub const UTKIK_MSG_ID_FIRST: u32 = 59900;
 /// Last message id of the block we own.
 pub const UTKIK_MSG_ID_LAST: u32 = 59999;
 
+/// Where the build put the MAVLink XML our dialect was generated from (`utkik.xml` and the
+/// `common.xml`, `standard.xml`, `minimal.xml` of the `mavlink` crate we link), so tests outside
+/// this crate can generate a peer implementation (pymavlink) from exactly the same definitions.
+pub const DEFINITIONS_DIR: &str = concat!(env!("OUT_DIR"), "/definitions");
+
 /// Whether `id` is one of our own message ids.
 pub fn is_utkik_message_id(id: u32) -> bool {
     (UTKIK_MSG_ID_FIRST..=UTKIK_MSG_ID_LAST).contains(&id)
