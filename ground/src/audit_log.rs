@@ -13,8 +13,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
 use serde::Deserialize;
+use utkik_shared::audit::erase::{self, AgedDir, ErasureRun};
 use utkik_shared::audit::{
     AuditError, AuditEvent, AuditWriter, CheckpointKeys, CheckpointSigner, PayloadRef, PayloadStore, RecordReceipt,
+    RetentionPolicy,
 };
 
 /// File name of the log inside the audit directory.
@@ -154,6 +156,21 @@ impl GroundAudit {
     /// The log file.
     pub fn path(&self) -> &Path {
         self.writer.path()
+    }
+
+    /// Applies the retention policy to the payload store and to `dirs` (recordings, exports):
+    /// what is past its period is deleted and each deletion is an erasure record in this log
+    /// (`utkik_shared::audit::erase`).
+    ///
+    /// # Errors
+    /// [`AuditError`]: the log cannot be read or an erasure record not written.
+    pub fn apply_retention(
+        &mut self,
+        policy: &RetentionPolicy,
+        dirs: &[AgedDir],
+        now_usec: u64,
+    ) -> Result<ErasureRun, AuditError> {
+        erase::apply(policy, &mut self.writer, Some(&self.payloads), dirs, now_usec)
     }
 
     /// Records in the log.

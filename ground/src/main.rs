@@ -13,7 +13,7 @@ use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy_egui::EguiPlugin;
 use clap::{Parser, Subcommand};
-use utkik_ground::audit_log::{GroundAudit, load_checkpoint_keys, load_checkpoint_signer, wall_clock_usec};
+use utkik_ground::audit_log::{GroundAudit, load_checkpoint_signer, wall_clock_usec};
 use utkik_ground::auth::UserDirectory;
 use utkik_ground::link::{self, LinkConfig, LinkKey, LinkRedactor, LinkSource, TlogRecorder, read_tlog};
 use utkik_ground::map::load_geojson;
@@ -22,13 +22,19 @@ use utkik_ground::ops::GroundOps;
 use utkik_ground::plugins::console::ConsolePlugin;
 use utkik_ground::plugins::link::MessageSource;
 use utkik_ground::plugins::map::MapView;
+use utkik_ground::plugins::retention::RetentionRes;
 use utkik_ground::plugins::session::OpsRes;
 use utkik_ground::plugins::tiles::TileLayer;
 use utkik_ground::plugins::{AppState, GroundCorePlugins, GroundViewPlugins, WorldRes};
 use utkik_ground::replay::Replay;
 use utkik_ground::replay::app::{AuditStatus, ReplayPlugin};
+use utkik_ground::replay::review::ReviewRes;
 use utkik_ground::report::imy;
-use utkik_ground::report::{self, ReportOptions};
+use utkik_ground::report::{self, EvidenceAccess, ReportOptions, ReviewSession};
+use utkik_shared::audit::RetentionPolicy;
+use utkik_shared::audit::erase::AgedDir;
+use utkik_shared::audit::key_file::{keys_from_public_files, public_key_json};
+use utkik_shared::audit::parse_anchor;
 
 #[derive(Parser)]
 #[command(name = "utkik-ground", about = "Utkik ground station")]
@@ -86,6 +92,29 @@ struct LiveArgs {
     /// The audit checkpoint key in use (resolved from `auth`).
     #[arg(skip)]
     audit_key: PathBuf,
+    /// Days identification data (evidence payloads, recordings, exports) is kept before it is
+    /// erased (logged); at least 184 (six months, LAW.md section 5).
+    #[arg(long, default_value_t = utkik_shared::audit::MIN_IDENTIFICATION_RETENTION_DAYS)]
+    retention_days: u32,
+}
+
+/// Sign-in of a reviewer (replay, report): who, and where their consultations and
+/// disclosures are logged.
+#[derive(clap::Args, Clone)]
+struct ReviewArgs {
+    /// Users who may sign in (senior officers and auditors review recordings).
+    #[arg(long = "users", id = "review_users", required = true)]
+    users: PathBuf,
+    /// The station's audit directory: consultations and disclosures are logged there.
+    #[arg(long = "audit-dir", id = "review_audit_dir", required = true)]
+    audit_dir: PathBuf,
+    /// Checkpoint key of that audit log (without: records but no signed checkpoints).
+    #[arg(long = "audit-key", id = "review_audit_key")]
+    audit_key: Option<PathBuf>,
+    /// Sign in as this user; the password is read from the first line of stdin. `report`
+    /// needs it; `replay` without it shows a sign-in box.
+    #[arg(long = "user")]
+    user: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -134,6 +163,8 @@ enum Cmd {
         /// Seconds before the screenshot.
         #[arg(long, default_value_t = 4.0)]
         after_s: f32,
+        #[command(flatten)]
+        review: ReviewArgs,
     },
     /// Write the mission report (HTML: map, alerts with evidence per LAW.md, timeline and
     /// link/pipeline plots) for a recording; headless.
@@ -152,14 +183,48 @@ enum Cmd {
         /// Raster tiles under the map snapshot (XYZ folder or MBTiles; embedded in the HTML).
         #[arg(long)]
         tiles: Option<PathBuf>,
+        #[command(flatten)]
+        review: ReviewArgs,
     },
-    /// Verify an audit log: prints OK with counts, or names the first bad record (exit 1).
+    /// Verify an audit log as a third party: with the writer's public checkpoint key(s) only
+    /// (never the secret) and an anchor noted down earlier. Prints OK with counts and the anchor
+    /// to note down now, or names the first bad record (exit 1).
     VerifyAudit {
         /// The log (ground-audit.jsonl or an onboard log).
         file: PathBuf,
-        /// Checkpoint key file to check checkpoint signatures with.
+        /// Public checkpoint key file(s) (`utkik-audit-public-key/1`; `audit-public-key` makes
+        /// one). With a key, checkpoint signatures are checked and a log without any is refused.
+        #[arg(long = "public-key")]
+        public_key: Vec<PathBuf>,
+        /// A record noted down earlier, `SEQ:SHA256HEX` (verify-audit prints the last
+        /// checkpoint's): the log must still hold it unchanged (catches a log cut back).
         #[arg(long)]
-        key: Option<PathBuf>,
+        anchor: Option<String>,
+    },
+    /// Write the public key file of a checkpoint key (what an auditor verifies with).
+    AuditPublicKey {
+        /// The secret checkpoint key file (`utkik-audit-key/1`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Output: the public key file.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Note written into the file (who holds the key).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Read a mission's onboard and ground audit logs together and list every use, match or
+    /// deletion one side has and the other lacks (exit 1 when they disagree).
+    Reconcile {
+        /// The drone's log (onboard-audit.log).
+        #[arg(long)]
+        onboard: PathBuf,
+        /// The ground station's log (ground-audit.jsonl).
+        #[arg(long)]
+        ground: PathBuf,
+        /// Public checkpoint key file(s) to verify both logs with first.
+        #[arg(long = "public-key")]
+        public_key: Vec<PathBuf>,
     },
     /// Per-use notifications for IMY and yearly statistics (JSON + HTML) from an audit log.
     ImyReport {
@@ -332,6 +397,41 @@ fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
     Ok(OpsRes::new(ops, audit_dir.join("exports")))
 }
 
+/// The retention policy of the live station (refused under six months) over its recordings and
+/// exports, applied once now; the [`RetentionPlugin`] repeats it on a timer.
+fn retention(args: &LiveArgs, ops: &mut OpsRes) -> Result<RetentionRes> {
+    let policy = RetentionPolicy::new(args.retention_days, args.retention_days).context("--retention-days")?;
+    let dirs = vec![
+        AgedDir {
+            what: "recording",
+            dir: args.record_dir.clone(),
+        },
+        AgedDir {
+            what: "export",
+            dir: ops.export_dir.clone(),
+        },
+    ];
+    let run = ops
+        .ops
+        .audit
+        .apply_retention(&policy, &dirs, wall_clock_usec())
+        .context("applying the retention policy at start-up")?;
+    info!(
+        "retention ({} days): erased {} payloads and {} files at start-up",
+        args.retention_days,
+        run.payloads.len(),
+        run.files.len()
+    );
+    for p in run.problems {
+        warn!("retention: {p}");
+    }
+    Ok(RetentionRes {
+        policy,
+        dirs,
+        last_run_s: Some(0.0),
+    })
+}
+
 /// The message source, and for a live link the handle that redacts its recordings (attached to
 /// the operator actions, so a refused urgent use is cut out of the tlogs too).
 fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, AppState, Option<LinkRedactor>)> {
@@ -394,7 +494,7 @@ fn quit_after(limit: Option<Res<QuitAfter>>, time: Res<Time>, mut exit: MessageW
     }
 }
 
-fn run_headless(src: MessageSource, state: AppState, duration_s: Option<f32>, ops: OpsRes) {
+fn run_headless(src: MessageSource, state: AppState, duration_s: Option<f32>, ops: OpsRes, kept: RetentionRes) {
     if has_display() {
         println!("utkik-ground: headless (--headless): printing a summary; operator console on stdin");
     } else {
@@ -407,6 +507,7 @@ fn run_headless(src: MessageSource, state: AppState, duration_s: Option<f32>, op
         .insert_resource(src)
         .insert_resource(State::new(state))
         .insert_resource(ops)
+        .insert_resource(kept)
         .add_plugins((GroundCorePlugins, ConsolePlugin))
         .add_systems(Update, (print_summary, quit_after));
     if let Some(d) = duration_s {
@@ -490,6 +591,49 @@ fn overlays(paths: &[PathBuf]) -> Result<Vec<utkik_ground::map::geojson::Overlay
     Ok(out)
 }
 
+/// Public checkpoint key files -> keys (None when none given).
+fn load_public_keys(paths: &[PathBuf]) -> Result<Option<utkik_shared::audit::CheckpointKeys>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let files = paths
+        .iter()
+        .map(|p| std::fs::read(p).with_context(|| format!("reading the public key {}", p.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let keys = keys_from_public_files(files.iter().map(Vec::as_slice))
+        .map_err(|(i, e)| anyhow::anyhow!("public key {}: {e}", paths[i].display()))?;
+    Ok(Some(keys))
+}
+
+/// The reviewer's session over the station's audit log (replay, report).
+fn review_session(args: &ReviewArgs) -> Result<ReviewSession> {
+    let users = UserDirectory::load(&args.users).context("loading the users file (--users)")?;
+    let signer = args.audit_key.as_deref().map(load_checkpoint_signer).transpose()?;
+    if signer.is_none() {
+        eprintln!("utkik-ground: no --audit-key: consultations are logged without signed checkpoints");
+    }
+    let audit = GroundAudit::open(&args.audit_dir, signer)
+        .with_context(|| format!("opening the audit log in {}", args.audit_dir.display()))?;
+    Ok(ReviewSession::new(users, audit))
+}
+
+/// A password from the first line of stdin (scripts pipe it; never an argument, which other
+/// users could read in the process list).
+fn read_password(user: &str) -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        eprint!("password for {user} (echoed): ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_string();
+    anyhow::ensure!(!pw.is_empty(), "no password on stdin for {user}");
+    Ok(pw)
+}
+
 fn main() -> std::process::ExitCode {
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -514,7 +658,17 @@ fn run() -> Result<()> {
             audit,
             geojson,
             tiles,
+            review,
         }) => {
+            let user = review
+                .user
+                .clone()
+                .context("report: --user is required (a report is a disclosure, logged with who wrote it)")?;
+            let mut session = review_session(&review)?;
+            let password = read_password(&user)?;
+            session
+                .login(&user, &password, wall_clock_usec())
+                .with_context(|| format!("report: signing in as {user}"))?;
             // A report of a DEMO run (its audit log signed with the DEMO key) says DEMO.
             let demo_log = audit.as_deref().is_some_and(utkik_shared::demo::audit_log_file_is_demo);
             let audit = AuditStatus::check(audit.as_deref());
@@ -532,9 +686,24 @@ fn run() -> Result<()> {
                 overlays: overlays(&geojson)?,
                 tiles,
                 audit,
+                // Set from the reviewer's role by write_reviewed.
+                evidence: EvidenceAccess::LeftOut(String::new()),
+                reader: String::new(),
             };
-            let data = report::write(&replay, &opts, &out, progress_bar("report"))
-                .with_context(|| format!("writing the report {}", out.display()))?;
+            let data = report::write_reviewed(
+                &mut session,
+                &file,
+                &replay,
+                opts,
+                &out,
+                progress_bar("report"),
+                wall_clock_usec(),
+            )
+            .with_context(|| format!("writing the report {}", out.display()))?;
+            if let EvidenceAccess::LeftOut(why) = session.evidence_access() {
+                eprintln!("utkik-ground report: evidence images left out: {why}");
+            }
+            session.logout(wall_clock_usec())?;
             println!(
                 "report {}: {} records, {} events, {} alerts",
                 out.display(),
@@ -553,8 +722,18 @@ fn run() -> Result<()> {
             paused,
             screenshot,
             after_s,
+            review,
         }) => {
             anyhow::ensure!(file.is_file(), "replay: no such file {}", file.display());
+            let mut session = review_session(&review)?;
+            if let Some(user) = &review.user {
+                let password = read_password(user)?;
+                let now = wall_clock_usec();
+                session
+                    .login(user, &password, now)
+                    .and_then(|_| session.open_recording(&file, now))
+                    .with_context(|| format!("replay: signing in as {user}"))?;
+            }
             anyhow::ensure!(
                 (0.25..=16.0).contains(&speed),
                 "replay: --speed must be 0.25 to 16, got {speed}"
@@ -578,8 +757,10 @@ fn run() -> Result<()> {
                 link_key: PathBuf::new(),
                 audit_dir: None,
                 audit_key: PathBuf::new(),
+                retention_days: utkik_shared::audit::MIN_IDENTIFICATION_RETENTION_DAYS,
             };
             let mut app = windowed_app(&args, MessageSource::None, AppState::Replay);
+            app.insert_resource(ReviewRes::new(session, file.clone()));
             app.add_plugins(ReplayPlugin {
                 path: file,
                 audit,
@@ -632,13 +813,14 @@ fn run() -> Result<()> {
                 anyhow::bail!("screenshot needs a display: run under xvfb-run (see scripts/screenshot-smoke.sh)");
             }
             let mut ops = ground_ops(&live)?;
+            let kept = retention(&live, &mut ops)?;
             let (src, state, redactor) = source(&live, tlog.as_ref())?;
             if let Some(r) = redactor {
                 ops.ops.set_redactor(Box::new(r));
             }
             let _ = std::fs::remove_file(&out);
             let mut app = windowed_app(&live, src, state);
-            app.insert_resource(ops);
+            app.insert_resource(ops).insert_resource(kept);
             if live.console {
                 app.add_plugins(ConsolePlugin);
             }
@@ -653,9 +835,14 @@ fn run() -> Result<()> {
             println!("saved {}", out.display());
             Ok(())
         }
-        Some(Cmd::VerifyAudit { file, key }) => {
-            let keys = key.as_deref().map(load_checkpoint_keys).transpose()?;
-            match imy::verify_audit_text(&file, keys.as_ref()) {
+        Some(Cmd::VerifyAudit {
+            file,
+            public_key,
+            anchor,
+        }) => {
+            let keys = load_public_keys(&public_key)?;
+            let anchor = anchor.as_deref().map(parse_anchor).transpose().context("--anchor")?;
+            match report::verify::verify_audit_text(&file, keys.as_ref(), anchor) {
                 Ok(text) => {
                     println!("{text}");
                     Ok(())
@@ -666,6 +853,52 @@ fn run() -> Result<()> {
                 }
             }
         }
+        Some(Cmd::AuditPublicKey { key, out, note }) => {
+            let signer = load_checkpoint_signer(&key)?;
+            std::fs::write(&out, public_key_json(&signer, &note))
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("public key `{}` -> {}", signer.key_id, out.display());
+            Ok(())
+        }
+        Some(Cmd::Reconcile {
+            onboard,
+            ground,
+            public_key,
+        }) => {
+            let keys = load_public_keys(&public_key)?;
+            let read = |p: &Path| -> Result<Vec<utkik_shared::audit::RecordBody>> {
+                let options = utkik_shared::audit::VerifyOptions {
+                    keys: keys.as_ref(),
+                    anchor: None,
+                };
+                utkik_shared::audit::verify_file(p, &options)
+                    .with_context(|| format!("{} does not verify", p.display()))?;
+                report::verify::read_bodies(p).map_err(anyhow::Error::msg)
+            };
+            let (on, gr) = (read(&onboard)?, read(&ground)?);
+            let found = report::reconcile::reconcile(&on, &gr);
+            println!(
+                "onboard {} ({} records), ground {} ({} records){}",
+                onboard.display(),
+                on.len(),
+                ground.display(),
+                gr.len(),
+                if keys.is_some() {
+                    ", checkpoints checked"
+                } else {
+                    ", checkpoint signatures NOT checked"
+                }
+            );
+            if found.is_empty() {
+                println!("AGREE: every use, match and deletion is in both logs");
+                return Ok(());
+            }
+            for d in &found {
+                println!("DISAGREE: {d}");
+            }
+            eprintln!("utkik-ground reconcile: {} disagreement(s)", found.len());
+            std::process::exit(1);
+        }
         Some(Cmd::ImyReport { audit, out }) => {
             let written = imy::write_reports(&audit, &out)?;
             for p in written {
@@ -675,15 +908,16 @@ fn run() -> Result<()> {
         }
         None => {
             let mut ops = ground_ops(&cli.live)?;
+            let kept = retention(&cli.live, &mut ops)?;
             let (src, state, redactor) = source(&cli.live, None)?;
             if let Some(r) = redactor {
                 ops.ops.set_redactor(Box::new(r));
             }
             if cli.live.headless || !has_display() {
-                run_headless(src, state, cli.live.duration_s, ops);
+                run_headless(src, state, cli.live.duration_s, ops, kept);
             } else {
                 let mut app = windowed_app(&cli.live, src, state);
-                app.insert_resource(ops);
+                app.insert_resource(ops).insert_resource(kept);
                 if cli.live.console {
                     app.add_plugins(ConsolePlugin);
                 }

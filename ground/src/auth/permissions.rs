@@ -34,6 +34,10 @@ pub enum Permission {
     RecordUrgentDecision,
     /// Search stored plate reads.
     SearchStoredReads,
+    /// Review a recorded mission afterwards (replay, mission report); each is logged.
+    ReviewRecording,
+    /// See evidence images (crops, plate images) in a recorded mission; each look is logged.
+    ViewRecordedEvidence,
 }
 
 impl Permission {
@@ -53,6 +57,8 @@ impl Permission {
             Permission::StartUrgent => "start urgent use",
             Permission::RecordUrgentDecision => "record an urgent-use decision",
             Permission::SearchStoredReads => "search stored plate reads",
+            Permission::ReviewRecording => "review a recorded mission",
+            Permission::ViewRecordedEvidence => "see evidence in a recorded mission",
         }
     }
 }
@@ -75,8 +81,10 @@ pub fn role_allows(role: Role, permission: Permission) -> bool {
                 | P::StopIdentification
                 | P::SearchStoredReads
         ),
+        // The operation leader reviews missions, evidence included.
         Role::SeniorOfficer => true,
-        Role::Auditor => false,
+        // An auditor reads logs and reports (never the evidence images themselves).
+        Role::Auditor => matches!(permission, P::ReviewRecording),
     }
 }
 
@@ -100,6 +108,18 @@ mod tests {
             Permission::SearchStoredReads,
         ] {
             assert!(!role_allows(Role::Auditor, p), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn recordings_are_reviewed_by_senior_officers_and_auditors_evidence_by_senior_officers_only() {
+        assert!(role_allows(Role::SeniorOfficer, Permission::ReviewRecording));
+        assert!(role_allows(Role::SeniorOfficer, Permission::ViewRecordedEvidence));
+        assert!(role_allows(Role::Auditor, Permission::ReviewRecording));
+        assert!(!role_allows(Role::Auditor, Permission::ViewRecordedEvidence));
+        for r in [Role::Operator, Role::Pilot] {
+            assert!(!role_allows(r, Permission::ReviewRecording), "{r:?}");
+            assert!(!role_allows(r, Permission::ViewRecordedEvidence), "{r:?}");
         }
     }
 

@@ -10,6 +10,7 @@ pub mod health;
 pub mod link;
 pub mod map;
 pub mod recording;
+pub mod retention;
 pub mod session;
 pub mod tiles;
 pub mod tracks;
@@ -57,6 +58,7 @@ impl Plugin for GroundCorePlugins {
                 alerts::AlertsPlugin,
                 recording::RecordingPlugin,
                 session::SessionPlugin,
+                retention::RetentionPlugin,
             ));
         if !app.world().contains_resource::<State<AppState>>() {
             app.insert_resource(State::new(AppState::Live));

@@ -5,6 +5,10 @@
 //! included), next/previous event buttons and the audit-log banner. Operator verdicts from the
 //! mission's audit log (`--audit`) are attached to the recording while it is indexed, so alerts
 //! show the states operators gave them at the time on the clock.
+//!
+//! Nothing of the recording reaches the views until a reviewer has signed in ([`ReviewRes`],
+//! `review.rs`): the world stays empty and the clock does not run; without a [`ReviewRes`]
+//! (no users or audit log given) replay shows nothing at all.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +19,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use crossbeam_channel::Receiver;
 
 use super::clock::SPEEDS;
+use super::review::{ReviewRes, review_panel};
 use super::{AuditTrail, Cursor, PlaybackClock, Replay};
 use crate::plugins::{GroundSet, WorldRes};
 
@@ -180,7 +185,31 @@ impl Plugin for ReplayPlugin {
     }
 }
 
-fn step(mut state: ResMut<ReplayState>, mut world: ResMut<WorldRes>, time: Res<Time>, auto: Res<Autoplay>) {
+fn step(
+    mut state: ResMut<ReplayState>,
+    mut world: ResMut<WorldRes>,
+    time: Res<Time>,
+    auto: Res<Autoplay>,
+    review: Option<Res<ReviewRes>>,
+    mut hidden: Local<bool>,
+) {
+    // No reviewer signed in: the recording is not shown (LAW.md section 5: every consultation
+    // is logged, and this one would not be). Indexing goes on meanwhile.
+    let may_show = review.is_some_and(|r| r.may_show_recording());
+    if !may_show {
+        *hidden = true;
+        if !world.0.alerts.is_empty() || !world.0.tracks.is_empty() || !world.0.vehicles.is_empty() {
+            world.0 = crate::state::World::new();
+        }
+        if !matches!(&*state, ReplayState::Loading { .. }) {
+            return;
+        }
+    } else if std::mem::take(&mut *hidden)
+        && let ReplayState::Ready { cursor, .. } = &*state
+    {
+        // Signed in: show the world where the cursor stands.
+        world.0.clone_from(&cursor.world);
+    }
     let next = match &mut *state {
         ReplayState::Loading { rx, .. } => match rx.try_recv() {
             Ok(Ok(replay)) => {
@@ -224,7 +253,9 @@ fn step(mut state: ResMut<ReplayState>, mut world: ResMut<WorldRes>, time: Res<T
         ReplayState::Failed(_) => None,
     };
     if let Some(n) = next {
-        if let ReplayState::Ready { cursor, .. } = &n {
+        if let ReplayState::Ready { cursor, .. } = &n
+            && may_show
+        {
             world.0.clone_from(&cursor.world);
         }
         *state = n;
@@ -254,6 +285,7 @@ fn timeline_panel(
     mut world: ResMut<WorldRes>,
     audit: Res<AuditRes>,
     keys: Res<ButtonInput<KeyCode>>,
+    mut review: Option<ResMut<ReviewRes>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
     let width = (ctx.viewport_rect().width() - 700.0).clamp(420.0, 1100.0);
@@ -262,6 +294,27 @@ fn timeline_panel(
         .show(&ctx, |ui| {
             egui::Frame::popup(ui.style()).show(ui, |ui| {
                 ui.set_width(width);
+                let may_show = match review.as_deref_mut() {
+                    Some(r) => {
+                        let shown: Vec<crate::state::Alert> = world.0.alerts.iter().cloned().collect();
+                        let replay = match &*state {
+                            ReplayState::Ready { replay, .. } => Some(&**replay),
+                            _ => None,
+                        };
+                        review_panel(ui, r, &shown, replay);
+                        r.may_show_recording()
+                    }
+                    None => {
+                        ui.colored_label(
+                            egui::Color32::LIGHT_RED,
+                            "replay needs --users and --audit-dir: recordings are shown only to a signed-in reviewer",
+                        );
+                        false
+                    }
+                };
+                if !may_show {
+                    return;
+                }
                 if let Some(b) = audit.0.banner() {
                     ui.colored_label(egui::Color32::from_rgb(230, 120, 0), b);
                 }

@@ -17,6 +17,7 @@
 pub mod app;
 pub mod clock;
 pub mod events;
+pub mod review;
 pub mod verdicts;
 
 use std::path::{Path, PathBuf};

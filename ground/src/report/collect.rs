@@ -197,3 +197,28 @@ pub fn biometric_use_authorized(authz: &[AuthzChange], system_id: u8, digest16: 
     });
     active_then && !withdrawn_later
 }
+
+/// The authorization history of a recording alone (what [`biometric_use_authorized`] needs),
+/// without the rest of [`collect`]: for replay, which shows evidence one alert at a time.
+pub fn authz_history(replay: &Replay) -> Vec<AuthzChange> {
+    let mut out = Vec::new();
+    let mut last: BTreeMap<u8, (UtkikAuthzState, [u8; 32])> = BTreeMap::new();
+    let mut max = 0u64;
+    for rec in TlogReader::new(replay.bytes()).flatten() {
+        max = max.max(rec.time_usec);
+        let Ok(MavMessage::UTKIK_AUTHZ_STATUS(a)) = rec.frame.decode::<MavMessage>() else {
+            continue;
+        };
+        let sys = rec.frame.sysid();
+        let now = (a.state, a.authorization_digest);
+        if last.insert(sys, now) != Some(now) {
+            out.push(AuthzChange {
+                time_usec: max,
+                system_id: sys,
+                state: a.state,
+                digest: a.authorization_digest,
+            });
+        }
+    }
+    out
+}

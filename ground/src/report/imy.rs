@@ -4,19 +4,19 @@
 //!   sensitive operational data: no subject ids, user ids, plate text, positions, track ids,
 //!   case references, free-text justifications or payload hashes.
 //! - yearly statistics: requests, decisions (granted / refused / urgent), uses, matches,
-//!   confirmed matches.
+//!   confirmed matches. Only decisions count as decisions: a document that failed
+//!   verification or parsing at load (`AuthorizationRefused`) is nobody's decision, so it is
+//!   counted apart as an error (`documents_not_verified`), never as a refusal or a request.
 //!
 //! Both as JSON and as a readable HTML page. The log must verify first: a report over a broken
-//! log is refused, naming the bad record. Also here: the text of `utkik-ground verify-audit`.
+//! log is refused, naming the bad record.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use utkik_shared::audit::record::decode_record;
-use utkik_shared::audit::{AuditEvent, CheckpointKeys, RecordBody, UseEndReason, Verdict, VerifyOptions, verify_file};
+use utkik_shared::audit::{AuditEvent, RecordBody, UseEndReason, Verdict, VerifyOptions, verify_file};
 
 /// Errors of the report.
 #[derive(Debug, thiserror::Error)]
@@ -39,58 +39,11 @@ pub enum ImyError {
     },
 }
 
-/// The `verify-audit` text: `Ok` "OK ..." with counts, or `Err` naming the first bad record.
-pub fn verify_audit_text(path: &Path, keys: Option<&CheckpointKeys>) -> Result<String, String> {
-    let options = VerifyOptions { keys, anchor: None };
-    let report = verify_file(path, &options).map_err(|e| format!("{}: {e}", path.display()))?;
-    let bodies = read_bodies(path).map_err(|e| e.to_string())?;
-    let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
-    for b in &bodies {
-        *kinds.entry(kind_name(&b.event)).or_default() += 1;
-    }
-    let mut s = format!(
-        "OK {}: {} records, {} bytes, {} checkpoints (signatures {}), {} records after the last checkpoint",
-        path.display(),
-        report.records,
-        report.len_bytes,
-        report.checkpoints,
-        if report.checkpoint_signatures_checked {
-            "checked"
-        } else {
-            "NOT checked: pass --key"
-        },
-        report.unsigned_tail_records
-    );
-    for (k, n) in kinds {
-        let _ = write!(s, "\n  {k}: {n}");
-    }
-    Ok(s)
-}
-
-fn kind_name(e: &AuditEvent) -> String {
-    serde_json::to_value(e)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "?".into())
-}
-
 fn read_bodies(path: &Path) -> Result<Vec<RecordBody>, ImyError> {
-    let err = |message: String| ImyError::Log {
+    super::verify::read_bodies(path).map_err(|message| ImyError::Log {
         path: path.to_path_buf(),
         message,
-    };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let mut out = Vec::new();
-    let mut reader = std::io::BufReader::new(file);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).map_err(|e| err(e.to_string()))? == 0 {
-            break;
-        }
-        out.push(decode_record(&line).map_err(|e| err(e.to_string()))?.body);
-    }
-    Ok(out)
+    })
 }
 
 /// One use of identification, as notified to IMY.
@@ -129,11 +82,11 @@ pub struct UseNotification {
 pub struct YearStats {
     /// The year.
     pub year: i32,
-    /// Authorization documents presented (verified or refused at load).
+    /// Decisions presented: distinct authorization documents that verified at load.
     pub requests: u64,
     /// Permits granted (verified, not urgent).
     pub decisions_granted: u64,
-    /// Refusals: urgent uses whose permit was refused, and documents refused at load.
+    /// Refusals by the prosecutor or court: urgent uses whose permit was refused.
     pub decisions_refused: u64,
     /// Urgent uses started.
     pub decisions_urgent: u64,
@@ -143,6 +96,9 @@ pub struct YearStats {
     pub matches: u64,
     /// Matches confirmed by two different users.
     pub confirmed_matches: u64,
+    /// Errors, not decisions: authorization documents (or command frames) that failed
+    /// verification or parsing and were refused by the software (`AuthorizationRefused`).
+    pub documents_not_verified: u64,
 }
 
 /// Everything the report says.
@@ -210,10 +166,8 @@ pub fn build(bodies: &[RecordBody]) -> ImyReport {
                 }
                 use_entry(&mut uses, authorization_digest).decision_id = decision_id.clone();
             }
-            AuditEvent::AuthorizationRefused { .. } => {
-                y.requests += 1;
-                y.decisions_refused += 1;
-            }
+            // A file that does not verify or parse is not a decision of a prosecutor or court.
+            AuditEvent::AuthorizationRefused { .. } => y.documents_not_verified += 1,
             AuditEvent::UseStarted {
                 authorization_digest,
                 decision_id,
@@ -375,12 +329,13 @@ pub fn html(r: &ImyReport, source: &str) -> String {
     }
     h.push_str(
         "</table><h2>Yearly statistics</h2><table><tr><th>year</th><th>requests</th><th>granted</th>\
-         <th>refused</th><th>urgent</th><th>uses</th><th>matches</th><th>confirmed matches</th></tr>",
+         <th>refused</th><th>urgent</th><th>uses</th><th>matches</th><th>confirmed matches</th>\
+         <th>errors: documents not verified</th></tr>",
     );
     for y in &r.years {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             y.year,
             y.requests,
             y.decisions_granted,
@@ -388,7 +343,8 @@ pub fn html(r: &ImyReport, source: &str) -> String {
             y.decisions_urgent,
             y.uses,
             y.matches,
-            y.confirmed_matches
+            y.confirmed_matches,
+            y.documents_not_verified
         );
     }
     h.push_str("</table></body></html>\n");
@@ -450,5 +406,100 @@ mod erased {
         fn json(&self) -> String {
             serde_json::to_string_pretty(self).expect("report values serialize") + "\n"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utkik_shared::authz::AuthzDigest;
+
+    /// 2027-03-01 (UTC), µs.
+    const T: u64 = 1_803_945_600_000_000;
+
+    fn body(seq: u64, event: AuditEvent) -> RecordBody {
+        RecordBody {
+            seq,
+            time_usec: T + seq * 1_000_000,
+            prev_sha256: String::new(),
+            event,
+        }
+    }
+
+    #[test]
+    fn a_document_that_fails_verification_is_an_error_not_a_refusal() {
+        let granted = AuthzDigest([1; 32]);
+        let urgent = AuthzDigest([2; 32]);
+        let bodies = vec![
+            // A corrupt / badly signed file: the software refused it, nobody decided anything.
+            body(
+                0,
+                AuditEvent::AuthorizationRefused {
+                    field: "signature".into(),
+                    reason: "signature does not verify".into(),
+                },
+            ),
+            body(
+                1,
+                AuditEvent::AuthorizationRefused {
+                    field: "document".into(),
+                    reason: "not JSON".into(),
+                },
+            ),
+            body(
+                2,
+                AuditEvent::AuthorizationLoaded {
+                    authorization_digest: granted,
+                    decision_id: "D-1".into(),
+                    issuer_key_id: "k".into(),
+                },
+            ),
+            body(
+                3,
+                AuditEvent::UseStarted {
+                    authorization_digest: granted,
+                    decision_id: "D-1".into(),
+                    designated_subject_ids: vec!["s".into()],
+                    urgent: false,
+                    started_by: "anna".into(),
+                },
+            ),
+            body(
+                4,
+                AuditEvent::AuthorizationLoaded {
+                    authorization_digest: urgent,
+                    decision_id: "U-1".into(),
+                    issuer_key_id: "k".into(),
+                },
+            ),
+            body(
+                5,
+                AuditEvent::UrgentStarted {
+                    authorization_digest: urgent,
+                    senior_officer_id: "cecilia".into(),
+                    justification: "j".into(),
+                    deadline_usec: T + 86_400_000_000,
+                },
+            ),
+            // The court's refusal of the urgent use: the one refused decision.
+            body(
+                6,
+                AuditEvent::UrgentRefused {
+                    authorization_digest: urgent,
+                    recorded_by: "cecilia".into(),
+                },
+            ),
+        ];
+        let r = build(&bodies);
+        assert_eq!(r.years.len(), 1);
+        let y = &r.years[0];
+        assert_eq!(y.year, 2027);
+        assert_eq!(y.documents_not_verified, 2, "errors counted apart");
+        assert_eq!(y.decisions_refused, 1, "only the refusal of the urgent use");
+        assert_eq!(y.requests, 2, "only documents that verified");
+        assert_eq!(y.decisions_granted, 1);
+        assert_eq!(y.decisions_urgent, 1);
+        let page = html(&r, "log");
+        assert!(page.contains("errors: documents not verified"), "{page}");
     }
 }

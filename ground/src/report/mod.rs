@@ -4,20 +4,30 @@
 //! authorized uses per LAW.md, redacted otherwise) in their state at the end of the mission
 //! (operator verdicts from the audit log applied), a timeline of events with the verdicts, link
 //! quality and onboard pipeline health per second, and the damage/gap list of the file.
+//!
+//! Writing a report is a disclosure (LAW.md section 5): [`write_reviewed`] needs a signed-in
+//! reviewer ([`access::ReviewSession`]), embeds evidence images only for a reviewer who may see
+//! them, and logs the report with the hashes of every image it embeds.
 
+pub mod access;
 pub mod collect;
 pub mod imy;
+pub mod reconcile;
 pub mod svg;
+pub mod verify;
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use utkik_shared::audit::PayloadRef;
+
+pub use access::{EvidenceAccess, ReviewError, ReviewSession};
 pub use collect::{MissionData, biometric_use_authorized, collect};
 
 use crate::map::geojson::Overlay;
 use crate::replay::app::AuditStatus;
 use crate::replay::{EventKind, RecordedVerdict, Replay, VerdictTally};
-use crate::state::{AlertKind, AlertState};
+use crate::state::{Alert, AlertKind, AlertState};
 
 /// Inputs of a report besides the recording.
 #[derive(Debug, Clone)]
@@ -30,6 +40,37 @@ pub struct ReportOptions {
     pub tiles: Option<std::path::PathBuf>,
     /// The audit log's status.
     pub audit: AuditStatus,
+    /// Whether evidence images (plate images, authorized biometric crops) are embedded.
+    pub evidence: EvidenceAccess,
+    /// Who the report was written by (shown in it; empty: not said).
+    pub reader: String,
+}
+
+/// The evidence image of an alert the report embeds, if any: a JPEG, the reader may see
+/// evidence, and for a possible match an authorized use at its time (LAW.md sections 1, 8).
+pub fn embedded_image<'a>(a: &'a Alert, data: &MissionData, opts: &ReportOptions) -> Option<&'a [u8]> {
+    if opts.evidence != EvidenceAccess::Shown {
+        return None;
+    }
+    let j = a.evidence_jpeg.as_deref().filter(|j| j.starts_with(&[0xFF, 0xD8]))?;
+    match &a.kind {
+        AlertKind::PlateHit { .. } => Some(j),
+        AlertKind::PossibleMatch {
+            authorization_digest, ..
+        } => {
+            let at = (a.received_s * 1e6) as u64;
+            biometric_use_authorized(&data.authz, a.system_id, authorization_digest, at).then_some(j)
+        }
+    }
+}
+
+/// The payload references of every image the report embeds (for its disclosure record).
+pub fn embedded_payloads(data: &MissionData, opts: &ReportOptions) -> Vec<PayloadRef> {
+    data.alerts
+        .iter()
+        .filter_map(|a| embedded_image(a, data, opts))
+        .map(PayloadRef::of)
+        .collect()
 }
 
 fn esc(s: &str) -> String {
@@ -98,6 +139,17 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
         replay.stats.records,
         data.events.len()
     );
+    if !opts.reader.is_empty() {
+        let _ = write!(
+            h,
+            "<div class=\"sub\">Written for {} (a disclosure, logged in the station's audit log){}</div>",
+            esc(&opts.reader),
+            match &opts.evidence {
+                EvidenceAccess::Shown => String::new(),
+                EvidenceAccess::LeftOut(why) => format!("; evidence images left out: {}", esc(why)),
+            }
+        );
+    }
     if let Some(b) = opts.audit.banner() {
         let _ = write!(h, "<div class=\"warn\"><b>Audit log:</b> {}</div>", esc(&b));
     }
@@ -171,9 +223,15 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
         h.push_str("<table><tr><th>time</th><th>vehicle</th><th>alert</th><th>state</th><th>evidence</th></tr>");
         for a in &data.alerts {
             let at = (a.received_s * 1e6) as u64;
+            let left_out = match &opts.evidence {
+                EvidenceAccess::LeftOut(why) => Some(why.as_str()),
+                EvidenceAccess::Shown => None,
+            };
+            let shown = embedded_image(a, data, opts);
             let evidence = match &a.kind {
                 // A plate image is not biometric data: it is shown without an authorization
-                // check (LAW.md section 7 asks for it to be shown so the read can be checked).
+                // check (LAW.md section 7 asks for it to be shown so the read can be checked),
+                // to a reader who may see evidence.
                 AlertKind::PlateHit {
                     plate,
                     confidence,
@@ -181,30 +239,36 @@ th{{background:#eee}} .warn{{background:#fff3cd;border:1px solid #e0a800;padding
                     ..
                 } => {
                     let read = format!("plate read <b>{}</b> ({confidence}% confidence)", esc(plate));
-                    match &a.evidence_jpeg {
-                        Some(j) if j.starts_with(&[0xFF, 0xD8]) => format!(
+                    match (shown, &a.evidence_jpeg, left_out) {
+                        (Some(j), _, _) => format!(
                             "{read}<br><img alt=\"plate image\" style=\"max-width:200px\" src=\"data:image/jpeg;base64,{}\">",
                             base64(j)
                         ),
-                        Some(j) => format!(
+                        (None, Some(_), Some(why)) => format!("{read}; plate image left out: {}", esc(why)),
+                        (None, Some(j), None) => format!(
                             "{read}; plate image received ({} bytes) but not a JPEG: not shown",
                             j.len()
                         ),
-                        None if *image_size > 0 => format!("{read}; plate image transfer incomplete"),
-                        None => format!("{read}; the drone sent no plate image"),
+                        (None, None, _) if *image_size > 0 => format!("{read}; plate image transfer incomplete"),
+                        (None, None, _) => format!("{read}; the drone sent no plate image"),
                     }
                 }
                 AlertKind::PossibleMatch {
                     authorization_digest, ..
                 } => {
                     if biometric_use_authorized(&data.authz, a.system_id, authorization_digest, at) {
-                        match &a.evidence_jpeg {
-                            Some(j) if j.starts_with(&[0xFF, 0xD8]) => format!(
+                        match (shown, &a.evidence_jpeg, left_out) {
+                            (Some(j), _, _) => format!(
                                 "<img alt=\"evidence\" style=\"max-width:200px\" src=\"data:image/jpeg;base64,{}\">",
                                 base64(j)
                             ),
-                            Some(j) => format!("evidence received ({} bytes) but not a JPEG: not shown", j.len()),
-                            None => "evidence transfer incomplete".into(),
+                            (None, Some(_), Some(why)) => {
+                                format!("<span class=\"redacted\">EVIDENCE LEFT OUT: {}</span>", esc(why))
+                            }
+                            (None, Some(j), None) => {
+                                format!("evidence received ({} bytes) but not a JPEG: not shown", j.len())
+                            }
+                            (None, None, _) => "evidence transfer incomplete".into(),
                         }
                     } else {
                         "<span class=\"redacted\">BIOMETRIC EVIDENCE REDACTED: no active authorization with this digest was reported at the time of the match (LAW.md &sect;1, &sect;8)</span>".into()
@@ -335,11 +399,11 @@ fn report_verdicts(replay: &Replay, audit: &AuditStatus) -> (Vec<RecordedVerdict
     }
 }
 
-/// Writes the report for `replay` to `out`.
+/// Writes the report for `replay` to `out` (no access check: [`write_reviewed`] is the way in).
 ///
 /// # Errors
 /// When the file cannot be written (the path is in the message).
-pub fn write(
+fn write(
     replay: &Replay,
     opts: &ReportOptions,
     out: &Path,
@@ -350,6 +414,63 @@ pub fn write(
     data.verdicts_before_start = before;
     let html = render(replay, &data, opts);
     std::fs::write(out, html).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", out.display())))?;
+    Ok(data)
+}
+
+/// Why a reviewed report was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Not signed in, not permitted, or the disclosure record failed (the file is removed).
+    #[error(transparent)]
+    Review(#[from] ReviewError),
+    /// Writing the file failed.
+    #[error("writing the report: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Writes the report for the signed-in reviewer of `review`: evidence embedded only when they
+/// may see it, then the report logged as a disclosure (who, which recording, which file, the
+/// embedded images' hashes). If the record cannot be written the file is removed.
+///
+/// # Errors
+/// Nobody signed in or a role that may not review (nothing written), I/O, the audit log.
+#[allow(clippy::too_many_arguments)]
+pub fn write_reviewed(
+    review: &mut ReviewSession,
+    recording: &Path,
+    replay: &Replay,
+    mut opts: ReportOptions,
+    out: &Path,
+    progress: impl FnMut(u64, u64),
+    now_usec: u64,
+) -> Result<MissionData, ReportError> {
+    let reader = review.reviewer()?.clone();
+    opts.evidence = review.evidence_access();
+    opts.reader = format!(
+        "{} ({})",
+        reader.user_id,
+        reader
+            .roles
+            .iter()
+            .map(|r| format!("{r:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let data = write(replay, &opts, out, progress)?;
+    let embedded = embedded_payloads(&data, &opts);
+    let what = format!(
+        "mission report ({} alerts, {} evidence images embedded{})",
+        data.alerts.len(),
+        embedded.len(),
+        match &opts.evidence {
+            EvidenceAccess::Shown => String::new(),
+            EvidenceAccess::LeftOut(why) => format!("; evidence left out: {why}"),
+        }
+    );
+    if let Err(e) = review.record_report(recording, out, &what, embedded, now_usec) {
+        let _ = std::fs::remove_file(out);
+        return Err(e.into());
+    }
     Ok(data)
 }
 

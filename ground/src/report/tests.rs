@@ -1,6 +1,6 @@
 //! Report tests: a synthetic mission through the real replay index and collector.
 
-use utkik_shared::audit::{AuditEvent, Verdict};
+use utkik_shared::audit::{AuditEvent, PayloadRef, Verdict};
 use utkik_shared::authz::AuthzDigest;
 use utkik_shared::dialect::UtkikAuthzState;
 
@@ -24,6 +24,8 @@ fn report_has_map_plots_alerts_and_redacts_unauthorized_biometrics() {
         overlays: crate::map::parse_geojson(&synth::geojson(), "synth").unwrap().0,
         audit: AuditStatus::NotGiven,
         tiles: None,
+        evidence: EvidenceAccess::Shown,
+        reader: String::new(),
     };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.html");
@@ -115,6 +117,8 @@ fn report_shows_alert_states_and_verdicts_from_the_audit_log() {
         overlays: Vec::new(),
         tiles: None,
         audit: AuditStatus::check(Some(&log)),
+        evidence: EvidenceAccess::Shown,
+        reader: String::new(),
     };
     assert_eq!(opts.audit.banner(), None, "a clean log needs no banner");
     let out = dir.path().join("r.html");
@@ -155,7 +159,7 @@ fn report_shows_alert_states_and_verdicts_from_the_audit_log() {
 
 #[test]
 fn damaged_or_missing_audit_log_is_in_the_report() {
-    let replay = replay_of(10);
+    let replay = replay_of(20);
     let dir = tempfile::tempdir().unwrap();
     let log = audit_log(&dir.path().join("audit"));
     // Tear the last two records (as a crash or a copy cut short would).
@@ -171,6 +175,8 @@ fn damaged_or_missing_audit_log_is_in_the_report() {
         overlays: Vec::new(),
         tiles: None,
         audit,
+        evidence: EvidenceAccess::Shown,
+        reader: String::new(),
     };
     let out = dir.path().join("r.html");
     let data = write(&replay, &opts, &out, |_, _| {}).unwrap();
@@ -221,4 +227,142 @@ fn base64_matches_known_vectors() {
     assert_eq!(base64(b"f"), "Zg==");
     assert_eq!(base64(b"fo"), "Zm8=");
     assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+}
+
+/// Users with known passwords (`pw-<id>`), one per role.
+fn review_users() -> crate::auth::UserDirectory {
+    use crate::auth::HashParams;
+    use crate::auth::users::UserEntry;
+    use utkik_shared::authz::Role;
+    let u = |id: &str, role| UserEntry::with_password(id, id, vec![role], &format!("pw-{id}"), HashParams::MINIMUM);
+    crate::auth::UserDirectory::from_entries(vec![
+        u("anna", Role::Operator),
+        u("cecilia", Role::SeniorOfficer),
+        u("eva", Role::Auditor),
+    ])
+    .unwrap()
+}
+
+fn audit_events(path: &std::path::Path) -> Vec<AuditEvent> {
+    crate::report::verify::read_bodies(path)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.event)
+        .collect()
+}
+
+/// The synthetic mission with its plate hit carrying a plate image (evidence to show or not).
+fn opts_plain() -> ReportOptions {
+    ReportOptions {
+        title: "t".into(),
+        overlays: Vec::new(),
+        tiles: None,
+        audit: AuditStatus::NotGiven,
+        // Overwritten by write_reviewed from the reviewer's role.
+        evidence: EvidenceAccess::Shown,
+        reader: String::new(),
+    }
+}
+
+#[test]
+fn a_report_needs_a_signed_in_reviewer_and_writes_a_disclosure_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = crate::audit_log::GroundAudit::open(&dir.path().join("audit"), None).unwrap();
+    let log = audit.path().to_path_buf();
+    let mut review = ReviewSession::new(review_users(), audit);
+    let replay = replay_of(20);
+    let rec = std::path::Path::new("mission.tlog");
+    let out = dir.path().join("r.html");
+
+    // Nobody signed in: no report, no file.
+    let e = write_reviewed(&mut review, rec, &replay, opts_plain(), &out, |_, _| {}, T0_USEC).unwrap_err();
+    assert!(e.to_string().contains("sign in"), "{e}");
+    assert!(!out.exists());
+    // An operator may not review recordings afterwards: refused and logged.
+    assert!(review.login("anna", "pw-anna", T0_USEC).is_err());
+    assert!(write_reviewed(&mut review, rec, &replay, opts_plain(), &out, |_, _| {}, T0_USEC).is_err());
+    assert!(!out.exists());
+
+    review.login("cecilia", "pw-cecilia", T0_USEC).unwrap();
+    let data = write_reviewed(&mut review, rec, &replay, opts_plain(), &out, |_, _| {}, T0_USEC + 1).unwrap();
+    assert!(out.exists());
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("Written for cecilia"), "the reader is named");
+    let events = audit_events(&log);
+    let disclosures: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            AuditEvent::Disclosure {
+                user_id,
+                recipient,
+                what,
+                ..
+            } => Some((user_id.clone(), recipient.clone(), what.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(disclosures.len(), 1, "{events:?}");
+    let (user, recipient, what) = &disclosures[0];
+    assert_eq!(user, "cecilia");
+    assert!(recipient.contains(&out.display().to_string()), "{recipient}");
+    assert!(what.contains("mission.tlog"), "{what}");
+    assert!(what.contains(&format!("{} alerts", data.alerts.len())), "{what}");
+    assert!(
+        events.iter().any(
+            |e| matches!(e, AuditEvent::Consultation { user_id, what } if user_id == "anna" && what.contains("refused"))
+        ),
+        "the refused sign-in is logged too"
+    );
+}
+
+#[test]
+fn evidence_is_left_out_of_a_report_for_a_reader_who_may_not_see_it() {
+    let replay = replay_of(20);
+    let (verdicts, _) = report_verdicts(&replay, &AuditStatus::NotGiven);
+    let mut data = collect(&replay, &verdicts, |_, _| {});
+    let jpeg = b"\xff\xd8 plate image \xff\xd9".to_vec();
+    let hit = data
+        .alerts
+        .iter_mut()
+        .find(|a| matches!(a.kind, AlertKind::PlateHit { .. }))
+        .unwrap();
+    hit.evidence_jpeg = Some(jpeg.clone());
+    let shown = opts_plain();
+    assert!(render(&replay, &data, &shown).contains(&base64(&jpeg)));
+    assert_eq!(embedded_payloads(&data, &shown), vec![PayloadRef::of(&jpeg)]);
+    let left_out = ReportOptions {
+        evidence: EvidenceAccess::LeftOut("user eva (Auditor) may not see evidence images".into()),
+        ..opts_plain()
+    };
+    let html = render(&replay, &data, &left_out);
+    assert!(!html.contains(&base64(&jpeg)), "no image for the auditor");
+    assert!(html.contains("plate image left out: user eva"), "says why");
+    assert!(embedded_payloads(&data, &left_out).is_empty());
+
+    // Through the reviewed path: the auditor's report embeds nothing and its record says so.
+    let dir = tempfile::tempdir().unwrap();
+    let audit = crate::audit_log::GroundAudit::open(&dir.path().join("audit"), None).unwrap();
+    let log = audit.path().to_path_buf();
+    let mut review = ReviewSession::new(review_users(), audit);
+    review.login("eva", "pw-eva", T0_USEC).unwrap();
+    let out = dir.path().join("r.html");
+    write_reviewed(
+        &mut review,
+        std::path::Path::new("m.tlog"),
+        &replay,
+        opts_plain(),
+        &out,
+        |_, _| {},
+        T0_USEC,
+    )
+    .unwrap();
+    let d = audit_events(&log)
+        .into_iter()
+        .find_map(|e| match e {
+            AuditEvent::Disclosure { what, payloads, .. } => Some((what, payloads)),
+            _ => None,
+        })
+        .unwrap();
+    assert!(d.1.is_empty(), "no payload disclosed");
+    assert!(d.0.contains("evidence left out"), "{}", d.0);
 }
