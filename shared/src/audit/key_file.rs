@@ -245,6 +245,19 @@ mod tests {
     }
 
     #[test]
+    fn demo_public_key_files_match_their_secret_keys() {
+        let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/audit");
+        for name in ["ground", "onboard"] {
+            let secret = std::fs::read(assets.join(format!("DEMO-{name}-audit.key.NOT-SECRET.json"))).unwrap();
+            let public = std::fs::read(assets.join(format!("DEMO-{name}-audit.pub.json"))).unwrap();
+            let signer = parse_signer(&secret).unwrap();
+            let (id, key) = parse_public_key(&public).unwrap();
+            assert_eq!(id, signer.key_id, "{name}");
+            assert_eq!(key, signer.key.verifying_key(), "{name}");
+        }
+    }
+
+    #[test]
     fn anchor_round_trip_and_errors() {
         let h = ChainHead {
             seq: 41,
