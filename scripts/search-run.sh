@@ -82,6 +82,10 @@ pids+=($!)
 ONBOARD_SET=(--set "gate.authorization=\"$AUTHZ\"")
 while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; done \
   <<< "$("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE")"
+# The drone signs its audit log's checkpoints (DEMO key, a 0600 copy: a secret file must be), so
+# the log can be verified with the public key alone (docs/LAW.md 5.4).
+install -m 600 assets/audit/DEMO-onboard-audit.key.NOT-SECRET.json "$RUN_DIR/DEMO-onboard-audit.key.json"
+ONBOARD_SET+=(--set "gate.audit_key=\"$RUN_DIR/DEMO-onboard-audit.key.json\"")
 "$BIN/utkik-onboard" --demo "${ONBOARD_SET[@]}" --audit-dir "$RUN_DIR/onboard-audit" > "$RUN_DIR/onboard.log" 2>&1 &
 pids+=($!)
 
@@ -127,17 +131,26 @@ echo "search-run: console transcript (ground.log, console lines):"
 grep -E '^(> |signed|password|refused|saving|[0-9]+/[0-9]+|.*sent to vehicle)' "$RUN_DIR/ground.log" \
   | grep -vE '^> (alerts|status)$' | uniq || true
 
-echo "search-run: verifying the audit logs"
-"$BIN/utkik-ground" verify-audit "$RUN_DIR/audit/ground-audit.jsonl" \
-  --key "$RUN_DIR/DEMO-keys/DEMO-ground-audit.key.NOT-SECRET.json" || RESULT=1
-"$BIN/utkik-ground" verify-audit "$RUN_DIR/onboard-audit/onboard-audit.log" || RESULT=1
-
 TLOG="$(ls -1 "$RUN_DIR"/*.tlog | head -1)"
 echo "search-run: scoring $TLOG against the ground truth"
 # The default IoU 0.5: the simulator's face truth box is the face brow to chin, like MTCNN's.
 "$BIN/utkik-sim" evaluate --truth "$RUN_DIR/truth.jsonl" --detections "$TLOG" \
   --out "$RUN_DIR/evaluation.json" --plots "$RUN_DIR/plots" || RESULT=1
-"$BIN/utkik-ground" report "$TLOG" -o "$RUN_DIR/report.html" --audit "$RUN_DIR/audit/ground-audit.jsonl" \
-  --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" || RESULT=1
+# The report is a disclosure: written for a signed-in senior officer (evidence included) and
+# logged in the ground's audit log with the hashes of the images it embeds.
+echo demo-cecilia | "$BIN/utkik-ground" report "$TLOG" -o "$RUN_DIR/report.html" \
+  --audit "$RUN_DIR/audit/ground-audit.jsonl" --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" \
+  --users "$RUN_DIR/DEMO-keys/DEMO-users.json" --audit-dir "$RUN_DIR/audit" \
+  --audit-key "$RUN_DIR/DEMO-keys/DEMO-ground-audit.key.NOT-SECRET.json" --user cecilia || RESULT=1
+
+# As a third party would: public keys only (no secret), then both logs read together.
+echo "search-run: verifying the audit logs with the public keys"
+"$BIN/utkik-ground" verify-audit "$RUN_DIR/audit/ground-audit.jsonl" \
+  --public-key assets/audit/DEMO-ground-audit.pub.json || RESULT=1
+"$BIN/utkik-ground" verify-audit "$RUN_DIR/onboard-audit/onboard-audit.log" \
+  --public-key assets/audit/DEMO-onboard-audit.pub.json || RESULT=1
+"$BIN/utkik-ground" reconcile --onboard "$RUN_DIR/onboard-audit/onboard-audit.log" \
+  --ground "$RUN_DIR/audit/ground-audit.jsonl" \
+  --public-key assets/audit/DEMO-onboard-audit.pub.json --public-key assets/audit/DEMO-ground-audit.pub.json || RESULT=1
 echo "search-run: results in $RUN_DIR (report.html, evaluation.json, plots/, audit/, onboard-audit/)"
 exit "$RESULT"

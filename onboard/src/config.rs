@@ -162,6 +162,10 @@ pub struct GateConfig {
     pub link_key: String,
     /// Directory of the onboard audit log and its payload store (evidence crops).
     pub audit_dir: String,
+    /// Secret key file (`utkik-audit-key/1`, mode 0600) the audit log's checkpoints are signed
+    /// with, so a third party can verify the log with its public key; empty: no checkpoints
+    /// (the log is still hash-chained, but only a key vouches for it).
+    pub audit_key: String,
     /// Template distance (dlib Euclidean) below which a face is a possible match.
     pub match_distance: f64,
 }
@@ -257,6 +261,7 @@ impl Default for Config {
                 trust_store: String::new(),
                 link_key: String::new(),
                 audit_dir: "utkik-audit".into(),
+                audit_key: String::new(),
                 match_distance: f64::from(utkik_shared::face::template::MATCH_DISTANCE),
             },
         }
@@ -536,10 +541,17 @@ impl Config {
                 }
             }
         }
-        if !(self.gate.match_distance > 0.0 && self.gate.match_distance <= 1.0) {
+        // Stricter than the verified threshold is allowed (fewer matches); looser was never
+        // measured and would let impostors through (shared::face::template::MATCH_DISTANCE).
+        let verified = f64::from(utkik_shared::face::template::MATCH_DISTANCE);
+        if !(self.gate.match_distance > 0.0 && self.gate.match_distance <= verified) {
             return bad(
                 "gate.match_distance",
-                format!("must be in (0, 1], got {}", self.gate.match_distance),
+                format!(
+                    "must be in (0, {verified}] (the verified threshold, shared::face::template::MATCH_DISTANCE; \
+                     figures in models/README.md), got {}",
+                    self.gate.match_distance
+                ),
             );
         }
         Ok(())
@@ -593,6 +605,22 @@ mod tests {
         )
         .unwrap();
         assert!(c.gate_enabled());
+    }
+
+    #[test]
+    fn match_distance_looser_than_the_verified_threshold_is_refused() {
+        // 0.9 would accept faces of different people (models/README.md: 2.8 % of impostor
+        // probes already at 0.55): start-up must stop, naming the key and the threshold.
+        for loose in ["0.9", "0.6", "0.5001"] {
+            let e = load(None, &[format!("gate.match_distance={loose}")]).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains("gate.match_distance"), "{text}");
+            assert!(text.contains("MATCH_DISTANCE"), "{text}");
+        }
+        let shipped = f64::from(utkik_shared::face::template::MATCH_DISTANCE);
+        assert_eq!(load(None, &[]).unwrap().gate.match_distance, shipped);
+        let stricter = load(None, &["gate.match_distance=0.45".into()]).unwrap();
+        assert_eq!(stricter.gate.match_distance, 0.45);
     }
 
     #[test]

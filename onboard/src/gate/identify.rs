@@ -38,6 +38,22 @@ use crate::track::BoxPx;
 
 /// Name of the onboard audit log inside the audit directory.
 pub const AUDIT_LOG_FILE: &str = "onboard-audit.log";
+/// Reads the audit checkpoint key (`gate.audit_key`): a secret file, so refused when group
+/// or others may read or write it.
+///
+/// # Errors
+/// [`GateError::AuditKey`] naming the file and what is wrong.
+pub fn load_audit_signer(path: &Path) -> Result<utkik_shared::audit::CheckpointSigner, GateError> {
+    let err = |reason: String| GateError::AuditKey {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = utkik_shared::secret_file::read_secret(path).map_err(|e| err(e.to_string()))?;
+    utkik_shared::audit::parse_signer(&bytes).map_err(|e| err(e.to_string()))
+}
+
+/// Records between the onboard log's automatic signed checkpoints (with `gate.audit_key`).
+pub const CHECKPOINT_EVERY_RECORDS: u64 = 20;
 /// Name of the payload store (evidence crops) inside the audit directory.
 pub const PAYLOAD_DIR: &str = "payloads";
 
@@ -79,6 +95,20 @@ pub enum GateError {
     /// The audit log or payload store.
     #[error("gate.audit_dir: {0}")]
     Audit(#[from] utkik_shared::audit::AuditError),
+    /// The audit checkpoint key file (`gate.audit_key`).
+    #[error("gate.audit_key {path}: {reason}")]
+    AuditKey {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A match threshold looser than the verified one (or not a positive number).
+    #[error(
+        "gate.match_distance: {0} is not in (0, {max}] (the verified threshold, shared::face::template::MATCH_DISTANCE)",
+        max = utkik_shared::face::template::MATCH_DISTANCE
+    )]
+    MatchDistance(f32),
 }
 
 /// One face of a frame as the gate sees it.
@@ -165,6 +195,9 @@ impl Gate {
                 path: setup.authorization.clone(),
                 source,
             })?;
+        if !(setup.match_distance > 0.0 && setup.match_distance <= utkik_shared::face::template::MATCH_DISTANCE) {
+            return Err(GateError::MatchDistance(setup.match_distance));
+        }
         let key = LinkKey::load(&setup.link_key)?;
         std::fs::create_dir_all(&setup.audit_dir).map_err(|source| utkik_shared::audit::AuditError::Io {
             path: setup.audit_dir.clone(),
@@ -172,6 +205,18 @@ impl Gate {
         })?;
         let (mut audit, _) = AuditWriter::open(setup.audit_dir.join(AUDIT_LOG_FILE), None, 0)?;
         let payloads = PayloadStore::open(setup.audit_dir.join(PAYLOAD_DIR))?;
+        // Evidence crops past six months go at start-up, each with an erasure record (LAW.md
+        // 5.6); the drone keeps identification data no longer than the minimum needs.
+        let erased = utkik_shared::audit::erase::apply(
+            &utkik_shared::audit::RetentionPolicy::default(),
+            &mut audit,
+            Some(&payloads),
+            &[],
+            now_usec,
+        )?;
+        if !erased.payloads.is_empty() {
+            tracing::info!("retention: {} evidence crops erased (logged)", erased.payloads.len());
+        }
         audit.append(
             now_usec,
             AuditEvent::AuthorizationLoaded {
@@ -584,7 +629,7 @@ impl Gate {
             // `template` is dropped at the end of this iteration whatever the result.
             if let Some((subject, distance)) = best.filter(|b| b.1 < self.match_distance) {
                 let subject = subject.to_string();
-                let score = 1.0 - distance;
+                let score = utkik_shared::face::template::score_from_distance(distance);
                 self.report_match(now_usec, frame, face, &subject, distance, score, &mut out);
             }
         }
@@ -678,11 +723,31 @@ impl Gate {
         })
     }
 
-    /// Writes the end of a running use on shutdown.
+    /// Writes the end of a running use on shutdown, then a signed checkpoint (with a key) so
+    /// the whole log is vouched for.
     pub fn shutdown(&mut self, now_usec: u64) {
         let mut out = GateOutput::default();
         if self.use_started_usec.is_some() {
             self.end_use(now_usec, UseEndReason::Shutdown, &mut out);
         }
+        if let Err(e) = self.audit.checkpoint(now_usec) {
+            tracing::error!("onboard audit log: {e}");
+        }
+    }
+
+    /// Signs the audit log's checkpoints with `signer` from now on (`gate.audit_key`): one
+    /// now over everything so far, one after every [`CHECKPOINT_EVERY_RECORDS`] records and one
+    /// at shutdown, so a third party can verify the drone's log with its public key alone
+    /// (LAW.md 5.3, 5.4).
+    ///
+    /// # Errors
+    /// The checkpoint cannot be written.
+    pub fn sign_checkpoints(
+        &mut self,
+        signer: utkik_shared::audit::CheckpointSigner,
+        now_usec: u64,
+    ) -> Result<(), utkik_shared::audit::AuditError> {
+        self.audit.set_signer(Some(signer), CHECKPOINT_EVERY_RECORDS);
+        self.audit.checkpoint(now_usec).map(|_| ())
     }
 }

@@ -50,7 +50,8 @@ fn setup_in(dir: &Path, authorization: PathBuf, trust_store: PathBuf) -> GateSet
         trust_store,
         link_key: assets().join("DEMO-link.key.NOT-SECRET.json"),
         audit_dir: dir.join("audit"),
-        match_distance: utkik_shared::face::template::DLIB_SAME_PERSON_DISTANCE,
+        // The shipped threshold (what the drone runs with), not dlib's looser 0.6.
+        match_distance: utkik_shared::face::template::MATCH_DISTANCE,
         cache: utkik_models::ModelCache::locate().expect("model cache"),
         system_id: 1,
         component_id: 191,
@@ -218,6 +219,107 @@ fn no_active_authorization_never_runs_or_loads_the_template_model() {
         "the designated person in view, no authorization active"
     );
     assert!(!gate.template_model_loaded());
+}
+
+#[test]
+fn a_match_threshold_looser_than_the_verified_one_stops_start_up() {
+    let fx = permit();
+    for loose in [0.9, 0.6, 0.0, f32::NAN] {
+        let setup = GateSetup {
+            match_distance: loose,
+            ..fx.setup.clone()
+        };
+        let e = Gate::open(&setup, NOW_USEC).err().expect("refused");
+        assert!(e.to_string().contains("gate.match_distance"), "{e}");
+    }
+    Gate::open(&fx.setup, NOW_USEC).expect("the shipped threshold");
+}
+
+#[test]
+fn the_onboard_log_has_signed_checkpoints_a_third_party_can_verify() {
+    use utkik_shared::audit::key_file::{keys_from_public_files, public_key_json};
+    use utkik_shared::audit::{parse_anchor, parse_signer};
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    let signer = parse_signer(
+        format!(
+            r#"{{"format":"utkik-audit-key/1","key_id":"drone-1-audit","seed_hex":"{}"}}"#,
+            "15".repeat(32)
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let public = public_key_json(&signer, "test");
+    gate.sign_checkpoints(signer, NOW_USEC).unwrap();
+    send_signed(&mut gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1, NOW_USEC);
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    let out = gate.process(NOW_USEC + 1, &frame, &faces);
+    assert_eq!(out.alerts.len(), 1, "a match was logged");
+    gate.shutdown(NOW_USEC + 2);
+    // The public key alone verifies every signature, and nothing is left unsigned.
+    let keys = keys_from_public_files([public.as_bytes()]).unwrap();
+    let options = VerifyOptions {
+        keys: Some(&keys),
+        anchor: None,
+    };
+    let r = verify_file(gate.audit_path(), &options).unwrap();
+    assert!(r.checkpoints >= 2, "at start and at shutdown: {r:?}");
+    assert_eq!(r.unsigned_tail_records, 0, "shutdown vouches for the whole log");
+    // A log cut back to the first checkpoint is caught with the last one as anchor.
+    let anchor = parse_anchor(&utkik_shared::audit::anchor_text(&r.last_checkpoint.unwrap())).unwrap();
+    let bytes = std::fs::read(gate.audit_path()).unwrap();
+    let first_cp_end = bytes
+        .split_inclusive(|&b| b == b'\n')
+        .scan(0, |n, l| {
+            *n += l.len();
+            Some((*n, l))
+        })
+        .find(|(_, l)| std::str::from_utf8(l).unwrap().contains("\"kind\":\"checkpoint\""))
+        .unwrap()
+        .0;
+    let cut = utkik_shared::audit::verify_bytes(
+        &bytes[..first_cp_end],
+        &VerifyOptions {
+            keys: Some(&keys),
+            anchor: Some(anchor),
+        },
+    );
+    assert!(cut.is_err(), "cut back before the anchor");
+}
+
+#[test]
+fn evidence_older_than_six_months_is_erased_at_start_up_and_logged() {
+    let fx = permit();
+    // A crop from a use 185 days ago, in the drone's own log and payload store.
+    let crop = {
+        let store = utkik_shared::audit::PayloadStore::open(fx.setup.audit_dir.join(PAYLOAD_DIR)).unwrap();
+        let (mut w, _) =
+            utkik_shared::audit::AuditWriter::open(fx.setup.audit_dir.join(AUDIT_LOG_FILE), None, 0).unwrap();
+        let crop = store.put(b"\xff\xd8 old crop \xff\xd9").unwrap();
+        w.append(
+            NOW_USEC - 185 * 24 * HOUR_USEC,
+            AuditEvent::PossibleMatch {
+                authorization_digest: utkik_shared::authz::AuthzDigest([9; 32]),
+                match_id: 1,
+                subject_id: "s".into(),
+                frame_time_usec: 0,
+                track_id: 1,
+                distance: 0.3,
+                evidence_crop: Some(crop.clone()),
+            },
+        )
+        .unwrap();
+        crop
+    };
+    let gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    let store = utkik_shared::audit::PayloadStore::open(fx.setup.audit_dir.join(PAYLOAD_DIR)).unwrap();
+    assert!(!store.contains(&crop), "past six months: gone");
+    assert!(
+        audit_events(&gate)
+            .iter()
+            .any(|e| matches!(e, AuditEvent::Erasure { payloads, .. } if payloads == &vec![crop.clone()])),
+        "the erasure is in the log"
+    );
 }
 
 #[test]

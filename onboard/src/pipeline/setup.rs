@@ -30,7 +30,17 @@ pub fn gate_from_config(config: &Config) -> Result<Option<crate::gate::Gate>, Pi
         system_id: config.link.system_id,
         component_id: config.link.component_id,
     };
-    let gate = crate::gate::Gate::open(&setup, SystemClock.now_usec())?;
+    let mut gate = crate::gate::Gate::open(&setup, SystemClock.now_usec())?;
+    // Signed checkpoints (LAW.md 5.3, 5.4): a third party verifies the drone's log with the
+    // public half of this key.
+    let audit_key = g.audit_key.trim();
+    if audit_key.is_empty() {
+        tracing::warn!("gate.audit_key not set: the onboard audit log gets no signed checkpoints");
+    } else {
+        let signer = crate::gate::identify::load_audit_signer(std::path::Path::new(audit_key))?;
+        gate.sign_checkpoints(signer, SystemClock.now_usec())
+            .map_err(crate::gate::GateError::from)?;
+    }
     tracing::info!(
         authorization = %g.authorization,
         digest = %gate.digest().to_hex(),
