@@ -7,11 +7,13 @@
 //!   `pipeline::Inference` with a live pose buffer;
 //! - privacy: masking + x264 encode + RTP send per frame;
 //! - out: MAVLink encode + budget bookkeeping per track message;
-//! and the Python onnxruntime yardstick (benches/python_pipeline.py) on the same frames.
+//! and the Python onnxruntime yardstick (benches/python_pipeline.py) on the same frames at 1 and
+//! 2 threads, faces found against the simulator's truth side by side, and each model in tract
+//! against onnxruntime at the same thread count (issue 18).
 //!
-//! Run: `cargo bench -p utkik-onboard --bench pipeline` (or `--no-run` and run the binary).
+//! Run: `cargo bench -p utkik-onboard --bench pipeline` (or `--no-run` and run the binary;
+//! `-- --quick` skips ingest, privacy and the per-model table).
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,10 +22,10 @@ use utkik_onboard::frame::RgbFrame;
 use utkik_onboard::ingest::time::unix_now_usec;
 use utkik_onboard::ingest::{IngestConfig, IngestStatus, latest, run_ingest};
 use utkik_onboard::out::{ManualClock, OutLink, OutLinkConfig, OutTransport, ResendPolicy, peak_rss_kib, percentiles};
-use utkik_onboard::pipeline::{Inference, tract};
+use utkik_onboard::pipeline::{Inference, ObjectClass, tract};
 use utkik_onboard::privacy::{MaskConfig, Restream, RestreamConfig, mask_boxes};
 use utkik_onboard::shutdown::Shutdown;
-use utkik_onboard::telemetry::{PoseBuffer, PoseConfig};
+use utkik_onboard::telemetry::{FramePose, PoseBuffer, PoseConfig};
 use utkik_onboard::track::{BoxPx, Detection, GroundFix, Tracker, TrackerConfig};
 use utkik_shared::dialect::{
     ATTITUDE_DATA, GIMBAL_DEVICE_ATTITUDE_STATUS_DATA, GLOBAL_POSITION_INT_DATA, GimbalDeviceFlags, MavMessage,
@@ -36,46 +38,133 @@ const H: u32 = 720;
 /// Frames benchmarked: this many simulator frames.
 const N_FRAMES: usize = 30;
 
-/// [`N_FRAMES`] frames of the simulator's `urban-street` scenario at 1280x720 (people with real
-/// faces, cars with Swedish plates, rendered through the same `FrameSource` the simulator
-/// streams), the ones with the most faces and plates of 20 px and more in view, in time order,
-/// re-stamped 33 ms apart from `t0_usec`. Returns the frames and the detectable objects in them.
-fn sim_frames(t0_usec: u64) -> (Vec<RgbFrame>, usize) {
+/// Frames benchmarked: [`N_FRAMES`] consecutive simulator frames [`FRAME_STEP_USEC`] apart.
+struct SimFrames {
+    frames: Vec<RgbFrame>,
+    /// The camera pose each frame was rendered from.
+    poses: Vec<FramePose>,
+    /// Truth face boxes >= [`MIN_TRUTH_PX`] tall, per frame.
+    faces: Vec<Vec<[f64; 4]>>,
+    /// The person of each truth face (same order as `faces`).
+    people: Vec<Vec<u32>>,
+    /// Texts of the truth plates >= [`MIN_TRUTH_PX`] tall, per frame.
+    plate_labels: Vec<Vec<String>>,
+    hfov_deg: f64,
+}
+
+/// 10 frames/s: about what the pipeline processes of a 30 frames/s camera.
+const FRAME_STEP_USEC: u64 = 100_000;
+/// Truth objects counted: at least this tall (MTCNN's 24 px minimum with some slack).
+const MIN_TRUTH_PX: u32 = 20;
+
+/// The simulator's `urban-street` scenario at 1280x720 (people with real faces, cars with
+/// Swedish plates, rendered as the simulator streams them): scanned at 2 frames/s for the
+/// three seconds with the most faces and plates of [`MIN_TRUTH_PX`] and more in view, then
+/// those seconds rendered at 10 frames/s, capture times from `t0_usec`.
+fn sim_frames(t0_usec: u64) -> SimFrames {
     use utkik_sim::render::{Assets, RenderOptions, TruthClass};
     use utkik_sim::scenario::{Scenario, scenarios_dir};
-    use utkik_sim::video::{FrameSource, VideoSettings};
+    use utkik_sim::simulation::Simulation;
+    use utkik_sim::video::{FrameRenderer, FrameSource, VideoSettings};
     let scenario = Scenario::load(&scenarios_dir().join("urban-street.toml")).expect("urban-street scenario");
     let assets = Arc::new(Assets::load_default().expect("plate font and face imagery (scripts/fetch-models.sh)"));
-    let settings = VideoSettings {
+    let settings = |fps| VideoSettings {
         size: utkik_sim::camera::VideoSize {
             width_px: W,
             height_px: H,
         },
-        fps: 2.0,
+        fps,
         render: RenderOptions::default(),
     };
-    let source = FrameSource::new(&scenario, assets, settings, t0_usec, None).expect("frame source");
-    let mut scored: Vec<(usize, u64, Vec<u8>)> = source
+    let big = |b: &&utkik_sim::render::TruthBox, class| {
+        b.class == class && b.box_px[3].saturating_sub(b.box_px[1]) >= MIN_TRUTH_PX
+    };
+    let source = FrameSource::new(&scenario, assets.clone(), settings(2.0), t0_usec, None).expect("frame source");
+    let counts: Vec<(u64, usize)> = source
         .map(|f| {
             let n = f
                 .truth
                 .iter()
-                .filter(|b| matches!(b.class, TruthClass::Face | TruthClass::Plate))
-                .filter(|b| b.box_px[3].saturating_sub(b.box_px[1]) >= 20)
+                .filter(|b| big(b, TruthClass::Face) || big(b, TruthClass::Plate))
                 .count();
-            (n, f.index, f.rgb)
+            (f.sim_time_usec, n)
         })
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    scored.truncate(N_FRAMES);
-    scored.sort_by_key(|s| s.1);
-    let objects = scored.iter().map(|s| s.0).sum();
-    let frames = scored
-        .into_iter()
-        .enumerate()
-        .map(|(k, (_, _, rgb))| RgbFrame::new(W, H, rgb, t0_usec + k as u64 * 33_333).unwrap())
-        .collect();
-    (frames, objects)
+    let best = (0..counts.len().saturating_sub(6))
+        .max_by_key(|&i| {
+            (
+                counts[i..i + 6].iter().map(|c| c.1).sum::<usize>(),
+                std::cmp::Reverse(i),
+            )
+        })
+        .unwrap_or(0);
+    let start_usec = counts[best].0;
+    let renderer = FrameRenderer::new(&scenario, assets, settings(10.0)).expect("renderer");
+    let mut sim = Simulation::new(scenario.clone(), t0_usec);
+    let mut out = SimFrames {
+        frames: Vec::new(),
+        poses: Vec::new(),
+        faces: Vec::new(),
+        people: Vec::new(),
+        plate_labels: Vec::new(),
+        hfov_deg: scenario.camera.hfov_deg,
+    };
+    for k in 0..N_FRAMES as u64 {
+        let t = start_usec + k * FRAME_STEP_USEC;
+        sim.step_to(t);
+        let pose = utkik_sim::camera::camera_pose(sim.frame(), &sim.vehicle_at(t));
+        let f = renderer.render(k, t, t0_usec, pose);
+        out.faces.push(
+            f.truth
+                .iter()
+                .filter(|b| big(b, TruthClass::Face))
+                .map(|b| b.box_px.map(f64::from))
+                .collect(),
+        );
+        out.people.push(
+            f.truth
+                .iter()
+                .filter(|b| big(b, TruthClass::Face))
+                .map(|b| b.entity_id)
+                .collect(),
+        );
+        out.plate_labels.push(
+            f.truth
+                .iter()
+                .filter(|b| big(b, TruthClass::Plate))
+                .map(|b| b.label.clone())
+                .collect(),
+        );
+        out.poses.push(FramePose {
+            pose,
+            ground_alt_m_amsl: scenario.origin.alt_m_amsl,
+        });
+        out.frames
+            .push(RgbFrame::new(W, H, f.rgb, f.capture_unix_usec).unwrap());
+    }
+    out
+}
+
+fn iou(a: [f64; 4], b: [f64; 4]) -> f64 {
+    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let area = |r: [f64; 4]| (r[2] - r[0]) * (r[3] - r[1]);
+    iw * ih / (area(a) + area(b) - iw * ih)
+}
+
+/// Truth faces matched by a found box at IoU >= 0.5 (the simulator's evaluation threshold),
+/// and found boxes matching no truth face (of any size: a smaller truth face is no false
+/// positive).
+fn score_faces(truth: &[[f64; 4]], found: &[[f64; 4]]) -> (usize, usize) {
+    let hit = truth
+        .iter()
+        .filter(|t| found.iter().any(|f| iou(**t, *f) >= 0.5))
+        .count();
+    let extra = found
+        .iter()
+        .filter(|f| truth.iter().all(|t| iou(*t, **f) < 0.3))
+        .count();
+    (hit, extra)
 }
 
 fn ms(v: &mut [u64]) -> String {
@@ -161,67 +250,420 @@ fn pose_buffer() -> Arc<Mutex<PoseBuffer>> {
     Arc::new(Mutex::new(b))
 }
 
-fn main() {
-    let t0 = unix_now_usec();
-    let (frames, objects) = sim_frames(t0);
+/// One inference configuration measured.
+#[derive(Debug, Clone, Copy)]
+struct Variant {
+    label: &'static str,
+    plates: bool,
+    /// `detect.threads`.
+    threads: u32,
+    /// tract's own matmul threads (its multithread executor; 1 = single-thread executor).
+    tract_threads: usize,
+    rows: bool,
+    full_every: u32,
+}
+
+/// What one variant measured.
+struct Measured {
+    fps: f64,
+    total: Vec<u64>,
+    faces_found: usize,
+    false_faces: usize,
+    plates_read: usize,
+}
+
+fn set_tract_threads(n: usize) {
+    use tract_linalg::multithread::{Executor, set_default_executor};
+    set_default_executor(if n > 1 {
+        Executor::multithread(n)
+    } else {
+        Executor::SingleThread
+    });
+}
+
+fn run_variant(sim: &SimFrames, v: &Variant) -> Option<Measured> {
+    let mut config = Config::default();
+    config.camera.hfov_deg = sim.hfov_deg;
+    config.detect.faces = true;
+    config.detect.plates = v.plates;
+    config.detect.threads = v.threads;
+    config.detect.face_rows = v.rows;
+    config.detect.face_full_every_n_frames = v.full_every;
+    set_tract_threads(v.tract_threads);
+    let s = Instant::now();
+    let detectors = match tract::detectors_from_config(&config) {
+        Ok(d) => d,
+        Err(e) => {
+            println!("inference {}: not measured: {e}", v.label);
+            return None;
+        }
+    };
+    let startup_s = s.elapsed().as_secs_f64();
+    let mut inf = Inference::new(&config, detectors, pose_buffer(), Arc::default());
+    let n = sim.frames.len();
+    let (mut faces_found, mut false_faces) = (0, 0);
+    let mut people_found = std::collections::HashSet::new();
+    let mut read: std::collections::HashSet<String> = Default::default();
+    let mut total = Vec::new();
+    let mut face_stages: std::collections::BTreeMap<&'static str, Vec<u64>> = Default::default();
+    let (mut faces_t, mut plates_t) = (Vec::new(), Vec::new());
+    let mut second_pass_start = Instant::now();
+    // Two passes: the first for quality (and warm-up), the second for the sustained rate.
+    for i in 0..2 * n {
+        if i == n {
+            second_pass_start = Instant::now();
+        }
+        let k = i % n;
+        let mut f = sim.frames[k].clone();
+        f.time_usec = sim.frames[0].time_usec + i as u64 * FRAME_STEP_USEC;
+        let out = inf.process_at(&f, i as u64, Some(&sim.poses[k]));
+        if i < n {
+            let found: Vec<[f64; 4]> = out
+                .detections
+                .iter()
+                .filter(|d| d.class == ObjectClass::Face)
+                .map(|d| {
+                    [
+                        d.detected.bbox.x0,
+                        d.detected.bbox.y0,
+                        d.detected.bbox.x1,
+                        d.detected.bbox.y1,
+                    ]
+                })
+                .collect();
+            let (hit, extra) = score_faces(&sim.faces[k], &found);
+            faces_found += hit;
+            false_faces += extra;
+            for (t, person) in sim.faces[k].iter().zip(&sim.people[k]) {
+                if found.iter().any(|f| iou(*t, *f) >= 0.5) {
+                    people_found.insert(*person);
+                }
+            }
+            for d in out.detections.iter().filter(|d| d.class == ObjectClass::Plate) {
+                if let Some((text, _)) = &d.detected.text {
+                    read.insert(text.clone());
+                }
+            }
+        } else {
+            total.push(out.times.total_usec());
+            faces_t.push(out.times.faces_usec);
+            plates_t.push(out.times.plates_usec);
+            for (class, stages) in inf.detector_stage_times() {
+                if class == ObjectClass::Face {
+                    for (name, us) in stages {
+                        face_stages.entry(name).or_default().push(us);
+                    }
+                }
+            }
+        }
+    }
+    let fps = n as f64 / second_pass_start.elapsed().as_secs_f64();
+    set_tract_threads(1);
+    let plates_read = sim
+        .plate_labels
+        .iter()
+        .flatten()
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .filter(|t| read.contains(*t))
+        .count();
+    let truth_faces: usize = sim.faces.iter().map(Vec::len).sum();
     println!(
-        "utkik-onboard pipeline benchmark, {W}x{H}, {} CPU threads available; {} urban-street simulator frames with {objects} faces and plates >= 20 px in view",
+        "inference {:<44} {fps:>5.1} frames/s  faces found {faces_found}/{truth_faces} ({:.0} %; people {}/{}), {false_faces} boxes on no face{}  start-up {startup_s:.1} s",
+        v.label,
+        100.0 * faces_found as f64 / truth_faces.max(1) as f64,
+        people_found.len(),
+        sim.people
+            .iter()
+            .flatten()
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        if v.plates {
+            format!(
+                ", plates read {plates_read}/{} distinct",
+                sim.plate_labels
+                    .iter()
+                    .flatten()
+                    .collect::<std::collections::HashSet<_>>()
+                    .len()
+            )
+        } else {
+            String::new()
+        },
+    );
+    let mut t = total.clone();
+    println!(
+        "    per frame: total {}   faces {}   plates {}",
+        ms(&mut t),
+        ms(&mut faces_t),
+        ms(&mut plates_t)
+    );
+    let stage_line: Vec<String> = face_stages
+        .iter_mut()
+        .map(|(name, v)| {
+            v.sort_unstable();
+            let med = v[v.len() / 2];
+            if name.contains("kpx") || name.contains("runs") || name.ends_with(" in") {
+                format!("{name} {med}")
+            } else {
+                format!("{name} {:.1}", med as f64 / 1000.0)
+            }
+        })
+        .collect();
+    println!("    face stages, median (ms unless a count): {}", stage_line.join(", "));
+    Some(Measured {
+        fps,
+        total,
+        faces_found,
+        false_faces,
+        plates_read,
+    })
+}
+
+/// System load averages (1, 5, 15 min), as `uptime` prints them.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+const ORT: &str = r#"
+import sys, time, numpy as np, onnxruntime as ort
+o = ort.SessionOptions(); o.intra_op_num_threads = int(sys.argv[4]); o.inter_op_num_threads = 1
+s = ort.InferenceSession(sys.argv[1], o, providers=["CPUExecutionProvider"])
+x = np.fromfile(sys.argv[2], dtype=np.float32).reshape([int(d) for d in sys.argv[5].split(",")])
+n = int(sys.argv[3]); name = s.get_inputs()[0].name
+s.run(None, {name: x})
+t = []
+for _ in range(n):
+    a = time.perf_counter(); s.run(None, {name: x}); t.append(time.perf_counter() - a)
+print(sorted(t)[len(t) // 2] * 1000)
+"#;
+
+/// Each model in tract and in onnxruntime on the same input at the same thread count.
+fn models_table(dir: &std::path::Path) {
+    use tract_onnx::prelude::*;
+    use utkik_models::{MTCNN_ONET, MTCNN_PNET, MTCNN_RNET, Model, ModelCache, PPOCR_DET, PPOCR_REC};
+    let Ok(cache) = ModelCache::locate() else {
+        println!("per-model table: no model cache");
+        return;
+    };
+    let cases: [(&Model, &str, Vec<usize>, usize); 5] = [
+        (&MTCNN_PNET, "pnet 640x360", vec![1, 640, 360, 3], 20),
+        (&MTCNN_RNET, "rnet x32", vec![32, 24, 24, 3], 40),
+        (&MTCNN_ONET, "onet x8", vec![8, 48, 48, 3], 30),
+        (&PPOCR_DET, "text det 640x160", vec![1, 3, 160, 640], 10),
+        (&PPOCR_REC, "text rec 48x320", vec![1, 3, 48, 320], 10),
+    ];
+    println!("per model, median ms (same input, same thread count; ratio = tract / onnxruntime):");
+    println!(
+        "    {:<17} {:>9} {:>9} {:>7}   {:>9} {:>9} {:>7}",
+        "model", "tract 1t", "ort 1t", "ratio", "tract 2t", "ort 2t", "ratio"
+    );
+    for (model, label, shape, runs) in cases {
+        let len: usize = shape.iter().product();
+        let data: Vec<f32> = (0..len).map(|i| ((i * 7919 % 255) as f32 / 127.5) - 1.0).collect();
+        let path = dir.join(format!("{}.f32", model.name));
+        std::fs::write(&path, data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+        let Ok(bytes) = cache.load_verified(model) else {
+            println!("    {label:<17} model missing");
+            continue;
+        };
+        let plan = tract_onnx::onnx()
+            .model_for_read(&mut bytes.as_slice())
+            .unwrap()
+            .with_input_fact(0, f32::fact(&shape).into())
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap();
+        let input: TValue = tract_ndarray::ArrayD::from_shape_vec(shape.clone(), data)
+            .unwrap()
+            .into_tensor()
+            .into();
+        let mut cells = Vec::new();
+        for threads in [1usize, 2] {
+            set_tract_threads(threads);
+            plan.run(tvec!(input.clone())).unwrap();
+            let mut t = Vec::new();
+            for _ in 0..runs {
+                let a = Instant::now();
+                plan.run(tvec!(input.clone())).unwrap();
+                t.push(a.elapsed().as_secs_f64() * 1000.0);
+            }
+            t.sort_by(f64::total_cmp);
+            let tract_ms = t[t.len() / 2];
+            let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+            let out = std::process::Command::new("python3")
+                .args([
+                    "-c",
+                    ORT,
+                    cache.path(model).to_str().unwrap(),
+                    path.to_str().unwrap(),
+                    &runs.to_string(),
+                    &threads.to_string(),
+                    &dims.join(","),
+                ])
+                .output();
+            let ort_ms: f64 = out
+                .ok()
+                .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+                .unwrap_or(f64::NAN);
+            cells.push(format!("{tract_ms:>9.2} {ort_ms:>9.2} {:>6.2}x", tract_ms / ort_ms));
+        }
+        set_tract_threads(1);
+        println!("    {label:<17} {}   {}", cells[0], cells[1]);
+    }
+}
+
+/// The Python yardstick on the same frames at `threads`: (fps, faces found, boxes on no face,
+/// latency line).
+fn python_yardstick(dir: &std::path::Path, sim: &SimFrames, threads: usize) -> Option<(f64, usize, usize, String)> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/python_pipeline.py");
+    let boxes_path = dir.join(format!("boxes-{threads}.json"));
+    let o = std::process::Command::new("python3")
+        .arg(script)
+        .arg(dir)
+        .args(["--threads", &threads.to_string(), "--boxes-out"])
+        .arg(&boxes_path)
+        .output()
+        .ok()?;
+    if !o.status.success() {
+        println!("python pipeline failed: {}", String::from_utf8_lossy(&o.stderr));
+        return None;
+    }
+    let line: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+    let boxes: Vec<Vec<[f64; 4]>> = serde_json::from_slice(&std::fs::read(&boxes_path).ok()?).ok()?;
+    let (mut hit, mut extra) = (0, 0);
+    for (k, found) in boxes.iter().enumerate() {
+        let (h, e) = score_faces(&sim.faces[k], found);
+        hit += h;
+        extra += e;
+    }
+    Some((
+        line["fps"].as_f64()?,
+        hit,
+        extra,
+        format!(
+            "latency p50 {:.1} ms p95 {:.1} ms",
+            line["latency_ms_p50"].as_f64()?,
+            line["latency_ms_p95"].as_f64()?
+        ),
+    ))
+}
+
+fn main() {
+    // A detector that fails on a frame says so (and the frame counts as nothing found).
+    tracing_subscriber::fmt().with_max_level(tracing::Level::WARN).init();
+    let quick = std::env::args().any(|a| a == "--quick");
+    let t0 = unix_now_usec();
+    let sim = sim_frames(t0);
+    let truth_faces: usize = sim.faces.iter().map(Vec::len).sum();
+    let truth_plates: usize = sim.plate_labels.iter().map(Vec::len).sum();
+    println!(
+        "utkik-onboard pipeline benchmark, {W}x{H}, {} CPU threads available, load average {} at start; {} consecutive urban-street simulator frames {} ms apart with {truth_faces} faces and {truth_plates} plates >= {MIN_TRUTH_PX} px in view (hfov {} deg)",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
-        frames.len()
+        load(),
+        sim.frames.len(),
+        FRAME_STEP_USEC / 1000,
+        sim.hfov_deg
     );
 
     // Ingest.
-    let (mut lat, fps) = bench_ingest(&frames);
-    println!(
-        "ingest  RTP/H.264 -> RGB (camera 30 fps, loopback): capture-to-appsink {}  delivered {fps:.1} frames/s",
-        ms(&mut lat)
-    );
+    let mut ingest_p95_ms = 0.0;
+    if !quick {
+        let (mut lat, fps) = bench_ingest(&sim.frames);
+        ingest_p95_ms = percentiles(&mut lat.clone()).map_or(0.0, |p| p.1 as f64 / 1000.0);
+        println!(
+            "ingest  RTP/H.264 -> RGB (camera 30 fps, loopback): capture-to-appsink {}  delivered {fps:.1} frames/s",
+            ms(&mut lat)
+        );
+    }
 
-    // Inference with the detectors this build has.
-    for (label, faces, plates) in [("faces only", true, false), ("faces+plates", true, true)] {
-        let mut config = Config::default();
-        config.detect.faces = faces;
-        config.detect.plates = plates;
-        match tract::detectors_from_config(&config) {
-            Ok(detectors) => {
-                let counters = Arc::default();
-                let mut inf = Inference::new(&config, detectors, pose_buffer(), counters);
-                let mut stage = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-                let (mut faces_found, mut plates_read) = (0usize, 0usize);
-                let start = Instant::now();
-                let n = 60u64;
-                for i in 0..n {
-                    let f = &frames[(i % frames.len() as u64) as usize];
-                    let out = inf.process(f, i);
-                    if i < frames.len() as u64 {
-                        for d in &out.detections {
-                            match d.class {
-                                utkik_onboard::pipeline::ObjectClass::Face => faces_found += 1,
-                                utkik_onboard::pipeline::ObjectClass::Plate => plates_read += 1,
-                            }
-                        }
-                    }
-                    stage[0].push(out.times.pose_usec);
-                    stage[1].push(out.times.faces_usec);
-                    stage[2].push(out.times.plates_usec);
-                    stage[3].push(out.times.track_usec);
-                    stage[4].push(out.times.total_usec());
-                }
-                let fps = n as f64 / start.elapsed().as_secs_f64();
-                println!(
-                    "inference {label}: {fps:.1} frames/s; first pass over the {} frames: {faces_found} face and {plates_read} plate detections",
-                    frames.len()
-                );
-                for (name, v) in ["pose", "faces", "plates", "track+georef", "total"]
-                    .iter()
-                    .zip(stage.iter_mut())
-                {
-                    println!("  {name:<13} {}", ms(v));
-                }
-            }
-            Err(e) => println!("inference {label}: not measured: {e}"),
+    // Inference: the old way (full pyramid, one thread) to the new defaults, side by side.
+    // "sweep in n strips": the face pyramid covers one of n vertical strips of the frame per
+    // frame, plus windows around the live face tracks (`detect.face_full_every_n_frames`).
+    let base = Variant {
+        label: "",
+        plates: false,
+        threads: 1,
+        tract_threads: 1,
+        rows: false,
+        full_every: 1,
+    };
+    let variants = [
+        Variant {
+            label: "faces, 1 thread, full pyramid",
+            ..base
+        },
+        Variant {
+            label: "faces, tract 2-thread executor, full pyramid",
+            tract_threads: 2,
+            ..base
+        },
+        Variant {
+            label: "faces, 2 threads, full pyramid",
+            threads: 2,
+            ..base
+        },
+        Variant {
+            label: "faces, 2 threads, row bands",
+            threads: 2,
+            rows: true,
+            ..base
+        },
+        Variant {
+            label: "faces, 2 threads, row bands, sweep in 3 strips",
+            threads: 2,
+            rows: true,
+            full_every: 3,
+            ..base
+        },
+        Variant {
+            label: "faces, 2 threads, row bands, sweep in 2 strips",
+            threads: 2,
+            rows: true,
+            full_every: 2,
+            ..base
+        },
+        Variant {
+            label: "faces, 1 thread, row bands, sweep in 3 strips",
+            rows: true,
+            full_every: 3,
+            ..base
+        },
+        Variant {
+            label: "faces+plates, 2 threads, full pyramid",
+            plates: true,
+            threads: 2,
+            ..base
+        },
+        Variant {
+            label: "faces+plates, 2 threads, row bands, sweep in 3 strips",
+            plates: true,
+            threads: 2,
+            rows: true,
+            full_every: 3,
+            ..base
+        },
+    ];
+    let defaults = Config::default();
+    println!(
+        "(defaults: detect.threads = {}, face_rows = {}, face_full_every_n_frames = {}, min_face_px = {}, plate_every_n_frames = {})",
+        defaults.detect.threads,
+        defaults.detect.face_rows,
+        defaults.detect.face_full_every_n_frames,
+        defaults.detect.min_face_px,
+        defaults.detect.plate_every_n_frames
+    );
+    let mut measured = Vec::new();
+    for v in &variants {
+        if let Some(m) = run_variant(&sim, v) {
+            measured.push((*v, m));
         }
     }
+    println!("load average after inference: {}", load());
 
     // Tracking + georeferencing alone: 20 detections a frame moving 3 px/frame.
     let poses = pose_buffer();
@@ -262,33 +704,35 @@ fn main() {
     }
     println!("track+georef 20 objects/frame: {} (µs resolution)", ms(&mut v));
 
-    // Privacy: mask 10 boxes and encode+send 1280x720.
-    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut rs = Restream::new(RestreamConfig {
-        destination: sink.local_addr().unwrap().to_string(),
-        bitrate_kbps: 1500,
-        fps: 15,
-    });
-    let boxes: Vec<BoxPx> = (0..10)
-        .map(|k| BoxPx::from_xywh(100.0 * k as f64, 200.0, 60.0, 70.0))
-        .collect();
-    let (mut mask_t, mut push_t) = (Vec::new(), Vec::new());
-    for (i, f) in frames.iter().cycle().take(90).enumerate() {
-        let mut f = f.clone();
-        f.time_usec = t0 + i as u64 * 66_666;
-        let s = Instant::now();
-        mask_boxes(&mut f, &boxes, &MaskConfig::default());
-        mask_t.push(s.elapsed().as_micros() as u64);
-        let s = Instant::now();
-        rs.push(&f).unwrap();
-        push_t.push(s.elapsed().as_micros() as u64);
-        std::thread::sleep(Duration::from_millis(20));
+    if !quick {
+        // Privacy: mask 10 boxes and encode+send 1280x720.
+        let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut rs = Restream::new(RestreamConfig {
+            destination: sink.local_addr().unwrap().to_string(),
+            bitrate_kbps: 1500,
+            fps: 15,
+        });
+        let boxes: Vec<BoxPx> = (0..10)
+            .map(|k| BoxPx::from_xywh(100.0 * k as f64, 200.0, 60.0, 70.0))
+            .collect();
+        let (mut mask_t, mut push_t) = (Vec::new(), Vec::new());
+        for (i, f) in sim.frames.iter().cycle().take(90).enumerate() {
+            let mut f = f.clone();
+            f.time_usec = t0 + i as u64 * 66_666;
+            let s = Instant::now();
+            mask_boxes(&mut f, &boxes, &MaskConfig::default());
+            mask_t.push(s.elapsed().as_micros() as u64);
+            let s = Instant::now();
+            rs.push(&f).unwrap();
+            push_t.push(s.elapsed().as_micros() as u64);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        println!(
+            "privacy mask 10 boxes: {}   re-stream push (copy into appsrc; x264 runs on its own thread): {}",
+            ms(&mut mask_t),
+            ms(&mut push_t)
+        );
     }
-    println!(
-        "privacy mask 10 boxes: {}   re-stream push (copy into appsrc; x264 runs on its own thread): {}",
-        ms(&mut mask_t),
-        ms(&mut push_t)
-    );
 
     // Out: encode + budget per message.
     let ground = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -317,16 +761,13 @@ fn main() {
         }));
         link.step();
     }
-    println!(
-        "out: {:.1} µs per UTKIK_TRACK (queue + encode + budget + UDP send)",
-        s.elapsed().as_micros() as f64 / 10_000.0
-    );
-    println!("peak RSS {} MiB", peak_rss_kib() / 1024);
+    let out_us = s.elapsed().as_micros() as f64 / 10_000.0;
+    println!("out: {out_us:.1} µs per UTKIK_TRACK (queue + encode + budget + UDP send)");
 
-    // Python yardstick on the same frames.
+    // The Python yardstick on the same frames, 1 and 2 threads.
     let dir = tempfile::tempdir().unwrap();
     let mut raw = Vec::new();
-    for f in &frames {
+    for f in &sim.frames {
         raw.extend_from_slice(&f.data);
     }
     std::fs::write(dir.path().join("frames.rgb"), raw).unwrap();
@@ -335,19 +776,56 @@ fn main() {
         format!("{{\"width\": {W}, \"height\": {H}}}"),
     )
     .unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/python_pipeline.py");
-    match std::process::Command::new("python3")
-        .arg(script)
-        .arg(dir.path())
-        .args(["--threads", "1"])
-        .output()
-    {
-        Ok(o) if o.status.success() => println!(
-            "python onnxruntime faces only (1 thread): {}",
-            String::from_utf8_lossy(&o.stdout).trim()
-        ),
-        Ok(o) => println!("python pipeline failed: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => println!("python pipeline not run: {e}"),
+    let mut python = Vec::new();
+    for threads in [1, 2] {
+        match python_yardstick(dir.path(), &sim, threads) {
+            Some((fps, hit, extra, lat)) => {
+                println!(
+                    "python onnxruntime faces only, {threads} thread(s): {fps:.1} frames/s  faces found {hit}/{truth_faces} ({:.0} %), {extra} boxes on no face  {lat}",
+                    100.0 * hit as f64 / truth_faces.max(1) as f64
+                );
+                python.push((threads, fps, hit));
+            }
+            None => println!("python onnxruntime faces only, {threads} thread(s): not run"),
+        }
     }
-    let _ = Ordering::Relaxed;
+    println!("load average after python: {}", load());
+
+    if !quick {
+        models_table(dir.path());
+    }
+
+    // Summary against the issue's targets.
+    println!("summary (targets of issue 18):");
+    let py2 = python.iter().find(|p| p.0 == 2).or(python.last()).copied();
+    for (v, m) in &measured {
+        let mut t = m.total.clone();
+        let p95_ms = percentiles(&mut t).map_or(0.0, |p| p.1 as f64 / 1000.0);
+        let period_ms = 1000.0 / m.fps;
+        let vs_python = py2.map_or(String::new(), |(th, fps, hit)| {
+            format!(
+                "; {:.2}x python {th}t, faces found {} vs {hit}",
+                m.fps / fps,
+                m.faces_found
+            )
+        });
+        println!(
+            "    {:<50} {:>5.1} frames/s; frame-to-MAVLink p95 ~ {:.0} ms (ingest p95 {ingest_p95_ms:.0} + inference p95 {p95_ms:.0} + up to one inference period {period_ms:.0} waiting + out {:.2}){vs_python}; {} boxes on no face{}",
+            v.label,
+            m.fps,
+            ingest_p95_ms + p95_ms + period_ms + out_us / 1000.0,
+            out_us / 1000.0,
+            m.false_faces,
+            if v.plates {
+                format!(", {} plates read", m.plates_read)
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!(
+        "peak RSS {} MiB (this benchmark process: models, plans, frames, renderer)",
+        peak_rss_kib() / 1024
+    );
+    println!("load average at end: {}", load());
 }

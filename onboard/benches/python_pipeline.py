@@ -7,8 +7,10 @@ thresholds 0.6/0.7/0.7, scale factor 0.709), and optionally PP-OCRv5 text detect
 recognition on the same plate regions the Rust pipeline looked at. No tracking and no MAVLink:
 those cost microseconds; the comparison is about the per-frame work.
 
-Usage: python_pipeline.py FRAMES_DIR [--plates] [--threads N] [--min-face PX]
-Prints one JSON line: frames, fps, latency_ms p50/p95, faces found.
+Usage: python_pipeline.py FRAMES_DIR [--plates] [--threads N] [--min-face PX] [--boxes-out FILE]
+Prints one JSON line: frames, fps, latency_ms p50/p95, faces found; --boxes-out writes the face
+boxes of each frame ([[x0, y0, x1, y1], ...] per frame, JSON) so the caller can score them
+against the simulator's truth.
 """
 import argparse
 import json
@@ -187,6 +189,7 @@ def main():
     ap.add_argument("--plates", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--min-face", type=int, default=24)
+    ap.add_argument("--boxes-out")
     a = ap.parse_args()
     index = json.load(open(os.path.join(a.frames_dir, "index.json")))
     w, h = index["width"], index["height"]
@@ -199,14 +202,20 @@ def main():
     lat = []
     faces = 0
     reads = 0
+    boxes = []
     t0 = time.perf_counter()
     for i, f in enumerate(frames):
         s = time.perf_counter()
-        faces += len(mt.detect(f))
+        found = mt.detect(f)
+        faces += len(found)
+        boxes.append([[float(v) for v in b[:4]] for b in found])
         if pl is not None:
             reads += pl.read(f, regions[i] if i < len(regions) else [])
         lat.append((time.perf_counter() - s) * 1000.0)
     total = time.perf_counter() - t0
+    if a.boxes_out:
+        with open(a.boxes_out, "w") as out:
+            json.dump(boxes, out)
     lat.sort()
     pct = lambda p: lat[min(len(lat) - 1, max(0, int(np.ceil(p * len(lat))) - 1))]
     print(json.dumps({"frames": len(frames), "fps": len(frames) / total, "latency_ms_p50": pct(0.5),

@@ -68,6 +68,15 @@ pub struct DetectConfig {
     pub plates: bool,
     /// Smallest face, px.
     pub min_face_px: u32,
+    /// Worker threads of the face detector (pyramid levels, R-Net/O-Net batches); with
+    /// `threads` > 1 faces and plates also run side by side on each frame.
+    pub threads: u32,
+    /// Run each face-pyramid level only on the image rows where faces of its size can be
+    /// (camera pose and intrinsics, a 0.2 m face); the whole frame while the pose is stale.
+    pub face_rows: bool,
+    /// The face pyramid covers the frame in this many vertical strips, one strip per frame,
+    /// plus windows around the live face tracks on every frame (1: the whole frame every frame).
+    pub face_full_every_n_frames: u32,
     /// Plate reading cadence: the plate stage runs on every n-th frame.
     pub plate_every_n_frames: u32,
     /// Scale of the plate discovery scan (0.5 = half resolution).
@@ -219,6 +228,9 @@ impl Default for Config {
                 faces: true,
                 plates: true,
                 min_face_px: 24,
+                threads: 2,
+                face_rows: true,
+                face_full_every_n_frames: 1,
                 plate_every_n_frames: 3,
                 plate_scan_scale: 0.5,
                 plate_countries: vec!["SE".into()],
@@ -477,6 +489,15 @@ impl Config {
         }
         if self.track.low_score > self.track.high_score {
             return bad("track.low_score", "must not exceed track.high_score".into());
+        }
+        if !(1..=16).contains(&self.detect.threads) {
+            return bad(
+                "detect.threads",
+                format!("must be 1 to 16, got {}", self.detect.threads),
+            );
+        }
+        if self.detect.face_full_every_n_frames == 0 {
+            return bad("detect.face_full_every_n_frames", "must be at least 1".into());
         }
         if self.detect.plate_every_n_frames == 0 {
             return bad("detect.plate_every_n_frames", "must be at least 1".into());

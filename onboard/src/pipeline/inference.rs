@@ -12,12 +12,12 @@ use utkik_shared::dialect::MavMessage;
 
 use super::georef::{FrameGeoref, GeorefConfig};
 use super::plates::PlateVotes;
-use super::{Detected, ModelIds, ObjectClass, ObjectDetector, OutItem, hits, messages};
+use super::{Detected, FrameContext, ModelIds, ObjectClass, ObjectDetector, OutItem, hits, messages};
 use crate::config::Config;
 use crate::frame::RgbFrame;
 use crate::out::{Clock, PipelineCounters, SystemClock};
 use crate::shutdown::Shutdown;
-use crate::telemetry::{PoseBuffer, PoseConfig};
+use crate::telemetry::{FramePose, PoseBuffer};
 use crate::track::{BoxPx, Detection, Tracker, TrackerConfig};
 
 /// Pairs each alert with its evidence transfer (none when the crop could not be made).
@@ -59,14 +59,16 @@ pub struct StageTimes {
     pub faces_usec: u64,
     /// Plate detector and reader (0 on frames it skips).
     pub plates_usec: u64,
+    /// All detectors, wall time (less than faces + plates when they run side by side).
+    pub detect_usec: u64,
     /// Tracking, georeferencing, votes and message building.
     pub track_usec: u64,
 }
 
 impl StageTimes {
-    /// Sum of the stages.
+    /// The frame's wall time through the stages.
     pub fn total_usec(&self) -> u64 {
-        self.pose_usec + self.faces_usec + self.plates_usec + self.track_usec
+        self.pose_usec + self.detect_usec + self.track_usec
     }
 }
 
@@ -112,6 +114,8 @@ pub struct Inference {
     gate: Option<crate::gate::Gate>,
     /// ANPR hit-list check of voted reads (no list: every read is a no-hit).
     plate_hits: hits::PlateHits,
+    /// Detectors run side by side on their own threads (`detect.threads` > 1).
+    parallel: bool,
 }
 
 impl Inference {
@@ -164,6 +168,7 @@ impl Inference {
             counters,
             gate: None,
             plate_hits: hits::PlateHits::new(None),
+            parallel: config.detect.threads > 1,
         }
     }
 
@@ -176,6 +181,14 @@ impl Inference {
     /// points; it alone decides whether a template is computed.
     pub fn set_gate(&mut self, gate: crate::gate::Gate) {
         self.gate = Some(gate);
+    }
+
+    /// Each detector's internal stage times of the last frame (the benchmark prints them).
+    pub fn detector_stage_times(&self) -> Vec<(ObjectClass, Vec<(&'static str, u64)>)> {
+        self.detectors
+            .iter()
+            .map(|d| (d.class(), d.last_stage_times()))
+            .collect()
     }
 
     /// The gate, if any (tests read its counters).
@@ -243,32 +256,75 @@ impl Inference {
 
     /// One frame: the messages to send, every box to mask, and the stage times.
     pub fn process(&mut self, frame: &RgbFrame, index: u64) -> FrameOutput {
-        let mut times = StageTimes::default();
         let t0 = std::time::Instant::now();
         let pose = self
             .poses
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .pose_at(frame.time_usec);
-        let georef = match &pose {
-            Ok(p) => FrameGeoref::new(&self.georef, frame.width, frame.height, p),
+        let pose = match pose {
+            Ok(p) => Some(p),
             Err(why) => {
                 self.counters.frames_pose_stale.fetch_add(1, Ordering::Relaxed);
                 tracing::trace!(time_usec = frame.time_usec, "pose stale: {why}");
                 None
             }
         };
+        let lookup_usec = t0.elapsed().as_micros() as u64;
+        let mut out = self.process_at(frame, index, pose.as_ref());
+        out.times.pose_usec += lookup_usec;
+        out
+    }
+
+    /// [`Inference::process`] with the camera pose given (`None`: stale) instead of looked up
+    /// in the pose buffer: the benchmark gives each simulator frame the pose it was rendered
+    /// from.
+    pub fn process_at(&mut self, frame: &RgbFrame, index: u64, pose: Option<&FramePose>) -> FrameOutput {
+        let mut times = StageTimes::default();
+        let t0 = std::time::Instant::now();
+        let georef = pose.and_then(|p| FrameGeoref::new(&self.georef, frame.width, frame.height, p));
         let stale = georef.is_none();
         times.pose_usec = t0.elapsed().as_micros() as u64;
         let mut messages = Vec::new();
         let mut boxes = Vec::new();
         let mut detections = Vec::new();
         let mut plate_alerts: Vec<(u32, MavMessage, Vec<MavMessage>)> = Vec::new();
+        // Each detector learns the camera and its class's live tracks, then all run: side by
+        // side on their own threads when there are several and the config allows it.
         for d in &mut self.detectors {
-            let class = d.class();
-            let td = std::time::Instant::now();
-            let result = d.detect(frame, index);
-            let dt = td.elapsed().as_micros() as u64;
+            let tracks = self
+                .trackers
+                .get(&d.class())
+                .map(|t| t.boxes_at(frame.time_usec))
+                .unwrap_or_default();
+            d.prepare(&FrameContext {
+                index,
+                width: frame.width,
+                height: frame.height,
+                georef: georef.as_ref(),
+                tracks: &tracks,
+            });
+        }
+        let td = std::time::Instant::now();
+        let run = |d: &mut Box<dyn ObjectDetector>| {
+            let t = std::time::Instant::now();
+            let r = d.detect(frame, index);
+            (r, t.elapsed().as_micros() as u64)
+        };
+        let results: Vec<_> = if self.parallel && self.detectors.len() > 1 {
+            std::thread::scope(|s| {
+                let (first, rest) = self.detectors.split_at_mut(1);
+                let handles: Vec<_> = rest.iter_mut().map(|d| s.spawn(move || run(d))).collect();
+                let mut all = vec![run(&mut first[0])];
+                all.extend(handles.into_iter().map(|h| h.join().expect("detector thread panicked")));
+                all
+            })
+        } else {
+            self.detectors.iter_mut().map(run).collect()
+        };
+        times.detect_usec = td.elapsed().as_micros() as u64;
+        let classes: Vec<ObjectClass> = self.detectors.iter().map(|d| d.class()).collect();
+        for (class, (result, dt)) in classes.into_iter().zip(results) {
             match class {
                 ObjectClass::Face => times.faces_usec += dt,
                 ObjectClass::Plate => times.plates_usec += dt,
@@ -398,6 +454,7 @@ impl Inference {
 mod tests {
     use super::*;
     use crate::pipeline::tract;
+    use crate::telemetry::PoseConfig;
 
     /// A plate detector that reads `texts[frame]` at a box moving 150 px a frame (no overlap).
     struct ScriptedPlates(Vec<Vec<&'static str>>);

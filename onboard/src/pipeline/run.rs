@@ -200,7 +200,7 @@ mod tests {
     use utkik_shared::dialect::MavMessage;
 
     use super::*;
-    use crate::telemetry::StreamDecoder;
+    use utkik_shared::mavframe::FrameDecoder;
 
     /// Detection off (a real configuration: video relay with status only): ingest, status at the
     /// configured period, re-stream and shutdown all work over real sockets.
@@ -223,14 +223,17 @@ mod tests {
         let sd = shutdown.clone();
         let handle = std::thread::spawn(move || run_with_detectors(&config, Vec::new(), sd, Arc::default()));
 
-        let mut decoder = StreamDecoder::new();
+        let mut decoder = FrameDecoder::new();
         let mut buf = [0u8; 2048];
         let status = loop {
             let (n, _) = ground.recv_from(&mut buf).expect("status arrives");
-            let found = decoder.push(&buf[..n]).into_iter().find_map(|(h, m)| match m {
-                MavMessage::UTKIK_PIPELINE_STATUS(s) if s.frames_processed > 0 => Some((h, s)),
-                _ => None,
-            });
+            let found = decoder
+                .push_messages(&buf[..n])
+                .into_iter()
+                .find_map(|d| match d.message {
+                    MavMessage::UTKIK_PIPELINE_STATUS(s) if s.frames_processed > 0 => Some((d.frame.header(), s)),
+                    _ => None,
+                });
             if let Some(s) = found {
                 break s;
             }

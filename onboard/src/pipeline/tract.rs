@@ -6,9 +6,9 @@
 use utkik_models::{MTCNN_PNET, ModelCache, ModelError, PPOCR_DET, PPOCR_REC};
 use utkik_shared::plate::PlateGrammar;
 
-use super::{Detected, ModelIds, ObjectClass, ObjectDetector};
+use super::{Detected, FrameContext, ModelIds, ObjectClass, ObjectDetector};
 use crate::config::Config;
-use crate::detect::faces::{FaceConfig, FaceDetector, FaceError};
+use crate::detect::faces::{FaceConfig, FaceDetector, FaceError, FaceSearch};
 use crate::detect::plates::{PlateConfig, PlateDetection, PlateDetector, PlateError};
 use crate::frame::RgbFrame;
 use crate::track::BoxPx;
@@ -51,7 +51,9 @@ pub fn detectors_with_cache(
 ) -> Result<Vec<Box<dyn ObjectDetector>>, DetectorError> {
     let mut detectors: Vec<Box<dyn ObjectDetector>> = Vec::new();
     if config.detect.faces {
-        detectors.push(Box::new(FaceObjectDetector::new(cache, face_config(config))?));
+        detectors.push(Box::new(
+            FaceObjectDetector::new(cache, face_config(config))?.with_search(face_search_config(config)),
+        ));
     }
     if config.detect.plates {
         detectors.push(Box::new(PlateObjectDetector::new(cache, plate_config(config)?)?));
@@ -63,7 +65,35 @@ pub fn detectors_with_cache(
 pub fn face_config(config: &Config) -> FaceConfig {
     FaceConfig {
         min_face_px: config.detect.min_face_px as f32,
+        threads: config.detect.threads as usize,
         ..FaceConfig::default()
+    }
+}
+
+/// Where the face detector looks on each frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceSearchConfig {
+    /// Pyramid levels only on the rows that can hold their faces (needs the pose).
+    pub rows: bool,
+    /// The frame is searched in this many vertical strips, one per frame, with windows around
+    /// the live tracks on every frame (1: the whole frame on every frame).
+    pub full_every_n_frames: u32,
+    /// Face size assumed for the rows, metres (brow to chin, about the MTCNN box).
+    pub face_size_m: f64,
+    /// Height of a face's centre above the ground, metres.
+    pub face_height_m: f64,
+    /// Tolerance factor on the expected face size (rows) and on a track's size (windows).
+    pub margin: f32,
+}
+
+/// The face search settings of `config`.
+pub fn face_search_config(config: &Config) -> FaceSearchConfig {
+    FaceSearchConfig {
+        rows: config.detect.face_rows,
+        full_every_n_frames: config.detect.face_full_every_n_frames.max(1),
+        face_size_m: 0.2,
+        face_height_m: config.camera.face_height_m,
+        margin: 1.6,
     }
 }
 
@@ -91,17 +121,64 @@ fn box_px([x0, y0, x1, y1]: [f32; 4]) -> BoxPx {
     }
 }
 
-/// MTCNN on every frame.
+/// MTCNN on every frame: the whole pyramid (or its row bands) on every
+/// `full_every_n_frames`-th frame, windows around the live face tracks in between.
 pub struct FaceObjectDetector {
     inner: FaceDetector,
+    search: Option<FaceSearchConfig>,
+    next: FaceSearch,
 }
 
 impl FaceObjectDetector {
-    /// Loads and verifies the three MTCNN nets.
+    /// Loads and verifies the three MTCNN nets; searches the full frame on every frame.
     pub fn new(cache: &ModelCache, config: FaceConfig) -> Result<Self, FaceError> {
         Ok(Self {
             inner: FaceDetector::new(cache, config)?,
+            search: None,
+            next: FaceSearch::Full,
         })
+    }
+
+    /// Narrows the search as `search` says (rows from the pose, windows between full passes).
+    pub fn with_search(mut self, search: FaceSearchConfig) -> Self {
+        self.search = Some(search);
+        self
+    }
+
+    /// The detector (timings, settings).
+    pub fn inner(&self) -> &FaceDetector {
+        &self.inner
+    }
+}
+
+/// Where to look for faces on the frame of `context` under `config`.
+pub fn face_search_for(config: &FaceSearchConfig, context: &FrameContext<'_>) -> FaceSearch {
+    let rows = match context.georef {
+        Some(g) if config.rows => {
+            Some(g.object_px_by_row(context.width, context.height, config.face_size_m, config.face_height_m))
+        }
+        _ => None,
+    };
+    if config.full_every_n_frames > 1 {
+        // One strip of the frame per frame, and the live tracks on every frame.
+        return FaceSearch::Sweep {
+            face_px: rows,
+            part: (context.index % u64::from(config.full_every_n_frames)) as u32,
+            parts: config.full_every_n_frames,
+            boxes: context
+                .tracks
+                .iter()
+                .map(|b| [b.x0 as f32, b.y0 as f32, b.x1 as f32, b.y1 as f32])
+                .collect(),
+            margin: config.margin,
+        };
+    }
+    match rows {
+        Some(face_px) => FaceSearch::Rows {
+            face_px,
+            margin: config.margin,
+        },
+        None => FaceSearch::Full,
     }
 }
 
@@ -110,8 +187,31 @@ impl ObjectDetector for FaceObjectDetector {
         ObjectClass::Face
     }
 
+    fn prepare(&mut self, context: &FrameContext<'_>) {
+        if let Some(config) = &self.search {
+            self.next = face_search_for(config, context);
+        }
+    }
+
+    fn last_stage_times(&self) -> Vec<(&'static str, u64)> {
+        let t = self.inner.last_times();
+        vec![
+            ("pnet", t.pnet_usec),
+            ("resize cpu", t.resize_cpu_usec),
+            ("pnet cpu", t.pnet_cpu_usec),
+            ("rnet", t.rnet_usec),
+            ("onet", t.onet_usec),
+            ("plans", t.plan_usec),
+            ("pnet kpx", t.pnet_px / 1000),
+            ("pnet runs", u64::from(t.pnet_jobs)),
+            ("rnet in", u64::from(t.candidates[0])),
+            ("onet in", u64::from(t.candidates[1])),
+        ]
+    }
+
     fn detect(&mut self, frame: &RgbFrame, _frame_index: u64) -> Result<Option<Vec<Detected>>, String> {
-        let faces = self.inner.detect(frame).map_err(|e| e.to_string())?;
+        let search = std::mem::take(&mut self.next);
+        let faces = self.inner.detect_in(frame, &search).map_err(|e| e.to_string())?;
         Ok(Some(
             faces
                 .into_iter()
