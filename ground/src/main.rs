@@ -394,7 +394,9 @@ fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
             Err(e) => warn!("authorization {} refused: {e}", p.display()),
         }
     }
-    Ok(OpsRes::new(ops, audit_dir.join("exports")))
+    // A DEMO run's exports (disclosures of evidence) go to a folder that says DEMO.
+    let exports = if args.auth.demo { "DEMO-exports" } else { "exports" };
+    Ok(OpsRes::new(ops, audit_dir.join(exports)))
 }
 
 /// The retention policy of the live station (refused under six months) over its recordings and
