@@ -248,6 +248,7 @@ pub fn mission(duration_s: u32, cars: u32) -> SynthMission {
                         reads: 5,
                         image_transfer_id: 0,
                         image_size: 0,
+                        image_crc32: 0,
                     }),
                 );
             }

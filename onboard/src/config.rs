@@ -136,6 +136,9 @@ pub struct LinkConfig {
     pub alert_resend_max_ms: u64,
     /// Pipeline status period, ms.
     pub status_period_ms: u64,
+    /// State file of the alert-id boot epoch (incremented at each start, `out::boot_epoch`),
+    /// relative to the working directory.
+    pub boot_epoch_file: String,
 }
 
 /// `[privacy]`.
@@ -258,6 +261,7 @@ impl Default for Config {
                 alert_resend_initial_ms: 1000,
                 alert_resend_max_ms: 8000,
                 status_period_ms: 1000,
+                boot_epoch_file: "utkik-state/boot-epoch".into(),
             },
             privacy: PrivacyConfig {
                 restream: true,

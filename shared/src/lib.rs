@@ -14,6 +14,7 @@ pub mod dialect;
 pub mod face;
 pub mod geo;
 pub mod hitlist;
+pub mod image_transfer;
 pub mod link_signing;
 pub mod mavframe;
 pub mod plate;

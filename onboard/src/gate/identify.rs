@@ -166,6 +166,8 @@ pub struct Gate {
     use_started_usec: Option<u64>,
     inside_area: bool,
     last_request_id: u16,
+    /// The command of `last_request_id` (a resend of it is answered, not applied again).
+    last_command: Option<UtkikAuthzCommand>,
     last_result: MavResult,
     system_id: u8,
     component_id: u8,
@@ -239,15 +241,22 @@ impl Gate {
             matches: Vec::new(),
             matched_tracks: HashSet::new(),
             matches_sent: 0,
-            next_alert_id: 0x4000_0000,
+            next_alert_id: crate::out::boot_epoch::first_match_alert_id(0),
             next_transfer_id: 1,
             use_started_usec: None,
             inside_area: false,
             last_request_id: 0,
+            last_command: None,
             last_result: MavResult::MAV_RESULT_ACCEPTED,
             system_id: setup.system_id,
             component_id: setup.component_id,
         })
+    }
+
+    /// Numbers this run's possible matches in boot epoch `epoch` (`out::boot_epoch`), so they
+    /// never repeat an id of an earlier run that the ground still holds.
+    pub fn set_boot_epoch(&mut self, epoch: u32) {
+        self.next_alert_id = crate::out::boot_epoch::first_match_alert_id(epoch);
     }
 
     /// The authorization's lifecycle state as of the last call.
@@ -337,6 +346,20 @@ impl Gate {
                 ),
             );
         }
+        // The ground resends a command until our status echoes its request id. A resend of the
+        // request handled last (its status was lost) is answered with the stored result and not
+        // applied twice (a second ACTIVATE would be refused as already active and the ground
+        // would show a refusal). STOP is applied every time: harmless twice, and a restarted
+        // ground may reuse a request id.
+        if cmd.request_id == self.last_request_id
+            && self.last_command == Some(cmd.command)
+            && cmd.command != UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP
+        {
+            return GateOutput {
+                messages: vec![self.status_message(now_usec, None)],
+                ..GateOutput::default()
+            };
+        }
         self.apply(&cmd, now_usec)
     }
 
@@ -352,6 +375,7 @@ impl Gate {
             },
         );
         self.last_request_id = cmd.request_id;
+        self.last_command = Some(cmd.command);
         self.last_result = MavResult::MAV_RESULT_DENIED;
         GateOutput {
             messages: vec![self.status_message(now_usec, None)],
@@ -440,6 +464,7 @@ impl Gate {
             },
         );
         self.last_request_id = cmd.request_id;
+        self.last_command = Some(cmd.command);
         self.last_result = if accepted {
             MavResult::MAV_RESULT_ACCEPTED
         } else {
@@ -651,7 +676,7 @@ impl Gate {
         out: &mut GateOutput,
     ) {
         let alert_id = self.next_alert_id;
-        self.next_alert_id = self.next_alert_id.wrapping_add(1);
+        self.next_alert_id = crate::out::boot_epoch::next_alert_id(self.next_alert_id);
         let transfer_id = self.next_transfer_id;
         self.next_transfer_id = self.next_transfer_id.wrapping_add(1).max(1);
         let evidence = Evidence::crop(frame, &face.bbox);
@@ -692,6 +717,10 @@ impl Gate {
             evidence_size: evidence.as_ref().map_or(0, |e| e.jpeg.len() as u32),
             lat,
             lon,
+            // The ground acknowledges only once a crop with this CRC is complete and stored.
+            evidence_crc32: evidence
+                .as_ref()
+                .map_or(0, |e| utkik_shared::image_transfer::image_crc32(&e.jpeg)),
         });
         out.alerts.push((alert_id, msg));
         if let Some(e) = &evidence {

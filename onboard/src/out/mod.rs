@@ -1,5 +1,6 @@
 //! MAVLink out: byte budget, priorities, coalescing, acknowledged alerts, status, transport.
 
+pub mod boot_epoch;
 pub mod budget;
 pub mod clock;
 pub mod link;

@@ -28,7 +28,8 @@ use crate::frame::RgbFrame;
 use crate::gate::evidence::{Evidence, evidence_messages};
 use crate::track::BoxPx;
 
-/// First plate-hit alert id. Biometric matches count from 0x4000_0000
+/// First plate-hit alert id of a run in boot epoch 0 (tests); a run numbers from
+/// `out::boot_epoch::first_plate_alert_id(epoch)`. Biometric matches have bit 30 set
 /// (`gate::identify`), so the two never collide in the out queue or at the ground.
 pub const FIRST_PLATE_ALERT_ID: u32 = 1;
 
@@ -84,6 +85,13 @@ impl PlateHits {
         }
     }
 
+    /// Numbers this run's hits in boot epoch `epoch` (`out::boot_epoch`), so they never repeat
+    /// an id of an earlier run that the ground still holds.
+    pub fn with_boot_epoch(mut self, epoch: u32) -> Self {
+        self.next_alert_id = crate::out::boot_epoch::first_plate_alert_id(epoch);
+        self
+    }
+
     /// The message for `voted`, read on plate track `track_id`; `image` cuts the plate image,
     /// called only for a new hit.
     pub fn report(
@@ -103,7 +111,7 @@ impl PlateHits {
             return PlateReport::AlreadyAlerted;
         }
         let alert_id = self.next_alert_id;
-        self.next_alert_id += 1;
+        self.next_alert_id = crate::out::boot_epoch::next_alert_id(alert_id);
         tracing::warn!(
             plate = %entry.display,
             entry_line = entry.line,
@@ -121,6 +129,8 @@ impl PlateHits {
             Some(img) => {
                 m.image_transfer_id = self.next_image_id;
                 m.image_size = img.jpeg.len() as u32;
+                // The ground acknowledges the hit only once an image with this CRC is stored.
+                m.image_crc32 = utkik_shared::image_transfer::image_crc32(&img.jpeg);
                 self.next_image_id = self.next_image_id.wrapping_add(1).max(FIRST_PLATE_IMAGE_ID);
                 evidence_messages(&img)
             }

@@ -172,6 +172,15 @@ impl Inference {
         }
     }
 
+    /// Numbers this run's alerts (plate hits and, with a gate, possible matches) in boot epoch
+    /// `epoch` (`out::boot_epoch`). Call after [`Self::set_hit_list`] and [`Self::set_gate`].
+    pub fn set_boot_epoch(&mut self, epoch: u32) {
+        self.plate_hits = std::mem::take(&mut self.plate_hits).with_boot_epoch(epoch);
+        if let Some(gate) = &mut self.gate {
+            gate.set_boot_epoch(epoch);
+        }
+    }
+
     /// Checks voted plate reads against `hit_list` (LAW.md section 7).
     pub fn set_hit_list(&mut self, hit_list: utkik_shared::hitlist::HitList) {
         self.plate_hits = hits::PlateHits::new(Some(hit_list));

@@ -92,6 +92,7 @@ pub fn plate_message(track_id: u32, p: &VotedPlate) -> MavMessage {
         reads: p.reads.min(255) as u8,
         image_transfer_id: 0,
         image_size: 0,
+        image_crc32: 0,
     })
 }
 

@@ -55,6 +55,9 @@ pub enum PipelineError {
     /// The biometric gate could not be set up (authorization, trust store, link key, audit log).
     #[error(transparent)]
     Gate(#[from] crate::gate::GateError),
+    /// The alert-id boot epoch (`link.boot_epoch_file`) could not be read or saved.
+    #[error("link.boot_epoch_file: {0}")]
+    BootEpoch(#[from] crate::out::boot_epoch::BootEpochError),
 }
 
 /// What the inference thread hands the out thread.

@@ -51,6 +51,9 @@ pub fn run_with_gate(
     config.validate()?;
     crate::ingest::runner::check_source(&config.video.source)?;
     let hit_list = hit_list_from_config(config)?;
+    // Before anything is sent: this run's alert ids must differ from every earlier run's.
+    let boot_epoch = crate::out::boot_epoch::next_boot_epoch(std::path::Path::new(&config.link.boot_epoch_file))?;
+    tracing::info!(boot_epoch, file = %config.link.boot_epoch_file, "alert ids of this run carry boot epoch {boot_epoch}");
     let endpoints = open_endpoints(config)?;
 
     let (frame_tx, frame_rx, frame_counters) = latest::<RgbFrame>();
@@ -139,6 +142,7 @@ pub fn run_with_gate(
         if let Some(h) = hit_list {
             inf.set_hit_list(h);
         }
+        inf.set_boot_epoch(boot_epoch);
         let sd = shutdown.clone();
         threads.push(std::thread::Builder::new().name("inference".into()).spawn(move || {
             inf.run(frame_rx, msg_tx, cmd_rx, restream_tx, &sd);
