@@ -7,9 +7,10 @@
 //!   `pipeline::Inference` with a live pose buffer;
 //! - privacy: masking + x264 encode + RTP send per frame;
 //! - out: MAVLink encode + budget bookkeeping per track message;
-//! and the Python onnxruntime yardstick (benches/python_pipeline.py) on the same frames at 1 and
-//! 2 threads, faces found against the simulator's truth side by side, and each model in tract
-//! against onnxruntime at the same thread count (issue 18).
+//!
+//! Then the Python onnxruntime yardstick (benches/python_pipeline.py) on the same frames at 1
+//! and 2 threads, faces found against the simulator's truth side by side, and each model in
+//! tract against onnxruntime at the same thread count (issue 18).
 //!
 //! Run: `cargo bench -p utkik-onboard --bench pipeline` (or `--no-run` and run the binary;
 //! `-- --quick` skips ingest, privacy and the per-model table).
