@@ -31,10 +31,10 @@ use utkik_shared::mavframe::RawFrame;
 
 use super::enrol::{EnrolError, Enrolled, enrol_designated};
 use super::evidence::{Evidence, evidence_messages};
-use utkik_shared::link_signing::{LinkKey, LinkKeyError, ReplayWindow, verify_frame};
 use super::template_model::{TemplateModel, TemplateModelError};
 use crate::frame::RgbFrame;
 use crate::track::BoxPx;
+use utkik_shared::link_signing::{LinkKey, LinkKeyError, ReplayWindow, verify_frame};
 
 /// Name of the onboard audit log inside the audit directory.
 pub const AUDIT_LOG_FILE: &str = "onboard-audit.log";
