@@ -82,6 +82,7 @@ fn main() {
                 },
                 message: track_msg(i, f),
                 time_s: f as f64 * 0.1,
+                signed: true,
             })
             .unwrap();
         }
@@ -129,6 +130,7 @@ fn main() {
         record_dir: Some(std::env::temp_dir().join(format!("utkik-ground-bench-{}", std::process::id()))),
         rotate_bytes: 64 << 20,
         signing: None,
+        state_file: None,
     })
     .unwrap();
     let addr = handle.local_addr.unwrap();

@@ -15,7 +15,7 @@ use bevy_egui::EguiPlugin;
 use clap::{Parser, Subcommand};
 use utkik_ground::audit_log::{GroundAudit, load_checkpoint_signer, wall_clock_usec};
 use utkik_ground::auth::UserDirectory;
-use utkik_ground::link::{self, LinkConfig, LinkKey, LinkRedactor, LinkSource, TlogRecorder, read_tlog};
+use utkik_ground::link::{self, LinkConfig, LinkKeys, LinkRedactor, LinkSource, TlogRecorder, read_tlog};
 use utkik_ground::map::load_geojson;
 use utkik_ground::map::tiles::TileSource;
 use utkik_ground::ops::GroundOps;
@@ -308,7 +308,8 @@ struct StationAuthArgs {
     /// Trust store of issuer keys for authorizations.
     #[arg(long = "trust-store")]
     trust_store: Option<PathBuf>,
-    /// MAVLink 2 signing key of the ground <-> drone link (mode 0600).
+    /// The drones' MAVLink 2 link keys (mode 0600): a keys file, one key per system id
+    /// (`utkik-link-keys/1`), or one key for every drone (`utkik-link-key/1`).
     #[arg(long = "link-key")]
     link_key: Option<PathBuf>,
     /// Key for the audit log's signed checkpoints (mode 0600).
@@ -457,7 +458,10 @@ fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, App
         source: src.clone(),
         record_dir: Some(args.record_dir.clone()),
         rotate_bytes: args.rotate_mib * 1024 * 1024,
-        signing: Some(LinkKey::load(&args.link_key).context("the link signing key (--link-key)")?),
+        // One key per drone (a keys file), or one for all (a single key file).
+        signing: Some(LinkKeys::load(&args.link_key).context("the drones' link keys (--link-key)")?),
+        // The replay window and our last signing timestamp survive a restart of the station.
+        state_file: Some(args.record_dir.join(link::SIGNING_STATE_FILE)),
     })?;
     info!("link {src:?} up; recording to {}", args.record_dir.display());
     let redactor = handle.redactor();

@@ -21,6 +21,27 @@ fn link_key() -> link::LinkKey {
     }
 }
 
+fn now_usec() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+/// The mission's frames re-encoded as the onboard sends them: UTKIK_* and image transfers
+/// signed with the link key, autopilot telemetry as it is.
+fn signed(mut mission: synth::SynthMission) -> synth::SynthMission {
+    let mut signer = link::Signer::new(link_key());
+    for (_, bytes) in &mut mission.frames {
+        let frame = utkik_shared::mavframe::RawFrame::parse(bytes).unwrap();
+        if utkik_shared::link_signing::must_be_signed(frame.msg_id()) {
+            let msg: MavMessage = frame.decode().unwrap();
+            *bytes = signer.sign(frame.header(), &msg, now_usec());
+        }
+    }
+    mission
+}
+
 fn app_with(source: MessageSource) -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
@@ -36,13 +57,15 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
         source: LinkSource::UdpListen("127.0.0.1:0".parse().unwrap()),
         record_dir: Some(dir.path().to_path_buf()),
         rotate_bytes: 16 * 1024,
-        signing: Some(link_key()),
+        signing: Some(link::LinkKeys::one_for_all(link_key())),
+        state_file: None,
     })
     .unwrap();
     let addr = handle.local_addr.unwrap();
     let mut app = app_with(MessageSource::Live(handle));
     let drone = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mission = synth::mission(8, 12);
+    // The drone signs what must be signed (our dialect, image transfers), as onboard does.
+    let mission = signed(synth::mission(8, 12));
     let mut sent = 0usize;
     // Several frames per datagram, as a real link batches them; plus a garbage datagram.
     for chunk in mission.frames.chunks(4) {
@@ -174,6 +197,7 @@ fn port_in_use_is_a_clear_error() {
         record_dir: None,
         rotate_bytes: 1 << 20,
         signing: None,
+        state_file: None,
     })
     .unwrap_err()
     .to_string();
@@ -194,6 +218,7 @@ fn tcp_link_reconnects() {
         record_dir: None,
         rotate_bytes: 1 << 20,
         signing: None,
+        state_file: None,
     })
     .unwrap();
     let mission = synth::mission(1, 1);
@@ -230,18 +255,23 @@ fn commands_reach_every_udp_peer_of_the_target_system() {
         source: LinkSource::UdpListen("127.0.0.1:0".parse().unwrap()),
         record_dir: None,
         rotate_bytes: 1 << 20,
-        signing: Some(link_key()),
+        signing: Some(link::LinkKeys::one_for_all(link_key())),
+        state_file: None,
     })
     .unwrap();
     let addr = handle.local_addr.unwrap();
-    let heartbeat = |sys: u8, comp: u8| {
-        link::encode_v2(
+    // Routes are learned from signed frames only: here both peers of system 1 sign (an
+    // autopilot can; spoofed unsigned peers are tests/signed_link.rs).
+    let mut signer = link::Signer::new(link_key());
+    let mut heartbeat = |sys: u8, comp: u8| {
+        signer.sign(
             mavlink_core::MavHeader {
                 system_id: sys.into(),
                 component_id: comp,
                 sequence: 0,
             },
             &MavMessage::HEARTBEAT(Default::default()),
+            now_usec(),
         )
     };
     let companion = UdpSocket::bind("127.0.0.1:0").unwrap();

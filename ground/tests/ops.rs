@@ -293,6 +293,7 @@ fn send_and_ingest(udp: &UdpSocket, handle: &LinkHandle, w: &mut World, msgs: &[
             origin,
             message,
             time_s,
+            ..
         } = ev
         {
             w.apply(origin, &message, time_s);
@@ -361,6 +362,7 @@ fn refused_urgent_use_is_cut_out_of_the_live_links_tlog_recordings() {
         record_dir: Some(record_dir.clone()),
         rotate_bytes: 1024,
         signing: None,
+        state_file: None,
     })
     .unwrap();
     ops.set_redactor(Box::new(handle.redactor()));

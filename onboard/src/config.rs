@@ -214,7 +214,9 @@ impl Default for Config {
                 stall_timeout_ms: 3000,
             },
             telemetry: TelemetryConfig {
-                endpoint: "udp://0.0.0.0:14540".into(),
+                // Loopback: the position it reports decides whether a face is inside the
+                // authorized area, so no one on the network may feed it (a radio: serial).
+                endpoint: "udp://127.0.0.1:14540".into(),
                 pose_max_age_ms: 250,
             },
             camera: CameraConfig {

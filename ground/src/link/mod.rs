@@ -9,6 +9,7 @@
 //! the file it is appending to and rewrites the files itself, so no write races the rewrite,
 //! and keeps the refused use out of everything it records afterwards.
 
+pub mod auth;
 pub mod redact;
 pub mod routes;
 pub mod tlog;
@@ -26,9 +27,10 @@ use mavlink_core::MavHeader;
 use thiserror::Error;
 use utkik_shared::dialect::MavMessage;
 
+pub use auth::{Authenticity, FrameAuth, RefusedCounts, SIGNING_STATE_FILE};
 pub use redact::{RecordingRedactor, RedactError, RedactReport, RedactRequest, RedactRule, UseFilter};
 pub use tlog::{TlogRecorder, read_tlog};
-pub use utkik_shared::link_signing::{LinkKey, Signer};
+pub use utkik_shared::link_signing::{LinkKey, LinkKeys, Signer};
 pub use utkik_shared::mavframe::{Decoded, DecoderStats, FrameDecoder, encode_v2};
 
 use crate::state::Origin;
@@ -94,9 +96,14 @@ pub struct LinkConfig {
     pub record_dir: Option<PathBuf>,
     /// Start a new tlog file past this size, bytes.
     pub rotate_bytes: u64,
-    /// MAVLink 2 signing key for everything sent to the drone (None: unsigned, which the onboard
-    /// side refuses for authorization commands).
-    pub signing: Option<LinkKey>,
+    /// The drones' link keys, one per system id (or one for all): what we send to a drone is
+    /// signed with its key, and its UTKIK_* and image-transfer frames count only when signed with
+    /// it ([`auth`]). None: nothing signed or checked (tests and tools; the onboard side refuses
+    /// unsigned authorization commands).
+    pub signing: Option<LinkKeys>,
+    /// Where the replay window and the last signing timestamp are saved across restarts
+    /// ([`SIGNING_STATE_FILE`] in the station's state folder); None: not saved.
+    pub state_file: Option<PathBuf>,
 }
 
 /// A link start-up problem.
@@ -121,6 +128,9 @@ pub enum LinkError {
     /// The tlog folder could not be created.
     #[error("tlog recording: {0}")]
     Record(std::io::Error),
+    /// The saved signing state could not be read.
+    #[error(transparent)]
+    SigningState(#[from] utkik_shared::link_signing::LinkStateError),
     /// The serial port could not be opened.
     #[error("cannot open serial port {path}: {message}")]
     Serial {
@@ -142,6 +152,9 @@ pub enum LinkEvent {
         message: MavMessage,
         /// Reception time, Unix seconds.
         time_s: f64,
+        /// Whether the frame was verified as signed with its system's key (or, in replay,
+        /// carried a signature when it was recorded); unsigned telemetry is shown marked.
+        signed: bool,
     },
     /// Connection state changed (text for the UI).
     Status(String),
@@ -160,6 +173,8 @@ pub struct LinkCounters {
     pub sent: u64,
     /// Reconnects (TCP/serial).
     pub reconnects: u64,
+    /// Frames refused by the signature check, by reason.
+    pub refused: RefusedCounts,
 }
 
 /// A running link.
@@ -264,7 +279,11 @@ enum Port {
 struct Worker {
     source: LinkSource,
     port: Port,
+    /// The sender of the datagram being handled.
     peer: Option<SocketAddr>,
+    /// The last UDP peer a verified frame came from (where a message for a system never heard
+    /// goes); with no keys configured, the last peer.
+    trusted_peer: Option<SocketAddr>,
     routes: routes::Routes,
     decoder: FrameDecoder,
     recorder: Option<TlogRecorder>,
@@ -274,7 +293,7 @@ struct Worker {
     tlog_files: Arc<std::sync::Mutex<Vec<PathBuf>>>,
     stop: Arc<AtomicBool>,
     out_seq: u8,
-    signing: Option<Signer>,
+    auth: FrameAuth,
     record_dir: Option<PathBuf>,
     redact_requests: Receiver<RedactJob>,
     /// Refused uses kept out of the recording from their redaction on (their packets may still
@@ -310,6 +329,10 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
         }
         None => None,
     };
+    let auth = FrameAuth::new(config.signing.clone(), config.state_file.clone())?;
+    if !auth.has_keys() {
+        tracing::warn!("link without keys: frames from the drones are not authenticated");
+    }
     let (ev_tx, ev_rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
     let (out_tx, out_rx) = crossbeam_channel::unbounded();
     let (redact_tx, redact_rx) = crossbeam_channel::unbounded();
@@ -320,6 +343,7 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
         source: config.source.clone(),
         port,
         peer: None,
+        trusted_peer: None,
         routes: routes::Routes::default(),
         decoder: FrameDecoder::new(),
         recorder,
@@ -329,7 +353,7 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
         tlog_files: tlog_files.clone(),
         stop: stop.clone(),
         out_seq: 0,
-        signing: config.signing.clone().map(Signer::new),
+        auth,
         record_dir: config.record_dir.clone(),
         redact_requests: redact_rx,
         live_filters: Vec::new(),
@@ -416,9 +440,15 @@ impl Worker {
             }
             self.send_outgoing();
             self.serve_redactions();
+            if let Err(e) = self.auth.save_if_due(false) {
+                tracing::error!("{e}");
+            }
         }
         if let Some(r) = self.recorder.as_mut() {
             let _ = r.flush();
+        }
+        if let Err(e) = self.auth.save_if_due(true) {
+            tracing::error!("{e}");
         }
     }
 
@@ -429,8 +459,23 @@ impl Worker {
         let recorder = &mut self.recorder;
         let filters = &mut self.live_filters;
         let events = &self.events;
+        let auth = &mut self.auth;
         let mut systems: Vec<u8> = Vec::new();
+        let mut verified_any = false;
         for d in self.decoder.push_messages(bytes) {
+            let signed = match auth.check(&d.frame, t_us) {
+                Ok(a) => a == Authenticity::Verified,
+                Err(why) => {
+                    // Not acted on, not recorded as genuine, no route: counted and logged.
+                    tracing::warn!(
+                        system = d.frame.sysid(),
+                        msg_id = d.frame.msg_id(),
+                        from = ?self.peer,
+                        "frame refused: {why}"
+                    );
+                    continue;
+                }
+            };
             // Every filter sees every frame (its transfer state must follow the stream).
             let sys = d.frame.sysid();
             let mut keep = true;
@@ -444,13 +489,17 @@ impl Worker {
                 tracing::warn!("tlog write failed: {e}");
             }
             let origin = origin_of(&d.frame);
-            if !systems.contains(&origin.system_id) {
+            // Routes only from verified frames: a spoofed peer cannot displace the drone. (With no
+            // keys at all nothing is verified: every frame counts, as before signing.)
+            if (signed || !auth.has_keys()) && !systems.contains(&origin.system_id) {
                 systems.push(origin.system_id);
             }
+            verified_any |= signed;
             if let Err(TrySendError::Full(_)) = events.try_send(LinkEvent::Message {
                 origin,
                 message: d.message,
                 time_s,
+                signed,
             }) {
                 dropped += 1;
             }
@@ -459,11 +508,15 @@ impl Worker {
             for sys in systems {
                 self.routes.seen(sys, from);
             }
+            if verified_any || !self.auth.has_keys() {
+                self.trusted_peer = Some(from);
+            }
         }
         let mut c = self.counters.lock().expect("lock");
         c.bytes_in += bytes.len() as u64;
         c.dropped += dropped;
         c.decode = self.decoder.stats();
+        c.refused = self.auth.refused;
         if let Some(r) = &self.recorder {
             let mut files = self.tlog_files.lock().expect("lock");
             if files.len() != r.files.len() {
@@ -525,15 +578,12 @@ impl Worker {
                 sequence: self.out_seq,
             };
             self.out_seq = self.out_seq.wrapping_add(1);
-            let frame = match &mut self.signing {
-                Some(signer) => signer.sign(header, &msg, now_usec()),
-                None => encode_v2(header, &msg),
-            };
+            let frame = self.auth.encode(sysid, header, &msg, now_usec());
             let ok = match &mut self.port {
                 // Every peer of the target system (autopilot and companion computer differ).
                 Port::Udp(s) => {
                     let mut sent = false;
-                    for p in self.routes.targets(sysid, self.peer) {
+                    for p in self.routes.targets(sysid, self.trusted_peer) {
                         sent |= s.send_to(&frame, p).is_ok();
                     }
                     sent
@@ -559,6 +609,7 @@ pub fn events_from_records(records: &[(u64, Vec<u8>)]) -> (Vec<LinkEvent>, Decod
         for d in dec.push_messages(frame) {
             out.push(LinkEvent::Message {
                 origin: origin_of(&d.frame),
+                signed: d.frame.is_signed(),
                 message: d.message,
                 time_s,
             });

@@ -1,5 +1,6 @@
 //! Health plugin: panel content for the onboard pipeline status (fps, latency, dropped frames),
-//! link statistics (loss from sequence gaps, silence, garbage bytes, drops) and vehicle state.
+//! link statistics (loss from sequence gaps, silence, garbage bytes, drops, unsigned links,
+//! frames refused by the signature check) and vehicle state.
 
 use bevy::prelude::*;
 use bevy_egui::egui;
@@ -84,11 +85,16 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
         ui.colored_label(
             color,
             format!(
-                "{sys}/{comp}: {} rx, {} lost ({:.1}%), silent {:.1} s",
+                "{sys}/{comp}: {} rx, {} lost ({:.1}%), silent {:.1} s{}",
                 s.received,
                 s.lost,
                 (1.0 - s.quality()) * 100.0,
-                silent
+                silent,
+                if s.unsigned > 0 {
+                    format!("  UNSIGNED {}", s.unsigned)
+                } else {
+                    String::new()
+                }
             ),
         );
     }
@@ -100,6 +106,22 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
         c.decode.bad_frames(),
         c.dropped
     ));
+    let r = &c.refused;
+    ui.colored_label(
+        if r.total() > 0 {
+            egui::Color32::LIGHT_RED
+        } else {
+            ui.visuals().text_color()
+        },
+        format!(
+            "refused frames {}: unsigned {}, bad signature {}, replayed {}, unknown system {}",
+            r.total(),
+            r.unsigned,
+            r.bad_signature,
+            r.replayed,
+            r.unknown_system
+        ),
+    );
     ui.monospace(format!(
         "ignored msgs {}, acks sent {}",
         w.ignored_messages, link.acks_sent

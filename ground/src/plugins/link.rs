@@ -61,8 +61,17 @@ fn ingest(source: Res<MessageSource>, mut world: ResMut<WorldRes>, mut status: R
                 origin,
                 message,
                 time_s,
+                signed,
             } => {
                 n += 1;
+                if !signed {
+                    world
+                        .0
+                        .links
+                        .entry((origin.system_id, origin.component_id))
+                        .or_default()
+                        .unsigned += 1;
+                }
                 for out in world.0.apply(origin, &message, time_s) {
                     if let Some(h) = handle {
                         h.send(out.system_id, out.message);

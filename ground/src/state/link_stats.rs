@@ -14,6 +14,9 @@ pub struct LinkStats {
     pub last_rx_s: f64,
     /// Source time of the first packet, seconds.
     pub first_rx_s: f64,
+    /// Packets that were not verified as signed (standard autopilot telemetry is allowed to be
+    /// unsigned; the health panel marks such a link).
+    pub unsigned: u64,
 }
 
 impl LinkStats {

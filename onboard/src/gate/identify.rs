@@ -34,7 +34,7 @@ use super::evidence::{Evidence, evidence_messages};
 use super::template_model::{TemplateModel, TemplateModelError};
 use crate::frame::RgbFrame;
 use crate::track::BoxPx;
-use utkik_shared::link_signing::{LinkKey, LinkKeyError, ReplayWindow, verify_frame};
+use utkik_shared::link_signing::{LinkKey, LinkKeyError, LinkState, LinkStateError, ReplayWindow, verify_frame};
 
 /// Name of the onboard audit log inside the audit directory.
 pub const AUDIT_LOG_FILE: &str = "onboard-audit.log";
@@ -54,6 +54,9 @@ pub fn load_audit_signer(path: &Path) -> Result<utkik_shared::audit::CheckpointS
 
 /// Records between the onboard log's automatic signed checkpoints (with `gate.audit_key`).
 pub const CHECKPOINT_EVERY_RECORDS: u64 = 20;
+/// Name of the saved replay window of signed commands inside the audit directory: a command
+/// recorded off the air before a reboot is still refused after it.
+pub const LINK_STATE_FILE: &str = "link-signing-state.json";
 /// Name of the payload store (evidence crops) inside the audit directory.
 pub const PAYLOAD_DIR: &str = "payloads";
 
@@ -92,6 +95,9 @@ pub enum GateError {
     /// The link key file.
     #[error(transparent)]
     LinkKey(#[from] LinkKeyError),
+    /// The saved replay window of signed commands (`gate.audit_dir`).
+    #[error("gate.audit_dir: {0}")]
+    LinkState(#[from] LinkStateError),
     /// The audit log or payload store.
     #[error("gate.audit_dir: {0}")]
     Audit(#[from] utkik_shared::audit::AuditError),
@@ -151,8 +157,10 @@ pub struct Gate {
     authorization_dir: PathBuf,
     cache: utkik_models::ModelCache,
     link_key: LinkKey,
-    /// Last accepted signing timestamp per stream: a replayed command is refused.
+    /// Last accepted signing timestamp per stream: a replayed command is refused. Saved in
+    /// `link_state_file` before a command takes effect, so a reboot does not forget it.
     replay_window: ReplayWindow,
+    link_state_file: PathBuf,
     model: Option<TemplateModel>,
     enrolled: Vec<Enrolled>,
     match_distance: f32,
@@ -232,7 +240,8 @@ impl Gate {
             authorization_dir: setup.authorization.parent().map(Path::to_path_buf).unwrap_or_default(),
             cache: setup.cache.clone(),
             link_key: key,
-            replay_window: ReplayWindow::new(),
+            replay_window: LinkState::load(&setup.audit_dir.join(LINK_STATE_FILE))?.window,
+            link_state_file: setup.audit_dir.join(LINK_STATE_FILE),
             model: None,
             enrolled: Vec::new(),
             match_distance: setup.match_distance,
@@ -330,6 +339,17 @@ impl Gate {
         if let Err(why) = verify_frame(frame, &self.link_key, &mut self.replay_window, now_usec) {
             tracing::warn!(request_id = cmd.request_id, "authorization command refused: {why}");
             return self.refuse(&cmd, now_usec, format!("link signature: {why}"));
+        }
+        // The timestamp is on disk before the command acts: after a crash or reboot the same
+        // frame, recorded off the air, is a replay.
+        let saved = LinkState {
+            sent_timestamp: 0,
+            window: self.replay_window.clone(),
+        }
+        .save(&self.link_state_file);
+        if let Err(e) = saved {
+            tracing::error!(request_id = cmd.request_id, "authorization command refused: {e}");
+            return self.refuse(&cmd, now_usec, format!("replay window not saved: {e}"));
         }
         let about = AuthzDigest(cmd.authorization_digest);
         let is_stop_of_any =

@@ -44,11 +44,18 @@ struct Fixture {
     setup: GateSetup,
 }
 
+/// The DEMO link key as a key file must be: owner-only (the committed asset is 0644).
+fn demo_link_key_file(dir: &Path) -> PathBuf {
+    let path = dir.join("DEMO-link.key.json");
+    utkik_shared::secret_file::write_secret(&path, utkik_shared::demo::LINK_KEY_JSON).unwrap();
+    path
+}
+
 fn setup_in(dir: &Path, authorization: PathBuf, trust_store: PathBuf) -> GateSetup {
     GateSetup {
         authorization,
         trust_store,
-        link_key: assets().join("DEMO-link.key.NOT-SECRET.json"),
+        link_key: demo_link_key_file(dir),
         audit_dir: dir.join("audit"),
         // The shipped threshold (what the drone runs with), not dlib's looser 0.6.
         match_distance: utkik_shared::face::template::MATCH_DISTANCE,
@@ -159,7 +166,7 @@ pub(crate) fn sign_frame(key: &LinkKey, header: MavHeader, msg: &MavMessage) -> 
 }
 
 fn link_key() -> LinkKey {
-    LinkKey::load(&assets().join("DEMO-link.key.NOT-SECRET.json")).unwrap()
+    LinkKey::from_json(utkik_shared::demo::LINK_KEY_JSON, Path::new("DEMO")).unwrap()
 }
 
 fn command(gate: &Gate, command: UtkikAuthzCommand, request_id: u16) -> MavMessage {
@@ -726,3 +733,50 @@ fn revoking_a_permit_deletes_its_matches_and_crops_and_it_cannot_restart() {
     gate.process(NOW_USEC + 4, &frame, &with_ground(&faces, Some(inside())));
     assert_eq!(gate.template_model_calls(), calls);
 }
+
+/// A signed command recorded off the air is refused after the drone reboots: the replay window
+/// is saved in the audit directory before the command acts. (Control: a drone that forgot its
+/// window would take the same frame again.)
+#[test]
+fn a_command_replayed_after_a_restart_is_refused() {
+    use utkik_shared::dialect::MavResult::{MAV_RESULT_ACCEPTED, MAV_RESULT_DENIED};
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    let stop = command(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP, 21);
+    let recorded = sign_frame(&link_key(), GROUND, &stop);
+    let out = gate.handle_command_frame(&recorded, NOW_USEC);
+    assert_eq!(last_result(&out), (21, MAV_RESULT_ACCEPTED));
+    let out = gate.handle_command_frame(&recorded, NOW_USEC + 1);
+    assert_eq!(last_result(&out), (21, MAV_RESULT_DENIED), "replay without a restart");
+    drop(gate);
+    let state = fx.setup.audit_dir.join(LINK_STATE_FILE);
+    assert!(state.is_file());
+    let saved = std::fs::read(&state).unwrap();
+    // Reboot: the same frame again is refused, and the audit log says why.
+    let mut gate = Gate::open(&fx.setup, NOW_USEC + 10_000_000).unwrap();
+    let out = gate.handle_command_frame(&recorded, NOW_USEC + 10_000_000);
+    assert_eq!(last_result(&out), (21, MAV_RESULT_DENIED));
+    drop(gate);
+    let log = std::fs::read_to_string(fx.setup.audit_dir.join(AUDIT_LOG_FILE)).unwrap();
+    assert!(log.contains("replayed frame"), "the refusal names the replay");
+    // Control: without the saved window the replay would pass.
+    std::fs::remove_file(&state).unwrap();
+    let mut forgetful = Gate::open(&fx.setup, NOW_USEC + 20_000_000).unwrap();
+    let out = forgetful.handle_command_frame(&recorded, NOW_USEC + 20_000_000);
+    assert_eq!(last_result(&out), (21, MAV_RESULT_ACCEPTED));
+    assert!(!saved.is_empty());
+}
+
+/// A drone whose clock is not set yet (a companion computer boots in 1970 until GPS or NTP
+/// sets it) refuses signed commands instead of taking any timestamp as new.
+#[test]
+fn a_drone_without_a_set_clock_refuses_commands() {
+    use utkik_shared::dialect::MavResult::MAV_RESULT_DENIED;
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    let stop = command(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP, 22);
+    let out = gate.handle_command_frame(&sign_frame(&link_key(), GROUND, &stop), 30_000_000);
+    assert_eq!(last_result(&out), (22, MAV_RESULT_DENIED));
+    assert_eq!(gate.state(), AuthzState::Pending);
+}
+

@@ -14,7 +14,8 @@ use super::budget::TokenBucket;
 use super::clock::Clock;
 use super::queue::{OutQueue, Priority, ResendPolicy};
 use super::status::percentiles;
-use utkik_shared::link_signing::{LinkKey, ReplayWindow, verify_frame};
+use mavlink_core::Message;
+use utkik_shared::link_signing::{LinkKey, ReplayWindow, Signer, must_be_signed, verify_frame};
 use utkik_shared::mavframe::{FrameDecoder, encode_v2};
 
 /// Where the ground station is.
@@ -87,6 +88,8 @@ pub struct OutLink<C: Clock> {
     command_frames: Vec<Vec<u8>>,
     /// With a link key, only acks signed with it (and not replayed) count.
     ack_verifier: Option<(LinkKey, ReplayWindow)>,
+    /// With a link key, every frame in our dialect and every image-transfer frame is signed.
+    signer: Option<Signer>,
 }
 
 impl<C: Clock> OutLink<C> {
@@ -108,13 +111,17 @@ impl<C: Clock> OutLink<C> {
             incoming: Vec::new(),
             command_frames: Vec::new(),
             ack_verifier: None,
+            signer: None,
         })
     }
 
-    /// From now on an alert ack counts only when signed with `key` (MAVLink 2 signing, as the
-    /// ground signs everything it sends when it has the key); others are counted and dropped.
+    /// The drone's link key, both ways: from now on every frame in our dialect and every image
+    /// transfer is MAVLink 2 signed with `key` (the ground acts on nothing else), and an alert
+    /// ack counts only when signed with it (a forged ack would silence an alert the ground never
+    /// got); others are counted and dropped.
     pub fn require_signed_acks(&mut self, key: &LinkKey) {
         self.ack_verifier = Some((key.clone(), ReplayWindow::new()));
+        self.signer = Some(Signer::new(key.clone()));
     }
 
     fn apply_ack(&mut self, a: &utkik_shared::dialect::UTKIK_ALERT_ACK_DATA) {
@@ -244,7 +251,10 @@ impl<C: Clock> OutLink<C> {
                 component_id: self.config.component_id,
                 sequence: self.seq,
             };
-            let bytes = encode_v2(header, msg);
+            let bytes = match &mut self.signer {
+                Some(signer) if must_be_signed(msg.message_id()) => signer.sign(header, msg, now),
+                _ => encode_v2(header, msg),
+            };
             if !self.bucket.try_take(bytes.len(), now) {
                 break;
             }
@@ -428,9 +438,7 @@ mod tests {
     fn with_a_link_key_only_signed_acks_count() {
         use crate::gate::LinkKey;
         use crate::gate::tests::sign_frame;
-        let key_path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/authz/DEMO-link.key.NOT-SECRET.json");
-        let key = LinkKey::load(&key_path).unwrap();
+        let key = LinkKey::from_json(utkik_shared::demo::LINK_KEY_JSON, std::path::Path::new("DEMO")).unwrap();
         let mut other = key.clone();
         other.secret_key[0] ^= 0xFF;
         let (mut link, ground, _clock) = setup(5_760.0);
@@ -482,5 +490,56 @@ mod tests {
         wait(&mut link, &|s| s.acks == 1);
         assert_eq!(link.stats().acks, 1);
         assert_eq!(link.pending_alerts(), 0);
+    }
+
+    /// With the drone's key, every frame in our dialect and every image transfer leaves signed
+    /// with it (the ground acts on nothing else), timestamps growing frame by frame.
+    #[test]
+    fn with_a_link_key_everything_in_our_dialect_and_image_transfers_is_signed() {
+        use utkik_shared::dialect::{DATA_TRANSMISSION_HANDSHAKE_DATA, ENCAPSULATED_DATA_DATA};
+        let key = LinkKey::from_json(utkik_shared::demo::LINK_KEY_JSON, std::path::Path::new("DEMO")).unwrap();
+        let (mut link, ground, clock) = setup(5_760.0);
+        link.require_signed_acks(&key);
+        link.push(update(1, clock.now_usec()));
+        link.push(MavMessage::UTKIK_PIPELINE_STATUS(UTKIK_PIPELINE_STATUS_DATA::default()));
+        link.push_alert_with(
+            3,
+            MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
+                alert_id: 3,
+                status: UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT,
+                ..Default::default()
+            }),
+            vec![
+                MavMessage::DATA_TRANSMISSION_HANDSHAKE(DATA_TRANSMISSION_HANDSHAKE_DATA::default()),
+                MavMessage::ENCAPSULATED_DATA(ENCAPSULATED_DATA_DATA::default()),
+            ],
+        );
+        for _ in 0..5 {
+            link.step();
+            clock.advance_usec(100_000);
+        }
+        ground.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let mut d = FrameDecoder::new();
+        let mut frames = Vec::new();
+        let mut buf = [0u8; 2048];
+        while let Ok((n, _)) = ground.recv_from(&mut buf) {
+            frames.extend(d.push_collect(&buf[..n]));
+            ground.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+        }
+        let ids: Vec<u32> = frames.iter().map(|f| f.msg_id()).collect();
+        for id in [
+            UTKIK_TRACK_DATA::ID,
+            UTKIK_PIPELINE_STATUS_DATA::ID,
+            UTKIK_PLATE_READ_DATA::ID,
+            DATA_TRANSMISSION_HANDSHAKE_DATA::ID,
+            ENCAPSULATED_DATA_DATA::ID,
+        ] {
+            assert!(ids.contains(&id), "{id} sent: {ids:?}");
+        }
+        let mut window = ReplayWindow::new();
+        for f in &frames {
+            verify_frame(f.as_bytes(), &key, &mut window, clock.now_usec())
+                .unwrap_or_else(|e| panic!("message {} not signed with the key: {e}", f.msg_id()));
+        }
     }
 }

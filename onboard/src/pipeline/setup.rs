@@ -177,11 +177,10 @@ mod tests {
         config.gate.link_key = path.display().to_string();
         let e = link_key_from_config(&config).unwrap_err().to_string();
         assert!(e.contains("gate.link_key") && e.contains("k.json"), "{e}");
-        config.gate.link_key = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../assets/authz/DEMO-link.key.NOT-SECRET.json"
-        )
-        .into();
+        // Key files are secrets: read only when their owner alone may (mode 0600).
+        let good = dir.path().join("link.key.json");
+        utkik_shared::secret_file::write_secret(&good, utkik_shared::demo::LINK_KEY_JSON).unwrap();
+        config.gate.link_key = good.display().to_string();
         assert!(link_key_from_config(&config).unwrap().is_some());
         config.gate.link_key = String::new();
         assert!(link_key_from_config(&config).unwrap().is_none());

@@ -3,7 +3,9 @@
 //! LAW.md section 4 wants revocation to reach the drone "over the (signed) link", and the ground
 //! must not act on a match, a plate hit or an evidence image that anyone in radio range could
 //! have sent. Both ends therefore sign and verify here:
-//! - [`key`]: the link-key file (`utkik-link-key/1`, one key) and its loader;
+//! - [`key`]: the link-key files (`utkik-link-key/1`: a drone's own key; `utkik-link-keys/1`:
+//!   the ground station's, one per drone) and their loader;
+//! - [`policy`]: which frames must be signed ([`must_be_signed`]);
 //! - [`time`]: signing timestamps (10 µs since 2015-01-01) and the floor below which a clock is
 //!   taken as not set;
 //! - [`sign`]: [`Signer`], which signs frames with timestamps that never go backwards;
@@ -19,13 +21,15 @@
 //! the window is plain data a caller can persist, so replay protection survives a restart.
 
 pub mod key;
+pub mod policy;
 pub mod sign;
 pub mod state;
 pub mod time;
 pub mod verify;
 pub mod window;
 
-pub use key::{LINK_KEY_FORMAT, LinkKey, LinkKeyError};
+pub use key::{LINK_KEY_FORMAT, LINK_KEYS_FORMAT, LinkKey, LinkKeyError, LinkKeys};
+pub use policy::must_be_signed;
 pub use sign::{Signer, sign_frame};
 pub use state::{LINK_STATE_FORMAT, LinkState, LinkStateError};
 pub use time::{CLOCK_FLOOR_UNIX_S, SIGNING_EPOCH_UNIX_S, clock_is_set, signing_timestamp};

@@ -21,7 +21,7 @@ fn key(byte: u8) -> LinkKey {
 }
 
 fn demo_key() -> LinkKey {
-    LinkKey::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/authz/DEMO-link.key.NOT-SECRET.json")).unwrap()
+    LinkKey::from_json(crate::demo::LINK_KEY_JSON, Path::new("DEMO")).unwrap()
 }
 
 fn command() -> MavMessage {
@@ -296,4 +296,73 @@ fn key_file_is_parsed_checked_and_never_printed() {
     .unwrap_err();
     assert!(e.reason.contains("unknown field"), "{e}");
     assert!(!format!("{:?}", demo_key()).contains("dfb4"));
+}
+
+#[cfg(unix)]
+#[test]
+fn key_files_others_may_read_are_refused_and_owner_only_ones_load() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("link.key.json");
+    std::fs::write(&p, crate::demo::LINK_KEY_JSON).unwrap();
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        let e = LinkKey::load(&p).unwrap_err().to_string();
+        assert!(e.contains("chmod 600") && e.contains("link.key.json"), "{e}");
+        assert!(LinkKeys::load(&p).is_err());
+    }
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(LinkKey::load(&p).unwrap(), demo_key());
+    assert!(LinkKeys::load(&p).unwrap().is_one_for_all());
+}
+
+#[test]
+fn a_keys_file_gives_each_drone_its_own_key_and_names_bad_fields() {
+    let p = Path::new("keys.json");
+    let hex = |b: u8| format!("{b:02x}").repeat(32);
+    let text = format!(
+        r#"{{"format":"utkik-link-keys/1","keys":[
+            {{"system_id":1,"link_id":1,"secret_key_hex":"{}","note":"drone 1"}},
+            {{"system_id":2,"link_id":1,"secret_key_hex":"{}"}}]}}"#,
+        hex(1),
+        hex(2)
+    );
+    let keys = LinkKeys::from_json(text.as_bytes(), p).unwrap();
+    assert_eq!(keys.for_system(1).unwrap().secret_key, [1; 32]);
+    assert_eq!(keys.for_system(2).unwrap().secret_key, [2; 32]);
+    assert!(keys.for_system(3).is_none(), "no key: its frames are refused");
+    assert_eq!(keys.systems().collect::<Vec<_>>(), vec![1, 2]);
+    assert!(!keys.is_one_for_all());
+    let one = LinkKeys::from_json(crate::demo::LINK_KEY_JSON, p).unwrap();
+    assert_eq!(one.for_system(7), Some(&demo_key()));
+    for (bad, field) in [
+        (
+            format!(
+                r#"{{"format":"utkik-link-keys/1","keys":[{{"system_id":1,"link_id":1,"secret_key_hex":"{0}"}},{{"system_id":1,"link_id":1,"secret_key_hex":"{0}"}}]}}"#,
+                hex(3)
+            ),
+            "keys[1].system_id",
+        ),
+        (
+            format!(
+                r#"{{"format":"utkik-link-keys/1","keys":[{{"system_id":0,"link_id":1,"secret_key_hex":"{}"}}]}}"#,
+                hex(3)
+            ),
+            "keys[0].system_id",
+        ),
+        (
+            r#"{"format":"utkik-link-keys/1","keys":[{"system_id":4,"link_id":1,"secret_key_hex":"00"}]}"#.to_string(),
+            "keys[0].secret_key_hex",
+        ),
+        (
+            r#"{"format":"utkik-link-keys/1","keys":[{"system_id":"x","link_id":1,"secret_key_hex":"00"}]}"#
+                .to_string(),
+            "keys[0].system_id",
+        ),
+        (r#"{"format":"utkik-link-keys/1","keys":[]}"#.to_string(), "keys"),
+        (r#"{"format":"other","keys":[]}"#.to_string(), "format"),
+    ] {
+        let e = LinkKeys::from_json(bad.as_bytes(), p).unwrap_err().to_string();
+        assert!(e.contains(field) && e.contains("keys.json"), "{field}: {e}");
+    }
 }
