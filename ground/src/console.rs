@@ -345,6 +345,10 @@ impl Console {
                         );
                     }
                 }
+                // The newest command per vehicle: pending (with its sends) or how it ended.
+                for c in world.commands.all().rev().take(world.vehicles.len().max(1)) {
+                    let _ = write!(s, "\ncommand {}", c.describe(now_usec as f64 / 1e6));
+                }
                 Reply::text(s)
             }
             Command::Alerts => Reply::text(alerts_text(world)),
@@ -372,7 +376,10 @@ impl Console {
                 }
                 let msg = ops.authz_command(world, action, target, now_usec)?;
                 Reply {
-                    text: format!("{} sent to vehicle {target} (signed)", action.name()),
+                    text: format!(
+                        "{} sent to vehicle {target} (signed); PENDING until the drone confirms it (resent meanwhile)",
+                        action.name()
+                    ),
                     send: Some((target, msg)),
                     ..Reply::default()
                 }

@@ -355,6 +355,47 @@ impl GroundOps {
         Ok(n)
     }
 
+    /// Makes every complete alert durable, then lets it be acknowledged (issue 14 item 3: the
+    /// drone resends an alert and its image until the ack, so an ack must never come before
+    /// both are on disk). A possible match: its `PossibleMatch` record (written by
+    /// [`Self::log_new_matches`]) and its evidence crop in the payload store; a crop completing
+    /// after the record (logged without it after [`EVIDENCE_WAIT_S`]) is put then. A plate hit:
+    /// its plate image in the payload store. Both the audit log and the payload store fsync
+    /// before they return. Returns how many alerts became acknowledgeable.
+    ///
+    /// # Errors
+    /// The audit log or the payload store (the alert then stays unacknowledged and is resent).
+    pub fn store_new_alerts(&mut self, world: &mut World, now_usec: u64) -> Result<usize, OpsError> {
+        self.log_new_matches(world, now_usec)?;
+        let mut n = 0;
+        for (system_id, alert_id) in world.alerts.awaiting_store() {
+            let Some(a) = world.alerts.get(system_id, alert_id) else {
+                continue;
+            };
+            match &a.kind {
+                AlertKind::PossibleMatch { .. } => {
+                    let Some(logged_crop) = self.logged_matches.get(&(system_id, alert_id)) else {
+                        continue;
+                    };
+                    if logged_crop.is_none()
+                        && let Some(jpeg) = &a.evidence_jpeg
+                    {
+                        let crop = self.audit.put_payload(jpeg)?;
+                        self.logged_matches.insert((system_id, alert_id), Some(crop));
+                    }
+                }
+                AlertKind::PlateHit { .. } => {
+                    if let Some(jpeg) = &a.evidence_jpeg {
+                        self.audit.put_payload(jpeg)?;
+                    }
+                }
+            }
+            world.alerts.mark_stored(system_id, alert_id);
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// The signed-in user opens an alert's image: a possible match's evidence crop (verifiers,
     /// LAW.md section 4) or a plate hit's plate image (operators, LAW.md section 7). Logged as
     /// a consultation (LAW.md section 5) once per user and alert; from then on this user may
@@ -705,6 +746,10 @@ impl GroundOps {
             )?;
             self.audit.checkpoint(now_usec)?;
         }
+        // Pending until the drone's UTKIK_AUTHZ_STATUS echoes the request id; resent meanwhile.
+        world
+            .commands
+            .sent(target_system, &outcome.message, now_usec as f64 / 1e6);
         Ok(MavMessage::UTKIK_AUTHZ_COMMAND(outcome.message))
     }
 

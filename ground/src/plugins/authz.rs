@@ -189,6 +189,16 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSour
     if !any {
         ui.label("no authorization status from the drone: biometric identification off");
     }
+    // Commands the drone has not confirmed yet are pending, never shown as done.
+    let now_s = wall_clock_usec() as f64 / 1e6;
+    for c in world.0.commands.pending() {
+        let color = if c.alarmed {
+            egui::Color32::from_rgb(255, 60, 60)
+        } else {
+            egui::Color32::from_rgb(230, 190, 60)
+        };
+        ui.colored_label(color, c.describe(now_s));
+    }
 }
 
 #[cfg(test)]

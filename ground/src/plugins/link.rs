@@ -54,6 +54,9 @@ fn ingest(source: Res<MessageSource>, mut world: ResMut<WorldRes>, mut status: R
         MessageSource::Channel(rx) => (rx, None),
         MessageSource::None => return,
     };
+    if handle.is_some() && !world.0.alerts.queues_acks() {
+        world.0.alerts.set_queue_acks(true);
+    }
     let mut n = 0;
     for ev in rx.try_iter() {
         match ev {
@@ -84,6 +87,24 @@ fn ingest(source: Res<MessageSource>, mut world: ResMut<WorldRes>, mut status: R
     }
     status.last_frame_messages = n;
     if let Some(h) = handle {
+        // Alerts that became complete and stored since their last resend are acknowledged now.
+        for (system_id, ack) in world.0.alerts.take_acks() {
+            h.send(system_id, ack);
+            status.acks_sent += 1;
+        }
+        // Authorization commands the drone has not confirmed are resent (signed anew by the
+        // link); an unconfirmed STOP raises the alarm (logged by `state::commands`, shown in the
+        // authorization panel, printed for the headless station's transcript).
+        let now_s = crate::audit_log::wall_clock_usec() as f64 / 1e6;
+        for (system_id, command) in world.0.commands.due(now_s) {
+            h.send(system_id, command);
+        }
+        for event in world.0.commands.take_events() {
+            match event {
+                crate::state::CommandEvent::Settled(c) => println!("{}", c.describe(now_s)),
+                crate::state::CommandEvent::StopAlarm(c) => println!("ALARM: {}", c.describe(now_s)),
+            }
+        }
         status.counters = h.counters();
     }
 }

@@ -50,17 +50,23 @@ pub struct SessionPlugin;
 
 impl Plugin for SessionPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(
-            Update,
-            (log_matches, idle_sign_out)
-                .in_set(GroundSet::World)
-                .run_if(resource_exists::<OpsRes>),
-        );
+        app.add_systems(Startup, require_store.run_if(resource_exists::<OpsRes>))
+            .add_systems(
+                Update,
+                (log_matches, idle_sign_out)
+                    .in_set(GroundSet::World)
+                    .run_if(resource_exists::<OpsRes>),
+            );
     }
 }
 
-fn log_matches(world: Res<WorldRes>, mut ops: ResMut<OpsRes>) {
-    if let Err(e) = ops.ops.log_new_matches(&world.0, wall_clock_usec()) {
+/// With an audit log, alerts are acknowledged only once stored in it (`ops::store_new_alerts`).
+fn require_store(mut world: ResMut<WorldRes>) {
+    world.0.alerts.set_require_store(true);
+}
+
+fn log_matches(mut world: ResMut<WorldRes>, mut ops: ResMut<OpsRes>) {
+    if let Err(e) = ops.ops.store_new_alerts(&mut world.0, wall_clock_usec()) {
         error!("audit log: {e}");
         ops.message = Some(format!("AUDIT LOG FAILING: {e}"));
     }

@@ -1,9 +1,16 @@
 //! Alerts and their states under LAW.md section 4: a plate hit needs an operator to check the
 //! plate image; a biometric match is only ever a *possible match* until two different users have
-//! each confirmed it (or one dismissed it). Every new alert is acknowledged to the drone with
-//! UTKIK_ALERT_ACK so it stops resending. Evidence crops and plate images arrive as
-//! DATA_TRANSMISSION_HANDSHAKE + ENCAPSULATED_DATA, one transfer at a time, and are attached to
-//! the oldest alert waiting for an image of that size.
+//! each confirmed it (or one dismissed it).
+//!
+//! Delivery that loses nothing (issue 14 item 3): the drone resends an alert, and its image after
+//! each send, until UTKIK_ALERT_ACK. So the ground acknowledges an alert only when it has the
+//! alert *and* its whole image (the size and CRC-32 the alert announced) and, where a durable
+//! store is configured ([`Alerts::set_require_store`]: the station's audit log and payload store),
+//! only after [`Alerts::mark_stored`] says both are fsynced. Images arrive as
+//! DATA_TRANSMISSION_HANDSHAKE + ENCAPSULATED_DATA; `shared::image_transfer::Reassembler` keeps
+//! the chunks of every resend until the image is whole. A completed image is attached to the
+//! alert announcing its size and CRC (an older drone that sends no CRC: the oldest alert waiting
+//! for that size); one that arrives before its alert waits for it.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +20,7 @@ use utkik_shared::dialect::{
     UTKIK_BIOMETRIC_MATCH_DATA, UTKIK_PLATE_READ_DATA, UtkikAlertKind, UtkikPlateStatus,
 };
 use utkik_shared::geo::GeoPoint;
+use utkik_shared::image_transfer::{CompletedImage, Reassembler};
 
 use super::tracks::plate_text;
 use crate::auth::Permission;
@@ -20,7 +28,11 @@ use crate::auth::permissions::actor_allows;
 use utkik_shared::authz::Actor;
 
 /// Payload bytes per ENCAPSULATED_DATA packet.
-const ENCAPSULATED_CHUNK: usize = 253;
+#[cfg(test)]
+const ENCAPSULATED_CHUNK: usize = utkik_shared::image_transfer::CHUNK_BYTES;
+
+/// Completed images kept per vehicle while their alert has not arrived.
+const MAX_UNATTACHED_IMAGES: usize = 8;
 
 /// What an alert is about.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,9 +120,43 @@ pub struct Alert {
     /// Evidence JPEG bytes (a possible match's face crop, a plate hit's plate image), when the
     /// transfer completed.
     pub evidence_jpeg: Option<Vec<u8>>,
+    /// CRC-32 of the image the drone announced (0: not given, an older drone).
+    pub image_crc32: u32,
+    /// Component that sent the alert (the ack goes back to it).
+    pub component_id: u8,
+    /// The alert and its image are durably stored at the ground (or no store is configured).
+    pub stored: bool,
 }
 
 impl Alert {
+    /// Size of the image the alert announced, if any.
+    pub fn announced_image_size(&self) -> Option<u32> {
+        match &self.kind {
+            AlertKind::PossibleMatch {
+                evidence_transfer_id,
+                evidence_size,
+                ..
+            } => (*evidence_transfer_id != 0 && *evidence_size > 0).then_some(*evidence_size),
+            AlertKind::PlateHit {
+                image_transfer_id,
+                image_size,
+                ..
+            } => (*image_transfer_id != 0 && *image_size > 0).then_some(*image_size),
+        }
+    }
+
+    /// The alert has everything it announced: no image, or its image.
+    pub fn complete(&self) -> bool {
+        self.announced_image_size().is_none() || self.evidence_jpeg.is_some()
+    }
+
+    /// Whether `image` is this alert's: the announced size and, when announced, the CRC.
+    fn takes(&self, image: &CompletedImage) -> bool {
+        self.evidence_jpeg.is_none()
+            && self.announced_image_size() == Some(image.bytes.len() as u32)
+            && (self.image_crc32 == 0 || self.image_crc32 == image.crc32)
+    }
+
     /// Waiting for an operator (unchecked hit, unconfirmed possible match).
     pub fn needs_attention(&self) -> bool {
         matches!(self.state, AlertState::NeedsCheck | AlertState::PossibleMatch { .. })
@@ -295,24 +341,45 @@ pub struct DeletedUse {
     pub transfers: u64,
 }
 
-#[derive(Debug, Default, Clone, PartialEq)]
-struct Transfer {
-    size: u32,
-    packets: u16,
-    chunks: BTreeMap<u16, Vec<u8>>,
+/// Counters of image delivery.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ImageCounters {
+    /// Images completed whose CRC matched no alert announcing their size (chunks of two images
+    /// mixed; collected again from the next resend).
+    pub crc_mismatches: u64,
+    /// Completed images dropped because no alert took them in time.
+    pub unattached_dropped: u64,
 }
 
 /// All alerts, by (system id, alert id).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Alerts {
     by_id: BTreeMap<(u8, u32), Alert>,
-    transfers: BTreeMap<u8, Transfer>,
+    transfers: BTreeMap<u8, Reassembler>,
+    /// Completed images whose alert has not arrived yet, per vehicle.
+    unattached: Vec<(u8, CompletedImage)>,
     /// Alerts whose state changed since the last [`Alerts::take_new`] (for cues).
     new_alerts: Vec<(u8, u32)>,
+    /// Acks that became due outside [`Alerts::apply_plate`]/[`Alerts::apply_match`] (an image
+    /// completed, a store finished), for [`Alerts::take_acks`]; only when `queue_acks`.
+    ready_acks: Vec<(u8, MavMessage)>,
+    queue_acks: bool,
+    require_store: bool,
+    /// Image delivery counters.
+    pub images: ImageCounters,
+}
+
+/// What identifies a newly arrived alert.
+struct NewAlert {
+    system_id: u8,
+    component_id: u8,
+    alert_id: u32,
+    image_crc32: u32,
+    time_s: f64,
+    time_usec: u64,
 }
 
 fn ack(system_id: u8, component_id: u8, alert_id: u32, kind: UtkikAlertKind) -> MavMessage {
-    let _ = system_id;
     MavMessage::UTKIK_ALERT_ACK(UTKIK_ALERT_ACK_DATA {
         alert_id,
         target_system: system_id,
@@ -341,13 +408,16 @@ impl Alerts {
             image_transfer_id: p.image_transfer_id,
             image_size: p.image_size,
         };
-        self.upsert(system_id, p.alert_id, kind, AlertState::NeedsCheck, time_s, p.time_usec);
-        Some(ack(
+        let new = NewAlert {
             system_id,
             component_id,
-            p.alert_id,
-            UtkikAlertKind::UTKIK_ALERT_KIND_PLATE_HIT,
-        ))
+            alert_id: p.alert_id,
+            image_crc32: p.image_crc32,
+            time_s,
+            time_usec: p.time_usec,
+        };
+        self.upsert(new, kind, AlertState::NeedsCheck);
+        self.ack_if_ready(system_id, p.alert_id)
     }
 
     /// A possible match; returns the ack to send.
@@ -370,88 +440,181 @@ impl Alerts {
         let state = AlertState::PossibleMatch {
             confirmed_by: Vec::new(),
         };
-        self.upsert(system_id, m.alert_id, kind, state, time_s, m.time_usec);
-        Some(ack(
+        let new = NewAlert {
             system_id,
             component_id,
-            m.alert_id,
-            UtkikAlertKind::UTKIK_ALERT_KIND_BIOMETRIC_MATCH,
-        ))
+            alert_id: m.alert_id,
+            image_crc32: m.evidence_crc32,
+            time_s,
+            time_usec: m.time_usec,
+        };
+        self.upsert(new, kind, state);
+        self.ack_if_ready(system_id, m.alert_id)
     }
 
-    fn upsert(&mut self, system_id: u8, alert_id: u32, kind: AlertKind, state: AlertState, time_s: f64, t_us: u64) {
-        match self.by_id.get_mut(&(system_id, alert_id)) {
-            // A resend (our ack was lost): same alert, review state kept.
+    fn upsert(&mut self, new: NewAlert, kind: AlertKind, state: AlertState) {
+        let key = (new.system_id, new.alert_id);
+        match self.by_id.get_mut(&key) {
+            // A resend (our ack was lost, or we have not acknowledged yet): same alert, review
+            // state kept.
             Some(a) => a.receptions += 1,
             None => {
-                self.by_id.insert(
-                    (system_id, alert_id),
-                    Alert {
-                        system_id,
-                        alert_id,
-                        kind,
-                        state,
-                        received_s: time_s,
-                        time_usec: t_us,
-                        receptions: 1,
-                        evidence_jpeg: None,
-                    },
-                );
-                self.new_alerts.push((system_id, alert_id));
+                let mut alert = Alert {
+                    system_id: new.system_id,
+                    alert_id: new.alert_id,
+                    kind,
+                    state,
+                    received_s: new.time_s,
+                    time_usec: new.time_usec,
+                    receptions: 1,
+                    evidence_jpeg: None,
+                    image_crc32: new.image_crc32,
+                    component_id: new.component_id,
+                    stored: !self.require_store,
+                };
+                // Its image may have completed before the alert itself got through.
+                if let Some(i) = self
+                    .unattached
+                    .iter()
+                    .position(|(sys, img)| *sys == new.system_id && alert.takes(img))
+                {
+                    alert.evidence_jpeg = Some(self.unattached.remove(i).1.bytes);
+                }
+                self.by_id.insert(key, alert);
+                self.new_alerts.push(key);
             }
         }
     }
 
-    /// Start of an evidence transfer.
-    pub fn apply_handshake(&mut self, system_id: u8, h: &DATA_TRANSMISSION_HANDSHAKE_DATA) {
-        self.transfers.insert(
-            system_id,
-            Transfer {
-                size: h.size,
-                packets: h.packets,
-                chunks: BTreeMap::new(),
-            },
-        );
+    /// The ack for an alert that has everything and is stored (when a store is required).
+    fn ack_if_ready(&self, system_id: u8, alert_id: u32) -> Option<MavMessage> {
+        let a = self.by_id.get(&(system_id, alert_id))?;
+        if !a.complete() || !a.stored {
+            return None;
+        }
+        let kind = match a.kind {
+            AlertKind::PlateHit { .. } => UtkikAlertKind::UTKIK_ALERT_KIND_PLATE_HIT,
+            AlertKind::PossibleMatch { .. } => UtkikAlertKind::UTKIK_ALERT_KIND_BIOMETRIC_MATCH,
+        };
+        Some(ack(system_id, a.component_id, alert_id, kind))
     }
 
-    /// A chunk of the current image transfer; when complete, attaches it to the oldest alert of
-    /// this vehicle (possible match or plate hit) that announced an image of that size and has
-    /// none yet.
+    fn queue_ack_if_ready(&mut self, system_id: u8, alert_id: u32) {
+        if self.queue_acks
+            && let Some(ack) = self.ack_if_ready(system_id, alert_id)
+        {
+            self.ready_acks.push((system_id, ack));
+        }
+    }
+
+    /// Acks that became due between messages (an image completed, a store finished): the live
+    /// link sends them at once instead of waiting for the drone's next resend.
+    pub fn take_acks(&mut self) -> Vec<(u8, MavMessage)> {
+        std::mem::take(&mut self.ready_acks)
+    }
+
+    /// Queue acks for [`Self::take_acks`] (live link only; replay never answers).
+    pub fn set_queue_acks(&mut self, on: bool) {
+        self.queue_acks = on;
+    }
+
+    /// Whether acks are queued for [`Self::take_acks`].
+    pub fn queues_acks(&self) -> bool {
+        self.queue_acks
+    }
+
+    /// Acknowledge an alert only after [`Self::mark_stored`] (a durable store is configured).
+    /// Applies to alerts that arrive from now on.
+    pub fn set_require_store(&mut self, on: bool) {
+        self.require_store = on;
+    }
+
+    /// Whether acks wait for [`Self::mark_stored`].
+    pub fn requires_store(&self) -> bool {
+        self.require_store
+    }
+
+    /// Complete alerts not yet durably stored (for the store).
+    pub fn awaiting_store(&self) -> Vec<(u8, u32)> {
+        self.by_id
+            .values()
+            .filter(|a| a.complete() && !a.stored)
+            .map(|a| (a.system_id, a.alert_id))
+            .collect()
+    }
+
+    /// The alert and its image are durably stored: it may be acknowledged (queued for
+    /// [`Self::take_acks`]). Returns whether the alert exists.
+    pub fn mark_stored(&mut self, system_id: u8, alert_id: u32) -> bool {
+        let Some(a) = self.by_id.get_mut(&(system_id, alert_id)) else {
+            return false;
+        };
+        a.stored = true;
+        self.queue_ack_if_ready(system_id, alert_id);
+        true
+    }
+
+    /// Start of an image transfer (or of its resend).
+    pub fn apply_handshake(&mut self, system_id: u8, h: &DATA_TRANSMISSION_HANDSHAKE_DATA) {
+        self.transfers
+            .entry(system_id)
+            .or_default()
+            .handshake(h.size, h.packets);
+    }
+
+    /// A chunk of the current image transfer; when the image is whole, attaches it to the alert
+    /// of this vehicle announcing its size and CRC (without a CRC: the oldest waiting for that
+    /// size), or keeps it until that alert arrives.
     pub fn apply_data(&mut self, system_id: u8, d: &ENCAPSULATED_DATA_DATA) {
-        let Some(tr) = self.transfers.get_mut(&system_id) else {
+        let Some(image) = self
+            .transfers
+            .get_mut(&system_id)
+            .and_then(|r| r.chunk(d.seqnr, &d.data))
+        else {
             return;
         };
-        tr.chunks.insert(d.seqnr, d.data.to_vec());
-        if tr.chunks.len() < tr.packets as usize {
-            return;
-        }
-        let Some(tr) = self.transfers.remove(&system_id) else {
-            return;
-        };
-        let mut bytes: Vec<u8> = Vec::with_capacity(tr.packets as usize * ENCAPSULATED_CHUNK);
-        for chunk in tr.chunks.values() {
-            bytes.extend_from_slice(chunk);
-        }
-        bytes.truncate(tr.size as usize);
-        let waiting = self.by_id.values_mut().find(|a| {
-            a.system_id == system_id
-                && a.evidence_jpeg.is_none()
-                && match &a.kind {
-                    AlertKind::PossibleMatch {
-                        evidence_size,
-                        evidence_transfer_id,
-                        ..
-                    } => *evidence_size == tr.size && *evidence_transfer_id != 0,
-                    AlertKind::PlateHit {
-                        image_size,
-                        image_transfer_id,
-                        ..
-                    } => *image_size == tr.size && *image_transfer_id != 0,
-                }
-        });
+        let waiting = self
+            .by_id
+            .values_mut()
+            .find(|a| a.system_id == system_id && a.takes(&image));
         if let Some(a) = waiting {
-            a.evidence_jpeg = Some(bytes);
+            a.evidence_jpeg = Some(image.bytes);
+            let key = (a.system_id, a.alert_id);
+            self.queue_ack_if_ready(key.0, key.1);
+            return;
         }
+        let size = image.bytes.len() as u32;
+        let claimed = self
+            .by_id
+            .values()
+            .any(|a| a.system_id == system_id && a.evidence_jpeg.is_none() && a.announced_image_size() == Some(size));
+        if claimed {
+            // An alert waits for this size with another CRC: chunks of two images were mixed.
+            // The drone resends; the image is collected again.
+            self.images.crc_mismatches += 1;
+            tracing::warn!(
+                system_id,
+                size,
+                crc32 = image.crc32,
+                "image with a CRC no alert announced: dropped, collected again from the next resend"
+            );
+            return;
+        }
+        let mine = self.unattached.iter().filter(|(s, _)| *s == system_id).count();
+        if mine >= MAX_UNATTACHED_IMAGES
+            && let Some(i) = self.unattached.iter().position(|(s, _)| *s == system_id)
+        {
+            self.unattached.remove(i);
+            self.images.unattached_dropped += 1;
+        }
+        if !self.unattached.iter().any(|(s, img)| *s == system_id && *img == image) {
+            self.unattached.push((system_id, image));
+        }
+    }
+
+    /// Images being collected, per vehicle (for the health panel).
+    pub fn partial_transfers(&self) -> usize {
+        self.transfers.values().map(Reassembler::partial_transfers).sum()
     }
 
     fn get_mut(&mut self, system_id: u8, alert_id: u32) -> Result<&mut Alert, AlertError> {
@@ -577,10 +740,11 @@ impl Alerts {
             .map(|(k, _)| *k)
             .collect();
         let mut out = DeletedUse {
-            transfers: self.transfers.len() as u64,
+            transfers: self.transfers.values_mut().map(|r| r.clear() as u64).sum::<u64>()
+                + self.unattached.len() as u64,
             ..Default::default()
         };
-        self.transfers.clear();
+        self.unattached.clear();
         for k in keys {
             if let Some(a) = self.by_id.remove(&k) {
                 out.alerts.push(a);
@@ -709,25 +873,86 @@ mod tests {
             evidence_size: jpeg.len() as u32,
             ..Default::default()
         };
-        a.apply_match(1, 191, &m, 0.0);
-        let packets = jpeg.len().div_ceil(ENCAPSULATED_CHUNK) as u16;
-        a.apply_handshake(
-            1,
-            &DATA_TRANSMISSION_HANDSHAKE_DATA {
-                size: jpeg.len() as u32,
-                packets,
-                ..Default::default()
-            },
+        assert!(
+            a.apply_match(1, 191, &m, 0.0).is_none(),
+            "no ack before the evidence is complete"
         );
-        // Out of order chunks.
-        for seq in (0..packets).rev() {
-            let start = seq as usize * ENCAPSULATED_CHUNK;
-            let mut data = [0u8; 253];
-            let part = &jpeg[start..(start + ENCAPSULATED_CHUNK).min(jpeg.len())];
-            data[..part.len()].copy_from_slice(part);
-            a.apply_data(1, &ENCAPSULATED_DATA_DATA { seqnr: seq, data });
+        let packets = jpeg.len().div_ceil(ENCAPSULATED_CHUNK) as u16;
+        // Two lossy passes (the drone resends until acknowledged): the last chunk only, then the
+        // others; chunks go up within a pass (a sequence going back means a lost handshake).
+        for pass in [vec![packets - 1], (0..packets - 1).collect::<Vec<u16>>()] {
+            a.apply_handshake(
+                1,
+                &DATA_TRANSMISSION_HANDSHAKE_DATA {
+                    size: jpeg.len() as u32,
+                    packets,
+                    ..Default::default()
+                },
+            );
+            for seq in pass {
+                let start = seq as usize * ENCAPSULATED_CHUNK;
+                let mut data = [0u8; 253];
+                let part = &jpeg[start..(start + ENCAPSULATED_CHUNK).min(jpeg.len())];
+                data[..part.len()].copy_from_slice(part);
+                a.apply_data(1, &ENCAPSULATED_DATA_DATA { seqnr: seq, data });
+            }
         }
         assert_eq!(a.get(1, 3).unwrap().evidence_jpeg.as_deref(), Some(&jpeg[..]));
+        assert!(
+            matches!(a.apply_match(1, 191, &m, 1.0), Some(MavMessage::UTKIK_ALERT_ACK(k)) if k.alert_id == 3),
+            "the next resend is acknowledged"
+        );
+    }
+
+    fn crc_match(alert_id: u32, jpeg: &[u8]) -> UTKIK_BIOMETRIC_MATCH_DATA {
+        UTKIK_BIOMETRIC_MATCH_DATA {
+            alert_id,
+            evidence_transfer_id: 1,
+            evidence_size: jpeg.len() as u32,
+            evidence_crc32: utkik_shared::image_transfer::image_crc32(jpeg),
+            ..Default::default()
+        }
+    }
+
+    /// Acks wait for the whole image with the announced CRC and, with a store, for the store;
+    /// an image of the right size with another CRC is not taken; an image that completes before
+    /// its alert is kept for it.
+    #[test]
+    fn ack_only_after_the_image_with_its_crc_is_complete_and_stored() {
+        let jpeg: Vec<u8> = (0..700u32).map(|i| (i * 3 % 256) as u8).collect();
+        let mut other = jpeg.clone();
+        other[10] ^= 1;
+        let mut a = Alerts::default();
+        a.set_queue_acks(true);
+        a.set_require_store(true);
+        let m = crc_match(0x4001_0000, &jpeg);
+        assert!(a.apply_match(1, 191, &m, 0.0).is_none());
+        send_transfer(&mut a, &other);
+        assert_eq!(a.get(1, m.alert_id).unwrap().evidence_jpeg, None, "wrong CRC not taken");
+        assert_eq!(a.images.crc_mismatches, 1);
+        assert!(a.take_acks().is_empty());
+        send_transfer(&mut a, &jpeg);
+        assert_eq!(a.get(1, m.alert_id).unwrap().evidence_jpeg.as_deref(), Some(&jpeg[..]));
+        assert!(a.take_acks().is_empty(), "complete but not stored: no ack");
+        assert!(a.apply_match(1, 191, &m, 1.0).is_none());
+        assert_eq!(a.awaiting_store(), vec![(1, m.alert_id)]);
+        assert!(a.mark_stored(1, m.alert_id));
+        let acks = a.take_acks();
+        assert!(
+            matches!(&acks[..], [(1, MavMessage::UTKIK_ALERT_ACK(k))] if k.alert_id == m.alert_id && k.target_component == 191),
+            "{acks:?}"
+        );
+        assert!(
+            a.apply_match(1, 191, &m, 2.0).is_some(),
+            "a later resend is acknowledged again"
+        );
+
+        // The image first, then its alert.
+        let mut b = Alerts::default();
+        send_transfer(&mut b, &jpeg);
+        let ack = b.apply_match(1, 191, &m, 0.0);
+        assert_eq!(b.get(1, m.alert_id).unwrap().evidence_jpeg.as_deref(), Some(&jpeg[..]));
+        assert!(ack.is_some(), "no store configured: acknowledged once complete");
     }
 
     fn send_transfer(a: &mut Alerts, jpeg: &[u8]) {

@@ -4,6 +4,7 @@
 //! all of this is tested without Bevy.
 
 pub mod alerts;
+pub mod commands;
 pub mod link_stats;
 pub mod tracks;
 pub mod vehicle;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use utkik_shared::dialect::MavMessage;
 
 pub use alerts::{Alert, AlertAction, AlertError, AlertKind, AlertState, Alerts, DeletedUse};
+pub use commands::{CommandEvent, CommandState, Commands, SentCommand};
 pub use link_stats::LinkStats;
 pub use tracks::{Track, TrackClass, TrackKey, Tracks};
 pub use vehicle::Vehicle;
@@ -46,6 +48,8 @@ pub struct World {
     pub tracks: Tracks,
     /// Alerts of all vehicles.
     pub alerts: Alerts,
+    /// Authorization commands sent, pending until the drone confirms them.
+    pub commands: Commands,
     /// Link statistics per (system id, component id).
     pub links: BTreeMap<(u8, u8), LinkStats>,
     /// Messages decoded correctly but not used by the world (counted, otherwise ignored).
@@ -72,6 +76,9 @@ impl World {
             .record(origin.sequence, time_s);
         let mut out = Vec::new();
         let sysid = origin.system_id;
+        if let MavMessage::UTKIK_AUTHZ_STATUS(s) = msg {
+            self.commands.apply_status(sysid, s, time_s);
+        }
         let used = match msg {
             MavMessage::HEARTBEAT(_)
             | MavMessage::GLOBAL_POSITION_INT(_)
