@@ -779,4 +779,3 @@ fn a_drone_without_a_set_clock_refuses_commands() {
     assert_eq!(last_result(&out), (22, MAV_RESULT_DENIED));
     assert_eq!(gate.state(), AuthzState::Pending);
 }
-
