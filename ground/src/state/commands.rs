@@ -226,7 +226,7 @@ impl Commands {
     }
 
     /// Every command known, oldest first (history, then the newest per vehicle).
-    pub fn all(&self) -> impl Iterator<Item = &SentCommand> {
+    pub fn all(&self) -> impl DoubleEndedIterator<Item = &SentCommand> {
         self.history.iter().chain(self.latest.values())
     }
 
