@@ -749,7 +749,7 @@ fn a_command_replayed_after_a_restart_is_refused() {
     let out = gate.handle_command_frame(&recorded, NOW_USEC + 1);
     assert_eq!(last_result(&out), (21, MAV_RESULT_DENIED), "replay without a restart");
     drop(gate);
-    let state = fx.setup.audit_dir.join(LINK_STATE_FILE);
+    let state = fx.setup.audit_dir.join(super::identify::LINK_STATE_FILE);
     assert!(state.is_file());
     let saved = std::fs::read(&state).unwrap();
     // Reboot: the same frame again is refused, and the audit log says why.
