@@ -315,7 +315,15 @@ mod tests {
         d.apply_status(1, &status(1, MavResult::MAV_RESULT_ACCEPTED), 0.5);
         d.sent(2, &cmd(2, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE), 0.0);
         d.due(60.0);
-        assert!(d.take_events().is_empty());
+        let events = d.take_events();
+        assert!(
+            !events.iter().any(|e| matches!(e, CommandEvent::StopAlarm(_))),
+            "no alarm: {events:?}"
+        );
+        assert!(
+            matches!(&events[..], [CommandEvent::Settled(s)] if s.message.request_id == 1),
+            "only the STOP's confirmation: {events:?}"
+        );
     }
 
     #[test]

@@ -576,7 +576,8 @@ fn urgent_refusal_deletes_everything_of_the_use_and_writes_a_receipt() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else {
+            } else if p.file_name() != Some(std::ffi::OsStr::new(super::identify::LINK_STATE_FILE)) {
+                // The link's replay window is link state, not data of the use.
                 files.push(p);
             }
         }
