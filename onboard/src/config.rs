@@ -557,12 +557,10 @@ impl Config {
                 format!("must be HOST:PORT, got {:?}", self.privacy.destination),
             );
         }
+        // gate.trust_store and gate.link_key are checked after --demo had its say (keys.rs:
+        // require_keys without it, apply_demo with it), so a DEMO run can name an authorization.
         if !self.gate.authorization.is_empty() {
-            for (k, v) in [
-                ("gate.trust_store", &self.gate.trust_store),
-                ("gate.link_key", &self.gate.link_key),
-                ("gate.audit_dir", &self.gate.audit_dir),
-            ] {
+            for (k, v) in [("gate.audit_dir", &self.gate.audit_dir)] {
                 if v.trim().is_empty() {
                     return bad(k, "must be set when gate.authorization is".into());
                 }
@@ -618,7 +616,25 @@ mod tests {
     fn gate_is_off_by_default_and_needs_its_files_when_on() {
         let c = Config::default();
         assert!(!c.gate_enabled(), "no biometric identification unless configured");
-        let e = load(None, &["gate.authorization=\"a.json\"".into()]).unwrap_err();
+        let e = load(
+            None,
+            &["gate.authorization=\"a.json\"".into(), "gate.audit_dir=\"\"".into()],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("gate.audit_dir"), "{e}");
+        // Without --demo the keys are required after loading (keys.rs), naming the missing one.
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("link.key");
+        utkik_shared::atomic_file::write_atomic(&key, b"not the DEMO key", 0o600).unwrap();
+        let c = load(
+            None,
+            &[
+                "gate.authorization=\"a.json\"".into(),
+                format!("gate.link_key={:?}", key.display().to_string()),
+            ],
+        )
+        .unwrap();
+        let e = crate::keys::require_keys(&c).unwrap_err();
         assert!(e.to_string().contains("gate.trust_store"), "{e}");
         let e = load(None, &["gate.match_distance=0".into()]).unwrap_err();
         assert!(e.to_string().contains("gate.match_distance"), "{e}");
