@@ -222,6 +222,7 @@ impl AuthzConsole {
                 command: action.mavlink(),
                 authorization_digest: digest,
                 operator_id: operator_id_bytes(&actor.user_id).into(),
+                ..UTKIK_AUTHZ_COMMAND_DATA::DEFAULT
             },
             state,
             deletion,

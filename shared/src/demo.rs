@@ -28,12 +28,33 @@ pub const DEMO_BANNER: &str =
 
 /// The DEMO users file (`assets/users/demo-users.json`; passwords in `assets/users/README.md`).
 pub const USERS_JSON: &[u8] = include_bytes!("../../assets/users/demo-users.json");
-/// The DEMO trust store (`assets/authz/demo-trust-store.json`): the DEMO prosecutor's key.
+/// The DEMO trust store (`assets/authz/demo-trust-store.json`): the DEMO prosecutor's key and
+/// the DEMO crew's signing keys ([`user_signing_seed`]) with their roles.
 pub const TRUST_STORE_JSON: &[u8] = include_bytes!("../../assets/authz/demo-trust-store.json");
 /// The DEMO ground <-> drone link key (`assets/authz/DEMO-link.key.NOT-SECRET.json`).
 pub const LINK_KEY_JSON: &[u8] = include_bytes!("../../assets/authz/DEMO-link.key.NOT-SECRET.json");
 /// The DEMO ground audit checkpoint key (`assets/audit/DEMO-ground-audit.key.NOT-SECRET.json`).
 pub const GROUND_AUDIT_KEY_JSON: &[u8] = include_bytes!("../../assets/audit/DEMO-ground-audit.key.NOT-SECRET.json");
+
+/// The DEMO crew who sign commands (LAW.md 4.5): user id and role, as in the DEMO users file and
+/// the DEMO trust store. The auditor `eva` has no key (auditors give no commands).
+pub const DEMO_CREW: [(&str, crate::authz::Role); 4] = [
+    ("anna", crate::authz::Role::Operator),
+    ("bertil", crate::authz::Role::Operator),
+    ("cecilia", crate::authz::Role::SeniorOfficer),
+    ("david", crate::authz::Role::Pilot),
+];
+
+/// The fixed, published (NOT SECRET) ed25519 seed of a DEMO crew member's command-signing key:
+/// SHA-256 of `utkik DEMO user signing key - public, not secret: USER`. The DEMO users file holds
+/// it encrypted under the user's DEMO password (as any users file does), the DEMO trust store
+/// holds its public key; `None` for anyone not in [`DEMO_CREW`].
+pub fn user_signing_seed(user_id: &str) -> Option<[u8; 32]> {
+    use sha2::Digest as _;
+    DEMO_CREW.iter().any(|(u, _)| *u == user_id).then(|| {
+        sha2::Sha256::digest(format!("utkik DEMO user signing key - public, not secret: {user_id}").as_bytes()).into()
+    })
+}
 
 /// File names inside a staged DEMO folder.
 pub const USERS_FILE: &str = "DEMO-users.json";
@@ -163,6 +184,23 @@ mod tests {
         for f in [USERS_JSON, TRUST_STORE_JSON, LINK_KEY_JSON, GROUND_AUDIT_KEY_JSON] {
             assert!(looks_like_demo(f));
         }
+    }
+
+    /// The DEMO trust store trusts exactly the DEMO crew, with the public halves of the published
+    /// seeds and the roles of the DEMO users.
+    #[test]
+    fn demo_trust_store_lists_the_demo_crew_keys() {
+        let store = crate::authz::TrustStore::from_json(TRUST_STORE_JSON).unwrap();
+        assert_eq!(store.users().count(), DEMO_CREW.len());
+        for (user, role) in DEMO_CREW {
+            let seed = user_signing_seed(user).unwrap();
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
+            let entry = store.user(user).unwrap();
+            assert_eq!(entry.key, key, "{user}");
+            assert_eq!(entry.roles, vec![role], "{user}");
+        }
+        assert!(user_signing_seed("eva").is_none());
+        assert!(user_signing_seed("mallory").is_none());
     }
 
     #[test]

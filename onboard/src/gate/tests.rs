@@ -178,6 +178,7 @@ fn command(gate: &Gate, command: UtkikAuthzCommand, request_id: u16) -> MavMessa
         command,
         authorization_digest: *gate.digest().as_bytes(),
         operator_id: "kalle".into(),
+        ..UTKIK_AUTHZ_COMMAND_DATA::DEFAULT
     })
 }
 
@@ -676,6 +677,7 @@ fn pipeline_takes_signed_commands_and_reports_authz_status() {
             command: UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE,
             authorization_digest: digest,
             operator_id: "anna".into(),
+            ..UTKIK_AUTHZ_COMMAND_DATA::DEFAULT
         })
     };
     sender

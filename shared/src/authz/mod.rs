@@ -14,9 +14,11 @@
 //! - [`urgent`]: the 24 h deadline and what a refusal deletes.
 //! - [`signing_key`]: an issuer's key file (the repository holds DEMO keys only).
 //! - [`actor`]: users and roles.
+//! - [`command_signature`]: the user signatures on commands and the roles the drone requires.
 
 pub mod actor;
 pub mod area;
+pub mod command_signature;
 pub mod document;
 pub mod error;
 pub mod lifecycle;
@@ -37,6 +39,6 @@ pub use error::AuthzError;
 pub use lifecycle::{AuthzState, GateDenied, Lifecycle, TransitionError};
 pub use signed::{AuthzDigest, SignedAuthorization, VerifiedAuthorization, authorize, authorize_file, canonical_bytes};
 pub use signing_key::IssuerSigningKey;
-pub use trust_store::{TrustStore, TrustStoreEntry, TrustedKey};
+pub use trust_store::{TrustStore, TrustStoreEntry, TrustStoreUserEntry, TrustedKey, TrustedUser};
 pub use urgent::{DeletionOrder, URGENT_DEADLINE_USEC, UseDataKind};
 pub use window::ValidityWindow;

@@ -33,6 +33,7 @@ fn command() -> MavMessage {
         command: UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_REVOKE,
         authorization_digest: [0xab; 32],
         operator_id: [b'a'; 16].into(),
+        ..UTKIK_AUTHZ_COMMAND_DATA::DEFAULT
     })
 }
 
