@@ -160,6 +160,12 @@ impl AuthzConsole {
         }
     }
 
+    /// After a restart (`crate::restore`): request ids continue after the highest one this
+    /// station used, so the drone never takes a new command for a resend of an old one.
+    pub fn continue_request_ids_after(&mut self, last_request_id: u16) {
+        self.next_request_id = last_request_id;
+    }
+
     /// The loaded digest.
     pub fn digest(&self) -> Option<AuthzDigest> {
         self.loaded.as_ref().map(Lifecycle::digest)

@@ -14,6 +14,7 @@ pub mod map;
 pub mod ops;
 pub mod plugins;
 pub mod replay;
+pub mod restore;
 pub mod report;
 pub mod state;
 pub mod synth;

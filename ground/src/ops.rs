@@ -152,6 +152,9 @@ pub struct GroundOps {
     redactor: Option<Box<dyn RecordingRedactor>>,
     /// The last deletion of a refused use (for the panels and tests).
     last_deletion: Option<GroundDeletion>,
+    /// After a restart: possible matches already in the log whose alert was not stored yet
+    /// (the `PossibleMatch` record has no vehicle), by match id; taken when the drone resends.
+    restored_match_ids: BTreeMap<u32, Option<PayloadRef>>,
 }
 
 fn consultation(user_id: &str, what: impl Into<String>) -> AuditEvent {
@@ -175,7 +178,54 @@ impl GroundOps {
             evidence_seen: BTreeSet::new(),
             redactor: None,
             last_deletion: None,
+            restored_match_ids: BTreeMap::new(),
         }
+    }
+
+    /// After a restart (`crate::restore`): this match is in the log, with this crop.
+    pub(crate) fn restore_logged_match(&mut self, system_id: u8, alert_id: u32, crop: Option<PayloadRef>) {
+        self.logged_matches.insert((system_id, alert_id), crop);
+    }
+
+    /// After a restart: a match id in the log whose alert was not stored before the station died.
+    pub(crate) fn restore_logged_match_id(&mut self, match_id: u32, crop: Option<PayloadRef>) {
+        self.restored_match_ids.insert(match_id, crop);
+    }
+
+    /// After a restart: `user_id` had looked at this alert's image.
+    pub(crate) fn restore_evidence_seen(&mut self, system_id: u8, alert_id: u32, user_id: String) {
+        self.evidence_seen.insert((system_id, alert_id, user_id));
+    }
+
+    /// After a restart: when the running use started (None: none running).
+    pub(crate) fn restore_use_started(&mut self, started_usec: Option<u64>) {
+        self.use_started_usec = started_usec;
+    }
+
+    /// The drone settled a command (confirmed, refused): logged, so a restarted station does not
+    /// resend it as pending.
+    ///
+    /// # Errors
+    /// The audit log.
+    pub fn record_command_settled(&mut self, c: &crate::state::SentCommand, now_usec: u64) -> Result<(), OpsError> {
+        let outcome = match &c.state {
+            crate::state::CommandState::Confirmed(r) if *r == utkik_shared::dialect::MavResult::MAV_RESULT_ACCEPTED => {
+                "accepted".to_string()
+            }
+            crate::state::CommandState::Confirmed(r) => format!("refused ({r:?})"),
+            crate::state::CommandState::Superseded => "superseded".to_string(),
+            crate::state::CommandState::Pending => return Ok(()),
+        };
+        self.audit.record(
+            now_usec,
+            AuditEvent::AuthzCommandSettled {
+                system_id: c.system_id,
+                request_id: c.message.request_id,
+                command: c.name().to_string(),
+                outcome,
+            },
+        )?;
+        Ok(())
     }
 
     /// Attaches what redacts the tlog recordings when an urgent use is refused (the live link's
@@ -329,6 +379,11 @@ impl GroundOps {
             if self.logged_matches.contains_key(&key) {
                 continue;
             }
+            if let Some(crop) = self.restored_match_ids.remove(&a.alert_id) {
+                // Logged before a restart; the drone resent it.
+                self.logged_matches.insert(key, crop);
+                continue;
+            }
             let waited = world.now_s - a.received_s >= EVIDENCE_WAIT_S;
             if a.evidence_jpeg.is_none() && *evidence_size > 0 && !waited {
                 continue;
@@ -372,7 +427,7 @@ impl GroundOps {
             let Some(a) = world.alerts.get(system_id, alert_id) else {
                 continue;
             };
-            match &a.kind {
+            let image = match &a.kind {
                 AlertKind::PossibleMatch { .. } => {
                     let Some(logged_crop) = self.logged_matches.get(&(system_id, alert_id)) else {
                         continue;
@@ -381,15 +436,34 @@ impl GroundOps {
                         && let Some(jpeg) = &a.evidence_jpeg
                     {
                         let crop = self.audit.put_payload(jpeg)?;
-                        self.logged_matches.insert((system_id, alert_id), Some(crop));
+                        self.logged_matches.insert((system_id, alert_id), Some(crop.clone()));
+                        Some(crop)
+                    } else {
+                        logged_crop.clone()
                     }
                 }
-                AlertKind::PlateHit { .. } => {
-                    if let Some(jpeg) = &a.evidence_jpeg {
-                        self.audit.put_payload(jpeg)?;
-                    }
-                }
-            }
+                AlertKind::PlateHit { .. } => match &a.evidence_jpeg {
+                    Some(jpeg) => Some(self.audit.put_payload(jpeg)?),
+                    None => None,
+                },
+            };
+            // The alert itself, as the drone sent it, so a restarted station still has it after
+            // the drone stopped resending (issue 14 item 4; `crate::restore`).
+            let header = mavlink_core::MavHeader {
+                system_id: u32::from(system_id),
+                component_id: a.component_id,
+                sequence: 0,
+            };
+            self.audit.record(
+                now_usec,
+                AuditEvent::AlertStored {
+                    system_id,
+                    alert_id,
+                    frame_hex: hex::encode(utkik_shared::mavframe::encode_v2(header, &a.message)),
+                    received_usec: (a.received_s * 1e6) as u64,
+                    image,
+                },
+            )?;
             world.alerts.mark_stored(system_id, alert_id);
             n += 1;
         }
@@ -746,7 +820,23 @@ impl GroundOps {
             )?;
             self.audit.checkpoint(now_usec)?;
         }
-        // Pending until the drone's UTKIK_AUTHZ_STATUS echoes the request id; resent meanwhile.
+        // Pending until the drone's UTKIK_AUTHZ_STATUS echoes the request id; resent meanwhile,
+        // also by a restarted station (`crate::restore`), so the command as sent is logged.
+        let header = mavlink_core::MavHeader {
+            system_id: 255,
+            component_id: 190,
+            sequence: 0,
+        };
+        let message = MavMessage::UTKIK_AUTHZ_COMMAND(outcome.message.clone());
+        self.audit.record(
+            now_usec,
+            AuditEvent::AuthzCommandSent {
+                system_id: target_system,
+                request_id: outcome.message.request_id,
+                command: action.name().into(),
+                frame_hex: hex::encode(utkik_shared::mavframe::encode_v2(header, &message)),
+            },
+        )?;
         world
             .commands
             .sent(target_system, &outcome.message, now_usec as f64 / 1e6);

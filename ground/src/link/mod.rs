@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use mavlink_core::MavHeader;
 use thiserror::Error;
-use utkik_shared::dialect::MavMessage;
+use utkik_shared::dialect::{MavMessage, UtkikPlateStatus};
 
 pub use auth::{Authenticity, FrameAuth, RefusedCounts, SIGNING_STATE_FILE};
 pub use redact::{RecordingRedactor, RedactError, RedactReport, RedactRequest, RedactRule, UseFilter};
@@ -482,11 +482,21 @@ impl Worker {
             for f in filters.iter_mut() {
                 keep &= f.keep(sys, &d.message);
             }
-            if keep
-                && let Some(r) = recorder.as_mut()
-                && let Err(e) = r.write(t_us, d.frame.as_bytes())
-            {
-                tracing::warn!("tlog write failed: {e}");
+            // An alert's record is synced before the station can acknowledge it (tlog.rs).
+            let is_alert = match &d.message {
+                MavMessage::UTKIK_BIOMETRIC_MATCH(_) => true,
+                MavMessage::UTKIK_PLATE_READ(p) => p.status == UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT,
+                _ => false,
+            };
+            if keep && let Some(r) = recorder.as_mut() {
+                let written = if is_alert {
+                    r.write_synced(t_us, d.frame.as_bytes())
+                } else {
+                    r.write(t_us, d.frame.as_bytes())
+                };
+                if let Err(e) = written {
+                    tracing::warn!("tlog write failed: {e}");
+                }
             }
             let origin = origin_of(&d.frame);
             // Routes only from verified frames: a spoofed peer cannot displace the drone. (With no

@@ -2,6 +2,13 @@
 //! 8-byte big-endian Unix time in µs before each raw frame), rotated by size so a long mission
 //! never grows one unbounded file.
 //!
+//! Durability (issue 14 item 4): the recorder flushes and `fdatasync`s the current file at most
+//! [`SYNC_INTERVAL_USEC`] of record time after a record, and at once after an alert
+//! ([`TlogRecorder::write_synced`]), so a kill -9 or a power cut loses at most about one second
+//! of telemetry and never an alert the station acknowledged (the ack goes out after the
+//! alert's record is synced here and stored in the audit log). A restarted station starts a
+//! new file (`<stem>` carries the start time), never overwriting one.
+//!
 //! The records are byte for byte those of `utkik_shared::tlog` (whose reader the redaction
 //! uses), but the recorder is not `utkik_shared::tlog::TlogFileWriter`: that one names files by
 //! the UTC time of their first record (`prefix-YYYYMMDD-HHMMSS.tlog`) where scripts rely on
@@ -12,6 +19,9 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// Longest record time between two syncs of the current file, µs.
+pub const SYNC_INTERVAL_USEC: u64 = 1_000_000;
+
 /// Writes frames to `dir/utkik-<start>-<n>.tlog`, starting a new file past `rotate_bytes`.
 #[derive(Debug)]
 pub struct TlogRecorder {
@@ -21,6 +31,10 @@ pub struct TlogRecorder {
     index: u32,
     written: u64,
     file: Option<BufWriter<File>>,
+    /// Record time of the last sync (0: none yet).
+    last_sync_usec: u64,
+    /// Syncs done (flush + fdatasync), for tests and the health panel.
+    pub syncs: u64,
     /// Files written so far, oldest first.
     pub files: Vec<PathBuf>,
 }
@@ -37,6 +51,8 @@ impl TlogRecorder {
             index: 0,
             written: 0,
             file: None,
+            last_sync_usec: 0,
+            syncs: 0,
             files: Vec::new(),
         })
     }
@@ -50,12 +66,38 @@ impl TlogRecorder {
         f.write_all(&time_usec.to_be_bytes())?;
         f.write_all(frame)?;
         self.written += 8 + frame.len() as u64;
+        // Bounded loss on a crash: sync once a second of record time (or when the clock jumped
+        // back, so a clock step cannot postpone it).
+        if self.last_sync_usec == 0 {
+            self.last_sync_usec = time_usec;
+        } else if time_usec < self.last_sync_usec || time_usec - self.last_sync_usec >= SYNC_INTERVAL_USEC {
+            self.sync(time_usec)?;
+        }
+        Ok(())
+    }
+
+    /// Appends one frame and syncs the file before returning: for alerts, whose record must be
+    /// on disk before the station acknowledges them.
+    pub fn write_synced(&mut self, time_usec: u64, frame: &[u8]) -> io::Result<()> {
+        self.write(time_usec, frame)?;
+        self.sync(time_usec)
+    }
+
+    /// Flushes the buffer and `fdatasync`s the current file.
+    pub fn sync(&mut self, time_usec: u64) -> io::Result<()> {
+        if let Some(f) = self.file.as_mut() {
+            f.flush()?;
+            f.get_ref().sync_data()?;
+            self.syncs += 1;
+        }
+        self.last_sync_usec = time_usec;
         Ok(())
     }
 
     fn rotate(&mut self) -> io::Result<()> {
         if let Some(mut f) = self.file.take() {
             f.flush()?;
+            f.get_ref().sync_data()?;
         }
         self.index += 1;
         let path = self.dir.join(format!("{}-{:03}.tlog", self.stem, self.index));
@@ -128,6 +170,36 @@ mod tests {
         assert!(r.files.len() >= 3, "{:?}", r.files);
         let total: usize = r.files.iter().map(|p| read_tlog(p).unwrap().len()).sum();
         assert_eq!(total, 200);
+    }
+
+    /// A kill -9 skips every destructor: `mem::forget` leaves the recorder's buffer unwritten,
+    /// as the kernel would. What was synced is in the file: everything up to the last full
+    /// second of record time, and an alert written with `write_synced` at once.
+    #[test]
+    fn a_killed_recorder_loses_at_most_a_second_and_never_an_alert() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = TlogRecorder::new(dir.path(), "t", 1 << 20).unwrap();
+        let frame: Vec<u8> = [0xFD, 3, 0, 0, 1, 1, 1, 0, 0, 0, 7, 7, 7, 0, 0].to_vec();
+        let t0 = 1_800_000_000_000_000u64;
+        for i in 0..=25u64 {
+            r.write(t0 + i * 100_000, &frame).unwrap();
+        }
+        let path = r.files[0].clone();
+        let on_disk = |p: &Path| read_tlog(p).unwrap().len();
+        // Synced at 1.0 s and 2.0 s of record time: records 0..=20 are on disk.
+        assert_eq!(r.syncs, 2);
+        assert!(on_disk(&path) >= 21, "{} records on disk", on_disk(&path));
+        // The alert record is on disk when write_synced returns.
+        r.write_synced(t0 + 2_550_000, &frame).unwrap();
+        let records = 27;
+        std::mem::forget(r);
+        assert_eq!(on_disk(&path), records);
+
+        // A clock that jumps back does not postpone the sync.
+        let mut r = TlogRecorder::new(dir.path(), "u", 1 << 20).unwrap();
+        r.write(t0, &frame).unwrap();
+        r.write(t0 - 3_600_000_000, &frame).unwrap();
+        assert_eq!(r.syncs, 1);
     }
 
     #[test]

@@ -48,7 +48,12 @@ impl Plugin for LinkPlugin {
     }
 }
 
-fn ingest(source: Res<MessageSource>, mut world: ResMut<WorldRes>, mut status: ResMut<LinkStatus>) {
+fn ingest(
+    source: Res<MessageSource>,
+    mut world: ResMut<WorldRes>,
+    mut status: ResMut<LinkStatus>,
+    mut ops: Option<ResMut<super::session::OpsRes>>,
+) {
     let (rx, handle) = match &*source {
         MessageSource::Live(h) => (&h.events, Some(h)),
         MessageSource::Channel(rx) => (rx, None),
@@ -101,7 +106,15 @@ fn ingest(source: Res<MessageSource>, mut world: ResMut<WorldRes>, mut status: R
         }
         for event in world.0.commands.take_events() {
             match event {
-                crate::state::CommandEvent::Settled(c) => println!("{}", c.describe(now_s)),
+                crate::state::CommandEvent::Settled(c) => {
+                    println!("{}", c.describe(now_s));
+                    // Logged, so a restarted station does not take it for pending.
+                    if let Some(ops) = ops.as_mut()
+                        && let Err(e) = ops.ops.record_command_settled(&c, (now_s * 1e6) as u64)
+                    {
+                        error!("audit log: {e}");
+                    }
+                }
                 crate::state::CommandEvent::StopAlarm(c) => println!("ALARM: {}", c.describe(now_s)),
             }
         }

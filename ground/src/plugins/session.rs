@@ -50,19 +50,46 @@ pub struct SessionPlugin;
 
 impl Plugin for SessionPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(Startup, require_store.run_if(resource_exists::<OpsRes>))
-            .add_systems(
-                Update,
-                (log_matches, idle_sign_out)
-                    .in_set(GroundSet::World)
-                    .run_if(resource_exists::<OpsRes>),
-            );
+        app.add_systems(
+            Startup,
+            (require_store, restore_station.run_if(in_state(super::AppState::Live)))
+                .chain()
+                .run_if(resource_exists::<OpsRes>),
+        )
+        .add_systems(
+            Update,
+            (log_matches, idle_sign_out)
+                .in_set(GroundSet::World)
+                .run_if(resource_exists::<OpsRes>),
+        );
     }
 }
 
 /// With an audit log, alerts are acknowledged only once stored in it (`ops::store_new_alerts`).
 fn require_store(mut world: ResMut<WorldRes>) {
     world.0.alerts.set_require_store(true);
+}
+
+/// A live station takes back what it had before a restart (alerts, verdicts, evidence views,
+/// pending commands, the authorization's lifecycle) from its audit log: `crate::restore`.
+fn restore_station(mut world: ResMut<WorldRes>, mut ops: ResMut<OpsRes>) {
+    match crate::restore::restore(&mut ops.ops, &mut world.0) {
+        Ok(summary) => {
+            let line = summary.line();
+            if summary.damage.is_some() || !summary.problems.is_empty() {
+                warn!("{line}");
+            } else {
+                info!("{line}");
+            }
+            if summary.alerts > 0 || summary.pending_commands > 0 || summary.lifecycle_steps > 0 {
+                println!("utkik-ground: {line}");
+            }
+        }
+        Err(e) => {
+            error!("{e}");
+            ops.message = Some(format!("NOT RESTORED: {e}"));
+        }
+    }
 }
 
 fn log_matches(mut world: ResMut<WorldRes>, mut ops: ResMut<OpsRes>) {

@@ -126,6 +126,10 @@ pub struct Alert {
     pub component_id: u8,
     /// The alert and its image are durably stored at the ground (or no store is configured).
     pub stored: bool,
+    /// The alert's message as first received (UTKIK_PLATE_READ or UTKIK_BIOMETRIC_MATCH): what
+    /// the station stores in its audit log and rebuilds the alert from after a restart
+    /// (`crate::restore`), exactly as the drone sent it.
+    pub message: MavMessage,
 }
 
 impl Alert {
@@ -377,6 +381,7 @@ struct NewAlert {
     image_crc32: u32,
     time_s: f64,
     time_usec: u64,
+    message: MavMessage,
 }
 
 fn ack(system_id: u8, component_id: u8, alert_id: u32, kind: UtkikAlertKind) -> MavMessage {
@@ -415,6 +420,7 @@ impl Alerts {
             image_crc32: p.image_crc32,
             time_s,
             time_usec: p.time_usec,
+            message: MavMessage::UTKIK_PLATE_READ(p.clone()),
         };
         self.upsert(new, kind, AlertState::NeedsCheck);
         self.ack_if_ready(system_id, p.alert_id)
@@ -447,6 +453,7 @@ impl Alerts {
             image_crc32: m.evidence_crc32,
             time_s,
             time_usec: m.time_usec,
+            message: MavMessage::UTKIK_BIOMETRIC_MATCH(m.clone()),
         };
         self.upsert(new, kind, state);
         self.ack_if_ready(system_id, m.alert_id)
@@ -471,6 +478,7 @@ impl Alerts {
                     image_crc32: new.image_crc32,
                     component_id: new.component_id,
                     stored: !self.require_store,
+                    message: new.message,
                 };
                 // Its image may have completed before the alert itself got through.
                 if let Some(i) = self
@@ -752,6 +760,18 @@ impl Alerts {
         }
         self.new_alerts.retain(|k| self.by_id.contains_key(k));
         out
+    }
+
+    /// After a restart (`crate::restore`): the alert was stored (and acknowledged) before, with
+    /// this image (None: none announced, or no longer in the payload store). A resend from the
+    /// drone is acknowledged at once, as for any stored alert.
+    pub fn restore_stored(&mut self, system_id: u8, alert_id: u32, image: Option<Vec<u8>>) {
+        if let Some(a) = self.by_id.get_mut(&(system_id, alert_id)) {
+            if a.evidence_jpeg.is_none() {
+                a.evidence_jpeg = image;
+            }
+            a.stored = true;
+        }
     }
 
     /// An alert.

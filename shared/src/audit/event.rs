@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::authz::{AuthzDigest, UseDataKind};
 
+/// UTKIK_PLATE_READ's message id (an [`AuditEvent::AlertStored`] of a plate hit is ANPR data).
+const PLATE_READ_MSG_ID: u32 = <crate::dialect::UTKIK_PLATE_READ_DATA as mavlink_core::MessageData>::ID;
+
 /// A payload in the payload store, by content hash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -244,6 +247,50 @@ pub enum AuditEvent {
         /// How many bytes were cut.
         len_bytes: u64,
     },
+    /// The ground station stored an alert (a possible match, a plate hit) and its image, and
+    /// may now acknowledge it to the drone (issue 14 item 3: never before). After a restart the
+    /// station rebuilds its alerts from these records (`ground::restore`), so an alert the
+    /// drone no longer resends (it was acknowledged) is not lost. The alert is kept as the
+    /// drone sent it: an unsigned MAVLink 2 frame of its UTKIK_BIOMETRIC_MATCH or
+    /// UTKIK_PLATE_READ (never a non-hit read), CRC-checked when read back.
+    AlertStored {
+        /// The vehicle.
+        system_id: u8,
+        /// The alert id (per vehicle, boot epoch in its high bits).
+        alert_id: u32,
+        /// The alert message, a MAVLink 2 frame, lower-case hex.
+        frame_hex: String,
+        /// When it first arrived at the ground (Unix epoch, UTC, µs).
+        received_usec: u64,
+        /// Its image (evidence crop, plate image) in the payload store.
+        image: Option<PayloadRef>,
+    },
+    /// The ground station sent an authorization command (pending until the drone confirms it;
+    /// resent meanwhile, also after a restart of the station: `ground::restore`). The frame
+    /// holds the command as sent (with its users' signatures), unsigned by the link (the link
+    /// signs each send anew).
+    AuthzCommandSent {
+        /// The vehicle.
+        system_id: u8,
+        /// The request id the drone echoes.
+        request_id: u16,
+        /// The command name (STOP, ACTIVATE, ...).
+        command: String,
+        /// The UTKIK_AUTHZ_COMMAND, a MAVLink 2 frame, lower-case hex.
+        frame_hex: String,
+    },
+    /// The drone's UTKIK_AUTHZ_STATUS echoed a pending command's request id: it carried the
+    /// command out (or refused it), or a newer command superseded it before it was confirmed.
+    AuthzCommandSettled {
+        /// The vehicle.
+        system_id: u8,
+        /// The request id.
+        request_id: u16,
+        /// The command name.
+        command: String,
+        /// `accepted`, `refused` (MAV_RESULT name given) or `superseded`.
+        outcome: String,
+    },
     /// A signed checkpoint over the record before it (see `checkpoint.rs`).
     Checkpoint {
         /// The signing key.
@@ -265,13 +312,25 @@ impl AuditEvent {
         !matches!(
             self,
             AuditEvent::StoredReadSearch { .. } | AuditEvent::Consultation { .. } | AuditEvent::Disclosure { .. }
-        )
+        ) && !self.is_plate_hit_alert()
+    }
+
+    /// An [`AuditEvent::AlertStored`] of a plate hit (ANPR, not identification: LAW.md section 7).
+    fn is_plate_hit_alert(&self) -> bool {
+        match self {
+            AuditEvent::AlertStored { frame_hex, .. } => hex::decode(frame_hex)
+                .ok()
+                .and_then(|b| crate::mavframe::RawFrame::parse(&b).ok())
+                .is_some_and(|f| f.msg_id() == PLATE_READ_MSG_ID),
+            _ => false,
+        }
     }
 
     /// Payloads the event refers to.
     pub fn payloads(&self) -> Vec<&PayloadRef> {
         match self {
             AuditEvent::PossibleMatch { evidence_crop, .. } => evidence_crop.iter().collect(),
+            AuditEvent::AlertStored { image, .. } => image.iter().collect(),
             AuditEvent::DeletionReceipt { payloads, .. }
             | AuditEvent::Disclosure { payloads, .. }
             | AuditEvent::Erasure { payloads, .. } => payloads.iter().collect(),
@@ -301,6 +360,58 @@ mod tests {
     fn unknown_fields_refused() {
         let json = r#"{"kind":"consultation","user_id":"a","what":"b","extra":1}"#;
         assert!(serde_json::from_str::<AuditEvent>(json).is_err());
+    }
+
+    fn alert_stored(msg: &crate::dialect::MavMessage, image: Option<PayloadRef>) -> AuditEvent {
+        let header = mavlink_core::MavHeader {
+            system_id: 1,
+            component_id: 191,
+            sequence: 0,
+        };
+        AuditEvent::AlertStored {
+            system_id: 1,
+            alert_id: 7,
+            frame_hex: hex::encode(crate::mavframe::encode_v2(header, msg)),
+            received_usec: 1,
+            image,
+        }
+    }
+
+    #[test]
+    fn stored_plate_hit_is_anpr_data_and_a_stored_match_is_identification() {
+        use crate::dialect::{MavMessage, UTKIK_BIOMETRIC_MATCH_DATA, UTKIK_PLATE_READ_DATA};
+        let image = PayloadRef {
+            sha256_hex: "ab".repeat(32),
+            len_bytes: 3,
+        };
+        let plate = alert_stored(
+            &MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA::default()),
+            Some(image.clone()),
+        );
+        assert!(!plate.is_identification());
+        assert_eq!(
+            plate.payloads(),
+            vec![&image],
+            "the plate image is the record's payload"
+        );
+        let m = alert_stored(
+            &MavMessage::UTKIK_BIOMETRIC_MATCH(UTKIK_BIOMETRIC_MATCH_DATA::default()),
+            None,
+        );
+        assert!(m.is_identification());
+        assert!(m.payloads().is_empty());
+        // A damaged frame is not taken for a plate hit: kept as identification (the longer period).
+        let damaged = AuditEvent::AlertStored {
+            system_id: 1,
+            alert_id: 7,
+            frame_hex: "zz".into(),
+            received_usec: 1,
+            image: None,
+        };
+        assert!(damaged.is_identification());
+        let json = serde_json::to_string(&plate).unwrap();
+        assert!(json.starts_with(r#"{"kind":"alert_stored","#), "{json}");
+        assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), plate);
     }
 
     #[test]
