@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use utkik_shared::audit::{AuditEvent, AuditWriter, DeletedCount, PayloadRef, PayloadStore, UseEndReason};
-use utkik_shared::authz::{Actor, AuthzDigest, AuthzState, Lifecycle, Role, TrustStore, UseDataKind, authorize_file};
+use utkik_shared::authz::{AuthzDigest, AuthzState, Lifecycle, TrustStore, UseDataKind, authorize_file};
 use utkik_shared::dialect::{
     MavMessage, MavResult, UTKIK_AUTHZ_COMMAND_DATA, UTKIK_AUTHZ_STATUS_DATA, UTKIK_BIOMETRIC_MATCH_DATA,
     UtkikAuthzCommand, UtkikAuthzState,
@@ -177,6 +177,8 @@ pub struct Gate {
     /// The command of `last_request_id` (a resend of it is answered, not applied again).
     last_command: Option<UtkikAuthzCommand>,
     last_result: MavResult,
+    /// The crew keys of the trust store: who may give which command (LAW.md 4.5).
+    command_auth: super::command_auth::CommandAuth,
     system_id: u8,
     component_id: u8,
 }
@@ -257,6 +259,7 @@ impl Gate {
             last_request_id: 0,
             last_command: None,
             last_result: MavResult::MAV_RESULT_ACCEPTED,
+            command_auth: super::command_auth::CommandAuth::new(trust),
             system_id: setup.system_id,
             component_id: setup.component_id,
         })
@@ -405,26 +408,50 @@ impl Gate {
 
     fn apply(&mut self, cmd: &UTKIK_AUTHZ_COMMAND_DATA, now_usec: u64) -> GateOutput {
         use UtkikAuthzCommand as C;
-        let operator = str16(&cmd.operator_id[..]);
-        let doc_roles = self.lifecycle.authorization().document().authorized_roles.clone();
-        // Roles and authentication are checked at the ground station, which
-        // signs the command; the drone checks the signature and the lifecycle.
+        // Who signed it, with the roles the drone's own trust store gives them (LAW.md 4.5): the
+        // ground's word is not enough, and the drone adds no role itself.
+        let checked = self
+            .command_auth
+            .check(cmd, self.lifecycle.authorization().document(), now_usec);
+        let (signers, operator) = match checked {
+            Ok(signers) => {
+                let text = super::command_auth::signers_text(&signers);
+                (signers, text)
+            }
+            // A STOP stops whoever sent it over the signed link (the law prefers stopping); the
+            // record says why the user signature did not count.
+            Err(why) if cmd.command == C::UTKIK_AUTHZ_COMMAND_STOP => {
+                tracing::warn!(
+                    request_id = cmd.request_id,
+                    "STOP without a valid user signature ({why}): stopping"
+                );
+                (
+                    Vec::new(),
+                    format!("{} (user signature not valid: {why})", str16(&cmd.operator_id[..])),
+                )
+            }
+            Err(why) => {
+                tracing::warn!(request_id = cmd.request_id, "authorization command refused: {why}");
+                return self.refuse(cmd, now_usec, why);
+            }
+        };
+        let first = signers.first().map(utkik_shared::authz::command_signature::actor_of);
         let mut out = GateOutput::default();
-        let result: Result<(), String> = match cmd.command {
-            C::UTKIK_AUTHZ_COMMAND_ACTIVATE => self
+        let result: Result<(), String> = match (cmd.command, first) {
+            (C::UTKIK_AUTHZ_COMMAND_ACTIVATE, Some(actor)) => self
                 .lifecycle
-                .activate(&Actor::new(operator.clone(), doc_roles), now_usec)
+                .activate(&actor, now_usec)
                 .map_err(|e| e.to_string())
                 .and_then(|_| self.start_use(&operator, now_usec)),
-            C::UTKIK_AUTHZ_COMMAND_URGENT_START => {
-                let mut roles = doc_roles;
-                roles.push(Role::SeniorOfficer);
-                self.lifecycle
-                    .start_urgent(&Actor::new(operator.clone(), roles), now_usec)
-                    .map_err(|e| e.to_string())
-                    .and_then(|_| self.start_use(&operator, now_usec))
+            (C::UTKIK_AUTHZ_COMMAND_URGENT_START, Some(actor)) => self
+                .lifecycle
+                .start_urgent(&actor, now_usec)
+                .map_err(|e| e.to_string())
+                .and_then(|_| self.start_use(&operator, now_usec)),
+            (C::UTKIK_AUTHZ_COMMAND_ACTIVATE | C::UTKIK_AUTHZ_COMMAND_URGENT_START, None) => {
+                Err("no signer (not reached: only a STOP goes on without one)".into())
             }
-            C::UTKIK_AUTHZ_COMMAND_URGENT_APPLIED => self
+            (C::UTKIK_AUTHZ_COMMAND_URGENT_APPLIED, _) => self
                 .lifecycle
                 .record_application(now_usec)
                 .map(|_| {
@@ -438,17 +465,17 @@ impl Gate {
                     );
                 })
                 .map_err(|e| e.to_string()),
-            C::UTKIK_AUTHZ_COMMAND_STOP => {
+            (C::UTKIK_AUTHZ_COMMAND_STOP, _) => {
                 self.lifecycle.stop(now_usec);
                 self.end_use(now_usec, UseEndReason::Stopped, &mut out);
                 Ok(())
             }
-            C::UTKIK_AUTHZ_COMMAND_REVOKE => self
+            (C::UTKIK_AUTHZ_COMMAND_REVOKE, _) => self
                 .lifecycle
                 .revoke(now_usec)
                 .map(|_| self.end_use(now_usec, UseEndReason::Revoked, &mut out))
                 .map_err(|e| e.to_string()),
-            C::UTKIK_AUTHZ_COMMAND_URGENT_REFUSED => match self.lifecycle.refuse(now_usec) {
+            (C::UTKIK_AUTHZ_COMMAND_URGENT_REFUSED, _) => match self.lifecycle.refuse(now_usec) {
                 Ok(_order) => {
                     let d = self.digest();
                     self.log(
@@ -465,6 +492,9 @@ impl Gate {
             },
         };
         let accepted = result.is_ok();
+        if accepted {
+            self.command_auth.accepted(cmd);
+        }
         let reason = result.err().unwrap_or_default();
         if !accepted {
             tracing::warn!(

@@ -9,7 +9,9 @@
 //! - the link key and MAVLink 2 signature check: `utkik_shared::link_signing` (shared with the
 //!   ground station).
 //! - [`template_model`]: the face-template model and its call counter.
+//! - [`command_auth`]: who signed a command, with the roles the drone's trust store gives them.
 
+pub mod command_auth;
 pub mod enrol;
 pub mod evidence;
 pub mod identify;

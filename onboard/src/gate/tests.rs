@@ -101,7 +101,8 @@ fn urgent() -> Fixture {
         br#"{"key_id":"test-senior","kind":"senior_officer","holder":"kalle","seed_hex":"0808080808080808080808080808080808080808080808080808080808080808"}"#,
     )
     .unwrap();
-    let mut trust = TrustStore::new();
+    // The DEMO crew's keys (who signs commands) and the test senior officer's issuer key.
+    let mut trust = TrustStore::from_json(utkik_shared::demo::TRUST_STORE_JSON).unwrap();
     trust.insert(key.trusted_key()).unwrap();
     let signed = SignedAuthorization::sign(doc, &key.key);
     let authz = dir.path().join("urgent.authz.json");
@@ -169,17 +170,34 @@ fn link_key() -> LinkKey {
     LinkKey::from_json(utkik_shared::demo::LINK_KEY_JSON, Path::new("DEMO")).unwrap()
 }
 
+/// A command about the gate's document at [`NOW_USEC`], signed by the DEMO senior officer
+/// `cecilia` (LAW.md 4.5: the drone checks the user's key and role in its trust store).
 fn command(gate: &Gate, command: UtkikAuthzCommand, request_id: u16) -> MavMessage {
-    MavMessage::UTKIK_AUTHZ_COMMAND(UTKIK_AUTHZ_COMMAND_DATA {
-        time_usec: NOW_USEC,
-        target_system: 1,
-        target_component: 191,
-        request_id,
-        command,
-        authorization_digest: *gate.digest().as_bytes(),
-        operator_id: "kalle".into(),
-        ..UTKIK_AUTHZ_COMMAND_DATA::DEFAULT
-    })
+    command_at(gate, command, request_id, NOW_USEC)
+}
+
+/// [`command`] given at `time_usec` by the ground's clock.
+fn command_at(gate: &Gate, command: UtkikAuthzCommand, request_id: u16, time_usec: u64) -> MavMessage {
+    user_signed(
+        UTKIK_AUTHZ_COMMAND_DATA {
+            time_usec,
+            target_system: 1,
+            target_component: 191,
+            request_id,
+            command,
+            authorization_digest: *gate.digest().as_bytes(),
+            ..UTKIK_AUTHZ_COMMAND_DATA::DEFAULT
+        },
+        "cecilia",
+    )
+}
+
+/// The command with `operator_id` = `user`, signed with that DEMO user's published seed.
+pub(crate) fn user_signed(mut cmd: UTKIK_AUTHZ_COMMAND_DATA, user: &str) -> MavMessage {
+    let seed = utkik_shared::demo::user_signing_seed(user).expect("a DEMO crew member");
+    cmd.operator_id = utkik_shared::authz::command_signature::user_id_bytes(user).into();
+    utkik_shared::authz::command_signature::sign_command(&mut cmd, &utkik_shared::authz::command_signature::SigningKey::from_bytes(&seed));
+    MavMessage::UTKIK_AUTHZ_COMMAND(cmd)
 }
 
 const GROUND: MavHeader = MavHeader {
@@ -188,8 +206,9 @@ const GROUND: MavHeader = MavHeader {
     sequence: 0,
 };
 
+/// [`command_at`] `now_usec`, link-signed, handled by the gate at `now_usec`.
 fn send_signed(gate: &mut Gate, cmd: UtkikAuthzCommand, request_id: u16, now_usec: u64) -> GateOutput {
-    let frame = sign_frame(&link_key(), GROUND, &command(gate, cmd, request_id));
+    let frame = sign_frame(&link_key(), GROUND, &command_at(gate, cmd, request_id, now_usec));
     gate.handle_command_frame(&frame, now_usec)
 }
 
@@ -668,17 +687,21 @@ fn pipeline_takes_signed_commands_and_reports_authz_status() {
     let s = wait_status(&|s| s.authorization_digest == digest);
     assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_PENDING);
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Given now by the ground's clock (the drone checks the command's age on its own clock),
+    // by the DEMO senior officer.
     let cmd = |request_id: u16| {
-        MavMessage::UTKIK_AUTHZ_COMMAND(UTKIK_AUTHZ_COMMAND_DATA {
-            time_usec: NOW_USEC,
-            target_system: 1,
-            target_component: 191,
-            request_id,
-            command: UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE,
-            authorization_digest: digest,
-            operator_id: "anna".into(),
-            ..UTKIK_AUTHZ_COMMAND_DATA::DEFAULT
-        })
+        user_signed(
+            UTKIK_AUTHZ_COMMAND_DATA {
+                time_usec: crate::ingest::time::unix_now_usec(),
+                target_system: 1,
+                target_component: 191,
+                request_id,
+                command: UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE,
+                authorization_digest: digest,
+                ..UTKIK_AUTHZ_COMMAND_DATA::DEFAULT
+            },
+            "cecilia",
+        )
     };
     sender
         .send_to(&utkik_shared::mavframe::encode_v2(GROUND, &cmd(11)), drone_port)
@@ -782,3 +805,5 @@ fn a_drone_without_a_set_clock_refuses_commands() {
     assert_eq!(last_result(&out), (22, MAV_RESULT_DENIED));
     assert_eq!(gate.state(), AuthzState::Pending);
 }
+
+mod roles;

@@ -34,7 +34,9 @@
 //!   stopping; only starting identification needs a user's signature). The drone records the
 //!   reason the user signature did not count.
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey};
+/// The key type users sign with (re-exported so callers need no ed25519 dependency of their own).
+pub use ed25519_dalek::SigningKey;
+use ed25519_dalek::{Signature, Signer as _};
 
 use super::actor::{Actor, Role};
 use super::document::Authorization;
@@ -274,23 +276,22 @@ pub fn check_roles(
             None => Ok(()),
         },
         C::UTKIK_AUTHZ_COMMAND_ACTIVATE => {
-            if let Some(u) = signers.iter().find(|u| !authorized_by_document(doc, u)) {
-                return Err(RoleRefusal::NotAuthorizedByDocument {
-                    user_id: u.user_id.clone(),
-                });
-            }
             let operators = signers
                 .iter()
                 .filter(|u| has(u, Role::Operator) || has(u, Role::SeniorOfficer))
                 .count();
             // `verify_command` returns at most two signers, with different ids and (trust store)
             // different keys.
-            if senior || operators >= 2 {
-                Ok(())
-            } else {
-                Err(RoleRefusal::ActivationNeedsSeniorOrTwoOperators {
+            if !(senior || operators >= 2) {
+                return Err(RoleRefusal::ActivationNeedsSeniorOrTwoOperators {
                     signers: describe(signers),
-                })
+                });
+            }
+            match signers.iter().find(|u| !authorized_by_document(doc, u)) {
+                Some(u) => Err(RoleRefusal::NotAuthorizedByDocument {
+                    user_id: u.user_id.clone(),
+                }),
+                None => Ok(()),
             }
         }
         C::UTKIK_AUTHZ_COMMAND_URGENT_START
@@ -308,6 +309,12 @@ pub fn check_roles(
             }
         }
     }
+}
+
+/// The signers as the audit logs name them (`anna`, or `anna + bertil` for a co-signed command);
+/// both ends write this text, so the drone's and the ground's records of one use agree.
+pub fn signers_text<'a>(user_ids: impl IntoIterator<Item = &'a str>) -> String {
+    user_ids.into_iter().collect::<Vec<_>>().join(" + ")
 }
 
 /// The signer as the lifecycle sees it: the trust store's roles, not the ground's.
