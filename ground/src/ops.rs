@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 
 use utkik_shared::audit::{AuditError, AuditEvent, DeletedCount, PayloadRef, UseEndReason, Verdict};
 use utkik_shared::authz::{Actor, AuthzDigest, AuthzError, AuthzState, DeletionOrder, TrustStore, UseDataKind};
-use utkik_shared::dialect::MavMessage;
+use utkik_shared::authz::Role;
+use utkik_shared::authz::command_signature::{cosign_command, sign_command, signers_text};
+use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_COMMAND_DATA};
 
 use crate::audit_log::GroundAudit;
 use crate::auth::{Permission, Session, SessionError, UserDirectory};
@@ -71,6 +73,29 @@ pub enum OpsError {
         /// Alert.
         alert_id: u32,
     },
+    /// An operator proposed a two-operator activation; it is sent once a second operator
+    /// co-signed it (LAW.md 4.5: an operator alone cannot activate).
+    #[error(
+        "ACTIVATE request {request_id} proposed by {proposer} and signed; a second operator must co-sign it: {proposer} signs out, another operator signs in and gives `authz cosign` (or a senior officer activates)"
+    )]
+    AwaitingCoSignature {
+        /// The operator who proposed it.
+        proposer: String,
+        /// Its request id.
+        request_id: u16,
+    },
+    /// `authz cosign` with nothing proposed (or the proposal was dropped).
+    #[error("no activation is waiting for a co-signature")]
+    NothingToCoSign,
+    /// The proposer tried to co-sign their own activation.
+    #[error("{0} proposed this activation: a different operator must co-sign it")]
+    CoSignOwnProposal(String),
+    /// The signed-in user has no command-signing key (a users file from before per-user keys),
+    /// so the drone would refuse the command.
+    #[error(
+        "{0} has no command-signing key in the users file, so the drone would refuse the command: an administrator gives one with `utkik-ground users passwd --new-key --users USERS_FILE {0}` and adds `utkik-ground users trust-entry --users USERS_FILE {0}` to the drone's trust store"
+    )]
+    NoSigningKey(String),
     /// Writing an export failed.
     #[error("export to {path}: {message}")]
     Export {
@@ -79,6 +104,12 @@ pub enum OpsError {
         /// The OS error.
         message: String,
     },
+}
+
+/// Whether the command starts identification (the drone may refuse it).
+pub(crate) fn starts_use(c: utkik_shared::dialect::UtkikAuthzCommand) -> bool {
+    use utkik_shared::dialect::UtkikAuthzCommand as C;
+    matches!(c, C::UTKIK_AUTHZ_COMMAND_ACTIVATE | C::UTKIK_AUTHZ_COMMAND_URGENT_START)
 }
 
 /// What happened to the tlog recordings when a refused use was deleted.
@@ -129,6 +160,15 @@ pub struct GroundDeletion {
     pub recordings: RecordingsRedaction,
 }
 
+/// An activation proposed and signed by one operator, waiting for a second (LAW.md 4.5).
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    /// Who proposed it.
+    pub proposer: Actor,
+    /// The command as signed by the proposer (request id and time fixed by that signature).
+    pub message: UTKIK_AUTHZ_COMMAND_DATA,
+}
+
 /// The ground station's users, session, authorization and audit log.
 #[derive(Debug)]
 pub struct GroundOps {
@@ -150,6 +190,8 @@ pub struct GroundOps {
     evidence_seen: BTreeSet<(u8, u32, String)>,
     /// Cuts a refused use out of the tlog recordings (the live link's; none without a link).
     redactor: Option<Box<dyn RecordingRedactor>>,
+    /// A two-operator activation signed by its proposer, waiting for a second operator.
+    pending_cosign: Option<Proposal>,
     /// The last deletion of a refused use (for the panels and tests).
     last_deletion: Option<GroundDeletion>,
     /// After a restart: possible matches already in the log whose alert was not stored yet
@@ -177,6 +219,7 @@ impl GroundOps {
             use_started_usec: None,
             evidence_seen: BTreeSet::new(),
             redactor: None,
+            pending_cosign: None,
             last_deletion: None,
             restored_match_ids: BTreeMap::new(),
         }
@@ -216,6 +259,7 @@ impl GroundOps {
             crate::state::CommandState::Superseded => "superseded".to_string(),
             crate::state::CommandState::Pending => return Ok(()),
         };
+        let refused = outcome.starts_with("refused");
         self.audit.record(
             now_usec,
             AuditEvent::AuthzCommandSettled {
@@ -225,6 +269,36 @@ impl GroundOps {
                 outcome,
             },
         )?;
+        if refused && starts_use(c.message.command) {
+            self.mirror_refused_start(&c.message.authorization_digest, now_usec)?;
+        }
+        Ok(())
+    }
+
+    /// The drone refused to start identification (ACTIVATE, URGENT_START) that the station's
+    /// mirror had already started: the mirror stops again (so the crew can act on the drone's
+    /// answer, e.g. activate once more), and the use the station logged as started is logged as
+    /// ended. `crate::restore` replays the same step.
+    fn mirror_refused_start(&mut self, digest: &[u8; 32], now_usec: u64) -> Result<(), OpsError> {
+        let Some(l) = self.console.loaded.as_mut() else {
+            return Ok(());
+        };
+        if l.digest().0 != *digest || !l.state().allows_identification() {
+            return Ok(());
+        }
+        l.stop(now_usec);
+        let d = l.digest();
+        if let Some(started_usec) = self.use_started_usec.take() {
+            self.audit.record(
+                now_usec,
+                AuditEvent::UseEnded {
+                    authorization_digest: d,
+                    started_usec,
+                    ended_usec: now_usec,
+                    reason: UseEndReason::Stopped,
+                },
+            )?;
+        }
         Ok(())
     }
 
@@ -709,6 +783,12 @@ impl GroundOps {
     ///
     /// # Errors
     /// Not signed in, role, lifecycle, audit log. Refused commands are logged as not accepted.
+    ///
+    /// Every command carries the signed-in user's signature (their key, opened at sign-in), which
+    /// the drone checks against its trust store (LAW.md 4.5). An ACTIVATE by an operator who is
+    /// not a senior officer is not sent: it is proposed (signed, logged) and waits for a second
+    /// operator's [`GroundOps::cosign_activation`]; this returns
+    /// [`OpsError::AwaitingCoSignature`]. A STOP is sent even by a user without a key.
     pub fn authz_command(
         &mut self,
         world: &mut World,
@@ -717,29 +797,141 @@ impl GroundOps {
         now_usec: u64,
     ) -> Result<MavMessage, OpsError> {
         let actor = self.signed_in()?;
+        if action == AuthzAction::Activate
+            && !actor.has_role(Role::SeniorOfficer)
+            && crate::auth::permissions::actor_allows(&actor, Permission::ActivateAuthorization)
+        {
+            return Err(self.propose_activation(&actor, target_system, now_usec));
+        }
+        self.issue(world, action, target_system, now_usec, &actor, None)
+    }
+
+    /// The activation proposed by an operator, if one waits for a co-signature.
+    pub fn pending_cosign(&self) -> Option<&Proposal> {
+        self.pending_cosign.as_ref()
+    }
+
+    /// The signed-in operator co-signs the waiting activation: it is carried out on the mirror,
+    /// logged with both operators, and returned to send (LAW.md 4.5).
+    ///
+    /// # Errors
+    /// Nothing proposed, the proposer co-signing, role, no signing key, lifecycle, audit log.
+    pub fn cosign_activation(&mut self, world: &mut World, now_usec: u64) -> Result<MavMessage, OpsError> {
+        let actor = self.session.require(Permission::ActivateAuthorization)?.clone();
+        let proposal = self.pending_cosign.clone().ok_or(OpsError::NothingToCoSign)?;
+        if proposal.proposer.user_id == actor.user_id {
+            return Err(OpsError::CoSignOwnProposal(actor.user_id));
+        }
+        let target = proposal.message.target_system;
+        let out = self.issue(world, AuthzAction::Activate, target, now_usec, &actor, Some(proposal));
+        if out.is_ok() {
+            self.pending_cosign = None;
+        }
+        out
+    }
+
+    /// Signs and records the first half of a two-operator activation; the refusal to return.
+    fn propose_activation(&mut self, actor: &Actor, target_system: u8, now_usec: u64) -> OpsError {
+        let digest = self.console.digest();
+        let refused = |ops: &mut Self, e: OpsError| -> OpsError {
+            let record = ops.audit.record(
+                now_usec,
+                AuditEvent::AuthzCommand {
+                    command: AuthzAction::Activate.name().into(),
+                    operator_id: actor.user_id.clone(),
+                    authorization_digest: digest,
+                    accepted: false,
+                    reason: e.to_string(),
+                },
+            );
+            match record {
+                Ok(_) => e,
+                Err(a) => a.into(),
+            }
+        };
+        let Some(signer) = self.session.signer() else {
+            return refused(self, OpsError::NoSigningKey(actor.user_id.clone()));
+        };
+        let mut message = match self
+            .console
+            .prepare(actor, AuthzAction::Activate, target_system, now_usec)
+        {
+            Ok(m) => m,
+            Err(e) => return refused(self, e.into()),
+        };
+        sign_command(&mut message, signer.key());
+        let request_id = message.request_id;
+        self.pending_cosign = Some(Proposal {
+            proposer: actor.clone(),
+            message,
+        });
+        refused(
+            self,
+            OpsError::AwaitingCoSignature {
+                proposer: actor.user_id.clone(),
+                request_id,
+            },
+        )
+    }
+
+    /// Carries out a command by `actor` (or co-signs `cosign`), signs it and logs it.
+    fn issue(
+        &mut self,
+        world: &mut World,
+        action: AuthzAction,
+        target_system: u8,
+        now_usec: u64,
+        actor: &Actor,
+        cosign: Option<Proposal>,
+    ) -> Result<MavMessage, OpsError> {
+        let actor = actor.clone();
         let digest = self.console.digest();
         let before_state = self.console.loaded.as_ref().map(|l| l.state());
-        let outcome = match self.console.command(&actor, action, target_system, now_usec) {
+        // Who the records name: both operators of a co-signed activation, as the drone does.
+        let who = match &cosign {
+            Some(p) => signers_text([p.proposer.user_id.as_str(), actor.user_id.as_str()]),
+            None => actor.user_id.clone(),
+        };
+        let has_key = self.session.signer().is_some();
+        let result = if !has_key && action != AuthzAction::Stop {
+            Err(OpsError::NoSigningKey(actor.user_id.clone()))
+        } else {
+            match &cosign {
+                Some(p) => self
+                    .console
+                    .command_prepared(&p.proposer, action, p.message.clone(), now_usec),
+                None => self.console.command(&actor, action, target_system, now_usec),
+            }
+            .map_err(OpsError::from)
+        };
+        let mut outcome = match result {
             Ok(o) => o,
             Err(e) => {
                 self.audit.record(
                     now_usec,
                     AuditEvent::AuthzCommand {
                         command: action.name().into(),
-                        operator_id: actor.user_id.clone(),
+                        operator_id: who.clone(),
                         authorization_digest: digest,
                         accepted: false,
                         reason: e.to_string(),
                     },
                 )?;
-                return Err(e.into());
+                return Err(e);
             }
         };
+        if let Some(signer) = self.session.signer() {
+            if cosign.is_some() {
+                cosign_command(&mut outcome.message, &actor.user_id, signer.key());
+            } else {
+                sign_command(&mut outcome.message, signer.key());
+            }
+        }
         self.audit.record(
             now_usec,
             AuditEvent::AuthzCommand {
                 command: action.name().into(),
-                operator_id: actor.user_id.clone(),
+                operator_id: who.clone(),
                 authorization_digest: digest,
                 accepted: true,
                 reason: String::new(),
@@ -768,7 +960,7 @@ impl GroundOps {
                         decision_id: doc.decision_id.clone(),
                         designated_subject_ids: doc.designated_subject_ids().iter().map(|s| s.to_string()).collect(),
                         urgent: doc.is_urgent(),
-                        started_by: actor.user_id.clone(),
+                        started_by: who.clone(),
                     },
                 )?;
             }

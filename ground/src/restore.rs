@@ -221,8 +221,15 @@ pub fn restore(ops: &mut GroundOps, world: &mut World) -> Result<RestoreSummary,
                 system_id,
                 request_id,
                 outcome,
-                ..
+                command,
             } => {
+                // The drone refused to start identification: the mirror stopped again then.
+                if outcome.starts_with("refused")
+                    && (command == "ACTIVATE" || command == "URGENT_START")
+                    && !lifecycle.is_empty()
+                {
+                    lifecycle.push((t_usec, "STOP".to_string(), String::new()));
+                }
                 let status = UTKIK_AUTHZ_STATUS_DATA {
                     last_request_id: request_id,
                     last_result: if outcome == "accepted" {
@@ -365,6 +372,17 @@ pub fn restore(ops: &mut GroundOps, world: &mut World) -> Result<RestoreSummary,
 /// One accepted command applied to the loaded lifecycle at its recorded time, by the user who
 /// gave it (with their roles in today's users file).
 fn replay_step(ops: &mut GroundOps, command: &str, operator_id: &str, t_usec: u64) -> Result<(), String> {
+    if command == "STOP" && operator_id.is_empty() {
+        // The mirror's own stop after the drone refused a start (no user gave it).
+        if let Some(l) = ops.console.loaded.as_mut() {
+            let was_running = l.state().allows_identification();
+            l.stop(t_usec);
+            if was_running {
+                ops.restore_use_started(None);
+            }
+        }
+        return Ok(());
+    }
     let roles = ops
         .users
         .users()

@@ -250,3 +250,49 @@ fn without_restore_the_station_would_forget() {
     restore(&mut ops, &mut w).unwrap();
     assert!(w.alerts.get(1, 5).is_some());
 }
+
+/// The drone refuses an ACTIVATE the station's mirror had already carried out (its own rules, a
+/// missing signature): the mirror stops again, so the crew can activate once more, the use the
+/// station logged as started is logged as ended, and a restarted station agrees.
+#[test]
+fn a_start_the_drone_refused_stops_the_mirror_before_and_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let authz = repo("assets/authz/person-search.authz.json");
+    {
+        let mut ops = ops_in(dir.path(), demo_trust());
+        ops.load_authorization(&authz, NOW_USEC).unwrap();
+        let mut w = World::new();
+        login(&mut ops, "cecilia");
+        let activate = match ops.authz_command(&mut w, AuthzAction::Activate, 1, NOW_USEC).unwrap() {
+            MavMessage::UTKIK_AUTHZ_COMMAND(c) => c,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Active);
+        let mut refused = status(activate.request_id);
+        refused.last_result = MavResult::MAV_RESULT_DENIED;
+        w.commands.apply_status(1, &refused, NOW_USEC as f64 / 1e6 + 1.0);
+        for e in w.commands.take_events() {
+            if let CommandEvent::Settled(c) = e {
+                ops.record_command_settled(&c, NOW_USEC + 1_000_000).unwrap();
+            }
+        }
+        assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Stopped);
+        assert!(
+            events(dir.path())
+                .iter()
+                .any(|e| matches!(e, AuditEvent::UseEnded { .. })),
+            "the use the station logged as started is logged as ended"
+        );
+    }
+    let mut ops = ops_in(dir.path(), demo_trust());
+    ops.load_authorization(&authz, NOW_USEC + 2_000_000).unwrap();
+    let mut w = World::new();
+    let summary = restore(&mut ops, &mut w).unwrap();
+    assert!(summary.problems.is_empty(), "{}", summary.line());
+    assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Stopped);
+    // ... and the crew can activate again.
+    login(&mut ops, "cecilia");
+    ops.authz_command(&mut w, AuthzAction::Activate, 1, NOW_USEC + 3_000_000)
+        .unwrap();
+    assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Active);
+}

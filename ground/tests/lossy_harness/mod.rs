@@ -73,7 +73,9 @@ pub struct Outcome {
     pub acked_s: Vec<Option<f64>>,
     /// The drone holds no unacknowledged alert at the end (it stopped resending all of them).
     pub all_acked: bool,
-    /// Every image at the ground equals the one sent.
+    /// Images that arrived but differ from the ones sent.
+    pub images_wrong: usize,
+    /// Every image at the ground, equal to the one sent.
     pub images_identical: bool,
     /// Acks sent before the alert's image was complete and stored (must stay 0).
     pub early_acks: u64,
@@ -260,6 +262,18 @@ pub fn run(s: &Scenario) -> Outcome {
         shutdown.store(true, Ordering::Relaxed);
         proxy_thread.join().unwrap()
     });
+    // Images that arrived but differ from what the drone sent (never acceptable, at any loss).
+    let images_wrong = ids
+        .iter()
+        .zip(&images)
+        .filter(|(id, img)| {
+            world
+                .alerts
+                .get(1, **id)
+                .and_then(|a| a.evidence_jpeg.as_deref())
+                .is_some_and(|j| j != &img.jpeg[..])
+        })
+        .count();
     let images_identical = ids.iter().zip(&images).all(|(id, img)| {
         world
             .alerts
@@ -272,6 +286,7 @@ pub fn run(s: &Scenario) -> Outcome {
         evidence_s,
         acked_s,
         images_identical,
+        images_wrong,
         early_acks,
         elapsed_s: started.elapsed().as_secs_f64(),
         onboard_bytes: out.stats().bytes_sent,
