@@ -13,6 +13,14 @@
 # Options: --duration-s N (default 300)  --out DIR  --release (use release binaries)
 #          --window: the ground station with its window (under Xvfb when there is no display),
 #          saving ground-match.png (one confirmation) and ground-confirmed.png (two)
+#   The field (issue 14 item 5; scripts/field-run.sh uses these):
+#          --loss P: the drone-ground link goes through `utkik-sim impair` losing P of the datagrams
+#            each way (seeded), --cut START+LEN (repeatable, e.g. 40s+5s) cuts it altogether;
+#          --stop-in-cut N: STOP is given during cut N (1-based) and must be confirmed by the drone
+#            within 2 s of the link coming back;
+#          --kill-ground: kill -9 the ground station after the first confirmation and start it
+#            again (it must restore the half-confirmed match, the second user confirms);
+#          --kill-onboard: kill -9 the onboard after activation and start it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,13 +28,23 @@ DURATION_S=300
 OUT=""
 PROFILE=debug
 WINDOW=""
+LOSS=""
+CUTS=()
+STOP_IN_CUT=""
+KILL_GROUND=""
+KILL_ONBOARD=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration-s) DURATION_S=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --release) PROFILE=release; shift ;;
     --window) WINDOW=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --loss) LOSS=$2; shift 2 ;;
+    --cut) CUTS+=("$2"); shift 2 ;;
+    --stop-in-cut) STOP_IN_CUT=$2; shift 2 ;;
+    --kill-ground) KILL_GROUND=1; shift ;;
+    --kill-onboard) KILL_ONBOARD=1; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "search-run: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -65,10 +83,16 @@ if [ -n "$WINDOW" ]; then
   fi
 fi
 # --demo: the public DEMO users and keys (written 0600 under $RUN_DIR/DEMO-keys); everything says DEMO.
-"${GROUND[@]}" --demo --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" \
-  --record-dir "$RUN_DIR" --authorization "$AUTHZ" --duration-s "$((DURATION_S + 30))" \
-  < "$RUN_DIR/console.fifo" > "$RUN_DIR/ground.log" 2>&1 &
-pids+=($!)
+# A restarted station (--kill-ground) appends to the same log and takes its state back from its
+# audit log in the same record dir.
+start_ground() {
+  "${GROUND[@]}" --demo --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" \
+    --record-dir "$RUN_DIR" --authorization "$AUTHZ" --duration-s "$((DURATION_S + 60))" \
+    < "$RUN_DIR/console.fifo" >> "$RUN_DIR/ground.log" 2>&1 &
+  GROUND_PID=$!
+  pids+=("$GROUND_PID")
+}
+start_ground
 exec 3> "$RUN_DIR/console.fifo"
 say() { echo "$1" >&3; }
 
@@ -86,13 +110,70 @@ while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; 
 # the log can be verified with the public key alone (docs/LAW.md 5.4).
 install -m 600 assets/audit/DEMO-onboard-audit.key.NOT-SECRET.json "$RUN_DIR/DEMO-onboard-audit.key.json"
 ONBOARD_SET+=(--set "gate.audit_key=\"$RUN_DIR/DEMO-onboard-audit.key.json\"")
-"$BIN/utkik-onboard" --demo "${ONBOARD_SET[@]}" --audit-dir "$RUN_DIR/onboard-audit" > "$RUN_DIR/onboard.log" 2>&1 &
-pids+=($!)
 
-# Wait until the ground sees the vehicle, then activate (a senior officer; an operator may too).
-for _ in $(seq 30); do say status; sleep 2; grep -q "^vehicle 1 onboard authorization" "$RUN_DIR/ground.log" && break; done
-say "login cecilia"; say "demo-cecilia"; say "authz activate"; say "status"; say "logout"
+# The field: the drone-ground link through the impairment proxy (seeded loss, timed cuts).
+IMPAIR_T0=""
+if [ -n "$LOSS" ] || [ ${#CUTS[@]} -gt 0 ]; then
+  IMPAIR=("$BIN/utkik-sim" impair --listen 127.0.0.1:14560 --forward 127.0.0.1:14550 --seed 7 --loss "${LOSS:-0}")
+  for c in "${CUTS[@]}"; do IMPAIR+=(--cut "$c"); done
+  IMPAIR_T0=$(date +%s.%N)
+  "${IMPAIR[@]}" > "$RUN_DIR/impair.log" 2>&1 &
+  pids+=($!)
+  ONBOARD_SET+=(--set 'link.ground="127.0.0.1:14560"')
+  echo "search-run: drone-ground link through utkik-sim impair: loss ${LOSS:-0}, cuts ${CUTS[*]:-none}"
+fi
+start_onboard() {
+  "$BIN/utkik-onboard" --demo "${ONBOARD_SET[@]}" --audit-dir "$RUN_DIR/onboard-audit" >> "$RUN_DIR/onboard.log" 2>&1 &
+  ONBOARD_PID=$!
+  pids+=("$ONBOARD_PID")
+}
+start_onboard
+
+# Lines of ground.log written since mark_log.
+LOG_MARK=0
+mark_log() { LOG_MARK=$(wc -l < "$RUN_DIR/ground.log"); }
+since_mark() { tail -n +"$((LOG_MARK + 1))" "$RUN_DIR/ground.log"; }
+# Wait until the ground sees the onboard's authorization status (after a start or a restart).
+wait_vehicle() {
+  for _ in $(seq 60); do say status; sleep 2; since_mark | grep -q "^vehicle 1 onboard authorization" && return 0; done
+  return 1
+}
+activate() {
+  say "login cecilia"; say "demo-cecilia"; say "authz activate"; say "status"; say "logout"
+}
+# Kill -9 and restart the ground station (--kill-ground): never `say` while it is down (the
+# console FIFO has no reader then).
+restart_ground() {
+  echo "search-run: kill -9 of the ground station (pid $GROUND_PID)"
+  kill -9 "$GROUND_PID"; wait "$GROUND_PID" 2>/dev/null || true
+  sleep 2
+  mark_log
+  start_ground
+  wait_vehicle || { echo "search-run: the restarted ground station does not see the drone" >&2; RESULT=1; }
+  since_mark | grep -E '^utkik-ground: restored' || true
+}
+
+mark_log
+wait_vehicle || true
+activate
 echo "search-run: authorization activated; waiting for a possible match (up to ${DURATION_S}s)"
+RESULT=0
+if [ -n "$KILL_ONBOARD" ]; then
+  sleep 10
+  echo "search-run: kill -9 of the onboard (pid $ONBOARD_PID) during the active use"
+  kill -9 "$ONBOARD_PID"; wait "$ONBOARD_PID" 2>/dev/null || true
+  sleep 3
+  mark_log
+  start_onboard
+  wait_vehicle || { echo "search-run: the restarted onboard does not report" >&2; RESULT=1; }
+  sleep 4; mark_log; say status; sleep 2
+  STATE="$(since_mark | grep -oE '^vehicle 1 onboard authorization: [A-Z_]+' | tail -1)"
+  echo "search-run: after the onboard restart: $STATE"
+  if ! grep -q ACTIVE <<< "$STATE"; then
+    echo "search-run: the restarted drone did not resume identification by itself; cecilia activates again"
+    activate
+  fi
+fi
 
 MATCH=""
 end=$((SECONDS + DURATION_S))
@@ -109,29 +190,95 @@ else
   SYS="$(sed -E 's/^([0-9]+)\/([0-9]+).*/\1/' <<< "$MATCH")"
   ID="$(sed -E 's/^([0-9]+)\/([0-9]+).*/\2/' <<< "$MATCH")"
   echo "search-run: $MATCH (vehicle $SYS alert $ID); two operators review it"
-  sleep 3 # let the evidence crop arrive
+  # Let the evidence crop arrive (over a lossy link it is resent until complete and stored).
+  for _ in $(seq 60); do
+    mark_log; say alerts; sleep 2
+    since_mark | grep -E "^$SYS/$ID Possible match" | grep -q ', evidence [0-9]* B' && break
+  done
   say "login anna"; say "demo-anna"; say "alerts"; say "evidence $SYS $ID"; say "confirm $SYS $ID"
   # Close enough to see the street on the orthophoto tiles (0.35 m per screen pixel).
   if [ -n "$WINDOW" ]; then say "map 0.35"; sleep 1; say "screenshot $RUN_DIR/ground-match.png"; sleep 4; fi
+  if [ -n "$KILL_GROUND" ]; then
+    sleep 3
+    restart_ground
+  fi
   say "login bertil"; say "demo-bertil"; say "evidence $SYS $ID"; say "confirm $SYS $ID"; say "export $SYS $ID"; say "logout"
   if [ -n "$WINDOW" ]; then sleep 2; say "screenshot $RUN_DIR/ground-confirmed.png"; sleep 4; fi
   for _ in $(seq 20); do grep -q "CONFIRMED by anna and bertil" "$RUN_DIR/ground.log" && break; sleep 1; done
-  if grep -q "CONFIRMED by anna and bertil" "$RUN_DIR/ground.log"; then RESULT=0; else RESULT=1; fi
+  grep -q "CONFIRMED by anna and bertil" "$RUN_DIR/ground.log" || RESULT=1
   sleep 5
 fi
+# STOP. With --stop-in-cut N it is given during cut N, and the drone must carry it out within 2 s
+# of the link coming back (read from the drone's own audit log below).
+CUT_END=""
+if [ -n "$STOP_IN_CUT" ] && [ -n "$IMPAIR_T0" ]; then
+  spec="${CUTS[$((STOP_IN_CUT - 1))]}"
+  cut_start="${spec%%+*}"; cut_start="${cut_start%s}"; cut_len="${spec##*+}"; cut_len="${cut_len%s}"
+  give_at=$(python3 -c "print($IMPAIR_T0 + $cut_start + 1)")
+  CUT_END=$(python3 -c "print($IMPAIR_T0 + $cut_start + $cut_len)")
+  wait_s=$(python3 -c "import time; print(max(0.0, $give_at - time.time()))")
+  if python3 -c "import time,sys; sys.exit(0 if time.time() < $give_at else 1)"; then
+    echo "search-run: STOP will be given during cut $STOP_IN_CUT ($spec), in ${wait_s%.*} s"
+    sleep "$wait_s"
+  else
+    echo "search-run: the mission ran past cut $STOP_IN_CUT ($spec): STOP not given inside it" >&2
+    RESULT=1
+  fi
+fi
 say "login cecilia"; say "demo-cecilia"; say "authz stop"; say "logout"
-sleep 3
+STOP_GIVEN=$(date +%s.%N)
+for _ in $(seq 30); do
+  mark_log; say status; sleep 1
+  since_mark | grep -qE '^command STOP request [0-9]+ to vehicle 1: confirmed' && break
+done
+since_mark | grep -E '^command STOP' | tail -1 || true
 # End the ground station from its console so its recording is closed cleanly, then the rest.
 say quit
-for _ in $(seq 20); do kill -0 "${pids[0]}" 2>/dev/null || break; sleep 0.5; done
+for _ in $(seq 20); do kill -0 "$GROUND_PID" 2>/dev/null || break; sleep 0.5; done
 cleanup
 pids=()
+if [ -n "$IMPAIR_T0" ]; then
+  echo "search-run: impairment proxy:"; tail -5 "$RUN_DIR/impair.log" || true
+fi
+# The STOP as the drone carried it out (its audit log): when, against the link coming back.
+python3 - "$RUN_DIR/onboard-audit/onboard-audit.log" "$STOP_GIVEN" "${CUT_END:-}" <<'PY' || RESULT=1
+import json, sys
+log, given, cut_end = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+stops = []
+for line in open(log):
+    try:
+        body = json.loads(line)["body"]
+    except Exception:
+        continue
+    e = body["event"]
+    if e.get("kind") == "authz_command" and e.get("command", "").endswith("STOP") and e.get("accepted"):
+        stops.append(body["time_usec"] / 1e6)
+after = [t for t in stops if t >= given - 1]
+if not after:
+    print("search-run: the drone has no accepted STOP after it was given")
+    sys.exit(1)
+t = after[0]
+print(f"search-run: the drone carried out STOP {t - given:.2f} s after it was given", end="")
+if cut_end:
+    lag = t - float(cut_end)
+    print(f", {lag:.2f} s after the link came back (limit 2 s)")
+    sys.exit(0 if lag <= 2.0 else 1)
+print()
+PY
 
 echo "search-run: console transcript (ground.log, console lines):"
 grep -E '^(> |signed|password|refused|saving|[0-9]+/[0-9]+|.*sent to vehicle)' "$RUN_DIR/ground.log" \
   | grep -vE '^> (alerts|status)$' | uniq || true
 
-TLOG="$(ls -1 "$RUN_DIR"/*.tlog | head -1)"
+# One recording per start of the station (a restarted one starts a new file): the mission is
+# all of them in order (the tlog format concatenates).
+TLOGS=("$RUN_DIR"/utkik-*.tlog)
+if [ ${#TLOGS[@]} -gt 1 ]; then
+  cat "${TLOGS[@]}" > "$RUN_DIR/mission.tlog"
+  TLOG="$RUN_DIR/mission.tlog"
+else
+  TLOG="${TLOGS[0]}"
+fi
 echo "search-run: scoring $TLOG against the ground truth"
 # The default IoU 0.5: the simulator's face truth box is the face brow to chin, like MTCNN's.
 "$BIN/utkik-sim" evaluate --truth "$RUN_DIR/truth.jsonl" --detections "$TLOG" \
