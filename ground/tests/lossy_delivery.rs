@@ -17,7 +17,7 @@ use utkik_onboard::out::ResendPolicy;
 fn evidence_and_plate_images_arrive_whole_through_30_percent_loss_and_a_cut() {
     let mut s = Scenario::field(0.3, 4, 300);
     s.cuts = vec!["1s+1500ms".parse().unwrap()];
-    // Faster resends than the field's 1-8 s keep the test short; the rule is the same.
+    // Faster resends than the field's 1-3 s keep the test short; the rule is the same.
     s.resend = ResendPolicy {
         initial_usec: 250_000,
         max_usec: 1_000_000,

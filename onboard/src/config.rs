@@ -261,7 +261,7 @@ impl Default for Config {
                 system_id: 1,
                 component_id: 191,
                 alert_resend_initial_ms: 1000,
-                alert_resend_max_ms: 8000,
+                alert_resend_max_ms: 3000,
                 status_period_ms: 1000,
                 boot_epoch_file: "utkik-state/boot-epoch".into(),
             },

@@ -45,7 +45,7 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// `alerts` alerts one per `interval_ms`, 3 KB images, 57,600 baud, resends 1-8 s (the
+    /// `alerts` alerts one per `interval_ms`, 3 KB images, 57,600 baud, resends 1-3 s (the
     /// onboard defaults).
     pub fn field(loss: f64, alerts: usize, interval_ms: u64) -> Self {
         Scenario {

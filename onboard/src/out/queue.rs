@@ -43,7 +43,7 @@ impl Default for ResendPolicy {
     fn default() -> Self {
         Self {
             initial_usec: 1_000_000,
-            max_usec: 8_000_000,
+            max_usec: 3_000_000,
         }
     }
 }
