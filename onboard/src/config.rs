@@ -180,6 +180,10 @@ pub struct GateConfig {
     pub audit_key: String,
     /// Template distance (dlib Euclidean) below which a face is a possible match.
     pub match_distance: f64,
+    /// Seconds without a valid signed frame from the ground (commands, alert acks, its 1 Hz
+    /// HEARTBEAT) after which identification stops by itself (LAW.md 2.4), until the ground is
+    /// heard again. In `shared::authz::LINK_LOSS_STOP_S_RANGE` (2..=60).
+    pub link_loss_stop_s: u64,
 }
 
 /// The whole configuration.
@@ -281,6 +285,7 @@ impl Default for Config {
                 audit_dir: "utkik-audit".into(),
                 audit_key: String::new(),
                 match_distance: f64::from(utkik_shared::face::template::MATCH_DISTANCE),
+                link_loss_stop_s: utkik_shared::authz::DEFAULT_LINK_LOSS_STOP_S,
             },
         }
     }
@@ -579,6 +584,19 @@ impl Config {
                 ),
             );
         }
+        let range = utkik_shared::authz::LINK_LOSS_STOP_S_RANGE;
+        if !range.contains(&self.gate.link_loss_stop_s) {
+            return bad(
+                "gate.link_loss_stop_s",
+                format!(
+                    "must be in {}..={} seconds (identification stops that long after the ground was \
+                     last heard; it sends a signed HEARTBEAT every second), got {}",
+                    range.start(),
+                    range.end(),
+                    self.gate.link_loss_stop_s
+                ),
+            );
+        }
         Ok(())
     }
 
@@ -648,6 +666,23 @@ mod tests {
         )
         .unwrap();
         assert!(c.gate_enabled());
+    }
+
+    #[test]
+    fn link_loss_stop_outside_its_bound_is_refused_naming_the_field() {
+        for bad in ["0", "1", "61", "3600"] {
+            let e = load(None, &[format!("gate.link_loss_stop_s={bad}")]).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains("gate.link_loss_stop_s") && text.contains("2..=60"),
+                "{text}"
+            );
+        }
+        assert_eq!(load(None, &[]).unwrap().gate.link_loss_stop_s, 10);
+        for good in [2, 60] {
+            let c = load(None, &[format!("gate.link_loss_stop_s={good}")]).unwrap();
+            assert_eq!(c.gate.link_loss_stop_s, good);
+        }
     }
 
     #[test]

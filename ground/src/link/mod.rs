@@ -5,6 +5,12 @@
 //! TCP/serial stream. Binding happens before the thread starts, so a port in use is a clear
 //! start-up error, never a crash.
 //!
+//! Like any GCS (QGroundControl, Mission Planner) it sends a HEARTBEAT (MAV_TYPE_GCS) every
+//! second, here signed with each drone's key and to every drone it has a route to: the onboard
+//! gate stops identification when it hears no valid signed frame from us for
+//! `gate.link_loss_stop_s` (LAW.md 2.4), and commands and acks alone are too rare to say the
+//! ground is still there.
+//!
 //! The thread also redacts its recordings on request ([`LinkRedactor`], [`redact`]): it closes
 //! the file it is appending to and rewrites the files itself, so no write races the rewrite,
 //! and keeps the refused use out of everything it records afterwards.
@@ -39,6 +45,8 @@ use crate::state::Origin;
 pub const GCS_SYSTEM_ID: u8 = 255;
 /// Our component id (MAV_COMP_ID_MISSIONPLANNER).
 pub const GCS_COMPONENT_ID: u8 = 190;
+/// Interval of the GCS HEARTBEAT to every drone with a route, seconds (1 Hz, as QGroundControl).
+pub const GCS_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// Capacity of the link -> world channel; beyond it, messages are dropped and counted.
 pub const CHANNEL_CAPACITY: usize = 65_536;
 /// How long [`LinkRedactor::redact`] waits for the link thread, seconds. Generous: the thread
@@ -171,6 +179,8 @@ pub struct LinkCounters {
     pub dropped: u64,
     /// Messages sent.
     pub sent: u64,
+    /// GCS HEARTBEATs sent (one per drone per second; each also counts in `sent`).
+    pub heartbeats_sent: u64,
     /// Reconnects (TCP/serial).
     pub reconnects: u64,
     /// Frames refused by the signature check, by reason.
@@ -299,6 +309,10 @@ struct Worker {
     /// Refused uses kept out of the recording from their redaction on (their packets may still
     /// be in flight; a transfer may be half way).
     live_filters: Vec<UseFilter>,
+    /// Systems heard over a TCP or serial stream (verified frames; all without keys): the
+    /// HEARTBEAT goes to them (over UDP the routes say it).
+    stream_systems: std::collections::BTreeSet<u8>,
+    next_heartbeat: std::time::Instant,
 }
 
 /// Starts the link: binds (or opens) now, then runs the thread.
@@ -357,6 +371,8 @@ pub fn start(config: LinkConfig) -> Result<LinkHandle, LinkError> {
         record_dir: config.record_dir.clone(),
         redact_requests: redact_rx,
         live_filters: Vec::new(),
+        stream_systems: std::collections::BTreeSet::new(),
+        next_heartbeat: std::time::Instant::now(),
     };
     let thread = std::thread::Builder::new()
         .name("utkik-link".into())
@@ -438,6 +454,7 @@ impl Worker {
             if n > 0 {
                 self.ingest(&buf[..n].to_vec());
             }
+            self.send_heartbeats();
             self.send_outgoing();
             self.serve_redactions();
             if let Err(e) = self.auth.save_if_due(false) {
@@ -514,6 +531,9 @@ impl Worker {
                 dropped += 1;
             }
         }
+        if matches!(self.port, Port::Stream(_)) {
+            self.stream_systems.extend(systems.iter().copied());
+        }
         if let (Port::Udp(_), Some(from)) = (&self.port, self.peer) {
             for sys in systems {
                 self.routes.seen(sys, from);
@@ -580,28 +600,54 @@ impl Worker {
         report
     }
 
+    /// The 1 Hz GCS HEARTBEAT, signed with each drone's key, to every drone we have a route to
+    /// (it keeps the onboard link-loss stop from firing while the ground is there).
+    fn send_heartbeats(&mut self) {
+        let now = std::time::Instant::now();
+        if now < self.next_heartbeat {
+            return;
+        }
+        self.next_heartbeat = now + GCS_HEARTBEAT_INTERVAL;
+        let systems: Vec<u8> = match self.port {
+            Port::Udp(_) => self.routes.systems().collect(),
+            Port::Stream(_) => self.stream_systems.iter().copied().collect(),
+        };
+        let heartbeat = gcs_heartbeat();
+        for sysid in systems {
+            if self.send_to_system(sysid, &heartbeat) {
+                let mut c = self.counters.lock().expect("lock");
+                c.sent += 1;
+                c.heartbeats_sent += 1;
+            }
+        }
+    }
+
+    /// Encodes (signed with the system's key) and sends one message; whether it went out.
+    fn send_to_system(&mut self, sysid: u8, msg: &MavMessage) -> bool {
+        let header = MavHeader {
+            system_id: GCS_SYSTEM_ID.into(),
+            component_id: GCS_COMPONENT_ID,
+            sequence: self.out_seq,
+        };
+        self.out_seq = self.out_seq.wrapping_add(1);
+        let frame = self.auth.encode(sysid, header, msg, now_usec());
+        match &mut self.port {
+            // Every peer of the target system (autopilot and companion computer differ).
+            Port::Udp(s) => {
+                let mut sent = false;
+                for p in self.routes.targets(sysid, self.trusted_peer) {
+                    sent |= s.send_to(&frame, p).is_ok();
+                }
+                sent
+            }
+            Port::Stream(Some(s)) => s.write_all(&frame).is_ok(),
+            Port::Stream(None) => false,
+        }
+    }
+
     fn send_outgoing(&mut self) {
         while let Ok((sysid, msg)) = self.outgoing.try_recv() {
-            let header = MavHeader {
-                system_id: GCS_SYSTEM_ID.into(),
-                component_id: GCS_COMPONENT_ID,
-                sequence: self.out_seq,
-            };
-            self.out_seq = self.out_seq.wrapping_add(1);
-            let frame = self.auth.encode(sysid, header, &msg, now_usec());
-            let ok = match &mut self.port {
-                // Every peer of the target system (autopilot and companion computer differ).
-                Port::Udp(s) => {
-                    let mut sent = false;
-                    for p in self.routes.targets(sysid, self.trusted_peer) {
-                        sent |= s.send_to(&frame, p).is_ok();
-                    }
-                    sent
-                }
-                Port::Stream(Some(s)) => s.write_all(&frame).is_ok(),
-                Port::Stream(None) => false,
-            };
-            if ok {
+            if self.send_to_system(sysid, &msg) {
                 self.counters.lock().expect("lock").sent += 1;
             }
         }
@@ -626,6 +672,19 @@ pub fn events_from_records(records: &[(u64, Vec<u8>)]) -> (Vec<LinkEvent>, Decod
         }
     }
     (out, dec.stats())
+}
+
+/// What a GCS says every second: MAV_TYPE_GCS, no autopilot.
+pub fn gcs_heartbeat() -> MavMessage {
+    use utkik_shared::dialect::{HEARTBEAT_DATA, MavAutopilot, MavModeFlag, MavState, MavType};
+    MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+        custom_mode: 0,
+        mavtype: MavType::MAV_TYPE_GCS,
+        autopilot: MavAutopilot::MAV_AUTOPILOT_INVALID,
+        base_mode: MavModeFlag::empty(),
+        system_status: MavState::MAV_STATE_ACTIVE,
+        mavlink_version: 3,
+    })
 }
 
 /// Header fields of a frame as the world keys them.

@@ -32,6 +32,11 @@ impl Routes {
         }
     }
 
+    /// Every system id a route is known for (the drones the 1 Hz GCS HEARTBEAT goes to).
+    pub fn systems(&self) -> impl Iterator<Item = u8> + '_ {
+        self.by_system.keys().copied()
+    }
+
     /// Where a message for `system_id` goes: every address it was heard from; for a system never
     /// heard (or 0, broadcast) every known address, else the last peer.
     pub fn targets(&self, system_id: u8, last_peer: Option<SocketAddr>) -> Vec<SocketAddr> {

@@ -8,6 +8,7 @@ pub mod authz;
 pub mod console;
 pub mod health;
 pub mod link;
+pub mod link_loss;
 pub mod map;
 pub mod recording;
 pub mod retention;
@@ -59,6 +60,7 @@ impl Plugin for GroundCorePlugins {
                 recording::RecordingPlugin,
                 session::SessionPlugin,
                 retention::RetentionPlugin,
+                link_loss::LinkLossPlugin,
             ));
         if !app.world().contains_resource::<State<AppState>>() {
             app.insert_resource(State::new(AppState::Live));

@@ -15,12 +15,28 @@
 //!   referenced from the audit log.
 //! - Revoke, stop and urgent refusal delete every template, match and evidence
 //!   crop of the use at once and write a deletion receipt.
+//! - Link-loss stop (LAW.md 2.4): every frame from the ground comes here
+//!   ([`Gate::handle_ground_frame`]); one that passes the link-signature check keeps the link
+//!   alive ([`LinkWatch`]). With nothing valid for `gate.link_loss_stop_s` no template is
+//!   computed, UTKIK_AUTHZ_STATUS says LINK_LOST and the audit log records the suspension;
+//!   the next valid frame, inside the window, resumes identification (logged too).
+//! - Restarts (issue 14 item 4): the lifecycle, the matches held and the last command are
+//!   saved ([`super::saved_state`]) before a command's effect is reported and before a match
+//!   is sent; [`Gate::open`] takes them up again. A running use comes back *running but
+//!   suspended as for a lost link*: it resumes only once a valid signed frame from the ground
+//!   has arrived (the same rule as after a link loss, so a restart never resumes
+//!   identification while nobody oversees it), and the restart is logged
+//!   ([`AuditEvent::GateRestored`]).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use utkik_shared::audit::{AuditEvent, AuditWriter, DeletedCount, PayloadRef, PayloadStore, UseEndReason};
-use utkik_shared::authz::{AuthzDigest, AuthzState, Lifecycle, TrustStore, UseDataKind, authorize_file};
+use utkik_shared::audit::{
+    AuditEvent, AuditWriter, DeletedCount, PayloadRef, PayloadStore, SuspendReason, UseEndReason,
+};
+use utkik_shared::authz::{
+    AuthzDigest, AuthzState, Lifecycle, LinkTransition, LinkWatch, TrustStore, UseDataKind, authorize_file,
+};
 use utkik_shared::dialect::{
     MavMessage, MavResult, UTKIK_AUTHZ_COMMAND_DATA, UTKIK_AUTHZ_STATUS_DATA, UTKIK_BIOMETRIC_MATCH_DATA,
     UtkikAuthzCommand, UtkikAuthzState,
@@ -31,6 +47,7 @@ use utkik_shared::mavframe::RawFrame;
 
 use super::enrol::{EnrolError, Enrolled, enrol_designated};
 use super::evidence::{Evidence, evidence_messages};
+use super::saved_state::{GATE_STATE_FILE, GateStateError, SavedGate, SavedMatch, SavedUse};
 use super::template_model::{TemplateModel, TemplateModelError};
 use crate::frame::RgbFrame;
 use crate::track::BoxPx;
@@ -79,6 +96,9 @@ pub struct GateSetup {
     pub system_id: u8,
     /// MAVLink component id of the pipeline.
     pub component_id: u8,
+    /// Seconds without a valid signed frame from the ground after which identification stops
+    /// (`gate.link_loss_stop_s`, checked against `shared::authz::LINK_LOSS_STOP_S_RANGE`).
+    pub link_loss_stop_s: u64,
 }
 
 /// Why the gate could not be set up. Start-up stops with it.
@@ -115,6 +135,26 @@ pub enum GateError {
         max = utkik_shared::face::template::MATCH_DISTANCE
     )]
     MatchDistance(f32),
+    /// The saved gate state (a damaged file stops start-up: a revocation is never forgotten).
+    #[error("gate.audit_dir: {0}")]
+    State(#[from] GateStateError),
+    /// The saved state does not fit the loaded authorization.
+    #[error("gate.audit_dir: gate state file {path}: authorization {digest}: {reason}")]
+    Restore {
+        /// The state file.
+        path: PathBuf,
+        /// The authorization's digest (hex).
+        digest: String,
+        /// What does not fit.
+        reason: String,
+    },
+    /// `gate.link_loss_stop_s` outside its bound.
+    #[error(
+        "gate.link_loss_stop_s: {0} is not in {lo}..={hi} seconds",
+        lo = utkik_shared::authz::LINK_LOSS_STOP_S_RANGE.start(),
+        hi = utkik_shared::authz::LINK_LOSS_STOP_S_RANGE.end()
+    )]
+    LinkLossStop(u64),
 }
 
 /// One face of a frame as the gate sees it.
@@ -181,6 +221,35 @@ pub struct Gate {
     command_auth: super::command_auth::CommandAuth,
     system_id: u8,
     component_id: u8,
+    /// When the ground was last heard (valid signed frames): identification only while alive.
+    link: LinkWatch,
+    /// Start of the open suspension record, if one was logged and not yet closed.
+    suspended_usec: Option<u64>,
+    /// The saved state of every authorization this audit directory has seen.
+    saved: SavedGate,
+    state_file: PathBuf,
+}
+
+/// The UTKIK_AUTHZ_COMMAND values, for reading a saved last command back.
+const COMMANDS: [UtkikAuthzCommand; 6] = [
+    UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE,
+    UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_REVOKE,
+    UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP,
+    UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_START,
+    UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_APPLIED,
+    UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_REFUSED,
+];
+const RESULTS: [MavResult; 3] = [
+    MavResult::MAV_RESULT_ACCEPTED,
+    MavResult::MAV_RESULT_DENIED,
+    MavResult::MAV_RESULT_FAILED,
+];
+
+/// Unix µs of a MAVLink 2 signing timestamp (10 µs units since 2015-01-01).
+fn unix_usec_of_signing(timestamp: u64) -> u64 {
+    timestamp
+        .saturating_mul(10)
+        .saturating_add(utkik_shared::link_signing::SIGNING_EPOCH_UNIX_S * 1_000_000)
 }
 
 fn str16(bytes: &[u8]) -> String {
@@ -210,6 +279,9 @@ impl Gate {
         if !(setup.match_distance > 0.0 && setup.match_distance <= utkik_shared::face::template::MATCH_DISTANCE) {
             return Err(GateError::MatchDistance(setup.match_distance));
         }
+        if !utkik_shared::authz::LINK_LOSS_STOP_S_RANGE.contains(&setup.link_loss_stop_s) {
+            return Err(GateError::LinkLossStop(setup.link_loss_stop_s));
+        }
         let key = LinkKey::load(&setup.link_key)?;
         std::fs::create_dir_all(&setup.audit_dir).map_err(|source| utkik_shared::audit::AuditError::Io {
             path: setup.audit_dir.clone(),
@@ -237,7 +309,10 @@ impl Gate {
                 issuer_key_id: verified.signer().key_id.clone(),
             },
         )?;
-        Ok(Self {
+        let state_file = setup.audit_dir.join(GATE_STATE_FILE);
+        let saved = SavedGate::load(&state_file)?;
+        let digest = verified.digest();
+        let mut gate = Self {
             lifecycle: Lifecycle::new(verified, now_usec),
             authorization_dir: setup.authorization.parent().map(Path::to_path_buf).unwrap_or_default(),
             cache: setup.cache.clone(),
@@ -262,7 +337,136 @@ impl Gate {
             command_auth: super::command_auth::CommandAuth::new(trust),
             system_id: setup.system_id,
             component_id: setup.component_id,
-        })
+            link: LinkWatch::new(setup.link_loss_stop_s.saturating_mul(1_000_000), now_usec),
+            suspended_usec: None,
+            saved,
+            state_file,
+        };
+        if let Some(entry) = gate.saved.authorizations.get(&digest.to_hex()).cloned() {
+            gate.restore(entry, now_usec)?;
+        }
+        Ok(gate)
+    }
+
+    /// Takes up the state saved before a restart (see the module doc).
+    fn restore(&mut self, entry: SavedUse, now_usec: u64) -> Result<(), GateError> {
+        let digest = self.digest();
+        self.lifecycle = Lifecycle::restore(self.lifecycle.authorization().clone(), entry.lifecycle, now_usec)
+            .map_err(|e| GateError::Restore {
+                path: self.state_file.clone(),
+                digest: digest.to_hex(),
+                reason: e.to_string(),
+            })?;
+        self.matches = entry
+            .matches
+            .iter()
+            .map(|m| MatchRecord {
+                alert_id: m.alert_id,
+                evidence: m.evidence.clone(),
+            })
+            .collect();
+        self.matches_sent = entry.matches_sent;
+        self.last_request_id = entry.last_request_id;
+        self.last_command = entry
+            .last_command
+            .and_then(|v| COMMANDS.into_iter().find(|c| *c as u32 == v));
+        self.last_result = RESULTS
+            .into_iter()
+            .find(|r| *r as u32 == entry.last_result)
+            .unwrap_or(MavResult::MAV_RESULT_DENIED);
+        let state = self.lifecycle.state();
+        self.log(
+            now_usec,
+            AuditEvent::GateRestored {
+                authorization_digest: digest,
+                state,
+                urgent_deadline_usec: self.lifecycle.urgent_deadline_usec(),
+                use_started_usec: entry.use_started_usec,
+                matches_held: self.matches.len() as u64,
+                saved_usec: entry.saved_usec,
+            },
+        );
+        tracing::warn!(
+            ?state,
+            matches_held = self.matches.len(),
+            "biometric gate restored from {}",
+            self.state_file.display()
+        );
+        match entry.use_started_usec {
+            // The use went on until the restart: it goes on, suspended until the ground is heard.
+            Some(started) if state.allows_identification() => {
+                self.use_started_usec = Some(started);
+                self.log(
+                    now_usec,
+                    AuditEvent::IdentificationSuspended {
+                        authorization_digest: digest,
+                        reason: SuspendReason::LinkLost,
+                        last_heard_usec: 0,
+                        site: "onboard".into(),
+                    },
+                );
+                self.suspended_usec = Some(now_usec);
+                if let Err(e) = self.enrol() {
+                    tracing::error!("re-enrolment after the restart failed: {e}; identification stopped");
+                    self.lifecycle.stop(now_usec);
+                    self.log(
+                        now_usec,
+                        AuditEvent::AuthorizationRefused {
+                            field: "enrolment".into(),
+                            reason: format!("re-enrolment after a restart: {e}"),
+                        },
+                    );
+                    let mut out = GateOutput::default();
+                    self.end_use(now_usec, UseEndReason::Shutdown, &mut out);
+                }
+            }
+            // The window or the deadline ended while the drone was down.
+            Some(started) => {
+                self.log(
+                    now_usec,
+                    AuditEvent::UseEnded {
+                        authorization_digest: digest,
+                        started_usec: started,
+                        ended_usec: now_usec,
+                        reason: if state == AuthzState::UrgentExpired {
+                            UseEndReason::UrgentDeadline
+                        } else {
+                            UseEndReason::WindowEnded
+                        },
+                    },
+                );
+            }
+            // Allowed but nothing running (not written by this version): stopped, so that it
+            // can be activated again rather than look active while identifying nothing.
+            None if state.allows_identification() => {
+                self.lifecycle.stop(now_usec);
+            }
+            None => {}
+        }
+        self.persist(now_usec).map_err(GateError::from)
+    }
+
+    /// Saves this authorization's state (atomic, fsynced): call before reporting an effect.
+    fn persist(&mut self, now_usec: u64) -> Result<(), GateStateError> {
+        let entry = SavedUse {
+            lifecycle: self.lifecycle.snapshot(),
+            use_started_usec: self.use_started_usec,
+            matches: self
+                .matches
+                .iter()
+                .map(|m| SavedMatch {
+                    alert_id: m.alert_id,
+                    evidence: m.evidence.clone(),
+                })
+                .collect(),
+            matches_sent: self.matches_sent,
+            last_request_id: self.last_request_id,
+            last_command: self.last_command.map(|c| c as u32),
+            last_result: self.last_result as u32,
+            saved_usec: now_usec,
+        };
+        self.saved.authorizations.insert(self.digest().to_hex(), entry);
+        self.saved.save(&self.state_file)
     }
 
     /// Numbers this run's possible matches in boot epoch `epoch` (`out::boot_epoch`), so they
@@ -339,9 +543,14 @@ impl Gate {
         {
             return GateOutput::default();
         }
-        if let Err(why) = verify_frame(frame, &self.link_key, &mut self.replay_window, now_usec) {
-            tracing::warn!(request_id = cmd.request_id, "authorization command refused: {why}");
-            return self.refuse(&cmd, now_usec, format!("link signature: {why}"));
+        match verify_frame(frame, &self.link_key, &mut self.replay_window, now_usec) {
+            // A valid command is the ground heard (LAW.md 2.4), also for callers that hand
+            // commands over directly.
+            Ok(v) => self.link.heard(unix_usec_of_signing(v.timestamp), now_usec),
+            Err(why) => {
+                tracing::warn!(request_id = cmd.request_id, "authorization command refused: {why}");
+                return self.refuse(&cmd, now_usec, format!("link signature: {why}"));
+            }
         }
         // The timestamp is on disk before the command acts: after a crash or reboot the same
         // frame, recorded off the air, is a replay.
@@ -400,10 +609,10 @@ impl Gate {
         self.last_request_id = cmd.request_id;
         self.last_command = Some(cmd.command);
         self.last_result = MavResult::MAV_RESULT_DENIED;
-        GateOutput {
-            messages: vec![self.status_message(now_usec, None)],
-            ..GateOutput::default()
-        }
+        let mut out = GateOutput::default();
+        self.persist_before_reporting(now_usec, &mut out);
+        out.messages.push(self.status_message(now_usec, None));
+        out
     }
 
     fn apply(&mut self, cmd: &UTKIK_AUTHZ_COMMAND_DATA, now_usec: u64) -> GateOutput {
@@ -520,32 +729,56 @@ impl Gate {
         } else {
             MavResult::MAV_RESULT_DENIED
         };
+        self.persist_before_reporting(now_usec, &mut out);
         out.messages.push(self.status_message(now_usec, None));
         out
     }
 
+    /// Saves the state before a command's effect is reported. If it cannot be saved, a use the
+    /// command started is stopped again (after a restart it would come back without it) and
+    /// the command is reported FAILED; a stop, revocation or refusal stays in force.
+    fn persist_before_reporting(&mut self, now_usec: u64, out: &mut GateOutput) {
+        if let Err(e) = self.persist(now_usec) {
+            tracing::error!(request_id = self.last_request_id, "{e}");
+            if self.lifecycle.state().allows_identification() {
+                self.lifecycle.stop(now_usec);
+                self.end_use(now_usec, UseEndReason::Shutdown, out);
+            }
+            self.last_result = MavResult::MAV_RESULT_FAILED;
+            self.log(
+                now_usec,
+                AuditEvent::AuthorizationRefused {
+                    field: "gate state".into(),
+                    reason: format!("not saved, the command's effect is not reported: {e}"),
+                },
+            );
+        }
+    }
+
     /// Loads the model (first time) and enrols the designated persons. On
     /// failure identification is stopped again.
+    /// Loads the template model (first time) and enrols the designated persons.
+    fn enrol(&mut self) -> Result<(), EnrolError> {
+        if self.model.is_none() {
+            let path = self
+                .cache
+                .verified_path(&utkik_models::FACE_TEMPLATE)
+                .map_err(|e| EnrolError::Model(TemplateModelError::Run(e.into())))?;
+            self.model = Some(TemplateModel::load(&path)?);
+        }
+        let model = self.model.as_ref().expect("loaded above");
+        self.enrolled = enrol_designated(
+            self.lifecycle.authorization().document(),
+            &self.authorization_dir,
+            &self.cache,
+            model,
+        )?;
+        Ok(())
+    }
+
     fn start_use(&mut self, operator: &str, now_usec: u64) -> Result<(), String> {
-        let mut enrol = || -> Result<Vec<Enrolled>, EnrolError> {
-            if self.model.is_none() {
-                let path = self
-                    .cache
-                    .verified_path(&utkik_models::FACE_TEMPLATE)
-                    .map_err(|e| EnrolError::Model(TemplateModelError::Run(e.into())))?;
-                self.model = Some(TemplateModel::load(&path)?);
-            }
-            let model = self.model.as_ref().expect("loaded above");
-            enrol_designated(
-                self.lifecycle.authorization().document(),
-                &self.authorization_dir,
-                &self.cache,
-                model,
-            )
-        };
-        match enrol() {
-            Ok(enrolled) => {
-                self.enrolled = enrolled;
+        match self.enrol() {
+            Ok(()) => {
                 self.use_started_usec = Some(now_usec);
                 let doc = self.lifecycle.authorization().document().clone();
                 let d = self.digest();
@@ -586,6 +819,8 @@ impl Gate {
     fn end_use(&mut self, now_usec: u64, reason: UseEndReason, out: &mut GateOutput) {
         let templates = self.enrolled.iter().map(|e| e.templates.len() as u64).sum::<u64>();
         self.enrolled.clear();
+        // The use's end closes an open suspension (UseEnded says when).
+        self.suspended_usec = None;
         let d = self.digest();
         if let Some(started_usec) = self.use_started_usec.take() {
             self.log(
@@ -659,8 +894,88 @@ impl Gate {
                 UseEndReason::WindowEnded
             };
             self.end_use(now_usec, reason, &mut out);
+            if let Err(e) = self.persist(now_usec) {
+                tracing::error!("{e}");
+            }
+        }
+        self.link_update(now_usec, &mut out);
+        out
+    }
+
+    /// Every frame from the ground (the out link hands them over whole, signature included).
+    /// One that passes the link-signature check keeps the link alive from the time it was
+    /// signed (`shared::authz::link_watch`: no replay window is needed for that, an old frame
+    /// vouches only for its old time); a UTKIK_AUTHZ_COMMAND then goes to
+    /// [`Gate::handle_command_frame`], which checks it again with the command replay window.
+    pub fn handle_ground_frame(&mut self, frame: &[u8], now_usec: u64) -> GateOutput {
+        let mut scratch = ReplayWindow::new();
+        match verify_frame(frame, &self.link_key, &mut scratch, now_usec) {
+            Ok(v) => self.link.heard(unix_usec_of_signing(v.timestamp), now_usec),
+            Err(why) => tracing::debug!("frame from the ground does not keep the link alive: {why}"),
+        }
+        let mut out = GateOutput::default();
+        // The link's return is logged before the command it carries takes effect.
+        self.link_update(now_usec, &mut out);
+        let is_command = RawFrame::parse(frame)
+            .is_ok_and(|f| f.msg_id() == <UTKIK_AUTHZ_COMMAND_DATA as mavlink_core::MessageData>::ID);
+        if is_command {
+            let o = self.handle_command_frame(frame, now_usec);
+            out.alerts.extend(o.alerts);
+            out.messages.extend(o.messages);
+            out.evidence.extend(o.evidence);
+            out.cancelled_alerts.extend(o.cancelled_alerts);
         }
         out
+    }
+
+    /// Whether identification is suspended now (the state allows it, the link does not).
+    pub fn link_lost(&self, now_usec: u64) -> bool {
+        !self.link.alive(now_usec)
+    }
+
+    /// Logs the link's transitions while a use runs (LAW.md 2.4) and sends the status at once.
+    fn link_update(&mut self, now_usec: u64, out: &mut GateOutput) {
+        let running = self.lifecycle.state().allows_identification() && self.use_started_usec.is_some();
+        let d = self.digest();
+        match self.link.update(now_usec) {
+            Some(LinkTransition::Lost { last_heard_usec }) => {
+                tracing::warn!(
+                    running,
+                    "no valid signed frame from the ground for {} s: identification stops",
+                    self.link.stop_after_usec() / 1_000_000
+                );
+                if running && self.suspended_usec.is_none() {
+                    self.log(
+                        now_usec,
+                        AuditEvent::IdentificationSuspended {
+                            authorization_digest: d,
+                            reason: SuspendReason::LinkLost,
+                            last_heard_usec,
+                            site: "onboard".into(),
+                        },
+                    );
+                    self.suspended_usec = Some(now_usec);
+                    out.messages.push(self.status_message(now_usec, None));
+                }
+            }
+            Some(LinkTransition::Restored { .. }) => tracing::info!("the ground is heard again"),
+            None => {}
+        }
+        if self.link.alive(now_usec)
+            && let Some(since) = self.suspended_usec.take()
+            && running
+        {
+            self.log(
+                now_usec,
+                AuditEvent::IdentificationResumed {
+                    authorization_digest: d,
+                    reason: SuspendReason::LinkLost,
+                    suspended_usec: since,
+                    site: "onboard".into(),
+                },
+            );
+            out.messages.push(self.status_message(now_usec, None));
+        }
     }
 
     /// Runs identification on the faces of one frame. For each face the gate
@@ -668,11 +983,16 @@ impl Gate {
     pub fn process(&mut self, now_usec: u64, frame: &RgbFrame, faces: &[GateFace]) -> GateOutput {
         let mut out = self.tick(now_usec);
         let mut any_inside = false;
+        // LAW.md 2.4: with the ground not heard for the stop time, no template is computed.
+        let link_alive = self.link.alive(now_usec);
         for face in faces {
             if self.lifecycle.may_identify(now_usec, face.ground.as_ref()).is_err() {
                 continue;
             }
             any_inside = true;
+            if !link_alive {
+                continue;
+            }
             if self.enrolled.is_empty() {
                 continue;
             }
@@ -784,6 +1104,10 @@ impl Gate {
             evidence: stored,
         });
         self.matches_sent += 1;
+        // On disk before the alert goes out: after a restart a deletion still finds it.
+        if let Err(e) = self.persist(now_usec) {
+            tracing::error!("match {alert_id}: {e}");
+        }
     }
 
     /// UTKIK_AUTHZ_STATUS as enforced now (sent at 1 Hz and on every change).
@@ -799,6 +1123,16 @@ impl Gate {
             matches: self.matches_sent.min(u16::MAX as u64) as u16,
             last_request_id: self.last_request_id,
             last_result: self.last_result,
+            suspended: if self.lifecycle.state().allows_identification() && !self.link.alive(now_usec) {
+                utkik_shared::dialect::UtkikAuthzSuspension::UTKIK_AUTHZ_SUSPENSION_LINK_LOST.bits() as u8
+            } else {
+                0
+            },
+            link_silent: self
+                .link
+                .silent_usec(now_usec)
+                .map_or(u16::MAX, |u| (u / 1_000_000).min(u64::from(u16::MAX - 1)) as u16),
+            link_losses: self.link.losses().min(u32::from(u16::MAX)) as u16,
         })
     }
 
@@ -808,6 +1142,12 @@ impl Gate {
         let mut out = GateOutput::default();
         if self.use_started_usec.is_some() {
             self.end_use(now_usec, UseEndReason::Shutdown, &mut out);
+        }
+        // A shutdown ends the use (logged above): the next start comes back stopped, to be
+        // activated again by the ground. Only a crash leaves a use running across a restart.
+        self.lifecycle.stop(now_usec);
+        if let Err(e) = self.persist(now_usec) {
+            tracing::error!("{e}");
         }
         if let Err(e) = self.audit.checkpoint(now_usec) {
             tracing::error!("onboard audit log: {e}");

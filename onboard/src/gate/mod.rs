@@ -10,11 +10,13 @@
 //!   ground station).
 //! - [`template_model`]: the face-template model and its call counter.
 //! - [`command_auth`]: who signed a command, with the roles the drone's trust store gives them.
+//! - [`saved_state`]: what survives a restart (lifecycle, matches held, last command).
 
 pub mod command_auth;
 pub mod enrol;
 pub mod evidence;
 pub mod identify;
+pub mod saved_state;
 pub mod template_model;
 
 pub use identify::{AUDIT_LOG_FILE, Gate, GateError, GateFace, GateOutput, GateSetup, PAYLOAD_DIR};

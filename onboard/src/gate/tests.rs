@@ -62,6 +62,7 @@ fn setup_in(dir: &Path, authorization: PathBuf, trust_store: PathBuf) -> GateSet
         cache: utkik_models::ModelCache::locate().expect("model cache"),
         system_id: 1,
         component_id: 191,
+        link_loss_stop_s: utkik_shared::authz::DEFAULT_LINK_LOSS_STOP_S,
     }
 }
 
@@ -196,7 +197,10 @@ fn command_at(gate: &Gate, command: UtkikAuthzCommand, request_id: u16, time_use
 pub(crate) fn user_signed(mut cmd: UTKIK_AUTHZ_COMMAND_DATA, user: &str) -> MavMessage {
     let seed = utkik_shared::demo::user_signing_seed(user).expect("a DEMO crew member");
     cmd.operator_id = utkik_shared::authz::command_signature::user_id_bytes(user).into();
-    utkik_shared::authz::command_signature::sign_command(&mut cmd, &utkik_shared::authz::command_signature::SigningKey::from_bytes(&seed));
+    utkik_shared::authz::command_signature::sign_command(
+        &mut cmd,
+        &utkik_shared::authz::command_signature::SigningKey::from_bytes(&seed),
+    );
     MavMessage::UTKIK_AUTHZ_COMMAND(cmd)
 }
 
@@ -210,6 +214,22 @@ const GROUND: MavHeader = MavHeader {
 fn send_signed(gate: &mut Gate, cmd: UtkikAuthzCommand, request_id: u16, now_usec: u64) -> GateOutput {
     let frame = sign_frame(&link_key(), GROUND, &command_at(gate, cmd, request_id, now_usec));
     gate.handle_command_frame(&frame, now_usec)
+}
+
+/// The ground's 1 Hz signed HEARTBEAT, signed at `at_usec` and seen then: the ground is heard
+/// (LAW.md 2.4; without it identification stops `gate.link_loss_stop_s` after the last frame).
+fn hear_ground(gate: &mut Gate, at_usec: u64) -> GateOutput {
+    let heartbeat = MavMessage::HEARTBEAT(utkik_shared::dialect::HEARTBEAT_DATA {
+        mavtype: utkik_shared::dialect::MavType::MAV_TYPE_GCS,
+        ..Default::default()
+    });
+    let frame = utkik_shared::link_signing::sign_frame(
+        &link_key(),
+        GROUND,
+        &heartbeat,
+        utkik_shared::link_signing::signing_timestamp(at_usec),
+    );
+    gate.handle_ground_frame(&frame, at_usec)
 }
 
 fn last_result(out: &GateOutput) -> (u16, utkik_shared::dialect::MavResult) {
@@ -386,7 +406,9 @@ fn window_end_stops_identification_on_the_drones_own_clock() {
     send_signed(&mut gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1, NOW_USEC);
     let calls = gate.template_model_calls();
     let (frame, faces) = faces_in_scene(0, Some(inside()));
-    // No command, no link: only the clock passes the window's end.
+    // No command: only the clock passes the window's end (the ground is heard, so the link
+    // is not what stops it).
+    hear_ground(&mut gate, DEMO_UNTIL_USEC);
     let out = gate.process(DEMO_UNTIL_USEC, &frame, &faces);
     assert!(out.alerts.is_empty());
     assert_eq!(gate.template_model_calls(), calls, "after the window");
@@ -417,6 +439,7 @@ fn urgent_use_stops_after_24_hours_without_an_application() {
     );
     assert_eq!(gate.state(), AuthzState::Urgent);
     let (frame, faces) = faces_in_scene(0, Some(inside()));
+    hear_ground(&mut gate, NOW_USEC + 23 * HOUR_USEC);
     gate.process(NOW_USEC + 23 * HOUR_USEC, &frame, &faces);
     let calls = gate.template_model_calls();
     assert!(calls >= 2, "runs before the deadline");
@@ -427,6 +450,7 @@ fn urgent_use_stops_after_24_hours_without_an_application() {
             ..f
         })
         .collect::<Vec<_>>();
+    hear_ground(&mut gate, NOW_USEC + 24 * HOUR_USEC);
     let out = gate.process(NOW_USEC + 24 * HOUR_USEC, &frame, &other_track);
     assert!(out.alerts.is_empty());
     assert_eq!(
@@ -459,6 +483,7 @@ fn urgent_use_with_a_recorded_application_runs_past_24_hours() {
     );
     let (frame, faces) = faces_in_scene(0, Some(inside()));
     let calls = gate.template_model_calls();
+    hear_ground(&mut gate, NOW_USEC + 30 * HOUR_USEC);
     gate.process(NOW_USEC + 30 * HOUR_USEC, &frame, &faces);
     assert_eq!(gate.template_model_calls(), calls + 1);
     assert_eq!(gate.state(), AuthzState::Urgent);
@@ -596,8 +621,11 @@ fn urgent_refusal_deletes_everything_of_the_use_and_writes_a_receipt() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.file_name() != Some(std::ffi::OsStr::new(super::identify::LINK_STATE_FILE)) {
-                // The link's replay window is link state, not data of the use.
+            } else if p.file_name() != Some(std::ffi::OsStr::new(super::identify::LINK_STATE_FILE))
+                && p.file_name() != Some(std::ffi::OsStr::new(super::saved_state::GATE_STATE_FILE))
+            {
+                // The link's replay window is link state, and the gate's saved state holds the
+                // lifecycle (REFUSED) and no match any more: neither is data of the use.
                 files.push(p);
             }
         }
@@ -807,3 +835,6 @@ fn a_drone_without_a_set_clock_refuses_commands() {
 }
 
 mod roles;
+
+mod link_loss;
+mod restart;

@@ -84,8 +84,10 @@ pub struct OutLink<C: Clock> {
     latencies: Vec<(u64, u64)>,
     stats: OutStats,
     incoming: Vec<MavMessage>,
-    /// Frames kept whole (signature included) for the gate: UTKIK_AUTHZ_COMMAND.
-    command_frames: Vec<Vec<u8>>,
+    /// Frames kept whole (signature included) for the gate: every UTKIK_AUTHZ_COMMAND, and
+    /// every other signed frame (the ground's HEARTBEAT, acks): the gate counts those that
+    /// verify as the link being alive (LAW.md 2.4).
+    ground_frames: Vec<Vec<u8>>,
     /// With a link key, only acks signed with it (and not replayed) count.
     ack_verifier: Option<(LinkKey, ReplayWindow)>,
     /// With a link key, every frame in our dialect and every image-transfer frame is signed.
@@ -109,7 +111,7 @@ impl<C: Clock> OutLink<C> {
             latencies: Vec::new(),
             stats: OutStats::default(),
             incoming: Vec::new(),
-            command_frames: Vec::new(),
+            ground_frames: Vec::new(),
             ack_verifier: None,
             signer: None,
         })
@@ -165,9 +167,10 @@ impl<C: Clock> OutLink<C> {
         std::mem::take(&mut self.incoming)
     }
 
-    /// Raw UTKIK_AUTHZ_COMMAND frames (signature included) for the gate, taken out.
-    pub fn take_command_frames(&mut self) -> Vec<Vec<u8>> {
-        std::mem::take(&mut self.command_frames)
+    /// Raw frames from the ground for the gate (signature included), taken out: every
+    /// UTKIK_AUTHZ_COMMAND and every other signed frame.
+    pub fn take_ground_frames(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.ground_frames)
     }
 
     /// Stops resending an alert whose data was deleted (refused urgent use); returns whether
@@ -210,11 +213,12 @@ impl<C: Clock> OutLink<C> {
             self.decoder.push(&buf[..n]);
             while let Some(frame) = self.decoder.next_frame() {
                 // The gate checks commands itself, whole (even one whose payload does not parse
-                // is audit-logged there).
-                if frame.msg_id() == utkik_shared::dialect::UTKIK_AUTHZ_COMMAND_DATA::ID
-                    && self.command_frames.len() < 64
-                {
-                    self.command_frames.push(frame.as_bytes().to_vec());
+                // is audit-logged there), and every signed frame for the link-loss stop. Commands
+                // get the larger share, so a flood of other frames cannot crowd out a STOP.
+                let is_command = frame.msg_id() == utkik_shared::dialect::UTKIK_AUTHZ_COMMAND_DATA::ID;
+                let room = if is_command { 64 } else { 32 };
+                if (is_command || frame.is_signed()) && self.ground_frames.len() < room {
+                    self.ground_frames.push(frame.as_bytes().to_vec());
                 }
                 let Ok(msg) = frame.decode::<MavMessage>() else {
                     continue;

@@ -205,8 +205,9 @@ impl Inference {
         self.gate.as_ref()
     }
 
-    /// Gate housekeeping on the drone's clock: signed commands from the ground, window and
-    /// deadline, UTKIK_AUTHZ_STATUS at 1 Hz (also while no frame arrives).
+    /// Gate housekeeping on the drone's clock: signed frames from the ground (commands, and all
+    /// of them for the link-loss stop), window and deadline, UTKIK_AUTHZ_STATUS at 1 Hz (also
+    /// while no frame arrives).
     fn gate_step(
         &mut self,
         commands: &crossbeam_channel::Receiver<Vec<u8>>,
@@ -217,7 +218,7 @@ impl Inference {
         let now = SystemClock.now_usec();
         let mut outputs = Vec::new();
         while let Ok(frame) = commands.try_recv() {
-            outputs.push(gate.handle_command_frame(&frame, now));
+            outputs.push(gate.handle_ground_frame(&frame, now));
         }
         outputs.push(gate.tick(now));
         if now >= *next_status_usec {

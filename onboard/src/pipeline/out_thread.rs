@@ -1,5 +1,6 @@
 //! The out thread: everything for the ground goes through one budgeted, prioritised link;
-//! UTKIK_PIPELINE_STATUS at the configured period; authorization commands handed to the gate.
+//! UTKIK_PIPELINE_STATUS at the configured period; authorization commands and the other signed
+//! frames from the ground handed to the gate.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -80,8 +81,9 @@ pub(super) fn run_out(
             link.push(MavMessage::UTKIK_PIPELINE_STATUS(status));
         }
         link.step();
-        // Authorization commands go to the gate whole (it checks their signature).
-        for frame in link.take_command_frames() {
+        // Authorization commands and every signed frame go to the gate whole (it checks their
+        // signature; valid ones keep the link alive, LAW.md 2.4).
+        for frame in link.take_ground_frames() {
             let _ = commands.send(frame);
         }
         let incoming = link.take_incoming();

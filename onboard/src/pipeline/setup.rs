@@ -29,6 +29,7 @@ pub fn gate_from_config(config: &Config) -> Result<Option<crate::gate::Gate>, Pi
         cache,
         system_id: config.link.system_id,
         component_id: config.link.component_id,
+        link_loss_stop_s: g.link_loss_stop_s,
     };
     let mut gate = crate::gate::Gate::open(&setup, SystemClock.now_usec())?;
     // Signed checkpoints (LAW.md 5.3, 5.4): a third party verifies the drone's log with the

@@ -19,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::authz::{AuthzDigest, UseDataKind};
+use crate::authz::{AuthzDigest, AuthzState, UseDataKind};
 
 /// UTKIK_PLATE_READ's message id (an [`AuditEvent::AlertStored`] of a plate hit is ANPR data).
 const PLATE_READ_MSG_ID: u32 = <crate::dialect::UTKIK_PLATE_READ_DATA as mavlink_core::MessageData>::ID;
@@ -54,6 +54,14 @@ pub enum UseEndReason {
     LinkLost,
     /// The program shut down.
     Shutdown,
+}
+
+/// Why identification is suspended while its use goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspendReason {
+    /// No valid signed frame from the ground for `gate.link_loss_stop_s` (LAW.md 2.4).
+    LinkLost,
 }
 
 /// What a verifier decided about a possible match.
@@ -132,6 +140,47 @@ pub enum AuditEvent {
         ended_usec: u64,
         /// Why.
         reason: UseEndReason,
+    },
+    /// Identification stopped by itself although the use goes on (LAW.md 2.4: the link to the
+    /// ground was lost); no face template is computed until [`AuditEvent::IdentificationResumed`].
+    IdentificationSuspended {
+        /// The authorization of the use.
+        authorization_digest: AuthzDigest,
+        /// Why.
+        reason: SuspendReason,
+        /// Signing time of the last valid frame from the ground (Unix µs; 0: none since start).
+        last_heard_usec: u64,
+        /// Who saw it: "onboard", or "ground" for the ground's record of the drone's report.
+        site: String,
+    },
+    /// Identification runs again after a suspension (a valid signed frame from the ground,
+    /// inside the window; the area is checked per face as always).
+    IdentificationResumed {
+        /// The authorization of the use.
+        authorization_digest: AuthzDigest,
+        /// What had suspended it.
+        reason: SuspendReason,
+        /// When it was suspended (Unix µs).
+        suspended_usec: u64,
+        /// "onboard" or "ground" (as for the suspension).
+        site: String,
+    },
+    /// The onboard gate started again and took up its saved state (a restart, also after a
+    /// crash): what it came back with.
+    GateRestored {
+        /// The authorization.
+        authorization_digest: AuthzDigest,
+        /// The lifecycle state restored (after applying the time passed while down).
+        state: AuthzState,
+        /// The urgent use's deadline, kept from its first start (Unix µs).
+        urgent_deadline_usec: Option<u64>,
+        /// When the running use started, if one was running (it goes on, suspended until the
+        /// ground is heard).
+        use_started_usec: Option<u64>,
+        /// Matches of the use still held (their evidence crops in the payload store).
+        matches_held: u64,
+        /// When the state was last saved before the restart (Unix µs).
+        saved_usec: u64,
     },
     /// Urgent use started by a senior officer (LAW.md section 3).
     UrgentStarted {

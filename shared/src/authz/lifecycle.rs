@@ -20,6 +20,12 @@
 //! has seen and never goes back to an earlier one, so a clock that jumps
 //! backwards cannot reopen an ended window or deadline (it can only make a
 //! use end early, the safe direction).
+//!
+//! A [`LifecycleSnapshot`] is what the drone saves before it reports a command's effect, so a
+//! restart (even kill -9) comes back in the same state: revoked stays revoked, an urgent use
+//! keeps its start and deadline, a refusal stays refused, and the clock never goes back.
+
+use serde::{Deserialize, Serialize};
 
 use super::actor::{Actor, Role};
 use super::document::Authorization;
@@ -30,7 +36,8 @@ use crate::geo::GeoPoint;
 
 /// Lifecycle state (the values of UTKIK_AUTHZ_STATE, except NONE which means
 /// "no authorization loaded" and so has no machine).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AuthzState {
     /// Loaded and valid, not (yet) active.
     Pending,
@@ -135,6 +142,30 @@ pub enum GateDenied {
     OutsideArea,
 }
 
+/// Everything of a [`Lifecycle`] but the document: what survives a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSnapshot {
+    /// The state.
+    pub state: AuthzState,
+    /// The latest clock value seen (Unix µs): a restart never goes back before it.
+    pub clock_usec: u64,
+    /// When urgent use first started (the 24 h deadline runs from here).
+    pub urgent_started_usec: Option<u64>,
+    /// When the permit application was recorded.
+    pub application_recorded_usec: Option<u64>,
+}
+
+/// A snapshot that does not fit the document it is restored with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("saved state {state:?} does not fit this authorization: {reason}")]
+pub struct RestoreError {
+    /// The saved state.
+    pub state: AuthzState,
+    /// What does not fit.
+    pub reason: &'static str,
+}
+
 /// The state machine of one verified authorization.
 #[derive(Debug, Clone)]
 pub struct Lifecycle {
@@ -157,6 +188,58 @@ impl Lifecycle {
         };
         l.tick(now_usec);
         l
+    }
+
+    /// The machine as saved in `snapshot`, for the same document, at `now_usec` (time is
+    /// applied at once: a window or deadline that ended while the drone was down has ended).
+    ///
+    /// # Errors
+    /// A snapshot that cannot belong to this document (an urgent state for a permit, an
+    /// urgent use without its start time, an active permit for an urgent document).
+    pub fn restore(
+        auth: VerifiedAuthorization,
+        snapshot: LifecycleSnapshot,
+        now_usec: u64,
+    ) -> Result<Self, RestoreError> {
+        let urgent = auth.document().is_urgent();
+        let err = |reason| {
+            Err(RestoreError {
+                state: snapshot.state,
+                reason,
+            })
+        };
+        match snapshot.state {
+            AuthzState::Active if urgent => return err("an urgent-use document is never ACTIVE"),
+            AuthzState::Urgent | AuthzState::UrgentExpired | AuthzState::Refused if !urgent => {
+                return err("a permit has no urgent states");
+            }
+            AuthzState::Urgent | AuthzState::UrgentExpired if snapshot.urgent_started_usec.is_none() => {
+                return err("urgent use without its start time");
+            }
+            _ => {}
+        }
+        if !urgent && (snapshot.urgent_started_usec.is_some() || snapshot.application_recorded_usec.is_some()) {
+            return err("a permit has no urgent start or application");
+        }
+        let mut l = Self {
+            auth,
+            state: snapshot.state,
+            clock_usec: snapshot.clock_usec,
+            urgent_started_usec: snapshot.urgent_started_usec,
+            application_recorded_usec: snapshot.application_recorded_usec,
+        };
+        l.tick(now_usec);
+        Ok(l)
+    }
+
+    /// What to save so that [`Lifecycle::restore`] brings this machine back.
+    pub fn snapshot(&self) -> LifecycleSnapshot {
+        LifecycleSnapshot {
+            state: self.state,
+            clock_usec: self.clock_usec,
+            urgent_started_usec: self.urgent_started_usec,
+            application_recorded_usec: self.application_recorded_usec,
+        }
     }
 
     /// The authorization.
@@ -656,6 +739,55 @@ mod tests {
         assert_eq!(l.tick(FROM_USEC + 25 * HOUR_USEC), AuthzState::UrgentExpired);
         l.refuse(FROM_USEC + 26 * HOUR_USEC).unwrap();
         assert_eq!(l.state(), AuthzState::Refused);
+    }
+
+    #[test]
+    fn a_restored_machine_keeps_revocation_the_urgent_deadline_and_its_clock() {
+        let mut l = permit(FROM_USEC);
+        l.activate(&operator(), FROM_USEC).unwrap();
+        l.revoke(FROM_USEC + 5).unwrap();
+        let snap = l.snapshot();
+        let json = serde_json::to_string(&snap).unwrap();
+        assert!(json.contains(r#""state":"revoked""#), "{json}");
+        let again = serde_json::from_str::<LifecycleSnapshot>(&json).unwrap();
+        let mut r = Lifecycle::restore(l.authorization().clone(), again, FROM_USEC + 10).unwrap();
+        assert_eq!(r.state(), AuthzState::Revoked);
+        assert!(
+            r.activate(&operator(), FROM_USEC + 11).is_err(),
+            "revoked stays revoked"
+        );
+
+        let mut u = urgent_doc(48);
+        u.start_urgent(&senior(), FROM_USEC).unwrap();
+        let snap = u.snapshot();
+        // The drone comes back 20 h later: the deadline is still start + 24 h.
+        let mut r = Lifecycle::restore(u.authorization().clone(), snap, FROM_USEC + 20 * HOUR_USEC).unwrap();
+        assert_eq!(r.state(), AuthzState::Urgent);
+        assert_eq!(r.urgent_deadline_usec(), Some(FROM_USEC + URGENT_DEADLINE_USEC));
+        assert!(r.may_identify(FROM_USEC + 24 * HOUR_USEC, Some(&inside())).is_err());
+        // Down past the deadline: expired on restore.
+        let r = Lifecycle::restore(u.authorization().clone(), snap, FROM_USEC + 25 * HOUR_USEC).unwrap();
+        assert_eq!(r.state(), AuthzState::UrgentExpired);
+        // A clock that went back across the restart does not reopen anything.
+        let mut p = permit(FROM_USEC);
+        p.activate(&operator(), FROM_USEC).unwrap();
+        assert_eq!(p.tick(UNTIL_USEC + 1), AuthzState::Expired);
+        let r = Lifecycle::restore(p.authorization().clone(), p.snapshot(), FROM_USEC + 1).unwrap();
+        assert_eq!(r.state(), AuthzState::Expired);
+    }
+
+    #[test]
+    fn a_snapshot_that_does_not_fit_the_document_is_refused() {
+        let p = permit(FROM_USEC);
+        let mut snap = p.snapshot();
+        snap.state = AuthzState::Urgent;
+        snap.urgent_started_usec = Some(FROM_USEC);
+        let e = Lifecycle::restore(p.authorization().clone(), snap, FROM_USEC).unwrap_err();
+        assert!(e.to_string().contains("permit"), "{e}");
+        let u = urgent_doc(48);
+        let mut snap = u.snapshot();
+        snap.state = AuthzState::Urgent;
+        assert!(Lifecycle::restore(u.authorization().clone(), snap, FROM_USEC).is_err());
     }
 
     #[test]

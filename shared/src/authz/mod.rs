@@ -11,6 +11,7 @@
 //! - [`area`] and [`window`]: the geofence and the time window.
 //! - [`lifecycle`]: the state machine and the gate, driven by a clock value
 //!   passed in (nothing here reads a system clock).
+//! - [`link_watch`]: the link-loss stop (identification only while the ground is heard).
 //! - [`urgent`]: the 24 h deadline and what a refusal deletes.
 //! - [`signing_key`]: an issuer's key file (the repository holds DEMO keys only).
 //! - [`actor`]: users and roles.
@@ -22,6 +23,7 @@ pub mod command_signature;
 pub mod document;
 pub mod error;
 pub mod lifecycle;
+pub mod link_watch;
 pub mod signed;
 pub mod signing_key;
 pub mod trust_store;
@@ -36,7 +38,8 @@ pub use document::{
     UrgentDecision,
 };
 pub use error::AuthzError;
-pub use lifecycle::{AuthzState, GateDenied, Lifecycle, TransitionError};
+pub use lifecycle::{AuthzState, GateDenied, Lifecycle, LifecycleSnapshot, RestoreError, TransitionError};
+pub use link_watch::{DEFAULT_LINK_LOSS_STOP_S, LINK_LOSS_STOP_S_RANGE, LinkTransition, LinkWatch};
 pub use signed::{AuthzDigest, SignedAuthorization, VerifiedAuthorization, authorize, authorize_file, canonical_bytes};
 pub use signing_key::IssuerSigningKey;
 pub use trust_store::{TrustStore, TrustStoreEntry, TrustStoreUserEntry, TrustedKey, TrustedUser};
