@@ -227,6 +227,8 @@ enum Cmd {
         public_key: Vec<PathBuf>,
     },
     /// Per-use notifications for IMY and yearly statistics (JSON + HTML) from an audit log.
+    /// A disclosure: written for a signed-in reviewer (`--user`, password on stdin) and logged
+    /// in the station's audit log (`--audit-dir`) with who wrote it where.
     ImyReport {
         /// The audit log.
         #[arg(long)]
@@ -234,6 +236,8 @@ enum Cmd {
         /// Output folder.
         #[arg(long, short)]
         out: PathBuf,
+        #[command(flatten)]
+        review: ReviewArgs,
     },
     /// Write a synthetic mission (tlog + GeoJSON) for demos and smoke tests.
     Synth {
@@ -905,8 +909,24 @@ fn run() -> Result<()> {
             eprintln!("utkik-ground reconcile: {} disagreement(s)", found.len());
             std::process::exit(1);
         }
-        Some(Cmd::ImyReport { audit, out }) => {
+        Some(Cmd::ImyReport { audit, out, review }) => {
+            let user = review
+                .user
+                .clone()
+                .context("imy-report: --user is required (the report is a disclosure, logged with who wrote it)")?;
+            let mut session = review_session(&review)?;
+            let password = read_password(&user)?;
+            session
+                .login(&user, &password, wall_clock_usec())
+                .with_context(|| format!("imy-report: signing in as {user}"))?;
+            session
+                .reviewer()
+                .with_context(|| format!("imy-report: {user} may not write it"))?;
             let written = imy::write_reports(&audit, &out)?;
+            session
+                .record_imy_report(&audit, &out, wall_clock_usec())
+                .context("imy-report: logging the disclosure")?;
+            session.logout(wall_clock_usec()).context("imy-report: signing out")?;
             for p in written {
                 println!("{}", p.display());
             }

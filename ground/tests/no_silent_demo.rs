@@ -99,13 +99,27 @@ fn with_demo_the_station_runs_and_everything_says_demo() {
     assert!(utkik_shared::demo::audit_log_is_demo(&log));
     // The IMY report of a DEMO log says DEMO in every file name and in the HTML.
     let imy = dir.path().join("imy");
-    let out = Command::new(env!("CARGO_BIN_EXE_utkik-ground"))
+    // Written for the DEMO auditor (a disclosure, logged in the station's audit log).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_utkik-ground"))
         .args(["imy-report", "--audit"])
         .arg(&log_path)
         .arg("-o")
         .arg(&imy)
-        .output()
+        .arg("--users")
+        .arg(dir.path().join("rec/DEMO-keys").join(utkik_shared::demo::USERS_FILE))
+        .arg("--audit-dir")
+        .arg(dir.path().join("rec/audit"))
+        .args(["--user", "eva"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    {
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "demo-eva").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut names: Vec<String> = std::fs::read_dir(&imy)
         .unwrap()

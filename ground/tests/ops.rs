@@ -493,14 +493,44 @@ fn verify_audit_names_the_tampered_record_and_imy_report_has_no_operational_data
     );
 
     let out = dir.path().join("imy");
-    let r = bin()
-        .args(["imy-report", "--audit"])
-        .arg(&log)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let users_file = dir.path().join("users.json");
+    users().save(&users_file).unwrap();
+    // The IMY report is a disclosure: nobody signed in, or a pilot, may not write it.
+    let imy = |user: Option<&str>, password: &str| {
+        let mut c = bin();
+        c.args(["imy-report", "--audit"])
+            .arg(&log)
+            .arg("-o")
+            .arg(&out)
+            .arg("--users")
+            .arg(&users_file)
+            .arg("--audit-dir")
+            .arg(dir.path());
+        if let Some(u) = user {
+            c.args(["--user", u]);
+        }
+        let mut child = c
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let r = imy(None, "");
+    assert!(!r.status.success() && String::from_utf8_lossy(&r.stderr).contains("--user"));
+    let r = imy(Some("david"), "pw-david");
+    assert!(!r.status.success(), "a pilot may not write the IMY report");
+    assert!(!out.exists(), "nothing written for a refused user");
+    let r = imy(Some("eva"), "pw-eva");
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        events(dir.path()).iter().any(|e| matches!(e,
+            AuditEvent::Disclosure { user_id, recipient, .. } if user_id == "eva" && recipient.contains("IMY report"))),
+        "the IMY report is logged as a disclosure by eva"
+    );
     let stats: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("imy-statistics.json")).unwrap()).unwrap();
     assert_eq!(stats[0]["year"], 2027);
@@ -547,13 +577,7 @@ fn verify_audit_names_the_tampered_record_and_imy_report_has_no_operational_data
         "names the record: {err}"
     );
     // And no report over a broken log.
-    let r = bin()
-        .args(["imy-report", "--audit"])
-        .arg(&log)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let r = imy(Some("eva"), "pw-eva");
     assert!(!r.status.success());
 }
 

@@ -278,4 +278,24 @@ impl ReviewSession {
         self.audit.checkpoint(now_usec)?;
         Ok(())
     }
+
+    /// Records the IMY notifications and statistics written to `out_dir` from the audit log
+    /// `log` as a disclosure (to IMY, the supervisory authority; no evidence in them).
+    ///
+    /// # Errors
+    /// Not signed in or not permitted, the audit log.
+    pub fn record_imy_report(&mut self, log: &Path, out_dir: &Path, now_usec: u64) -> Result<(), ReviewError> {
+        let user = self.reviewer()?.user_id.clone();
+        self.audit.record(
+            now_usec,
+            AuditEvent::Disclosure {
+                user_id: user,
+                recipient: format!("IMY report files in {}", out_dir.display()),
+                what: format!("IMY notifications and statistics of audit log {}", log.display()),
+                payloads: Vec::new(),
+            },
+        )?;
+        self.audit.checkpoint(now_usec)?;
+        Ok(())
+    }
 }
