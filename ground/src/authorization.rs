@@ -196,6 +196,51 @@ impl AuthzConsole {
         target_system: u8,
         now_usec: u64,
     ) -> Result<CommandOutcome, CommandError> {
+        self.run(actor, action, target_system, now_usec, None)
+    }
+
+    /// The message `action` by `actor` would send, with its own request id, without changing the
+    /// mirrored lifecycle: a two-operator activation proposed by the first operator, carried out
+    /// with [`Self::command_prepared`] once a second operator co-signed it (LAW.md 4.5).
+    ///
+    /// # Errors
+    /// As [`Self::command`] (checked on a copy of the lifecycle).
+    pub fn prepare(
+        &mut self,
+        actor: &Actor,
+        action: AuthzAction,
+        target_system: u8,
+        now_usec: u64,
+    ) -> Result<UTKIK_AUTHZ_COMMAND_DATA, CommandError> {
+        let saved = self.loaded.clone();
+        let out = self.run(actor, action, target_system, now_usec, None);
+        self.loaded = saved;
+        Ok(out?.message)
+    }
+
+    /// Carries out a command prepared with [`Self::prepare`] (its request id and time, as signed)
+    /// for `actor` (who proposed it) on the mirrored lifecycle at `now_usec`.
+    ///
+    /// # Errors
+    /// As [`Self::command`].
+    pub fn command_prepared(
+        &mut self,
+        actor: &Actor,
+        action: AuthzAction,
+        message: UTKIK_AUTHZ_COMMAND_DATA,
+        now_usec: u64,
+    ) -> Result<CommandOutcome, CommandError> {
+        self.run(actor, action, message.target_system, now_usec, Some(message))
+    }
+
+    fn run(
+        &mut self,
+        actor: &Actor,
+        action: AuthzAction,
+        target_system: u8,
+        now_usec: u64,
+        prepared: Option<UTKIK_AUTHZ_COMMAND_DATA>,
+    ) -> Result<CommandOutcome, CommandError> {
         if !actor_allows(actor, action.permission()) {
             return Err(not_permitted(actor, action.permission()).into());
         }
@@ -218,6 +263,13 @@ impl AuthzConsole {
                 (state, l.digest().0)
             }
         };
+        if let Some(message) = prepared {
+            return Ok(CommandOutcome {
+                message,
+                state,
+                deletion,
+            });
+        }
         self.next_request_id = self.next_request_id.wrapping_add(1);
         Ok(CommandOutcome {
             message: UTKIK_AUTHZ_COMMAND_DATA {

@@ -32,6 +32,8 @@ commands:
   login USER                    sign in (the next line is the password)
   logout                        sign out
   authz ACTION                  activate | stop | revoke | urgent-start | urgent-applied | urgent-refused
+                                (signed with your key; an operator's activate waits for a co-signature)
+  authz cosign                  a second operator co-signs the activation another operator proposed
   evidence SYS ALERT            open an alert's image: a possible match's evidence crop or a plate
                                 hit's plate image (logged; needed before a verdict or a check)
   confirm SYS ALERT             confirm an alert (a possible match needs two different users)
@@ -57,6 +59,8 @@ pub enum Command {
     Logout,
     /// An authorization command to the drone.
     Authz(AuthzAction),
+    /// Co-sign the activation another operator proposed (two-operator activation).
+    CoSign,
     /// Open an alert's image (evidence crop or plate image; written to a viewing file; logged).
     Evidence(u8, u32),
     /// Confirm alert (system id, alert id).
@@ -141,10 +145,13 @@ impl Command {
                 _ => return Err(ConsoleError::Usage("login USER (the password goes on the next line)")),
             },
             "authz" => {
-                let usage = "authz activate|stop|revoke|urgent-start|urgent-applied|urgent-refused";
+                let usage = "authz activate|stop|revoke|urgent-start|urgent-applied|urgent-refused|cosign";
                 let [action] = args else {
                     return Err(ConsoleError::Usage(usage));
                 };
+                if action.eq_ignore_ascii_case("cosign") || action.eq_ignore_ascii_case("co-sign") {
+                    return Ok(Some(Command::CoSign));
+                }
                 Command::Authz(match action.to_ascii_lowercase().replace('_', "-").as_str() {
                     "activate" => AuthzAction::Activate,
                     "stop" => AuthzAction::Stop,
@@ -154,7 +161,7 @@ impl Command {
                     "urgent-refused" => AuthzAction::UrgentRefused,
                     _ => {
                         return Err(ConsoleError::BadArgument {
-                            what: "authorization action (activate, stop, revoke, urgent-start, urgent-applied, urgent-refused)",
+                            what: "authorization action (activate, stop, revoke, urgent-start, urgent-applied, urgent-refused, cosign)",
                             value: (*action).to_string(),
                         });
                     }
@@ -336,6 +343,13 @@ impl Console {
                     }
                     None => s.push_str("\nno authorization loaded"),
                 }
+                if let Some(p) = ops.pending_cosign() {
+                    let _ = write!(
+                        s,
+                        "\nACTIVATE request {} proposed by {}: waiting for a second operator (`authz cosign`)",
+                        p.message.request_id, p.proposer.user_id
+                    );
+                }
                 for v in world.vehicles.values() {
                     if let Some(a) = &v.authz {
                         let _ = write!(
@@ -379,6 +393,20 @@ impl Console {
                     text: format!(
                         "{} sent to vehicle {target} (signed); PENDING until the drone confirms it (resent meanwhile)",
                         action.name()
+                    ),
+                    send: Some((target, msg)),
+                    ..Reply::default()
+                }
+            }
+            Command::CoSign => {
+                let msg = ops.cosign_activation(world, now_usec)?;
+                let target = match &msg {
+                    MavMessage::UTKIK_AUTHZ_COMMAND(c) => c.target_system,
+                    _ => 1,
+                };
+                Reply {
+                    text: format!(
+                        "ACTIVATE co-signed and sent to vehicle {target} (signed by both operators); PENDING until the drone confirms it (resent meanwhile)"
                     ),
                     send: Some((target, msg)),
                     ..Reply::default()

@@ -19,9 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use utkik_shared::audit::{AuditError, AuditEvent, DeletedCount, PayloadRef, UseEndReason, Verdict};
-use utkik_shared::authz::{Actor, AuthzDigest, AuthzError, AuthzState, DeletionOrder, TrustStore, UseDataKind};
 use utkik_shared::authz::Role;
 use utkik_shared::authz::command_signature::{cosign_command, sign_command, signers_text};
+use utkik_shared::authz::{Actor, AuthzDigest, AuthzError, AuthzState, DeletionOrder, TrustStore, UseDataKind};
 use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_COMMAND_DATA};
 
 use crate::audit_log::GroundAudit;

@@ -2,7 +2,9 @@
 //! issue 14 item 6).
 //!
 //! - [`password`]: argon2id password hashes (parameters and why, in its doc);
-//! - [`users`]: the users file (a secret file: roles and password hashes) and password checks;
+//! - [`users`]: the users file (a secret file: roles, password hashes, encrypted signing keys)
+//!   and password checks;
+//! - [`signing_key`]: each crew member's command-signing key, encrypted under their password;
 //! - [`throttle`]: rate limiting and lockout of failed sign-ins, per user and per source;
 //! - [`permissions`]: which role may do what;
 //! - [`session`]: who is signed in at this station right now, and idle sign-out;
@@ -16,6 +18,7 @@ pub mod cli;
 pub mod password;
 pub mod permissions;
 pub mod session;
+pub mod signing_key;
 pub mod startup;
 pub mod throttle;
 pub mod users;

@@ -5,10 +5,14 @@
 //! `throttle.rs`) and signs a user out after `idle_sign_out_s` without activity, so a station
 //! left unattended does not stay open under someone's name (their confirmations count as
 //! theirs). Time is an input (`now_usec`) everywhere, so tests drive it.
+//!
+//! At sign-in the user's command-signing key is opened with their password and held here
+//! ([`Session::signer`]); signing out (also idle) drops it, which wipes the secret.
 
 use utkik_shared::authz::Actor;
 
 use super::permissions::{Permission, actor_allows};
+use super::signing_key::UserSigner;
 use super::throttle::{Lockout, SignInThrottle, ThrottlePolicy, ThrottleRefusal};
 use super::users::{UserDirectory, UsersError};
 
@@ -44,9 +48,11 @@ pub enum SessionError {
 }
 
 /// The signed-in user, if any.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Session {
     current: Option<Actor>,
+    /// The signed-in user's opened signing key (`None`: nobody, or a user without a key).
+    signer: Option<UserSigner>,
     last_activity_usec: u64,
     idle_sign_out_usec: u64,
     throttle: SignInThrottle,
@@ -70,6 +76,7 @@ impl Session {
     pub fn with_policy(idle_sign_out_s: u64, policy: ThrottlePolicy) -> Self {
         Self {
             current: None,
+            signer: None,
             last_activity_usec: 0,
             idle_sign_out_usec: idle_sign_out_s.clamp(MIN_IDLE_SIGN_OUT_S, MAX_IDLE_SIGN_OUT_S) * 1_000_000,
             throttle: SignInThrottle::new(policy),
@@ -98,10 +105,14 @@ impl Session {
         now_usec: u64,
     ) -> Result<&Actor, SessionError> {
         self.throttle.check(source, user_id, now_usec)?;
-        match users.authenticate(user_id, password) {
-            Ok(actor) => {
+        match users
+            .authenticate(user_id, password)
+            .and_then(|actor| users.unlock_signing_key(user_id, password).map(|k| (actor, k)))
+        {
+            Ok((actor, signer)) => {
                 self.throttle.record_success(source, user_id);
                 self.last_activity_usec = now_usec;
+                self.signer = signer;
                 Ok(self.current.insert(actor))
             }
             Err(e) => {
@@ -117,9 +128,16 @@ impl Session {
         std::mem::take(&mut self.new_lockouts)
     }
 
-    /// Signs out; returns who was signed in.
+    /// Signs out (the signing key is dropped and wiped); returns who was signed in.
     pub fn logout(&mut self) -> Option<Actor> {
+        self.signer = None;
         self.current.take()
+    }
+
+    /// The signed-in user's command-signing key (`None`: nobody signed in, or their users-file
+    /// entry has no key).
+    pub fn signer(&self) -> Option<&UserSigner> {
+        self.signer.as_ref()
     }
 
     /// The signed-in user did something (a command, a click, a key): the idle time restarts.
@@ -134,6 +152,7 @@ impl Session {
     pub fn sign_out_if_idle(&mut self, now_usec: u64) -> Option<(Actor, u64)> {
         let idle_usec = now_usec.saturating_sub(self.last_activity_usec);
         if self.current.is_some() && idle_usec >= self.idle_sign_out_usec {
+            self.signer = None;
             return self.current.take().map(|a| (a, idle_usec));
         }
         None
@@ -211,6 +230,23 @@ mod tests {
         // Nobody signed in: nothing to sign out; a touch does not sign anyone in.
         s.touch(T0 + 2000 * S);
         assert!(s.sign_out_if_idle(T0 + 9000 * S).is_none());
+        assert!(s.actor().is_none());
+    }
+
+    /// The key is open only while its user is signed in: sign-out, idle sign-out and another
+    /// user's sign-in all drop it.
+    #[test]
+    fn the_signing_key_is_held_only_while_its_user_is_signed_in() {
+        let d = users();
+        let mut s = Session::with_policy(600, ThrottlePolicy::default());
+        assert!(s.signer().is_none());
+        s.login_from("console", &d, "anna", "pw-anna-ok", T0).unwrap();
+        assert_eq!(s.signer().unwrap().user_id(), "anna");
+        s.logout();
+        assert!(s.signer().is_none());
+        s.login_from("console", &d, "anna", "pw-anna-ok", T0).unwrap();
+        s.sign_out_if_idle(T0 + 601 * S).unwrap();
+        assert!(s.signer().is_none());
         assert!(s.actor().is_none());
     }
 

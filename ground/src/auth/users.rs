@@ -4,12 +4,27 @@
 //! or others may read it) and written `0600`.
 //!
 //! ```json
-//! { "format": "utkik-users/2",
+//! { "format": "utkik-users/3",
 //!   "users": [ { "user_id": "anna", "display_name": "Anna", "roles": ["operator"],
-//!                "password_hash": "$argon2id$v=19$m=65536,t=3,p=1$<salt>$<hash>" } ] }
+//!                "password_hash": "$argon2id$v=19$m=65536,t=3,p=1$<salt>$<hash>",
+//!                "signing_key": { "public_key_hex": "...", "kdf": "argon2id", ... } } ] }
 //! ```
 //! `user_id` is at most 16 bytes of ASCII because it travels in MAVLink `operator_id` (char[16]).
-//! Create and change entries with `utkik-ground users add|passwd|list --users FILE`.
+//! Create and change entries with `utkik-ground users add|passwd|list|trust-entry --users FILE`.
+//!
+//! # Signing keys (`utkik-users/3`, LAW.md 4.5)
+//! Each crew member (pilot, operator, senior officer) has a command-signing key, its seed
+//! encrypted under their password (`signing_key.rs`), opened at sign-in only. `users add` makes
+//! one, `users passwd` re-encrypts it under the new password (the current password is asked
+//! first; `--new-key` makes a new key instead, when the old password is lost), and
+//! `users trust-entry` prints the user's entry for the drone's trust store. An entry without a
+//! key (a `utkik-users/2` file, written before these keys) still signs in, so its user can
+//! review and confirm matches; but every command to the drone is refused at the station with
+//! a message naming the user and the commands that fix it (`users passwd --new-key`, then
+//! `users trust-entry` into the drone's trust store). The station names such users at start.
+//! We chose this over creating a key at the next sign-in: a key the drone's trust store does
+//! not list would be refused by the drone anyway, so its public half must go to the drone
+//! through an administrator in any case.
 //!
 //! # Old files (`utkik-users/1`, PBKDF2-HMAC-SHA-256)
 //! A password cannot be re-hashed without the password, and keeping a hand-written PBKDF2 just
@@ -26,9 +41,19 @@ use serde::{Deserialize, Serialize};
 use utkik_shared::authz::{Actor, Role};
 
 use super::password::{self, HashParams};
+use super::signing_key::{EncryptedSigningKey, UserSigner, new_seed};
+
+/// Whether these roles give commands to the drone (and so need a signing key).
+pub fn is_crew(roles: &[Role]) -> bool {
+    roles
+        .iter()
+        .any(|r| matches!(r, Role::Pilot | Role::Operator | Role::SeniorOfficer))
+}
 
 /// The `format` value of a users file written by this program.
-pub const USERS_FORMAT: &str = "utkik-users/2";
+pub const USERS_FORMAT: &str = "utkik-users/3";
+/// The format before per-user signing keys (argon2id hashes, no `signing_key`); read.
+pub const USERS_FORMAT_V2: &str = "utkik-users/2";
 /// The first format (PBKDF2 hashes); read, never written.
 pub const LEGACY_USERS_FORMAT: &str = "utkik-users/1";
 /// The KDF name of [`LEGACY_USERS_FORMAT`] entries.
@@ -46,10 +71,15 @@ pub struct UserEntry {
     /// argon2id PHC string; `None`: the user needs a new password before signing in (an old
     /// PBKDF2 entry).
     pub password_hash: Option<String>,
+    /// The command-signing key, encrypted under the password (crew members; `None` for an
+    /// auditor, or an entry from before signing keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<EncryptedSigningKey>,
 }
 
 impl UserEntry {
-    /// An entry for `password` hashed with `params` (the program uses [`HashParams::DEFAULT`]).
+    /// An entry for `password` hashed with `params` (the program uses [`HashParams::DEFAULT`]),
+    /// with a new random signing key encrypted under it for a crew member.
     ///
     /// # Panics
     /// When the OS has no randomness for the salt (not a state the station can run in).
@@ -60,11 +90,34 @@ impl UserEntry {
         password: &str,
         params: HashParams,
     ) -> Self {
+        let signing_key = is_crew(&roles).then(|| {
+            let seed = new_seed().expect("random seed from the OS");
+            EncryptedSigningKey::seal(user_id, &seed, password, params).expect("random salt from the OS")
+        });
         Self {
             user_id: user_id.into(),
             display_name: display_name.into(),
             roles,
             password_hash: Some(password::hash_password(password, params).expect("random salt from the OS")),
+            signing_key,
+        }
+    }
+
+    /// [`Self::with_password`] with a given seed (the DEMO users' published seeds).
+    ///
+    /// # Panics
+    /// When the OS has no randomness for the salts.
+    pub fn with_password_and_seed(
+        user_id: &str,
+        display_name: &str,
+        roles: Vec<Role>,
+        password: &str,
+        seed: &[u8; 32],
+        params: HashParams,
+    ) -> Self {
+        Self {
+            signing_key: Some(EncryptedSigningKey::seal(user_id, seed, password, params).expect("random salt")),
+            ..Self::with_password(user_id, display_name, roles, password, params)
         }
     }
 }
@@ -78,6 +131,8 @@ struct RawEntry {
     roles: Vec<Role>,
     #[serde(default)]
     password_hash: Option<String>,
+    #[serde(default)]
+    signing_key: Option<EncryptedSigningKey>,
     // utkik-users/1 fields: recognised so the entry is kept, never verified.
     #[serde(default)]
     kdf: Option<String>,
@@ -148,6 +203,15 @@ pub enum UsersError {
     /// A `users` command named a user that is not (or already) in the file.
     #[error("users file: {0}")]
     Edit(String),
+    /// The user's signing key does not open with the password that signed them in (the entry
+    /// was altered or moved), or is malformed.
+    #[error("sign-in refused for `{user_id}`: command-signing key: {reason}")]
+    SigningKey {
+        /// The user.
+        user_id: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The users who may sign in.
@@ -182,11 +246,11 @@ impl UserDirectory {
             let path = e.path().to_string();
             invalid(path, e.into_inner().to_string())
         })?;
-        if file.format != USERS_FORMAT && file.format != LEGACY_USERS_FORMAT {
+        if ![USERS_FORMAT, USERS_FORMAT_V2, LEGACY_USERS_FORMAT].contains(&file.format.as_str()) {
             return Err(invalid(
                 "format".into(),
                 format!(
-                    "`{}` is not `{USERS_FORMAT}` (or the old `{LEGACY_USERS_FORMAT}`)",
+                    "`{}` is not `{USERS_FORMAT}` (or the older `{USERS_FORMAT_V2}`, `{LEGACY_USERS_FORMAT}`)",
                     file.format
                 ),
             ));
@@ -194,6 +258,15 @@ impl UserDirectory {
         let mut users = Vec::with_capacity(file.users.len());
         for (i, raw) in file.users.into_iter().enumerate() {
             let f = |name: &str| format!("users[{i}].{name}");
+            if raw.signing_key.is_some() && file.format != USERS_FORMAT {
+                return Err(invalid(
+                    f("signing_key"),
+                    format!(
+                        "signing keys need format `{USERS_FORMAT}`, the file says `{}`",
+                        file.format
+                    ),
+                ));
+            }
             let password_hash = match (raw.password_hash, raw.kdf) {
                 (Some(_), Some(_)) => {
                     return Err(invalid(
@@ -211,6 +284,7 @@ impl UserDirectory {
                 display_name: raw.display_name,
                 roles: raw.roles,
                 password_hash,
+                signing_key: raw.signing_key,
             });
         }
         let mut d = Self::from_entries(users)?;
@@ -234,6 +308,19 @@ impl UserDirectory {
             }
             if let Some(h) = &u.password_hash {
                 password::check_hash(h).map_err(|e| invalid(f("password_hash"), e.to_string()))?;
+            }
+            if let Some(k) = &u.signing_key {
+                k.check().map_err(|e| invalid(f("signing_key"), e.to_string()))?;
+                if let Some(o) = users[..i].iter().find(|o| {
+                    o.signing_key
+                        .as_ref()
+                        .is_some_and(|ok| ok.public_key_hex == k.public_key_hex)
+                }) {
+                    return Err(invalid(
+                        f("signing_key.public_key_hex"),
+                        format!("the same key as `{}`: each person has a key of their own", o.user_id),
+                    ));
+                }
             }
         }
         Ok(Self {
@@ -294,6 +381,83 @@ impl UserDirectory {
     /// Users who cannot sign in until a new password is set (old PBKDF2 entries).
     pub fn needing_new_password(&self) -> impl Iterator<Item = &UserEntry> {
         self.users.iter().filter(|u| u.password_hash.is_none())
+    }
+
+    /// Crew members (pilot, operator, senior officer) without a signing key: they may sign in,
+    /// but the station refuses their commands to the drone until they have one.
+    pub fn missing_signing_key(&self) -> impl Iterator<Item = &UserEntry> {
+        self.users
+            .iter()
+            .filter(|u| is_crew(&u.roles) && u.signing_key.is_none())
+    }
+
+    /// The entry of `user_id`.
+    pub fn get(&self, user_id: &str) -> Option<&UserEntry> {
+        self.users.iter().find(|u| u.user_id == user_id)
+    }
+
+    /// Opens `user_id`'s signing key with the `password` they just signed in with (`None`: the
+    /// entry has none).
+    ///
+    /// # Errors
+    /// [`UsersError::SigningKey`] when it does not open (altered or moved entry).
+    pub fn unlock_signing_key(&self, user_id: &str, password: &str) -> Result<Option<UserSigner>, UsersError> {
+        let Some(k) = self.get(user_id).and_then(|u| u.signing_key.as_ref()) else {
+            return Ok(None);
+        };
+        k.open(user_id, password).map(Some).map_err(|e| UsersError::SigningKey {
+            user_id: user_id.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Sets a new password: the hash, and the signing key re-encrypted under it (opened with
+    /// `old_password`), or a new key when `new_key` (the old password lost; the drone's trust
+    /// store then needs the new public key). A crew member without a key gets a new one.
+    ///
+    /// # Errors
+    /// [`UsersError::Edit`] for an unknown user or a missing old password,
+    /// [`UsersError::SigningKey`] when the old password does not open the key.
+    pub fn set_password(
+        &mut self,
+        user_id: &str,
+        old_password: Option<&str>,
+        new_password: &str,
+        new_key: bool,
+        params: HashParams,
+    ) -> Result<(), UsersError> {
+        let u = self
+            .get(user_id)
+            .ok_or_else(|| UsersError::Edit(format!("no user `{user_id}` (add one with `users add`)")))?;
+        let edit = |e: super::signing_key::SigningKeyError| UsersError::Edit(e.to_string());
+        let signing_key = match (&u.signing_key, new_key) {
+            (Some(k), false) => {
+                let old = old_password.ok_or_else(|| {
+                    UsersError::Edit(format!(
+                        "`{user_id}` has a signing key: give the current password to re-encrypt it, or --new-key"
+                    ))
+                })?;
+                let signer = k.open(user_id, old).map_err(|e| UsersError::SigningKey {
+                    user_id: user_id.to_string(),
+                    reason: e.to_string(),
+                })?;
+                Some(EncryptedSigningKey::seal(user_id, &signer.key().to_bytes(), new_password, params).map_err(edit)?)
+            }
+            _ if is_crew(&u.roles) => {
+                let seed = new_seed().map_err(edit)?;
+                Some(EncryptedSigningKey::seal(user_id, &seed, new_password, params).map_err(edit)?)
+            }
+            _ => None,
+        };
+        let phc = password::hash_password(new_password, params).map_err(|e| UsersError::Edit(e.to_string()))?;
+        let u = self
+            .users
+            .iter_mut()
+            .find(|u| u.user_id == user_id)
+            .expect("found above");
+        u.password_hash = Some(phc);
+        u.signing_key = signing_key;
+        Ok(())
     }
 
     /// Adds a user.
@@ -500,8 +664,28 @@ mod tests {
         assert!(d.set_password_hash("bertil", "not a hash".into()).is_err());
     }
 
+    /// Writes the DEMO users file's signing keys: each DEMO crew member's published seed
+    /// (`utkik_shared::demo::user_signing_seed`) encrypted under their DEMO password, the hashes
+    /// kept. Run by hand after a change: `cargo test -p utkik-ground --lib write_demo_users_file
+    /// -- --ignored`.
+    #[test]
+    #[ignore = "writes assets/users/demo-users.json"]
+    fn write_demo_users_file() {
+        let mut d = UserDirectory::from_json(utkik_shared::demo::USERS_JSON).unwrap();
+        for u in &mut d.users {
+            u.signing_key = utkik_shared::demo::user_signing_seed(&u.user_id).map(|seed| {
+                EncryptedSigningKey::seal(&u.user_id, &seed, &format!("demo-{}", u.user_id), HashParams::DEFAULT)
+                    .unwrap()
+            });
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/users/demo-users.json");
+        d.save(&path).unwrap();
+    }
+
     /// The DEMO users file (argon2id hashes written by `utkik-ground users add`) signs in each
-    /// DEMO user with the password in assets/users/README.md, and nobody with another.
+    /// DEMO user with the password in assets/users/README.md, and nobody with another; each DEMO
+    /// crew member's signing key opens with that password and is the published DEMO seed whose
+    /// public key the DEMO trust store lists.
     #[test]
     fn demo_users_file_matches_the_readme_passwords() {
         let d = UserDirectory::from_json(utkik_shared::demo::USERS_JSON).unwrap();
@@ -516,6 +700,12 @@ mod tests {
             let a = d.authenticate(user, &format!("demo-{user}")).unwrap();
             assert!(a.has_role(role), "{user}");
             assert!(d.authenticate(user, "demo").is_err());
+            let key = d.unlock_signing_key(user, &format!("demo-{user}")).unwrap();
+            assert_eq!(
+                key.map(|k| k.key().to_bytes()),
+                utkik_shared::demo::user_signing_seed(user),
+                "{user}"
+            );
         }
     }
 }

@@ -87,6 +87,7 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSour
             ui.small(&f.message);
         }
         let mut clicked = None;
+        let mut cosign_clicked = false;
         if let Some(l) = ops.ops.console.loaded.as_mut() {
             let state = l.tick(now);
             let doc = l.authorization().document().clone();
@@ -120,6 +121,13 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSour
                 } else {
                     &[AuthzAction::Activate, AuthzAction::Stop, AuthzAction::Revoke]
                 };
+                // Two-operator activation: a second operator co-signs what another proposed.
+                if let Some(p) = ops.ops.pending_cosign() {
+                    let label = format!("CO-SIGN ACTIVATE (proposed by {})", p.proposer.user_id);
+                    if ui.button(label).clicked() {
+                        cosign_clicked = true;
+                    }
+                }
                 for a in buttons {
                     let text = egui::RichText::new(a.name());
                     let text = if *a == AuthzAction::Stop && state == AuthzState::Active {
@@ -139,6 +147,18 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSour
                 .clicked()
             {
                 clicked = Some(AuthzAction::Stop);
+            }
+        }
+        if cosign_clicked {
+            match ops.ops.cosign_activation(&mut world.0, now) {
+                Ok(msg) => {
+                    ops.message = None;
+                    match source {
+                        MessageSource::Live(link) => link.send(target, msg),
+                        _ => ops.message = Some("no live link: command logged but not sent".into()),
+                    }
+                }
+                Err(e) => ops.message = Some(e.to_string()),
             }
         }
         let starts = matches!(clicked, Some(AuthzAction::Activate | AuthzAction::UrgentStart));

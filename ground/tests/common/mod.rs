@@ -25,8 +25,16 @@ pub fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
 }
 
+/// The DEMO crew and auditor with test passwords `pw-USER`; the crew's signing keys are the
+/// published DEMO seeds, so the commands they sign verify against the DEMO trust store as on the
+/// drone.
 pub fn users() -> UserDirectory {
-    let u = |id: &str, role| UserEntry::with_password(id, id, vec![role], &format!("pw-{id}"), HashParams::MINIMUM);
+    let u = |id: &str, role| match utkik_shared::demo::user_signing_seed(id) {
+        Some(seed) => {
+            UserEntry::with_password_and_seed(id, id, vec![role], &format!("pw-{id}"), &seed, HashParams::MINIMUM)
+        }
+        None => UserEntry::with_password(id, id, vec![role], &format!("pw-{id}"), HashParams::MINIMUM),
+    };
     UserDirectory::from_entries(vec![
         u("anna", Role::Operator),
         u("bertil", Role::Operator),
