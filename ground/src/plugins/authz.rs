@@ -62,6 +62,18 @@ fn state_name(s: UtkikAuthzState) -> &'static str {
     }
 }
 
+/// What the drone says about a suspension of identification (LAW.md 2.4), if any: the use is
+/// still ACTIVE or URGENT, but no template is computed until the drone hears the ground again.
+pub fn suspension_text(a: &utkik_shared::dialect::UTKIK_AUTHZ_STATUS_DATA) -> Option<String> {
+    let link_lost = utkik_shared::dialect::UtkikAuthzSuspension::UTKIK_AUTHZ_SUSPENSION_LINK_LOST.bits() as u8;
+    let silent = if a.link_silent == u16::MAX {
+        "nothing since its start".to_string()
+    } else {
+        format!("{} s without a signed frame from us", a.link_silent)
+    };
+    (a.suspended & link_lost != 0).then(|| format!("IDENTIFICATION SUSPENDED: link lost ({silent})"))
+}
+
 /// `HH:MM:SS`, with whole days in front past 48 hours (`404 d 22:12:21`): an urgent use's 24 h
 /// deadline reads as hours, a permit's window as days.
 pub fn hms(seconds: u64) -> String {
@@ -196,6 +208,9 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSour
             color,
             format!("vehicle {} onboard: {}", v.system_id, state_name(a.state)),
         );
+        if let Some(line) = suspension_text(a) {
+            ui.colored_label(egui::Color32::from_rgb(255, 60, 60), line);
+        }
         if a.remaining > 0 {
             ui.monospace(format!("remaining {}", hms(u64::from(a.remaining))));
         }
@@ -224,6 +239,16 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSour
 #[cfg(test)]
 mod tests {
     use super::hms;
+
+    #[test]
+    fn a_link_loss_suspension_is_shown() {
+        let mut a = utkik_shared::dialect::UTKIK_AUTHZ_STATUS_DATA::default();
+        assert_eq!(super::suspension_text(&a), None, "a default status is not suspended");
+        a.suspended = 1;
+        a.link_silent = 12;
+        let t = super::suspension_text(&a).unwrap();
+        assert!(t.contains("SUSPENDED") && t.contains("12 s"), "{t}");
+    }
 
     #[test]
     fn countdowns_read_as_hours_then_days() {
