@@ -9,7 +9,9 @@
 //! reads, with a reason, found by lookup before its expiry and not after, one entry per line.
 
 use ed25519_dalek::{Signer, Verifier};
-use utkik_shared::authz::{IssuerSigningKey, TrustStore};
+use mavlink_core::{MavlinkVersion, Message, MessageData};
+use utkik_shared::authz::{IssuerSigningKey, TrustStore, command_signature};
+use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_COMMAND_DATA};
 use utkik_shared::hitlist::HitList;
 use utkik_shared::link_signing::LinkKey;
 use utkik_shared::plate::PlateGrammar;
@@ -17,13 +19,27 @@ use utkik_shared::utc::parse_utc_usec;
 
 use crate::text;
 
-/// Target `trust_store`.
+/// Target `trust_store`. Also the user-signature check of UTKIK_AUTHZ_COMMAND
+/// (`command_signature::verify_command`): the input read as the command's payload is never
+/// accepted against the DEMO trust store (its crew keys' seeds are public, but nothing here signs,
+/// so an acceptance would be a forgery getting through).
 pub fn trust_store(data: &[u8]) {
+    if let Ok(MavMessage::UTKIK_AUTHZ_COMMAND(cmd)) =
+        MavMessage::parse(MavlinkVersion::V2, UTKIK_AUTHZ_COMMAND_DATA::ID, data)
+    {
+        static DEMO: std::sync::OnceLock<TrustStore> = std::sync::OnceLock::new();
+        let demo = DEMO.get_or_init(|| TrustStore::from_json(utkik_shared::demo::TRUST_STORE_JSON).expect("DEMO"));
+        assert!(
+            command_signature::verify_command(demo, &cmd).is_err(),
+            "an unsigned fuzz input passed the user-signature check: {cmd:?}"
+        );
+    }
     let Ok(store) = TrustStore::from_json(data) else {
         return;
     };
     let again = TrustStore::from_json(store.to_json_pretty().as_bytes()).expect("a written trust store parses");
     assert_eq!(again.len(), store.len(), "same number of keys");
+    assert_eq!(again.users().count(), store.users().count(), "same number of crew keys");
     assert_eq!(
         store.to_json_pretty(),
         again.to_json_pretty(),

@@ -373,6 +373,33 @@ fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
         warn!("{msg}");
         eprintln!("utkik-ground: {msg}");
     }
+    // Command-signing keys (LAW.md 4.5): a crew member without one cannot give commands, and one
+    // whose key the trust store does not list will be refused by a drone with the same file.
+    for u in users.missing_signing_key() {
+        let msg = format!(
+            "user `{}` has no command-signing key in {} (a users file from before per-user keys): their commands are refused; `utkik-ground users passwd --new-key --users {} {}`, then add `utkik-ground users trust-entry` to the drone's trust store",
+            u.user_id,
+            args.users.display(),
+            args.users.display(),
+            u.user_id
+        );
+        warn!("{msg}");
+        eprintln!("utkik-ground: {msg}");
+    }
+    for u in users.users() {
+        let Some(k) = &u.signing_key else { continue };
+        let listed = trust
+            .user(&u.user_id)
+            .is_some_and(|t| hex::encode(t.key.as_bytes()) == k.public_key_hex);
+        if !listed {
+            warn!(
+                "user `{}`: the trust store does not list this user's signing key; a drone with the same trust store refuses their commands (`utkik-ground users trust-entry --users {} {}`)",
+                u.user_id,
+                args.users.display(),
+                u.user_id
+            );
+        }
+    }
     let mut ops = GroundOps::new(users, trust, audit);
     ops.session = utkik_ground::auth::Session::with_policy(
         args.auth.idle_sign_out_s,

@@ -154,6 +154,52 @@ fn authz_commands_need_the_role_and_produce_a_signed_command_to_send() {
     );
 }
 
+/// Two-operator activation at the console (LAW.md 4.5): anna's `authz activate` sends nothing
+/// and says a second operator must co-sign; she cannot co-sign herself; bertil's `authz cosign`
+/// sends the command signed by both.
+#[test]
+fn two_operators_activate_at_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ops = ops_in(dir.path(), demo_trust());
+    ops.load_authorization(&repo("assets/authz/person-search.authz.json"), NOW_USEC)
+        .unwrap();
+    let mut w = utkik_ground::state::World::new();
+    let origin = utkik_ground::state::Origin {
+        system_id: 1,
+        component_id: 191,
+        sequence: 0,
+    };
+    w.apply(
+        origin,
+        &MavMessage::UTKIK_AUTHZ_STATUS(utkik_shared::dialect::UTKIK_AUTHZ_STATUS_DATA::default()),
+        1.0,
+    );
+    let mut c = Console::default();
+    let ex = dir.path().join("exports");
+    for line in ["login anna", "pw-anna"] {
+        c.line(line, &mut ops, &mut w, &ex, NOW_USEC).unwrap();
+    }
+    let e = c.line("authz activate", &mut ops, &mut w, &ex, NOW_USEC).unwrap_err();
+    assert!(e.to_string().contains("authz cosign"), "{e}");
+    let e = c.line("authz cosign", &mut ops, &mut w, &ex, NOW_USEC).unwrap_err();
+    assert!(e.to_string().contains("different operator"), "{e}");
+    let status = c.line("status", &mut ops, &mut w, &ex, NOW_USEC).unwrap().text;
+    assert!(status.contains("proposed by anna"), "{status}");
+    for line in ["login bertil", "pw-bertil"] {
+        c.line(line, &mut ops, &mut w, &ex, NOW_USEC + 1).unwrap();
+    }
+    let r = c.line("authz cosign", &mut ops, &mut w, &ex, NOW_USEC + 2).unwrap();
+    let Some((1, MavMessage::UTKIK_AUTHZ_COMMAND(cmd))) = r.send else {
+        panic!("{:?}", r.text)
+    };
+    let trust = demo_trust();
+    let signers = utkik_shared::authz::command_signature::verify_command(&trust, &cmd).unwrap();
+    assert_eq!(
+        signers.iter().map(|u| u.user_id.as_str()).collect::<Vec<_>>(),
+        ["anna", "bertil"]
+    );
+}
+
 #[test]
 fn bad_lines_say_what_is_wrong() {
     use utkik_ground::console::Command;
