@@ -8,5 +8,5 @@
 # logs verified and reconciled (no match one side has and the other lacks).
 # Extra options go to search-run.sh (e.g. --out DIR, --release).
 set -euo pipefail
-exec "$(dirname "$0")/search-run.sh" --duration-s 240 --loss 0.3 --cut 45s+5s --cut 200s+5s --stop-in-cut 2 \
+exec "$(dirname "$0")/search-run.sh" --duration-s 240 --loss 0.3 --cut 45s+5s --cut 170s+5s --stop-in-cut 2 \
   --kill-onboard --kill-ground "$@"

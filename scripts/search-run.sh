@@ -95,6 +95,12 @@ start_ground() {
 start_ground
 exec 3> "$RUN_DIR/console.fifo"
 say() { echo "$1" >&3; }
+sleep 1
+if ! kill -0 "$GROUND_PID" 2>/dev/null; then
+  echo "search-run: the ground station did not start:" >&2
+  tail -3 "$RUN_DIR/ground.log" >&2
+  exit 1
+fi
 
 "$BIN/utkik-sim" run --scenario "$SCENARIO_FILE" --realtime \
   --telemetry-out 127.0.0.1:14540 --telemetry-out 127.0.0.1:14550 \
@@ -299,5 +305,28 @@ echo "search-run: verifying the audit logs with the public keys"
 "$BIN/utkik-ground" reconcile --onboard "$RUN_DIR/onboard-audit/onboard-audit.log" \
   --ground "$RUN_DIR/audit/ground-audit.jsonl" \
   --public-key assets/audit/DEMO-onboard-audit.pub.json --public-key assets/audit/DEMO-ground-audit.pub.json || RESULT=1
+# Nothing lost on the way (issue 14 item 5): every possible match the drone logged is stored at
+# the ground as an alert with the same evidence crop (SHA-256 in both logs).
+python3 - "$RUN_DIR/onboard-audit/onboard-audit.log" "$RUN_DIR/audit/ground-audit.jsonl" <<'PY' || RESULT=1
+import json, sys
+def events(path, kind):
+    out = {}
+    for line in open(path):
+        try:
+            e = json.loads(line)["body"]["event"]
+        except Exception:
+            continue
+        if e.get("kind") == kind:
+            key = e.get("match_id", e.get("alert_id"))
+            out[key] = (e.get("evidence_crop") or e.get("image") or {}).get("sha256_hex")
+    return out
+onboard = events(sys.argv[1], "possible_match")
+stored = events(sys.argv[2], "alert_stored")
+lost = [m for m in onboard if m not in stored]
+wrong = [m for m in onboard if m in stored and onboard[m] != stored[m]]
+print(f"search-run: {len(onboard)} possible matches onboard, {len(onboard) - len(lost)} stored at the ground "
+      f"with their evidence; lost {len(lost)}, evidence differing {len(wrong)}")
+sys.exit(1 if lost or wrong else 0)
+PY
 echo "search-run: results in $RUN_DIR (report.html, evaluation.json, plots/, audit/, onboard-audit/)"
 exit "$RESULT"
