@@ -549,7 +549,17 @@ impl Gate {
             Ok(v) => self.link.heard(unix_usec_of_signing(v.timestamp), now_usec),
             Err(why) => {
                 tracing::warn!(request_id = cmd.request_id, "authorization command refused: {why}");
-                return self.refuse(&cmd, now_usec, format!("link signature: {why}"));
+                // Answered (the status in `out`), but a frame not signed with the link key never
+                // becomes "the command handled last": a forged frame carrying the ground's next
+                // request id would make the genuine command look like a resend, answered DENIED
+                // and never applied (a REVOKE blocked by anyone in radio range).
+                let kept = (self.last_request_id, self.last_command, self.last_result);
+                let out = self.refuse(&cmd, now_usec, format!("link signature: {why}"));
+                (self.last_request_id, self.last_command, self.last_result) = kept;
+                if let Err(e) = self.persist(now_usec) {
+                    tracing::error!("{e}");
+                }
+                return out;
             }
         }
         // The timestamp is on disk before the command acts: after a crash or reboot the same

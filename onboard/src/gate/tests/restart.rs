@@ -227,3 +227,31 @@ fn a_damaged_state_file_stops_start_up_naming_the_file() {
     let e = Gate::open(&fx.setup, NOW_USEC + S).err().expect("refused").to_string();
     assert!(e.contains(&path.display().to_string()), "{e}");
 }
+
+/// A frame not signed with the link key is refused and answered, but it does not become "the
+/// command handled last" (in memory or in the saved state): the genuine command with the same
+/// request id is applied, not answered as a resend of the forgery.
+#[test]
+fn a_forged_frame_with_the_next_request_id_does_not_block_the_genuine_command() {
+    use utkik_shared::dialect::MavResult::{MAV_RESULT_ACCEPTED, MAV_RESULT_DENIED};
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    send_signed(&mut gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1, NOW_USEC);
+    let wrong = LinkKey {
+        link_id: 1,
+        secret_key: [0x5a; 32],
+    };
+    let revoke = command_at(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_REVOKE, 2, NOW_USEC + S);
+    let out = gate.handle_command_frame(&sign_frame(&wrong, GROUND, &revoke), NOW_USEC + S);
+    assert_eq!(last_result(&out), (2, MAV_RESULT_DENIED), "the forgery is answered");
+    drop(gate); // also across a restart
+    let mut gate = Gate::open(&fx.setup, NOW_USEC + 2 * S).unwrap();
+    let out = send_signed(
+        &mut gate,
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_REVOKE,
+        2,
+        NOW_USEC + 3 * S,
+    );
+    assert_eq!(last_result(&out), (2, MAV_RESULT_ACCEPTED));
+    assert_eq!(gate.state(), AuthzState::Revoked, "applied, not taken for a resend");
+}
