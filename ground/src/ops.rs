@@ -87,6 +87,12 @@ pub enum OpsError {
     /// `authz cosign` with nothing proposed (or the proposal was dropped).
     #[error("no activation is waiting for a co-signature")]
     NothingToCoSign,
+    /// The proposal is older than the drone takes (`command_signature::MAX_COMMAND_AGE_S`).
+    #[error(
+        "the activation {0} proposed is older than {max} s and the drone would refuse it: it is dropped; {0} proposes again",
+        max = utkik_shared::authz::command_signature::MAX_COMMAND_AGE_S
+    )]
+    ProposalExpired(String),
     /// The proposer tried to co-sign their own activation.
     #[error("{0} proposed this activation: a different operator must co-sign it")]
     CoSignOwnProposal(String),
@@ -821,6 +827,12 @@ impl GroundOps {
         let proposal = self.pending_cosign.clone().ok_or(OpsError::NothingToCoSign)?;
         if proposal.proposer.user_id == actor.user_id {
             return Err(OpsError::CoSignOwnProposal(actor.user_id));
+        }
+        let max_age_usec = utkik_shared::authz::command_signature::MAX_COMMAND_AGE_S * 1_000_000;
+        if now_usec.saturating_sub(proposal.message.time_usec) > max_age_usec {
+            // The drone would refuse it as too old: drop it, the first operator proposes again.
+            self.pending_cosign = None;
+            return Err(OpsError::ProposalExpired(proposal.proposer.user_id));
         }
         let target = proposal.message.target_system;
         let out = self.issue(world, AuthzAction::Activate, target, now_usec, &actor, Some(proposal));

@@ -744,8 +744,23 @@ fn commands_carry_the_users_signature_the_drone_checks() {
     );
     login(&mut ops, "bertil");
     let c = command(ops.cosign_activation(&mut w, NOW_USEC + 4).unwrap());
+    // (A proposal left waiting longer than the drone takes is dropped, below.)
     assert_eq!(signers(&c), ["anna", "bertil"]);
     assert_eq!(c.time_usec, NOW_USEC + 2, "the time anna signed");
+    assert!(ops.pending_cosign().is_none());
+    login(&mut ops, "cecilia");
+    ops.authz_command(&mut w, AuthzAction::Stop, 1, NOW_USEC + 5).unwrap();
+    login(&mut ops, "anna");
+    assert!(
+        ops.authz_command(&mut w, AuthzAction::Activate, 1, NOW_USEC + 6)
+            .is_err()
+    );
+    login(&mut ops, "bertil");
+    let late = NOW_USEC + 6 + 601 * 1_000_000;
+    assert!(matches!(
+        ops.cosign_activation(&mut w, late),
+        Err(OpsError::ProposalExpired(who)) if who == "anna"
+    ));
     assert!(ops.pending_cosign().is_none());
     // A user whose entry has no key (an old users file): no command but STOP.
     let old_users = format!(
@@ -757,7 +772,7 @@ fn commands_carry_the_users_signature_the_drone_checks() {
     ops.users = old;
     login(&mut ops, "cecilia");
     let e = ops
-        .authz_command(&mut w, AuthzAction::Revoke, 1, NOW_USEC + 5)
+        .authz_command(&mut w, AuthzAction::Revoke, 1, NOW_USEC + 700_000_000)
         .unwrap_err()
         .to_string();
     assert!(

@@ -16,10 +16,7 @@ use utkik_shared::authz::command_signature::{check_roles, verify_command};
 use utkik_shared::authz::{Authorization, TrustStore, TrustedUser};
 use utkik_shared::dialect::{UTKIK_AUTHZ_COMMAND_DATA, UtkikAuthzCommand};
 
-/// Oldest user-signed command the drone takes, s before its clock.
-pub const MAX_COMMAND_AGE_S: u64 = 600;
-/// Farthest a command's time may be ahead of the drone's clock, s (clock differences).
-pub const MAX_COMMAND_AHEAD_S: u64 = 60;
+pub use utkik_shared::authz::command_signature::{MAX_COMMAND_AGE_S, MAX_COMMAND_AHEAD_S};
 
 /// The users who signed a command (first the one named in `operator_id`), with the trust store's
 /// roles.

@@ -43,6 +43,13 @@ use super::document::Authorization;
 use super::trust_store::{TrustStore, TrustedUser};
 use crate::dialect::{UTKIK_AUTHZ_COMMAND_DATA, UtkikAuthzCommand};
 
+/// Oldest user-signed command the drone takes, s before its clock (a senior officer's genuine
+/// old command wrapped in a new link frame is refused past this; the ground drops a two-operator
+/// proposal older than this instead of sending what the drone would refuse).
+pub const MAX_COMMAND_AGE_S: u64 = 600;
+/// Farthest a command's time may be ahead of the drone's clock, s (clock differences).
+pub const MAX_COMMAND_AHEAD_S: u64 = 60;
+
 /// Domain-separation tag of the first (or only) user signature.
 pub const COMMAND_TAG: &[u8] = b"utkik-authz-command/1\0";
 /// Domain-separation tag of a second operator's co-signature.
