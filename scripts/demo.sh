@@ -73,6 +73,8 @@ ONBOARD_SET+=(--set "detect.plate_hit_list=\"$RUN_DIR/hitlist.tsv\"")
 # under its audit dir; there is no silent demo: without --demo and a gate.link_key it refuses
 # to start). It takes authorization commands and alert acks only when signed with that key.
 ONBOARD_SET+=(--set "gate.audit_dir=\"$RUN_DIR/onboard-audit\"")
+# The drone's state (boot epoch, unacknowledged alerts) belongs to this demo run.
+ONBOARD_SET+=(--set "link.boot_epoch_file=\"$RUN_DIR/utkik-state/boot-epoch\"")
 # The search scenario: the onboard biometric gate holds the DEMO authorization, pending until a
 # senior officer or operator activates it at the ground (panel, or `authz activate` at the console).
 if [ "$SCENARIO" = search ]; then

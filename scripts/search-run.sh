@@ -116,6 +116,9 @@ while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; 
 # the log can be verified with the public key alone (docs/LAW.md 5.4).
 install -m 600 assets/audit/DEMO-onboard-audit.key.NOT-SECRET.json "$RUN_DIR/DEMO-onboard-audit.key.json"
 ONBOARD_SET+=(--set "gate.audit_key=\"$RUN_DIR/DEMO-onboard-audit.key.json\"")
+# The drone's state (boot epoch, alerts not yet acknowledged) belongs to this run: a restarted
+# onboard (--kill-onboard) finds it, the next run starts clean.
+ONBOARD_SET+=(--set "link.boot_epoch_file=\"$RUN_DIR/utkik-state/boot-epoch\"")
 
 # The field: the drone-ground link through the impairment proxy (seeded loss, timed cuts).
 IMPAIR_T0=""

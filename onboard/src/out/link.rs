@@ -4,6 +4,7 @@
 //! [`OutLink::step`] does one round of work at the clock's "now": the out thread calls it in a
 //! loop, tests call it after moving a [`super::ManualClock`].
 
+use super::outbox::{Outbox, OutboxError, PendingAlert};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 
@@ -92,6 +93,8 @@ pub struct OutLink<C: Clock> {
     ack_verifier: Option<(LinkKey, ReplayWindow)>,
     /// With a link key, every frame in our dialect and every image-transfer frame is signed.
     signer: Option<Signer>,
+    /// Alerts on disk until acknowledged (`outbox.rs`); none in tests that do not attach one.
+    outbox: Option<Outbox>,
 }
 
 impl<C: Clock> OutLink<C> {
@@ -114,6 +117,7 @@ impl<C: Clock> OutLink<C> {
             ground_frames: Vec::new(),
             ack_verifier: None,
             signer: None,
+            outbox: None,
         })
     }
 
@@ -129,6 +133,31 @@ impl<C: Clock> OutLink<C> {
     fn apply_ack(&mut self, a: &utkik_shared::dialect::UTKIK_ALERT_ACK_DATA) {
         if (a.target_system == self.config.system_id || a.target_system == 0) && self.queue.ack(a.alert_id) {
             self.stats.acks += 1;
+            self.forget(a.alert_id);
+        }
+    }
+
+    /// Keeps every alert on disk until acknowledged (`outbox.rs`), and queues the alerts a
+    /// previous run left unacknowledged (a kill -9, a reboot); returns how many, and the files
+    /// that did not read back (named, kept on disk).
+    ///
+    /// # Errors
+    /// The outbox folder cannot be listed.
+    pub fn attach_outbox(&mut self, outbox: Outbox) -> Result<(usize, Vec<OutboxError>), OutboxError> {
+        let (pending, bad) = outbox.pending()?;
+        let n = pending.len();
+        for a in pending {
+            self.queue.push_alert_with(a.alert_id, a.message, a.follow);
+        }
+        self.outbox = Some(outbox);
+        Ok((n, bad))
+    }
+
+    fn forget(&mut self, alert_id: u32) {
+        if let Some(o) = &self.outbox
+            && let Err(e) = o.remove(alert_id)
+        {
+            tracing::error!("{e}");
         }
     }
 
@@ -139,7 +168,7 @@ impl<C: Clock> OutLink<C> {
 
     /// Queues an alert, resent until acknowledged.
     pub fn push_alert(&mut self, alert_id: u32, msg: MavMessage) {
-        self.queue.push_alert(alert_id, msg);
+        self.push_alert_with(alert_id, msg, Vec::new());
     }
 
     /// Counters.
@@ -154,6 +183,19 @@ impl<C: Clock> OutLink<C> {
 
     /// Queues an alert whose every (re)send is followed by `follow` (an evidence transfer).
     pub fn push_alert_with(&mut self, alert_id: u32, msg: MavMessage, follow: Vec<MavMessage>) {
+        if let Some(o) = &self.outbox {
+            let pending = PendingAlert {
+                alert_id,
+                message: msg,
+                follow,
+            };
+            // On disk first; a write that fails is logged and the alert still goes out.
+            if let Err(e) = o.put(self.config.system_id, self.config.component_id, &pending) {
+                tracing::error!("{e}: alert {alert_id} is only in memory");
+            }
+            self.queue.push_alert_with(alert_id, pending.message, pending.follow);
+            return;
+        }
         self.queue.push_alert_with(alert_id, msg, follow);
     }
 
@@ -176,6 +218,7 @@ impl<C: Clock> OutLink<C> {
     /// Stops resending an alert whose data was deleted (refused urgent use); returns whether
     /// it was pending.
     pub fn cancel_alert(&mut self, alert_id: u32) -> bool {
+        self.forget(alert_id);
         self.queue.ack(alert_id)
     }
 
@@ -434,6 +477,73 @@ mod tests {
         clock.advance_usec(10_000_000);
         link.step();
         assert!(recv_all(&ground).is_empty(), "no resend after the ack");
+    }
+
+    /// Issue 14 item 4: an alert queued by a drone that is then killed (the link dropped with no
+    /// shutdown) is sent again by the restarted drone's link over the same outbox, with its image
+    /// transfer, until the ground acknowledges it; then its file is gone. A cancelled alert (its
+    /// use's data deleted) leaves the outbox too.
+    #[test]
+    fn a_restarted_drone_resends_what_the_ground_had_not_acknowledged() {
+        use utkik_shared::dialect::{DATA_TRANSMISSION_HANDSHAKE_DATA, UtkikPlateStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let hit = |id: u32| {
+            MavMessage::UTKIK_PLATE_READ(UTKIK_PLATE_READ_DATA {
+                alert_id: id,
+                status: UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT,
+                ..Default::default()
+            })
+        };
+        let handshake = MavMessage::DATA_TRANSMISSION_HANDSHAKE(DATA_TRANSMISSION_HANDSHAKE_DATA {
+            size: 10,
+            packets: 1,
+            ..Default::default()
+        });
+        {
+            let (mut link, _ground, _clock) = setup(1e6);
+            assert_eq!(link.attach_outbox(Outbox::open(dir.path()).unwrap()).unwrap().0, 0);
+            link.push_alert_with(41, hit(41), vec![handshake.clone()]);
+            link.push_alert(42, hit(42));
+            link.cancel_alert(42);
+            // kill -9: dropped here, nothing acknowledged.
+        }
+        let (mut link, ground, _clock) = setup(1e6);
+        let (resent, bad) = link.attach_outbox(Outbox::open(dir.path()).unwrap()).unwrap();
+        assert_eq!((resent, bad.len()), (1, 0), "alert 41 only: 42 was cancelled");
+        link.step();
+        std::thread::sleep(Duration::from_millis(50));
+        let got = recv_all(&ground);
+        assert!(got.contains(&hit(41)), "{got:?}");
+        assert!(got.contains(&handshake), "the image transfer follows: {got:?}");
+        let ack = MavMessage::UTKIK_ALERT_ACK(UTKIK_ALERT_ACK_DATA {
+            target_system: 1,
+            target_component: 191,
+            alert_id: 41,
+            kind: UtkikAlertKind::UTKIK_ALERT_KIND_PLATE_HIT,
+        });
+        let onboard_addr = match &link.transport {
+            OutTransport::Udp { socket, .. } => socket.local_addr().unwrap(),
+            OutTransport::Serial(_) => unreachable!(),
+        };
+        let header = MavHeader {
+            system_id: 255,
+            component_id: 190,
+            sequence: 0,
+        };
+        ground.send_to(&encode_v2(header, &ack), onboard_addr).unwrap();
+        for _ in 0..200 {
+            link.step();
+            if link.stats().acks == 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(link.pending_alerts(), 0);
+        assert_eq!(
+            Outbox::open(dir.path()).unwrap().pending().unwrap().0,
+            vec![],
+            "acknowledged: gone from disk"
+        );
     }
 
     /// With a link key, only an ack signed with it stops the resends: an unsigned one and one

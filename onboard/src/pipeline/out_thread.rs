@@ -35,7 +35,17 @@ pub(super) fn run_out(
                 while let Some(m) = item.take().or_else(|| rx.try_recv().ok()) {
                     match m {
                         OutItem::Message(m) => link.push(m),
-                        OutItem::Alert(id, m, follow) => link.push_alert_with(id, m, follow),
+                        OutItem::Alert(id, m, follow) => {
+                            // One line per alert (id and image size, never the plate text or
+                            // the subject): what the field runs compare with the ground's log.
+                            let (kind, image_bytes) = match &m {
+                                MavMessage::UTKIK_PLATE_READ(p) => ("plate hit", p.image_size),
+                                MavMessage::UTKIK_BIOMETRIC_MATCH(b) => ("possible match", b.evidence_size),
+                                _ => ("other", 0),
+                            };
+                            tracing::info!(alert_id = id, image_bytes, "{kind} alert queued for the ground");
+                            link.push_alert_with(id, m, follow)
+                        }
                         OutItem::Cancel(id) => {
                             link.cancel_alert(id);
                         }

@@ -170,6 +170,34 @@ pub fn run_with_gate(
         Some(key) => link.require_signed_acks(&key),
         None => tracing::warn!("no gate.link_key: alert acks from the ground are not authenticated"),
     }
+    // Alerts stay on disk until acknowledged, beside the boot epoch: a restarted drone resends
+    // what the ground had not acknowledged (out/outbox.rs).
+    let outbox_dir = std::path::Path::new(&config.link.boot_epoch_file)
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("outbox");
+    let outbox = crate::out::Outbox::open(&outbox_dir).map_err(|e| PipelineError::Io {
+        what: "alert outbox",
+        address: outbox_dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    match link.attach_outbox(outbox) {
+        Ok((resent, bad)) => {
+            if resent > 0 {
+                tracing::info!(alerts = resent, dir = %outbox_dir.display(), "unacknowledged alerts of an earlier run queued again");
+            }
+            for e in bad {
+                tracing::error!("{e} (left in place)");
+            }
+        }
+        Err(e) => {
+            return Err(PipelineError::Io {
+                what: "alert outbox",
+                address: outbox_dir.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    }
     let status_period_usec = config.link.status_period_ms * 1000;
     let out_state = state.clone();
     let sd = shutdown.clone();
