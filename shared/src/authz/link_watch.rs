@@ -86,7 +86,9 @@ impl LinkWatch {
     pub fn update(&mut self, now_usec: u64) -> Option<LinkTransition> {
         let alive = self.alive(now_usec);
         let heard = std::mem::take(&mut self.heard_since_update);
-        if alive == self.reported_alive && !(heard && !alive) {
+        // Heard and lost again between two updates: still a loss to report.
+        let came_and_went = heard && !alive;
+        if alive == self.reported_alive && !came_and_went {
             return None;
         }
         self.reported_alive = alive;
