@@ -357,6 +357,10 @@ impl Console {
                             "\nvehicle {} onboard authorization: {:?}, templates {}, matches {}",
                             v.system_id, a.state, a.templates_computed, a.matches
                         );
+                        // LAW.md 2.4: the use goes on but the drone identifies nobody.
+                        if let Some(line) = crate::plugins::authz::suspension_text(a) {
+                            let _ = write!(s, ", {line}");
+                        }
                     }
                 }
                 // The newest command per vehicle: pending (with its sends) or how it ended.
