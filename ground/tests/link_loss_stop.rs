@@ -1,5 +1,5 @@
 //! LAW.md 2.4 end to end on real UDP sockets: the ground station's link thread and the onboard
-//! pipeline with its gate (the same code both binaries run). While the station runs, its 1 Hz
+//! pipeline with its gate (the same code both binaries run), a 5 s bound. While the station runs, its 1 Hz
 //! signed GCS HEARTBEAT keeps the drone's identification going well past the link-loss bound;
 //! when the station goes away the drone stops identification by itself and logs it. (The
 //! drone-side rule itself, with an injected clock and the template call counter, is
@@ -54,7 +54,9 @@ fn the_stations_heartbeat_keeps_identification_going_and_its_absence_stops_it() 
     })
     .unwrap();
 
-    let bound_s = 2;
+    // Longer than the 1 s heartbeat period with room for a loaded CI machine (the whole suite
+    // runs in parallel on two cores); the real default is 10 s.
+    let bound_s = 5;
     let mut config = Config::default();
     config.video.source = "test://ball".into();
     config.telemetry.endpoint = "udp://127.0.0.1:0".into();
@@ -104,18 +106,18 @@ fn the_stations_heartbeat_keeps_identification_going_and_its_absence_stops_it() 
     assert_eq!(active.last_result, MavResult::MAV_RESULT_ACCEPTED, "{active:?}");
     assert_eq!(active.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE);
 
-    // Three times the bound with no command: only the station's heartbeat speaks, and the
-    // drone never suspends.
-    let watch = Instant::now() + Duration::from_secs(3 * bound_s);
+    // Twice the bound with no command: only the station's heartbeat speaks, and the drone
+    // never suspends.
+    let watch = Instant::now() + Duration::from_secs(2 * bound_s);
     let mut statuses = 0;
     while let Some(s) = next_status(&ground, watch) {
         assert_eq!(s.suspended, 0, "suspended while the station runs: {s:?}");
         assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE);
         statuses += 1;
     }
-    assert!(statuses >= 4, "{statuses} statuses in {} s", 3 * bound_s);
+    assert!(statuses >= 4, "{statuses} statuses in {} s", 2 * bound_s);
     let sent = ground.counters().heartbeats_sent;
-    assert!(sent >= 3 * bound_s, "{sent} heartbeats");
+    assert!(sent >= 2 * bound_s, "{sent} heartbeats");
 
     // The station goes away: the drone stops identification on its own and logs it.
     ground.stop();

@@ -179,11 +179,11 @@ impl Drone {
         }));
     }
 
-    /// The next UTKIK_AUTHZ_STATUS that satisfies `want` (15 s at most).
+    /// The next UTKIK_AUTHZ_STATUS that satisfies `want` (30 s at most).
     fn status(&self, what: &str, want: impl Fn(&UTKIK_AUTHZ_STATUS_DATA) -> bool) -> UTKIK_AUTHZ_STATUS_DATA {
         let mut decoder = FrameDecoder::new();
         let mut buf = [0u8; 2048];
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             let Ok((n, _)) = self.ground.recv_from(&mut buf) else {
                 continue;
@@ -196,7 +196,7 @@ impl Drone {
                 }
             }
         }
-        panic!("no UTKIK_AUTHZ_STATUS with {what} within 15 s");
+        panic!("no UTKIK_AUTHZ_STATUS with {what} within 30 s");
     }
 
     /// Forgets what the killed run sent and is still queued on our socket.
