@@ -14,7 +14,7 @@ pub mod map;
 pub mod ops;
 pub mod plugins;
 pub mod replay;
-pub mod restore;
 pub mod report;
+pub mod restore;
 pub mod state;
 pub mod synth;
