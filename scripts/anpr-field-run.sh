@@ -73,6 +73,17 @@ ONBOARD_SET=()
 while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; done \
   <<< "$("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE")"
 "$BIN/utkik-sim" hitlist --scenario "$SCENARIO_FILE" --out "$RUN_DIR/hitlist.tsv"
+# Every car of the scenario on the list (a field test wants many alerts, not two).
+python3 - "$SCENARIO_FILE" "$RUN_DIR/hitlist.tsv" <<'PY'
+import re, sys
+listed = {l.split("\t")[0] for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")}
+plates = re.findall(r'^plate = "([^"]+)"', open(sys.argv[1]).read(), re.M)
+with open(sys.argv[2], "a") as f:
+    for p in plates:
+        if p not in listed:
+            f.write(f"{p}\t2099-12-31\tDEMO: field test, every car of the scenario (not a real vehicle of interest)\n")
+            listed.add(p)
+PY
 ONBOARD_SET+=(--set "detect.plate_hit_list=\"$RUN_DIR/hitlist.tsv\"" --set detect.faces=false
   --set detect.plate_every_n_frames=1 --set 'link.ground="127.0.0.1:14560"')
 ONBOARD_SET+=(--set "link.boot_epoch_file=\"$RUN_DIR/utkik-state/boot-epoch\"")
