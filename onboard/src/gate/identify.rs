@@ -553,12 +553,17 @@ impl Gate {
                 // becomes "the command handled last": a forged frame carrying the ground's next
                 // request id would make the genuine command look like a resend, answered DENIED
                 // and never applied (a REVOKE blocked by anyone in radio range).
+                // Nor does the answer echo its request id: the status names the last
+                // authenticated command, so a forged frame cannot make the station settle its own
+                // pending command (same id) as refused by the drone.
                 let kept = (self.last_request_id, self.last_command, self.last_result);
-                let out = self.refuse(&cmd, now_usec, format!("link signature: {why}"));
+                let mut out = self.refuse(&cmd, now_usec, format!("link signature: {why}"));
                 (self.last_request_id, self.last_command, self.last_result) = kept;
                 if let Err(e) = self.persist(now_usec) {
                     tracing::error!("{e}");
                 }
+                out.messages.retain(|m| !matches!(m, MavMessage::UTKIK_AUTHZ_STATUS(_)));
+                out.messages.push(self.status_message(now_usec, None));
                 return out;
             }
         }

@@ -496,8 +496,11 @@ fn unsigned_wrongly_signed_or_foreign_digest_commands_are_refused_and_logged() {
     let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
     let activate = command(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1);
     // Unsigned.
+    // A frame not signed with the link key is refused (audit record) and answered with the status
+    // of the last authenticated command (none yet): its own request id is never echoed, so a
+    // forgery cannot settle the station's pending command of that id.
     let out = gate.handle_command_frame(&utkik_shared::mavframe::encode_v2(GROUND, &activate), NOW_USEC);
-    assert_eq!(last_result(&out), (1, MAV_RESULT_DENIED));
+    assert_eq!(last_result(&out).0, 0, "unsigned: not echoed");
     // Signed with another key.
     let wrong = LinkKey {
         link_id: 1,
@@ -505,7 +508,7 @@ fn unsigned_wrongly_signed_or_foreign_digest_commands_are_refused_and_logged() {
     };
     let mut cmd = command(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 2);
     let out = gate.handle_command_frame(&sign_frame(&wrong, GROUND, &cmd), NOW_USEC);
-    assert_eq!(last_result(&out), (2, MAV_RESULT_DENIED));
+    assert_eq!(last_result(&out).0, 0, "wrongly signed: not echoed");
     // Signed with the link key but about another document.
     if let MavMessage::UTKIK_AUTHZ_COMMAND(c) = &mut cmd {
         c.request_id = 3;
@@ -731,12 +734,19 @@ fn pipeline_takes_signed_commands_and_reports_authz_status() {
             "cecilia",
         )
     };
+    let sent_usec = crate::ingest::time::unix_now_usec();
     sender
         .send_to(&utkik_shared::mavframe::encode_v2(GROUND, &cmd(11)), drone_port)
         .unwrap();
-    let s = wait_status(&|s| s.last_request_id == 11);
-    assert_eq!(s.last_result, MavResult::MAV_RESULT_DENIED, "unsigned");
-    assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_PENDING);
+    // Not carried out, and not echoed either (a forged frame must not settle the station's own
+    // pending command of the same id as refused): a status well after it still names none.
+    let s = wait_status(&|s| s.time_usec >= sent_usec + 1_500_000);
+    assert_ne!(s.last_request_id, 11, "an unsigned command is never echoed: {s:?}");
+    assert_eq!(
+        s.state,
+        UtkikAuthzState::UTKIK_AUTHZ_STATE_PENDING,
+        "unsigned: not carried out"
+    );
     sender
         .send_to(&sign_frame(&link_key(), GROUND, &cmd(12)), drone_port)
         .unwrap();
@@ -793,31 +803,51 @@ fn revoking_a_permit_deletes_its_matches_and_crops_and_it_cannot_restart() {
 /// window would take the same frame again.)
 #[test]
 fn a_command_replayed_after_a_restart_is_refused() {
-    use utkik_shared::dialect::MavResult::{MAV_RESULT_ACCEPTED, MAV_RESULT_DENIED};
+    use utkik_shared::dialect::MavResult::MAV_RESULT_ACCEPTED;
+    // (refused, accepted) STOP records in the drone's audit log.
+    let stops = |gate: &Gate| {
+        audit_events(gate).into_iter().fold((0, 0), |(r, a), e| match e {
+            AuditEvent::AuthzCommand {
+                command,
+                accepted,
+                reason,
+                ..
+            } if command.ends_with("STOP") => {
+                if accepted {
+                    (r, a + 1)
+                } else {
+                    assert!(reason.contains("replayed frame"), "{reason}");
+                    (r + 1, a)
+                }
+            }
+            _ => (r, a),
+        })
+    };
     let fx = permit();
     let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
     let stop = command(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP, 21);
     let recorded = sign_frame(&link_key(), GROUND, &stop);
     let out = gate.handle_command_frame(&recorded, NOW_USEC);
     assert_eq!(last_result(&out), (21, MAV_RESULT_ACCEPTED));
+    assert_eq!(stops(&gate), (0, 1));
+    // A replay is refused and logged; the status still names the last authenticated command.
     let out = gate.handle_command_frame(&recorded, NOW_USEC + 1);
-    assert_eq!(last_result(&out), (21, MAV_RESULT_DENIED), "replay without a restart");
+    assert_eq!(last_result(&out), (21, MAV_RESULT_ACCEPTED));
+    assert_eq!(stops(&gate), (1, 1), "replay without a restart refused");
     drop(gate);
     let state = fx.setup.audit_dir.join(super::identify::LINK_STATE_FILE);
     assert!(state.is_file());
     let saved = std::fs::read(&state).unwrap();
     // Reboot: the same frame again is refused, and the audit log says why.
     let mut gate = Gate::open(&fx.setup, NOW_USEC + 10_000_000).unwrap();
-    let out = gate.handle_command_frame(&recorded, NOW_USEC + 10_000_000);
-    assert_eq!(last_result(&out), (21, MAV_RESULT_DENIED));
+    gate.handle_command_frame(&recorded, NOW_USEC + 10_000_000);
+    assert_eq!(stops(&gate), (2, 1), "replay after the restart refused");
     drop(gate);
-    let log = std::fs::read_to_string(fx.setup.audit_dir.join(AUDIT_LOG_FILE)).unwrap();
-    assert!(log.contains("replayed frame"), "the refusal names the replay");
-    // Control: without the saved window the replay would pass.
+    // Control: without the saved window the replay would be carried out.
     std::fs::remove_file(&state).unwrap();
     let mut forgetful = Gate::open(&fx.setup, NOW_USEC + 20_000_000).unwrap();
-    let out = forgetful.handle_command_frame(&recorded, NOW_USEC + 20_000_000);
-    assert_eq!(last_result(&out), (21, MAV_RESULT_ACCEPTED));
+    forgetful.handle_command_frame(&recorded, NOW_USEC + 20_000_000);
+    assert_eq!(stops(&forgetful), (2, 2), "the control takes the replay");
     assert!(!saved.is_empty());
 }
 
@@ -825,13 +855,18 @@ fn a_command_replayed_after_a_restart_is_refused() {
 /// sets it) refuses signed commands instead of taking any timestamp as new.
 #[test]
 fn a_drone_without_a_set_clock_refuses_commands() {
-    use utkik_shared::dialect::MavResult::MAV_RESULT_DENIED;
     let fx = permit();
     let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
     let stop = command(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP, 22);
     let out = gate.handle_command_frame(&sign_frame(&link_key(), GROUND, &stop), 30_000_000);
-    assert_eq!(last_result(&out), (22, MAV_RESULT_DENIED));
+    assert_eq!(last_result(&out).0, 0, "refused, and its id not echoed");
     assert_eq!(gate.state(), AuthzState::Pending);
+    assert!(
+        audit_events(&gate)
+            .iter()
+            .any(|e| matches!(e, AuditEvent::AuthzCommand { accepted: false, .. })),
+        "the refusal is logged"
+    );
 }
 
 mod roles;
