@@ -112,6 +112,17 @@ pub enum OpsError {
     },
 }
 
+/// A message as the unsigned MAVLink 2 frame the audit log keeps (`AlertStored`,
+/// `AuthzCommandSent`; read back by `crate::restore`), lower-case hex.
+fn frame_hex(system_id: u8, component_id: u8, message: &MavMessage) -> String {
+    let header = mavlink_core::MavHeader {
+        system_id: u32::from(system_id),
+        component_id,
+        sequence: 0,
+    };
+    hex::encode(utkik_shared::mavframe::encode_v2(header, message))
+}
+
 /// Whether the command starts identification (the drone may refuse it).
 pub(crate) fn starts_use(c: utkik_shared::dialect::UtkikAuthzCommand) -> bool {
     use utkik_shared::dialect::UtkikAuthzCommand as C;
@@ -529,17 +540,12 @@ impl GroundOps {
             };
             // The alert itself, as the drone sent it, so a restarted station still has it after
             // the drone stopped resending (issue 14 item 4; `crate::restore`).
-            let header = mavlink_core::MavHeader {
-                system_id: u32::from(system_id),
-                component_id: a.component_id,
-                sequence: 0,
-            };
             self.audit.record(
                 now_usec,
                 AuditEvent::AlertStored {
                     system_id,
                     alert_id,
-                    frame_hex: hex::encode(utkik_shared::mavframe::encode_v2(header, &a.message)),
+                    frame_hex: frame_hex(system_id, a.component_id, &a.message),
                     received_usec: (a.received_s * 1e6) as u64,
                     image,
                 },
@@ -1026,11 +1032,6 @@ impl GroundOps {
         }
         // Pending until the drone's UTKIK_AUTHZ_STATUS echoes the request id; resent meanwhile,
         // also by a restarted station (`crate::restore`), so the command as sent is logged.
-        let header = mavlink_core::MavHeader {
-            system_id: 255,
-            component_id: 190,
-            sequence: 0,
-        };
         let message = MavMessage::UTKIK_AUTHZ_COMMAND(outcome.message.clone());
         self.audit.record(
             now_usec,
@@ -1038,7 +1039,7 @@ impl GroundOps {
                 system_id: target_system,
                 request_id: outcome.message.request_id,
                 command: action.name().into(),
-                frame_hex: hex::encode(utkik_shared::mavframe::encode_v2(header, &message)),
+                frame_hex: frame_hex(255, 190, &message),
             },
         )?;
         world
