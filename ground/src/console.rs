@@ -393,11 +393,18 @@ impl Console {
                     return Err(ConsoleError::NotHeard(target));
                 }
                 let msg = ops.authz_command(world, action, target, now_usec)?;
+                let mut text = format!(
+                    "{} sent to vehicle {target} (signed); PENDING until the drone confirms it (resent meanwhile)",
+                    action.name()
+                );
+                // A refusal deleted the use at the ground already: its receipt, in words.
+                if action == AuthzAction::UrgentRefused
+                    && let Some(d) = ops.last_deletion()
+                {
+                    let _ = write!(text, "\n{}", d.text());
+                }
                 Reply {
-                    text: format!(
-                        "{} sent to vehicle {target} (signed); PENDING until the drone confirms it (resent meanwhile)",
-                        action.name()
-                    ),
+                    text,
                     send: Some((target, msg)),
                     ..Reply::default()
                 }
@@ -417,18 +424,10 @@ impl Console {
                 }
             }
             Command::Evidence(sys, id) => {
-                let jpeg = ops.view_evidence(world, sys, id, now_usec)?;
                 // A terminal cannot show a picture: the crop goes to a viewing file beside the
-                // exports (not an export: those need two confirmations and are disclosures).
-                let user = ops.actor().map(|a| a.user_id.clone()).unwrap_or_default();
+                // exports (recorded, so a refused use's copies are deleted with it).
                 let dir = export_dir.parent().unwrap_or(export_dir).join("viewing");
-                let path = dir.join(format!("alert-{sys}-{id}-seen-by-{user}.jpg"));
-                std::fs::create_dir_all(&dir)
-                    .and_then(|()| std::fs::write(&path, &jpeg))
-                    .map_err(|e| OpsError::Export {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })?;
+                let (path, jpeg) = ops.open_viewing_file(world, sys, id, &dir, now_usec)?;
                 let what = match world.alerts.get(sys, id).map(|a| &a.kind) {
                     Some(AlertKind::PlateHit { .. }) => "plate image",
                     _ => "evidence crop",

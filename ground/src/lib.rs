@@ -9,6 +9,7 @@ pub mod audit_log;
 pub mod auth;
 pub mod authorization;
 pub mod console;
+pub mod derived_files;
 pub mod link;
 pub mod map;
 pub mod ops;

@@ -13,12 +13,14 @@
 //!
 //! A refused urgent use is also cut out of the link's tlog recordings through the
 //! [`RecordingRedactor`] set at start-up; without one (headless tests, replay) the deletion
-//! receipt says the recordings were not redacted.
+//! receipt says the recordings were not redacted. Its viewing files, exports and mission reports
+//! are found again from their records in the audit log (`ViewingFileWritten`, a `Disclosure`'s
+//! `file`) and deleted too ([`crate::derived_files`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use utkik_shared::audit::{AuditError, AuditEvent, DeletedCount, PayloadRef, UseEndReason, Verdict};
+use utkik_shared::audit::{AuditError, AuditEvent, DeletedCount, DerivedFileKind, PayloadRef, UseEndReason, Verdict};
 use utkik_shared::authz::Role;
 use utkik_shared::authz::command_signature::{cosign_command, sign_command, signers_text};
 use utkik_shared::authz::{Actor, AuthzDigest, AuthzError, AuthzState, DeletionOrder, TrustStore, UseDataKind};
@@ -27,6 +29,7 @@ use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_COMMAND_DATA};
 use crate::audit_log::GroundAudit;
 use crate::auth::{Permission, Session, SessionError, UserDirectory};
 use crate::authorization::{AuthzAction, AuthzConsole, CommandError};
+use crate::derived_files::{self, FileDeletion};
 use crate::link::redact::{RecordingRedactor, RedactCounts, RedactRequest, RedactRule};
 use crate::state::{AlertAction, AlertError, AlertKind, AlertState, TrackKey, World};
 
@@ -169,12 +172,53 @@ impl RecordingsRedaction {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroundDeletion {
     /// Counts per kind (with [`UseDataKind::RecordedMessages`] only when the recordings were
-    /// redacted).
+    /// redacted; viewing files, exports and reports always, also 0).
     pub deleted: Vec<DeletedCount>,
     /// Payloads removed from the payload store.
     pub payloads: Vec<PayloadRef>,
     /// What happened to the tlog recordings.
     pub recordings: RecordingsRedaction,
+    /// The viewing files, exports and reports of the use: deleted, already gone, not deletable.
+    pub files: FileDeletion,
+}
+
+impl GroundDeletion {
+    /// The receipt's `site`: "ground", followed by what was not done (recordings not redacted,
+    /// derived files not deleted), so the receipt never claims more than happened.
+    pub fn receipt_site(&self) -> String {
+        let site = self.recordings.receipt_site();
+        match self.files.problems.len() {
+            0 => site,
+            n => format!(
+                "{site} ({n} problem{} deleting viewing files, exports or reports: see problems)",
+                if n == 1 { "" } else { "s" }
+            ),
+        }
+    }
+
+    /// The receipt in words, for the console: every kind with its count, what was already gone,
+    /// what could not be deleted.
+    pub fn text(&self) -> String {
+        let counts = |c: &[DeletedCount]| {
+            c.iter()
+                .map(|d| format!("{} {}", d.count, d.kind.label()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut s = format!("deleted at the ground: {}", counts(&self.deleted));
+        let not_found = self.files.not_found_counts();
+        if !not_found.is_empty() {
+            s.push_str(&format!("; recorded but already gone: {}", counts(&not_found)));
+        }
+        match &self.recordings {
+            RecordingsRedaction::Redacted { problems, .. } if problems.is_empty() => {}
+            r => s.push_str(&format!("; {}", r.receipt_site().trim_start_matches("ground "))),
+        }
+        for p in &self.files.problems {
+            s.push_str(&format!("; NOT DELETED: {p}"));
+        }
+        s
+    }
 }
 
 /// An activation proposed and signed by one operator, waiting for a second (LAW.md 4.5).
@@ -595,6 +639,51 @@ impl GroundOps {
         Ok(jpeg)
     }
 
+    /// The signed-in user opens an alert's image at the console, which cannot show a picture:
+    /// as [`GroundOps::view_evidence`], then the image is written to
+    /// `dir/alert-S-A-seen-by-USER.jpg` (not an export: those need two confirmations and are
+    /// disclosures) and the file is recorded (`ViewingFileWritten`, with the alert's use), so a
+    /// refused use's viewing files are deleted with it. Returns the file and the image.
+    ///
+    /// # Errors
+    /// As [`GroundOps::view_evidence`]; writing the file; the audit log (the file is then
+    /// removed again).
+    pub fn open_viewing_file(
+        &mut self,
+        world: &World,
+        system_id: u8,
+        alert_id: u32,
+        dir: &Path,
+        now_usec: u64,
+    ) -> Result<(PathBuf, Vec<u8>), OpsError> {
+        let jpeg = self.view_evidence(world, system_id, alert_id, now_usec)?;
+        let user = self.signed_in()?.user_id;
+        let alert = world
+            .alerts
+            .get(system_id, alert_id)
+            .ok_or(AlertError::Unknown { system_id, alert_id })?;
+        let path = dir.join(format!("alert-{system_id}-{alert_id}-seen-by-{user}.jpg"));
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&path, &jpeg))
+            .map_err(|e| OpsError::Export {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        let file = derived_files::derived_file(
+            DerivedFileKind::ViewingFile,
+            &path,
+            vec![derived_files::file_alert(alert)],
+        );
+        if let Err(e) = self
+            .audit
+            .record(now_usec, AuditEvent::ViewingFileWritten { user_id: user, file })
+        {
+            let _ = std::fs::remove_file(&path);
+            return Err(e.into());
+        }
+        Ok((path, jpeg))
+    }
+
     /// Whether the signed-in user has looked at this alert's evidence.
     pub fn has_seen_evidence(&self, system_id: u8, alert_id: u32) -> bool {
         self.actor()
@@ -726,12 +815,16 @@ impl GroundOps {
                         path: path.clone(),
                         message: e.to_string(),
                     })?;
+                // Recorded with its alert's use, so a refused use's exports are found again.
+                let file =
+                    derived_files::derived_file(DerivedFileKind::Export, &path, vec![derived_files::file_alert(alert)]);
                 (
                     AuditEvent::Disclosure {
                         user_id: actor.user_id.clone(),
                         recipient: format!("export file {}", path.display()),
                         what,
                         payloads,
+                        file: Some(file),
                     },
                     Some(path),
                 )
@@ -742,6 +835,7 @@ impl GroundOps {
                     recipient: "dispatch".into(),
                     what,
                     payloads,
+                    file: None,
                 },
                 None,
             ),
@@ -1023,7 +1117,9 @@ impl GroundOps {
                 AuditEvent::DeletionReceipt {
                     authorization_digest: order.authorization_digest,
                     decision_id: order.decision_id.clone(),
-                    site: deleted.recordings.receipt_site(),
+                    site: deleted.receipt_site(),
+                    not_found: deleted.files.not_found_counts(),
+                    problems: deleted.files.problems,
                     deleted: deleted.deleted,
                     payloads: deleted.payloads,
                 },
@@ -1049,11 +1145,14 @@ impl GroundOps {
     }
 
     /// Deletes every match, evidence crop (in memory and in the payload store) and alert of the
-    /// use at the ground, and has the link cut the use out of its tlog recordings. Templates
-    /// never reach the ground, so their count is 0 here.
+    /// use at the ground, has the link cut the use out of its tlog recordings, and deletes the
+    /// viewing files, exports and reports the audit log records as holding the use (a report
+    /// whole). Templates never reach the ground, so their count is 0 here. Files that cannot be
+    /// deleted do not stop the refusal: they are named in the receipt.
     fn delete_use(&mut self, world: &mut World, order: &DeletionOrder) -> Result<GroundDeletion, OpsError> {
         let rule = RedactRule::for_digest(&order.authorization_digest.0);
-        let gone = world.alerts.delete_use(&rule.digest_prefix);
+        let digest_prefix = rule.digest_prefix;
+        let gone = world.alerts.delete_use(&digest_prefix);
         let mut payloads = Vec::new();
         let mut crops = gone.transfers;
         for a in &gone.alerts {
@@ -1094,10 +1193,13 @@ impl GroundOps {
                 count: dropped.total(),
             });
         }
+        let files = derived_files::delete_of_use(self.audit.path(), &digest_prefix);
+        deleted.extend(files.deleted_counts());
         Ok(GroundDeletion {
             deleted,
             payloads,
             recordings,
+            files,
         })
     }
 

@@ -246,6 +246,8 @@ fn write_side(path: &Path, site: &str, deleted: &[u32]) {
                 count: 2,
             }],
             payloads: deleted.iter().map(|&id| crop(id)).collect(),
+            not_found: Vec::new(),
+            problems: Vec::new(),
         },
     )
     .unwrap();

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use ed25519_dalek::SigningKey;
 use mavlink_core::MavHeader;
 use utkik_ground::audit_log::AUDIT_FILE;
 use utkik_ground::authorization::AuthzAction;
@@ -18,7 +17,7 @@ use utkik_ground::link::{self, LinkConfig, LinkEvent, LinkHandle, LinkSource, Re
 use utkik_ground::ops::{OpsError, RecordingsRedaction};
 use utkik_ground::state::{AlertAction, AlertError, AlertState, World};
 use utkik_shared::audit::{AuditEvent, DeletedCount, verify_file};
-use utkik_shared::authz::{AuthzState, SignedAuthorization, TrustStore, UseDataKind};
+use utkik_shared::authz::{AuthzState, UseDataKind};
 use utkik_shared::dialect::{
     DATA_TRANSMISSION_HANDSHAKE_DATA, ENCAPSULATED_DATA_DATA, GLOBAL_POSITION_INT_DATA, MavMessage,
     UTKIK_BIOMETRIC_MATCH_DATA, UTKIK_PLATE_READ_DATA,
@@ -120,31 +119,6 @@ fn two_different_authenticated_users_confirm_and_only_then_export() {
         |e| matches!(e, AuditEvent::Consultation { user_id, what } if user_id == "anna" && what.contains("refused"))
     ));
     assert!(ev.iter().any(|e| matches!(e, AuditEvent::AuthorizationLoaded { .. })));
-}
-
-/// An urgent-use document signed by a senior officer's (test) key, and a trust store holding it.
-fn urgent_document(dir: &Path) -> (PathBuf, TrustStore) {
-    let signed =
-        SignedAuthorization::from_json(&std::fs::read(repo("assets/authz/person-search.authz.json")).unwrap()).unwrap();
-    let mut doc = signed.document;
-    let key = SigningKey::from_bytes(&[42; 32]);
-    doc.decision_id = "TEST-URGENT-1".into();
-    doc.issuer.kind = utkik_shared::authz::IssuerKind::SeniorOfficer;
-    doc.issuer.name = "cecilia".into();
-    doc.issuer.key_id = "test-senior".into();
-    doc.fria_reference = "pending".into();
-    doc.eu_database_registration = "pending".into();
-    doc.urgent = Some(utkik_shared::authz::UrgentDecision {
-        senior_officer_id: "cecilia".into(),
-        justification: "imminent threat to life".into(),
-    });
-    let path = dir.join("urgent.authz.json");
-    std::fs::write(&path, SignedAuthorization::sign(doc, &key).to_json_pretty()).unwrap();
-    let trust = format!(
-        r#"{{"format":"utkik-trust-store/1","keys":[{{"key_id":"test-senior","kind":"senior_officer","holder":"t","public_key_hex":"{}"}}]}}"#,
-        hex::encode(key.verifying_key().to_bytes())
-    );
-    (path, TrustStore::from_json(trust.as_bytes()).unwrap())
 }
 
 #[test]

@@ -161,12 +161,18 @@ pub struct PrivacyConfig {
     pub fps: u32,
 }
 
-/// `[gate]`: biometric identification (LAW.md). Off unless `authorization` names a file.
+/// `[gate]`: biometric identification (LAW.md). Off unless `authorization` names a file or
+/// `enabled` is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateConfig {
-    /// The signed authorization document; empty: no biometric identification at all (the
-    /// face-template model is never loaded).
+    /// Run the gate without a permit (`authorization` empty): it holds no document, says
+    /// UTKIK_AUTHZ_STATE_NONE and takes an urgent use (or a permit) uploaded from the ground
+    /// station (LAW.md 3.4), which runs only when a signed command names it. Needs
+    /// `trust_store`, `link_key` and `audit_dir` as with a permit.
+    pub enabled: bool,
+    /// The signed authorization document; empty (and `enabled` false): no biometric
+    /// identification at all (no gate; the face-template model is never loaded).
     pub authorization: String,
     /// Trust store of issuer keys the authorization is verified against.
     pub trust_store: String,
@@ -279,6 +285,7 @@ impl Default for Config {
                 fps: 15,
             },
             gate: GateConfig {
+                enabled: false,
                 authorization: String::new(),
                 trust_store: String::new(),
                 link_key: String::new(),
@@ -564,12 +571,12 @@ impl Config {
         }
         // gate.trust_store and gate.link_key are checked after --demo had its say (keys.rs:
         // require_keys without it, apply_demo with it), so a DEMO run can name an authorization.
-        if !self.gate.authorization.is_empty() {
-            for (k, v) in [("gate.audit_dir", &self.gate.audit_dir)] {
-                if v.trim().is_empty() {
-                    return bad(k, "must be set when gate.authorization is".into());
-                }
-            }
+        if self.gate_enabled() && self.gate.audit_dir.trim().is_empty() {
+            return bad(
+                "gate.audit_dir",
+                "must be set when gate.authorization is, or gate.enabled (the audit log and the gate's state live there)"
+                    .into(),
+            );
         }
         // Stricter than the verified threshold is allowed (fewer matches); looser was never
         // measured and would let impostors through (shared::face::template::MATCH_DISTANCE).
@@ -600,9 +607,10 @@ impl Config {
         Ok(())
     }
 
-    /// Whether biometric identification is configured at all.
+    /// Whether the biometric gate runs at all: with a permit, or enabled without one (it then
+    /// takes uploads from the ground station).
     pub fn gate_enabled(&self) -> bool {
-        !self.gate.authorization.trim().is_empty()
+        self.gate.enabled || !self.gate.authorization.trim().is_empty()
     }
 }
 
@@ -666,6 +674,23 @@ mod tests {
         )
         .unwrap();
         assert!(c.gate_enabled());
+        // Without a permit: on when enabled, and then it needs its folder and (keys.rs) its keys.
+        let e = load(None, &["gate.enabled=true".into(), "gate.audit_dir=\"\"".into()]).unwrap_err();
+        assert!(
+            e.to_string().contains("gate.audit_dir") && e.to_string().contains("gate.enabled"),
+            "{e}"
+        );
+        let c = load(
+            None,
+            &[
+                "gate.enabled=true".into(),
+                format!("gate.link_key={:?}", key.display().to_string()),
+            ],
+        )
+        .unwrap();
+        assert!(c.gate_enabled());
+        let e = crate::keys::require_keys(&c).unwrap_err();
+        assert!(e.to_string().contains("gate.trust_store"), "{e}");
     }
 
     #[test]

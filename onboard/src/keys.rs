@@ -3,7 +3,7 @@
 //!
 //! Without `--demo`: `gate.link_key` must be set (the ground's commands and alert acks are
 //! authenticated with it; without it a forged ack would silence an alert), and so must
-//! `gate.trust_store` when `gate.authorization` is. The link key is a secret file and must be
+//! `gate.trust_store` when the gate runs (`gate.authorization` or `gate.enabled`). The link key is a secret file and must be
 //! mode `0600` (`utkik_shared::secret_file`); a DEMO key or a DEMO trust store is refused, so
 //! the public DEMO keys cannot reach a real drone by a copied command line.
 //!
@@ -59,7 +59,9 @@ pub fn require_keys(config: &Config) -> Result<(), ConfigError> {
     if config.gate_enabled() && config.gate.trust_store.trim().is_empty() {
         return Err(invalid(
             "gate.trust_store",
-            "is not set: gate.authorization needs the trust store of issuer keys it is verified against".into(),
+            "is not set: the gate (gate.authorization, or gate.enabled without a permit) needs the trust store of \
+             issuer and crew keys documents and commands are verified against"
+                .into(),
         ));
     }
     let trust_store = config.gate.trust_store.trim();

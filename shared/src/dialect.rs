@@ -49,6 +49,8 @@ mod tests {
             MavMessage::UTKIK_AUTHZ_STATUS(UTKIK_AUTHZ_STATUS_DATA::default()),
             MavMessage::UTKIK_ALERT_ACK(UTKIK_ALERT_ACK_DATA::default()),
             MavMessage::UTKIK_PIPELINE_STATUS(UTKIK_PIPELINE_STATUS_DATA::default()),
+            MavMessage::UTKIK_UPLOAD_CHUNK(UTKIK_UPLOAD_CHUNK_DATA::default()),
+            MavMessage::UTKIK_UPLOAD_ACK(UTKIK_UPLOAD_ACK_DATA::default()),
         ];
         for m in msgs {
             assert!(

@@ -8,7 +8,9 @@
 //! - each evidence image looked at in replay, once per user, recording and alert:
 //!   `Consultation` (`what` names the recording and the alert);
 //! - each report written: `Disclosure` (who, which recording, to which file, and the payload
-//!   hashes of every evidence image embedded in it).
+//!   hashes of every evidence image embedded in it), with the report's `file`: its absolute path
+//!   and every alert it lists with the alert's use, so a refused use's reports are deleted
+//!   (`crate::derived_files`).
 //!
 //! Roles: a senior officer (the operation leader) may review recordings and see their evidence;
 //! an auditor may review them and write reports, but evidence is left out for them (what an
@@ -19,12 +21,13 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use utkik_shared::audit::{AuditError, AuditEvent, PayloadRef};
+use utkik_shared::audit::{AuditError, AuditEvent, DerivedFileKind, FileAlert, PayloadRef};
 use utkik_shared::authz::Actor;
 
 use crate::audit_log::GroundAudit;
 use crate::auth::permissions::actor_allows;
 use crate::auth::{Permission, Session, SessionError, UserDirectory};
+use crate::derived_files::derived_file;
 
 /// A refused review action.
 #[derive(Debug, thiserror::Error)]
@@ -253,7 +256,8 @@ impl ReviewSession {
     }
 
     /// Records a report written to `file` from `recording` as a disclosure, naming the
-    /// evidence it embeds.
+    /// evidence it embeds and the alerts it lists (`alerts`: with their uses, so the report is
+    /// found again and deleted when one of those uses is refused, LAW.md 3.3).
     ///
     /// # Errors
     /// Not signed in or not permitted, the audit log.
@@ -263,6 +267,7 @@ impl ReviewSession {
         file: &Path,
         what: &str,
         embedded: Vec<PayloadRef>,
+        alerts: Vec<FileAlert>,
         now_usec: u64,
     ) -> Result<(), ReviewError> {
         let user = self.reviewer()?.user_id.clone();
@@ -273,6 +278,7 @@ impl ReviewSession {
                 recipient: format!("report file {}", file.display()),
                 what: format!("{what} of recording {}", recording.display()),
                 payloads: embedded,
+                file: Some(derived_file(DerivedFileKind::Report, file, alerts)),
             },
         )?;
         self.audit.checkpoint(now_usec)?;
@@ -293,6 +299,8 @@ impl ReviewSession {
                 recipient: format!("IMY report files in {}", out_dir.display()),
                 what: format!("IMY notifications and statistics of audit log {}", log.display()),
                 payloads: Vec::new(),
+                // Statistics only: no alert, nothing a refusal deletes.
+                file: None,
             },
         )?;
         self.audit.checkpoint(now_usec)?;

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use utkik_shared::audit::{AuditEvent, RecordBody, UseEndReason, Verdict, VerifyOptions, verify_file};
+use utkik_shared::authz::UseDataKind;
 
 /// Errors of the report.
 #[derive(Debug, thiserror::Error)]
@@ -280,6 +281,13 @@ pub fn build(bodies: &[RecordBody]) -> ImyReport {
     }
 }
 
+/// A receipt kind's snake-case name (as the JSON statistics keep it) in words for the HTML;
+/// the name itself when this program does not know it.
+fn kind_words(name: &str) -> String {
+    serde_json::from_value::<UseDataKind>(serde_json::Value::String(name.to_string()))
+        .map_or_else(|_| name.to_string(), |k| k.label().to_string())
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -305,7 +313,7 @@ pub fn html(r: &ImyReport, source: &str) -> String {
         let deleted = u
             .deleted
             .iter()
-            .map(|(k, n)| format!("{k}: {n}"))
+            .map(|(k, n)| format!("{}: {n}", kind_words(k)))
             .collect::<Vec<_>>()
             .join(", ");
         let _ = write!(
@@ -501,5 +509,40 @@ mod tests {
         assert_eq!(y.decisions_urgent, 1);
         let page = html(&r, "log");
         assert!(page.contains("errors: documents not verified"), "{page}");
+    }
+
+    #[test]
+    fn what_a_refusal_deleted_is_shown_in_words() {
+        use utkik_shared::audit::DeletedCount;
+        let count = |kind, count| DeletedCount { kind, count };
+        let receipt = AuditEvent::DeletionReceipt {
+            authorization_digest: AuthzDigest([2; 32]),
+            decision_id: "U-1".into(),
+            site: "ground".into(),
+            deleted: vec![
+                count(UseDataKind::Matches, 1),
+                count(UseDataKind::ViewingFiles, 2),
+                count(UseDataKind::Exports, 1),
+                count(UseDataKind::Reports, 1),
+            ],
+            payloads: Vec::new(),
+            not_found: Vec::new(),
+            problems: Vec::new(),
+        };
+        let r = build(&[body(0, receipt)]);
+        assert_eq!(
+            r.uses[0].deleted["viewing_files"], 2,
+            "the statistics keep the log's names"
+        );
+        let page = html(&r, "log");
+        for words in [
+            "possible matches: 1",
+            "console viewing files: 2",
+            "export files: 1",
+            "mission reports (deleted whole): 1",
+        ] {
+            assert!(page.contains(words), "{words}: {page}");
+        }
+        assert!(!page.contains("viewing_files"), "no snake-case names in the page");
     }
 }

@@ -7,7 +7,9 @@
 //!
 //! Writing a report is a disclosure (LAW.md section 5): [`write_reviewed`] needs a signed-in
 //! reviewer ([`access::ReviewSession`]), embeds evidence images only for a reviewer who may see
-//! them, and logs the report with the hashes of every image it embeds.
+//! them, and logs the report with the hashes of every image it embeds and the alerts it lists
+//! (with their uses: a report listing a match of a use refused later is deleted whole then,
+//! LAW.md 3.3, `crate::derived_files`).
 
 pub mod access;
 pub mod collect;
@@ -467,7 +469,10 @@ pub fn write_reviewed(
             EvidenceAccess::LeftOut(why) => format!("; evidence left out: {why}"),
         }
     );
-    if let Err(e) = review.record_report(recording, out, &what, embedded, now_usec) {
+    // Every alert listed, not only those with an image embedded: a report listing a match of a
+    // refused use holds a result of that use (LAW.md 3.3) and is deleted whole then.
+    let alerts = data.alerts.iter().map(crate::derived_files::file_alert).collect();
+    if let Err(e) = review.record_report(recording, out, &what, embedded, alerts, now_usec) {
         let _ = std::fs::remove_file(out);
         return Err(e.into());
     }

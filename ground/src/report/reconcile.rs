@@ -389,6 +389,8 @@ mod tests {
                     count: 2,
                 }],
                 payloads: matches.iter().map(|&i| crop(i as u8)).collect(),
+                not_found: Vec::new(),
+                problems: Vec::new(),
             },
         )
     }

@@ -50,6 +50,37 @@ pub fn ops_in(dir: &Path, trust: TrustStore) -> GroundOps {
     GroundOps::new(users(), trust, audit)
 }
 
+/// An urgent-use document signed by a senior officer's (test) key, and a trust store holding it.
+pub fn urgent_document(dir: &Path) -> (PathBuf, TrustStore) {
+    let signed = utkik_shared::authz::SignedAuthorization::from_json(
+        &std::fs::read(repo("assets/authz/person-search.authz.json")).unwrap(),
+    )
+    .unwrap();
+    let mut doc = signed.document;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
+    doc.decision_id = "TEST-URGENT-1".into();
+    doc.issuer.kind = utkik_shared::authz::IssuerKind::SeniorOfficer;
+    doc.issuer.name = "cecilia".into();
+    doc.issuer.key_id = "test-senior".into();
+    doc.fria_reference = "pending".into();
+    doc.eu_database_registration = "pending".into();
+    doc.urgent = Some(utkik_shared::authz::UrgentDecision {
+        senior_officer_id: "cecilia".into(),
+        justification: "imminent threat to life".into(),
+    });
+    let path = dir.join("urgent.authz.json");
+    std::fs::write(
+        &path,
+        utkik_shared::authz::SignedAuthorization::sign(doc, &key).to_json_pretty(),
+    )
+    .unwrap();
+    let trust = format!(
+        r#"{{"format":"utkik-trust-store/1","keys":[{{"key_id":"test-senior","kind":"senior_officer","holder":"t","public_key_hex":"{}"}}]}}"#,
+        hex::encode(key.verifying_key().to_bytes())
+    );
+    (path, TrustStore::from_json(trust.as_bytes()).unwrap())
+}
+
 pub fn demo_trust() -> TrustStore {
     TrustStore::from_json(&std::fs::read(repo("assets/authz/demo-trust-store.json")).unwrap()).unwrap()
 }

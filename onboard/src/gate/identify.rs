@@ -27,6 +27,17 @@
 //!   has arrived (the same rule as after a link loss, so a restart never resumes
 //!   identification while nobody oversees it), and the restart is logged
 //!   ([`AuditEvent::GateRestored`]).
+//! - Documents (issue 16 item 2, LAW.md 3.4): the gate holds at most one document at a time: the
+//!   configured `gate.authorization`, or one uploaded from the ground station and stored
+//!   ([`super::upload`]). A user-signed command naming a stored document switches the gate to it
+//!   when no use is running (a running use is never replaced: the command is refused naming
+//!   it), then proceeds as for the configured one. Any document verified against the drone's
+//!   trust store may be uploaded, a permit as well as an urgent use: the same checks apply
+//!   whichever way it came. With no document at all (a drone flown without a permit) the status
+//!   says NONE and every command but STOP is refused ("no authorization loaded") until a
+//!   command names a stored upload.
+//! - Retention (LAW.md 5.6): evidence crops past their period are erased at start-up and then
+//!   every [`RETENTION_EVERY_USEC`] from [`Gate::tick`], each with an erasure record.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -35,11 +46,12 @@ use utkik_shared::audit::{
     AuditEvent, AuditWriter, DeletedCount, PayloadRef, PayloadStore, SuspendReason, UseEndReason,
 };
 use utkik_shared::authz::{
-    AuthzDigest, AuthzState, Lifecycle, LinkTransition, LinkWatch, TrustStore, UseDataKind, authorize_file,
+    AuthzDigest, AuthzState, Lifecycle, LinkTransition, LinkWatch, TrustStore, UseDataKind, VerifiedAuthorization,
+    authorize_file,
 };
 use utkik_shared::dialect::{
     MavMessage, MavResult, UTKIK_AUTHZ_COMMAND_DATA, UTKIK_AUTHZ_STATUS_DATA, UTKIK_BIOMETRIC_MATCH_DATA,
-    UtkikAuthzCommand, UtkikAuthzState,
+    UTKIK_UPLOAD_CHUNK_DATA, UtkikAuthzCommand, UtkikAuthzState,
 };
 use utkik_shared::face::align::align_face;
 use utkik_shared::geo::GeoPoint;
@@ -47,8 +59,11 @@ use utkik_shared::mavframe::RawFrame;
 
 use super::enrol::{EnrolError, Enrolled, enrol_designated};
 use super::evidence::{Evidence, evidence_messages};
-use super::saved_state::{GATE_STATE_FILE, GateStateError, SavedGate, SavedMatch, SavedUse};
+use super::saved_state::{
+    DocumentSource, GATE_STATE_FILE, GateStateError, LoadedDocument, SavedGate, SavedMatch, SavedUse,
+};
 use super::template_model::{TemplateModel, TemplateModelError};
+use super::upload::{Intake, UploadIntake, UploadStats};
 use crate::frame::RgbFrame;
 use crate::track::BoxPx;
 use utkik_shared::link_signing::{LinkKey, LinkKeyError, LinkState, LinkStateError, ReplayWindow, verify_frame};
@@ -76,12 +91,15 @@ pub const CHECKPOINT_EVERY_RECORDS: u64 = 20;
 pub const LINK_STATE_FILE: &str = "link-signing-state.json";
 /// Name of the payload store (evidence crops) inside the audit directory.
 pub const PAYLOAD_DIR: &str = "payloads";
+/// How often the retention policy runs after start-up (LAW.md 5.6): hourly, as at the ground.
+pub const RETENTION_EVERY_USEC: u64 = 3_600_000_000;
 
 /// Where the gate's inputs are and how it matches.
 #[derive(Debug, Clone)]
 pub struct GateSetup {
-    /// The signed authorization document.
-    pub authorization: PathBuf,
+    /// The signed authorization document (`None`: a drone without a permit; it takes an urgent
+    /// use uploaded from the ground station).
+    pub authorization: Option<PathBuf>,
     /// The trust store of issuer keys.
     pub trust_store: PathBuf,
     /// The ground -> drone link key.
@@ -193,8 +211,19 @@ struct MatchRecord {
 
 /// The onboard gate of one authorization.
 pub struct Gate {
-    lifecycle: Lifecycle,
+    /// The loaded document's machine (`None`: no authorization loaded).
+    lifecycle: Option<Lifecycle>,
+    /// Where the loaded document came from (its enrolment images are beside it).
+    source: DocumentSource,
     authorization_dir: PathBuf,
+    /// The configured document (`gate.authorization`), verified at start-up.
+    configured: Option<(AuthzDigest, PathBuf)>,
+    /// The trust store: uploaded documents are verified against it.
+    trust: TrustStore,
+    /// Uploads from the ground station.
+    uploads: UploadIntake,
+    /// When the retention policy runs next.
+    next_retention_usec: u64,
     cache: utkik_models::ModelCache,
     link_key: LinkKey,
     /// Last accepted signing timestamp per stream: a replayed command is refused. Saved in
@@ -261,8 +290,10 @@ fn state_of(state: AuthzState) -> UtkikAuthzState {
 }
 
 impl Gate {
-    /// Loads the trust store, verifies the authorization against it at
-    /// `now_usec` (it starts pending), reads the link key and opens the audit log.
+    /// Loads the trust store, verifies the configured authorization (if any) against it at
+    /// `now_usec` (it starts pending), reads the link key and opens the audit log. With a saved
+    /// state naming an uploaded document (a restart during its use), that document is loaded
+    /// again instead.
     ///
     /// # Errors
     /// [`GateError`] naming the file and field.
@@ -271,11 +302,16 @@ impl Gate {
             path: setup.trust_store.clone(),
             source,
         })?;
-        let verified =
-            authorize_file(&setup.authorization, &trust, now_usec).map_err(|source| GateError::Authorization {
-                path: setup.authorization.clone(),
-                source,
-            })?;
+        let configured = match &setup.authorization {
+            Some(path) => Some((
+                authorize_file(path, &trust, now_usec).map_err(|source| GateError::Authorization {
+                    path: path.clone(),
+                    source,
+                })?,
+                path.clone(),
+            )),
+            None => None,
+        };
         if !(setup.match_distance > 0.0 && setup.match_distance <= utkik_shared::face::template::MATCH_DISTANCE) {
             return Err(GateError::MatchDistance(setup.match_distance));
         }
@@ -289,32 +325,30 @@ impl Gate {
         })?;
         let (mut audit, _) = AuditWriter::open(setup.audit_dir.join(AUDIT_LOG_FILE), None, 0)?;
         let payloads = PayloadStore::open(setup.audit_dir.join(PAYLOAD_DIR))?;
-        // Evidence crops past six months go at start-up, each with an erasure record (LAW.md
-        // 5.6); the drone keeps identification data no longer than the minimum needs.
-        let erased = utkik_shared::audit::erase::apply(
-            &utkik_shared::audit::RetentionPolicy::default(),
-            &mut audit,
-            Some(&payloads),
-            &[],
-            now_usec,
-        )?;
-        if !erased.payloads.is_empty() {
-            tracing::info!("retention: {} evidence crops erased (logged)", erased.payloads.len());
+        // Evidence crops past six months go at start-up (and hourly after, `tick`), each with an
+        // erasure record (LAW.md 5.6); the drone keeps identification data no longer than the
+        // minimum needs.
+        apply_retention(&mut audit, &payloads, now_usec)?;
+        if let Some((verified, _)) = &configured {
+            audit.append(
+                now_usec,
+                AuditEvent::AuthorizationLoaded {
+                    authorization_digest: verified.digest(),
+                    decision_id: verified.document().decision_id.clone(),
+                    issuer_key_id: verified.signer().key_id.clone(),
+                },
+            )?;
         }
-        audit.append(
-            now_usec,
-            AuditEvent::AuthorizationLoaded {
-                authorization_digest: verified.digest(),
-                decision_id: verified.document().decision_id.clone(),
-                issuer_key_id: verified.signer().key_id.clone(),
-            },
-        )?;
         let state_file = setup.audit_dir.join(GATE_STATE_FILE);
         let saved = SavedGate::load(&state_file)?;
-        let digest = verified.digest();
         let mut gate = Self {
-            lifecycle: Lifecycle::new(verified, now_usec),
-            authorization_dir: setup.authorization.parent().map(Path::to_path_buf).unwrap_or_default(),
+            lifecycle: None,
+            source: DocumentSource::Configured,
+            authorization_dir: PathBuf::new(),
+            configured: configured.as_ref().map(|(v, p)| (v.digest(), p.clone())),
+            trust: trust.clone(),
+            uploads: UploadIntake::new(&setup.audit_dir),
+            next_retention_usec: now_usec.saturating_add(RETENTION_EVERY_USEC),
             cache: setup.cache.clone(),
             link_key: key,
             replay_window: LinkState::load(&setup.audit_dir.join(LINK_STATE_FILE))?.window,
@@ -342,21 +376,102 @@ impl Gate {
             saved,
             state_file,
         };
-        if let Some(entry) = gate.saved.authorizations.get(&digest.to_hex()).cloned() {
-            gate.restore(entry, now_usec)?;
+        let document = match gate.saved_upload(now_usec) {
+            Some(upload) => Some(upload),
+            None => configured.map(|(v, p)| (v, p, DocumentSource::Configured)),
+        };
+        if let Some((verified, path, source)) = document {
+            let digest = verified.digest();
+            gate.load(Lifecycle::new(verified, now_usec), &path, source);
+            if let Some(entry) = gate.saved.authorizations.get(&digest.to_hex()).cloned() {
+                gate.restore(entry, now_usec)?;
+            }
         }
         Ok(gate)
+    }
+
+    /// The uploaded document the saved state says was loaded (a restart during its use), if it
+    /// still verifies; else `None` (logged) and the configured document is loaded.
+    fn saved_upload(&mut self, now_usec: u64) -> Option<(VerifiedAuthorization, PathBuf, DocumentSource)> {
+        let loaded = self.saved.loaded.clone()?;
+        if loaded.source != DocumentSource::Upload {
+            return None;
+        }
+        let digest = AuthzDigest(hex32(&loaded.digest)?);
+        let checked = match self.uploads.stored_path(&digest) {
+            None => Err(format!(
+                "{} is missing",
+                self.uploads
+                    .dir_of(&digest)
+                    .join(utkik_shared::authz::upload::AUTHORIZATION_FILE)
+                    .display()
+            )),
+            Some(path) => match authorize_file(&path, &self.trust, now_usec) {
+                Ok(v) if v.digest() == digest => Ok((v, path)),
+                Ok(v) => Err(format!("{} now holds {}", path.display(), v.digest().to_hex())),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            },
+        };
+        match checked {
+            Ok((verified, path)) => {
+                self.log(
+                    now_usec,
+                    AuditEvent::AuthorizationLoaded {
+                        authorization_digest: digest,
+                        decision_id: verified.document().decision_id.clone(),
+                        issuer_key_id: verified.signer().key_id.clone(),
+                    },
+                );
+                Some((verified, path, DocumentSource::Upload))
+            }
+            Err(reason) => {
+                tracing::error!("the uploaded authorization loaded before the restart is not loaded again: {reason}");
+                self.log(
+                    now_usec,
+                    AuditEvent::AuthorizationRefused {
+                        field: "gate state: loaded".into(),
+                        reason: format!(
+                            "uploaded authorization {} loaded before the restart is not loaded again: {reason}",
+                            loaded.digest
+                        ),
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// Makes `lifecycle`'s document (from `path`) the gate's document, with no use running and
+    /// no match held: the caller takes up its saved state, if any.
+    fn load(&mut self, lifecycle: Lifecycle, path: &Path, source: DocumentSource) {
+        self.lifecycle = Some(lifecycle);
+        self.source = source;
+        self.authorization_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.matches.clear();
+        self.matched_tracks.clear();
+        self.matches_sent = 0;
+        self.enrolled.clear();
+        self.use_started_usec = None;
+        self.suspended_usec = None;
+        self.inside_area = false;
     }
 
     /// Takes up the state saved before a restart (see the module doc).
     fn restore(&mut self, entry: SavedUse, now_usec: u64) -> Result<(), GateError> {
         let digest = self.digest();
-        self.lifecycle = Lifecycle::restore(self.lifecycle.authorization().clone(), entry.lifecycle, now_usec)
-            .map_err(|e| GateError::Restore {
+        let Some(loaded) = self.lifecycle.take() else {
+            return Ok(());
+        };
+        let lifecycle = Lifecycle::restore(loaded.authorization().clone(), entry.lifecycle, now_usec).map_err(|e| {
+            GateError::Restore {
                 path: self.state_file.clone(),
                 digest: digest.to_hex(),
                 reason: e.to_string(),
-            })?;
+            }
+        })?;
+        let state = lifecycle.state();
+        let urgent_deadline_usec = lifecycle.urgent_deadline_usec();
+        self.lifecycle = Some(lifecycle);
         self.matches = entry
             .matches
             .iter()
@@ -374,13 +489,12 @@ impl Gate {
             .into_iter()
             .find(|r| *r as u32 == entry.last_result)
             .unwrap_or(MavResult::MAV_RESULT_DENIED);
-        let state = self.lifecycle.state();
         self.log(
             now_usec,
             AuditEvent::GateRestored {
                 authorization_digest: digest,
                 state,
-                urgent_deadline_usec: self.lifecycle.urgent_deadline_usec(),
+                urgent_deadline_usec,
                 use_started_usec: entry.use_started_usec,
                 matches_held: self.matches.len() as u64,
                 saved_usec: entry.saved_usec,
@@ -408,7 +522,7 @@ impl Gate {
                 self.suspended_usec = Some(now_usec);
                 if let Err(e) = self.enrol() {
                     tracing::error!("re-enrolment after the restart failed: {e}; identification stopped");
-                    self.lifecycle.stop(now_usec);
+                    self.stop_lifecycle(now_usec);
                     self.log(
                         now_usec,
                         AuditEvent::AuthorizationRefused {
@@ -439,17 +553,22 @@ impl Gate {
             // Allowed but nothing running (not written by this version): stopped, so that it
             // can be activated again rather than look active while identifying nothing.
             None if state.allows_identification() => {
-                self.lifecycle.stop(now_usec);
+                self.stop_lifecycle(now_usec);
             }
             None => {}
         }
         self.persist(now_usec).map_err(GateError::from)
     }
 
-    /// Saves this authorization's state (atomic, fsynced): call before reporting an effect.
+    /// Saves this authorization's state and which document is loaded (atomic, fsynced): call
+    /// before reporting an effect.
     fn persist(&mut self, now_usec: u64) -> Result<(), GateStateError> {
+        let Some(lifecycle) = &self.lifecycle else {
+            self.saved.loaded = None;
+            return self.saved.save(&self.state_file);
+        };
         let entry = SavedUse {
-            lifecycle: self.lifecycle.snapshot(),
+            lifecycle: lifecycle.snapshot(),
             use_started_usec: self.use_started_usec,
             matches: self
                 .matches
@@ -465,8 +584,25 @@ impl Gate {
             last_result: self.last_result as u32,
             saved_usec: now_usec,
         };
-        self.saved.authorizations.insert(self.digest().to_hex(), entry);
+        let digest = self.digest().to_hex();
+        self.saved.authorizations.insert(digest.clone(), entry);
+        self.saved.loaded = Some(LoadedDocument {
+            digest,
+            source: self.source,
+        });
         self.saved.save(&self.state_file)
+    }
+
+    /// Stops the loaded document's machine (none loaded: nothing runs anyway).
+    fn stop_lifecycle(&mut self, now_usec: u64) {
+        if let Some(l) = &mut self.lifecycle {
+            l.stop(now_usec);
+        }
+    }
+
+    /// Whether the loaded document's state allows identification (none loaded: no).
+    fn allows_identification(&self) -> bool {
+        self.state().is_some_and(AuthzState::allows_identification)
     }
 
     /// Numbers this run's possible matches in boot epoch `epoch` (`out::boot_epoch`), so they
@@ -475,14 +611,25 @@ impl Gate {
         self.next_alert_id = crate::out::boot_epoch::first_match_alert_id(epoch);
     }
 
-    /// The authorization's lifecycle state as of the last call.
-    pub fn state(&self) -> AuthzState {
-        self.lifecycle.state()
+    /// The loaded authorization's lifecycle state as of the last call (`None`: no authorization
+    /// loaded, UTKIK_AUTHZ_STATE_NONE).
+    pub fn state(&self) -> Option<AuthzState> {
+        self.lifecycle.as_ref().map(Lifecycle::state)
     }
 
-    /// The loaded authorization's digest.
+    /// The loaded authorization's digest; zeros with none loaded (as UTKIK_AUTHZ_STATUS says it).
     pub fn digest(&self) -> AuthzDigest {
-        self.lifecycle.digest()
+        self.lifecycle.as_ref().map_or(AuthzDigest([0; 32]), Lifecycle::digest)
+    }
+
+    /// The loaded document's digest and where it came from (`None`: none loaded).
+    pub fn loaded_document(&self) -> Option<(AuthzDigest, DocumentSource)> {
+        self.lifecycle.as_ref().map(|l| (l.digest(), self.source))
+    }
+
+    /// The upload intake's counters.
+    pub fn upload_stats(&self) -> UploadStats {
+        self.uploads.stats()
     }
 
     /// Templates the template model computed (enrolment included); 0 while it
@@ -579,19 +726,17 @@ impl Gate {
             return self.refuse(&cmd, now_usec, format!("replay window not saved: {e}"));
         }
         let about = AuthzDigest(cmd.authorization_digest);
-        let is_stop_of_any =
-            cmd.command == UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP && about == AuthzDigest([0; 32]);
-        if about != self.digest() && !is_stop_of_any {
-            tracing::warn!(request_id = cmd.request_id, "authorization command refused: digest");
-            return self.refuse(
-                &cmd,
-                now_usec,
-                format!(
-                    "field `authorization_digest`: {} is not the loaded authorization {}",
-                    about.to_hex(),
-                    self.digest().to_hex()
-                ),
-            );
+        let is_stop = cmd.command == UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP;
+        // A STOP naming any document this drone holds stops whatever runs (the law prefers
+        // stopping); zeros name none in particular.
+        let is_stop_of_any = is_stop && (about == AuthzDigest([0; 32]) || self.document_path(&about).is_some());
+        let loaded = self.lifecycle.as_ref().map(Lifecycle::digest);
+        if loaded != Some(about)
+            && !is_stop_of_any
+            && let Err(why) = self.switch_for(&cmd, about, now_usec)
+        {
+            tracing::warn!(request_id = cmd.request_id, "authorization command refused: {why}");
+            return self.refuse(&cmd, now_usec, why);
         }
         // The ground resends a command until our status echoes its request id. A resend of the
         // request handled last (its status was lost) is answered with the stored result and not
@@ -608,6 +753,86 @@ impl Gate {
             };
         }
         self.apply(&cmd, now_usec)
+    }
+
+    /// The file of a document this drone holds: the configured one or a stored upload.
+    fn document_path(&self, digest: &AuthzDigest) -> Option<(PathBuf, DocumentSource)> {
+        match &self.configured {
+            Some((d, path)) if d == digest => Some((path.clone(), DocumentSource::Configured)),
+            _ => self.uploads.stored_path(digest).map(|p| (p, DocumentSource::Upload)),
+        }
+    }
+
+    /// Makes the document `about` names the loaded one, for `cmd`: only a document this drone
+    /// holds, only when no use is running, only when it still verifies and only when the
+    /// command's signers may give it for that document (a refused command changes nothing).
+    /// Its saved state (an earlier use, a refusal) is taken up.
+    fn switch_for(&mut self, cmd: &UTKIK_AUTHZ_COMMAND_DATA, about: AuthzDigest, now_usec: u64) -> Result<(), String> {
+        let Some((path, source)) = self.document_path(&about) else {
+            return Err(match &self.lifecycle {
+                Some(l) => format!(
+                    "field `authorization_digest`: {} is not the loaded authorization {} (nor one stored on this drone)",
+                    about.to_hex(),
+                    l.digest().to_hex()
+                ),
+                None => format!(
+                    "field `authorization_digest`: no authorization loaded, and {} is not one stored on this drone (upload it first)",
+                    about.to_hex()
+                ),
+            });
+        };
+        if let (Some(started), Some(l)) = (self.use_started_usec, &self.lifecycle) {
+            return Err(format!(
+                "field `authorization_digest`: {} is stored on this drone, but the use of {} (decision `{}`) has been running since {started} us: STOP it before another document is loaded",
+                about.to_hex(),
+                l.digest().to_hex(),
+                l.authorization().document().decision_id
+            ));
+        }
+        let verified = authorize_file(&path, &self.trust, now_usec).map_err(|e| format!("{}: {e}", path.display()))?;
+        if verified.digest() != about {
+            return Err(format!(
+                "{}: holds {}, not {}",
+                path.display(),
+                verified.digest().to_hex(),
+                about.to_hex()
+            ));
+        }
+        self.command_auth.check(cmd, Some(verified.document()), now_usec)?;
+        let entry = self.saved.authorizations.get(&about.to_hex()).cloned();
+        let lifecycle = match &entry {
+            Some(e) => Lifecycle::restore(verified.clone(), e.lifecycle, now_usec)
+                .map_err(|e| format!("{}: authorization {}: {e}", self.state_file.display(), about.to_hex()))?,
+            None => Lifecycle::new(verified.clone(), now_usec),
+        };
+        let from = self.lifecycle.as_ref().map(|l| l.digest().to_hex());
+        self.load(lifecycle, &path, source);
+        if let Some(e) = entry {
+            self.matches = e
+                .matches
+                .iter()
+                .map(|m| MatchRecord {
+                    alert_id: m.alert_id,
+                    evidence: m.evidence.clone(),
+                })
+                .collect();
+            self.matches_sent = e.matches_sent;
+        }
+        tracing::info!(
+            from = from.as_deref().unwrap_or("none"),
+            to = %about.to_hex(),
+            ?source,
+            "authorization loaded for a command naming it"
+        );
+        self.log(
+            now_usec,
+            AuditEvent::AuthorizationLoaded {
+                authorization_digest: about,
+                decision_id: verified.document().decision_id.clone(),
+                issuer_key_id: verified.signer().key_id.clone(),
+            },
+        );
+        Ok(())
     }
 
     fn refuse(&mut self, cmd: &UTKIK_AUTHZ_COMMAND_DATA, now_usec: u64, reason: String) -> GateOutput {
@@ -634,9 +859,11 @@ impl Gate {
         use UtkikAuthzCommand as C;
         // Who signed it, with the roles the drone's own trust store gives them (LAW.md 4.5): the
         // ground's word is not enough, and the drone adds no role itself.
-        let checked = self
-            .command_auth
-            .check(cmd, self.lifecycle.authorization().document(), now_usec);
+        let checked = self.command_auth.check(
+            cmd,
+            self.lifecycle.as_ref().map(|l| l.authorization().document()),
+            now_usec,
+        );
         let (signers, operator) = match checked {
             Ok(signers) => {
                 let text = super::command_auth::signers_text(&signers);
@@ -663,22 +890,16 @@ impl Gate {
         let mut out = GateOutput::default();
         let result: Result<(), String> = match (cmd.command, first) {
             (C::UTKIK_AUTHZ_COMMAND_ACTIVATE, Some(actor)) => self
-                .lifecycle
-                .activate(&actor, now_usec)
-                .map_err(|e| e.to_string())
+                .with_lifecycle(|l| l.activate(&actor, now_usec))
                 .and_then(|_| self.start_use(&operator, now_usec)),
             (C::UTKIK_AUTHZ_COMMAND_URGENT_START, Some(actor)) => self
-                .lifecycle
-                .start_urgent(&actor, now_usec)
-                .map_err(|e| e.to_string())
+                .with_lifecycle(|l| l.start_urgent(&actor, now_usec))
                 .and_then(|_| self.start_use(&operator, now_usec)),
             (C::UTKIK_AUTHZ_COMMAND_ACTIVATE | C::UTKIK_AUTHZ_COMMAND_URGENT_START, None) => {
                 Err("no signer (not reached: only a STOP goes on without one)".into())
             }
-            (C::UTKIK_AUTHZ_COMMAND_URGENT_APPLIED, _) => self
-                .lifecycle
-                .record_application(now_usec)
-                .map(|_| {
+            (C::UTKIK_AUTHZ_COMMAND_URGENT_APPLIED, _) => {
+                self.with_lifecycle(|l| l.record_application(now_usec)).map(|_| {
                     let d = self.digest();
                     self.log(
                         now_usec,
@@ -688,18 +909,16 @@ impl Gate {
                         },
                     );
                 })
-                .map_err(|e| e.to_string()),
+            }
             (C::UTKIK_AUTHZ_COMMAND_STOP, _) => {
-                self.lifecycle.stop(now_usec);
+                self.stop_lifecycle(now_usec);
                 self.end_use(now_usec, UseEndReason::Stopped, &mut out);
                 Ok(())
             }
             (C::UTKIK_AUTHZ_COMMAND_REVOKE, _) => self
-                .lifecycle
-                .revoke(now_usec)
-                .map(|_| self.end_use(now_usec, UseEndReason::Revoked, &mut out))
-                .map_err(|e| e.to_string()),
-            (C::UTKIK_AUTHZ_COMMAND_URGENT_REFUSED, _) => match self.lifecycle.refuse(now_usec) {
+                .with_lifecycle(|l| l.revoke(now_usec))
+                .map(|_| self.end_use(now_usec, UseEndReason::Revoked, &mut out)),
+            (C::UTKIK_AUTHZ_COMMAND_URGENT_REFUSED, _) => match self.with_lifecycle(|l| l.refuse(now_usec)) {
                 Ok(_order) => {
                     let d = self.digest();
                     self.log(
@@ -712,7 +931,7 @@ impl Gate {
                     self.end_use(now_usec, UseEndReason::Refused, &mut out);
                     Ok(())
                 }
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e),
             },
         };
         let accepted = result.is_ok();
@@ -749,14 +968,25 @@ impl Gate {
         out
     }
 
+    /// Runs a transition of the loaded document's machine; none loaded: refused.
+    fn with_lifecycle<T>(
+        &mut self,
+        f: impl FnOnce(&mut Lifecycle) -> Result<T, utkik_shared::authz::TransitionError>,
+    ) -> Result<T, String> {
+        match &mut self.lifecycle {
+            Some(l) => f(l).map_err(|e| e.to_string()),
+            None => Err("no authorization loaded".into()),
+        }
+    }
+
     /// Saves the state before a command's effect is reported. If it cannot be saved, a use the
     /// command started is stopped again (after a restart it would come back without it) and
     /// the command is reported FAILED; a stop, revocation or refusal stays in force.
     fn persist_before_reporting(&mut self, now_usec: u64, out: &mut GateOutput) {
         if let Err(e) = self.persist(now_usec) {
             tracing::error!(request_id = self.last_request_id, "{e}");
-            if self.lifecycle.state().allows_identification() {
-                self.lifecycle.stop(now_usec);
+            if self.allows_identification() {
+                self.stop_lifecycle(now_usec);
                 self.end_use(now_usec, UseEndReason::Shutdown, out);
             }
             self.last_result = MavResult::MAV_RESULT_FAILED;
@@ -770,10 +1000,13 @@ impl Gate {
         }
     }
 
-    /// Loads the model (first time) and enrols the designated persons. On
-    /// failure identification is stopped again.
-    /// Loads the template model (first time) and enrols the designated persons.
+    /// Loads the template model (first time) and enrols the loaded document's designated
+    /// persons from the images beside it (an upload's: those stored with it).
     fn enrol(&mut self) -> Result<(), EnrolError> {
+        let Some(lifecycle) = &self.lifecycle else {
+            self.enrolled.clear();
+            return Ok(());
+        };
         if self.model.is_none() {
             let path = self
                 .cache
@@ -783,7 +1016,7 @@ impl Gate {
         }
         let model = self.model.as_ref().expect("loaded above");
         self.enrolled = enrol_designated(
-            self.lifecycle.authorization().document(),
+            lifecycle.authorization().document(),
             &self.authorization_dir,
             &self.cache,
             model,
@@ -794,8 +1027,12 @@ impl Gate {
     fn start_use(&mut self, operator: &str, now_usec: u64) -> Result<(), String> {
         match self.enrol() {
             Ok(()) => {
+                let Some(lifecycle) = &self.lifecycle else {
+                    return Err("no authorization loaded".into());
+                };
+                let doc = lifecycle.authorization().document().clone();
+                let deadline_usec = lifecycle.urgent_deadline_usec().unwrap_or(now_usec);
                 self.use_started_usec = Some(now_usec);
-                let doc = self.lifecycle.authorization().document().clone();
                 let d = self.digest();
                 if let Some(u) = &doc.urgent {
                     self.log(
@@ -804,7 +1041,7 @@ impl Gate {
                             authorization_digest: d,
                             senior_officer_id: operator.into(),
                             justification: u.justification.clone(),
-                            deadline_usec: self.lifecycle.urgent_deadline_usec().unwrap_or(now_usec),
+                            deadline_usec,
                         },
                     );
                 }
@@ -821,7 +1058,7 @@ impl Gate {
                 Ok(())
             }
             Err(e) => {
-                self.lifecycle.stop(now_usec);
+                self.stop_lifecycle(now_usec);
                 self.enrolled.clear();
                 Err(format!("enrolment: {e}"))
             }
@@ -830,7 +1067,8 @@ impl Gate {
 
     /// Ends the running use: the enrolled templates go. Stop, revoke and
     /// refusal also delete every match and evidence crop of the use and write
-    /// the deletion receipt.
+    /// the deletion receipt; revoke and refusal of an uploaded document also its enrolment
+    /// images (the document cannot run again, and they are data of the use).
     fn end_use(&mut self, now_usec: u64, reason: UseEndReason, out: &mut GateOutput) {
         let templates = self.enrolled.iter().map(|e| e.templates.len() as u64).sum::<u64>();
         self.enrolled.clear();
@@ -866,8 +1104,36 @@ impl Gate {
                 }
             }
         }
-        let doc_id = self.lifecycle.authorization().document().decision_id.clone();
+        let Some(doc) = self.lifecycle.as_ref().map(|l| l.authorization().document().clone()) else {
+            return;
+        };
+        let doc_id = doc.decision_id.clone();
         let n = matches.len() as u64;
+        if self.source == DocumentSource::Upload && matches!(reason, UseEndReason::Revoked | UseEndReason::Refused) {
+            let images = self.uploads.delete_images(&d, &doc);
+            if images > 0 {
+                self.log(
+                    now_usec,
+                    AuditEvent::Erasure {
+                        user_id: if reason == UseEndReason::Refused {
+                            "urgent refusal".into()
+                        } else {
+                            "revocation".into()
+                        },
+                        what: format!(
+                            "{images} uploaded enrolment images of `{doc_id}` ({}): the use was {}",
+                            self.uploads.dir_of(&d).display(),
+                            if reason == UseEndReason::Refused {
+                                "refused"
+                            } else {
+                                "revoked"
+                            }
+                        ),
+                        payloads: Vec::new(),
+                    },
+                );
+            }
+        }
         self.log(
             now_usec,
             AuditEvent::DeletionReceipt {
@@ -893,6 +1159,9 @@ impl Gate {
                     },
                 ],
                 payloads,
+                // Derived files exist only at the ground.
+                not_found: Vec::new(),
+                problems: Vec::new(),
             },
         );
     }
@@ -901,9 +1170,15 @@ impl Gate {
     /// enrolled templates go). Call at least once a second.
     pub fn tick(&mut self, now_usec: u64) -> GateOutput {
         let mut out = GateOutput::default();
-        let state = self.lifecycle.tick(now_usec);
-        if self.use_started_usec.is_some() && !state.allows_identification() {
-            let reason = if state == AuthzState::UrgentExpired {
+        if now_usec >= self.next_retention_usec {
+            self.next_retention_usec = now_usec.saturating_add(RETENTION_EVERY_USEC);
+            if let Err(e) = apply_retention(&mut self.audit, &self.payloads, now_usec) {
+                tracing::error!("retention: {e}");
+            }
+        }
+        let state = self.lifecycle.as_mut().map(|l| l.tick(now_usec));
+        if self.use_started_usec.is_some() && !state.is_some_and(AuthzState::allows_identification) {
+            let reason = if state == Some(AuthzState::UrgentExpired) {
                 UseEndReason::UrgentDeadline
             } else {
                 UseEndReason::WindowEnded
@@ -931,9 +1206,11 @@ impl Gate {
         let mut out = GateOutput::default();
         // The link's return is logged before the command it carries takes effect.
         self.link_update(now_usec, &mut out);
-        let is_command = RawFrame::parse(frame)
-            .is_ok_and(|f| f.msg_id() == <UTKIK_AUTHZ_COMMAND_DATA as mavlink_core::MessageData>::ID);
-        if is_command {
+        let msg_id = RawFrame::parse(frame).map(|f| f.msg_id()).ok();
+        if msg_id == Some(<UTKIK_UPLOAD_CHUNK_DATA as mavlink_core::MessageData>::ID) {
+            out.messages.extend(self.handle_upload_frame(frame, now_usec));
+        }
+        if msg_id == Some(<UTKIK_AUTHZ_COMMAND_DATA as mavlink_core::MessageData>::ID) {
             let o = self.handle_command_frame(frame, now_usec);
             out.alerts.extend(o.alerts);
             out.messages.extend(o.messages);
@@ -943,6 +1220,78 @@ impl Gate {
         out
     }
 
+    /// One UTKIK_UPLOAD_CHUNK frame (see [`super::upload`]): the acks to send. A complete
+    /// bundle is verified and stored, and logged either way; it runs nothing by itself.
+    fn handle_upload_frame(&mut self, frame: &[u8], now_usec: u64) -> Vec<MavMessage> {
+        let intake = self
+            .uploads
+            .take(frame, &self.link_key, self.system_id, self.component_id, now_usec);
+        match intake {
+            Intake::Nothing => Vec::new(),
+            Intake::Ack(a) => vec![MavMessage::UTKIK_UPLOAD_ACK(a)],
+            Intake::Refused { ack, reason } => {
+                tracing::warn!("upload refused: {reason}");
+                self.log(
+                    now_usec,
+                    AuditEvent::AuthorizationRefused {
+                        field: "upload".into(),
+                        reason,
+                    },
+                );
+                vec![MavMessage::UTKIK_UPLOAD_ACK(ack)]
+            }
+            Intake::Complete {
+                ground_system,
+                upload_id,
+                bytes,
+            } => {
+                let sha: String = <sha2::Sha256 as sha2::Digest>::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let what = format!("upload {upload_id} ({} bytes, bundle_sha256 {sha})", bytes.len());
+                let outcome = match self.uploads.store(&bytes, &self.trust, now_usec) {
+                    Ok(stored) => {
+                        let v = &stored.verified;
+                        tracing::info!(
+                            digest = %v.digest().to_hex(),
+                            decision_id = %v.document().decision_id,
+                            issuer = %v.signer().key_id,
+                            images = stored.images,
+                            "{what} stored as {}: it runs only when a signed command names it",
+                            stored.path.display()
+                        );
+                        self.log(
+                            now_usec,
+                            AuditEvent::AuthorizationLoaded {
+                                authorization_digest: v.digest(),
+                                decision_id: v.document().decision_id.clone(),
+                                issuer_key_id: v.signer().key_id.clone(),
+                            },
+                        );
+                        Ok(v.digest())
+                    }
+                    Err(refusal) => {
+                        tracing::warn!("{what} refused: {refusal}");
+                        self.log(
+                            now_usec,
+                            AuditEvent::AuthorizationRefused {
+                                field: format!("upload: {}", refusal.part),
+                                reason: format!("{what}: {}", refusal.reason),
+                            },
+                        );
+                        Err(refusal.reason)
+                    }
+                };
+                vec![MavMessage::UTKIK_UPLOAD_ACK(self.uploads.finish(
+                    ground_system,
+                    upload_id,
+                    &outcome,
+                ))]
+            }
+        }
+    }
+
     /// Whether identification is suspended now (the state allows it, the link does not).
     pub fn link_lost(&self, now_usec: u64) -> bool {
         !self.link.alive(now_usec)
@@ -950,7 +1299,7 @@ impl Gate {
 
     /// Logs the link's transitions while a use runs (LAW.md 2.4) and sends the status at once.
     fn link_update(&mut self, now_usec: u64, out: &mut GateOutput) {
-        let running = self.lifecycle.state().allows_identification() && self.use_started_usec.is_some();
+        let running = self.allows_identification() && self.use_started_usec.is_some();
         let d = self.digest();
         match self.link.update(now_usec) {
             Some(LinkTransition::Lost { last_heard_usec }) => {
@@ -1001,7 +1350,11 @@ impl Gate {
         // LAW.md 2.4: with the ground not heard for the stop time, no template is computed.
         let link_alive = self.link.alive(now_usec);
         for face in faces {
-            if self.lifecycle.may_identify(now_usec, face.ground.as_ref()).is_err() {
+            if self
+                .lifecycle
+                .as_mut()
+                .is_none_or(|l| l.may_identify(now_usec, face.ground.as_ref()).is_err())
+            {
                 continue;
             }
             any_inside = true;
@@ -1127,18 +1480,18 @@ impl Gate {
 
     /// UTKIK_AUTHZ_STATUS as enforced now (sent at 1 Hz and on every change).
     pub fn status_message(&mut self, now_usec: u64, _position: Option<&GeoPoint>) -> MavMessage {
-        let remaining_usec = self.lifecycle.remaining_usec(now_usec);
+        let remaining_usec = self.lifecycle.as_mut().map_or(0, |l| l.remaining_usec(now_usec));
         MavMessage::UTKIK_AUTHZ_STATUS(UTKIK_AUTHZ_STATUS_DATA {
             time_usec: now_usec,
             authorization_digest: *self.digest().as_bytes(),
-            state: state_of(self.lifecycle.state()),
+            state: self.state().map_or(UtkikAuthzState::UTKIK_AUTHZ_STATE_NONE, state_of),
             inside_area: u8::from(self.inside_area),
             remaining: (remaining_usec / 1_000_000).min(u32::MAX as u64) as u32,
             templates_computed: self.template_model_calls().min(u32::MAX as u64) as u32,
             matches: self.matches_sent.min(u16::MAX as u64) as u16,
             last_request_id: self.last_request_id,
             last_result: self.last_result,
-            suspended: if self.lifecycle.state().allows_identification() && !self.link.alive(now_usec) {
+            suspended: if self.allows_identification() && !self.link.alive(now_usec) {
                 utkik_shared::dialect::UtkikAuthzSuspension::UTKIK_AUTHZ_SUSPENSION_LINK_LOST.bits() as u8
             } else {
                 0
@@ -1160,7 +1513,7 @@ impl Gate {
         }
         // A shutdown ends the use (logged above): the next start comes back stopped, to be
         // activated again by the ground. Only a crash leaves a use running across a restart.
-        self.lifecycle.stop(now_usec);
+        self.stop_lifecycle(now_usec);
         if let Err(e) = self.persist(now_usec) {
             tracing::error!("{e}");
         }
@@ -1184,4 +1537,39 @@ impl Gate {
         self.audit.set_signer(Some(signer), CHECKPOINT_EVERY_RECORDS);
         self.audit.checkpoint(now_usec).map(|_| ())
     }
+}
+
+/// Applies the retention policy to the payload store (LAW.md 5.6): each deletion an erasure
+/// record. At start-up and every [`RETENTION_EVERY_USEC`].
+fn apply_retention(
+    audit: &mut AuditWriter,
+    payloads: &PayloadStore,
+    now_usec: u64,
+) -> Result<(), utkik_shared::audit::AuditError> {
+    let erased = utkik_shared::audit::erase::apply(
+        &utkik_shared::audit::RetentionPolicy::default(),
+        audit,
+        Some(payloads),
+        &[],
+        now_usec,
+    )?;
+    if !erased.payloads.is_empty() {
+        tracing::info!("retention: {} evidence crops erased (logged)", erased.payloads.len());
+    }
+    for p in &erased.problems {
+        tracing::warn!("retention: {p} (tried again at the next run)");
+    }
+    Ok(())
+}
+
+/// A SHA-256 digest from its hex (the saved state's keys were checked on reading).
+fn hex32(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }

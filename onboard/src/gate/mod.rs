@@ -10,7 +10,10 @@
 //!   ground station).
 //! - [`template_model`]: the face-template model and its call counter.
 //! - [`command_auth`]: who signed a command, with the roles the drone's trust store gives them.
-//! - [`saved_state`]: what survives a restart (lifecycle, matches held, last command).
+//! - [`saved_state`]: what survives a restart (lifecycle, matches held, last command, which
+//!   document is loaded).
+//! - [`upload`]: an authorization uploaded from the ground station (urgent use started there,
+//!   LAW.md 3.4): received, verified, stored; it runs when a command names it.
 
 pub mod command_auth;
 pub mod enrol;
@@ -18,6 +21,7 @@ pub mod evidence;
 pub mod identify;
 pub mod saved_state;
 pub mod template_model;
+pub mod upload;
 
 pub use identify::{AUDIT_LOG_FILE, Gate, GateError, GateFace, GateOutput, GateSetup, PAYLOAD_DIR};
 pub use utkik_shared::link_signing::{LinkKey, LinkKeyError, SignatureRefused};

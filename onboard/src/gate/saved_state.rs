@@ -11,8 +11,15 @@
 //! match is sent, so whatever the ground was told is on disk. A file that cannot be read or
 //! parsed stops start-up naming it: refusing to identify beats forgetting a revocation.
 //!
+//! Since `utkik-gate-state/2` the file also says which document the gate had loaded
+//! (`loaded`): the configured `gate.authorization`, or an authorization uploaded from the ground
+//! station and stored under `gate.audit_dir/uploads/<digest>/` (LAW.md 3.4). A drone killed
+//! during an urgent use started from an upload comes back with that document. A `/1` file (no
+//! `loaded`) is read as "the configured document".
+//!
 //! ```json
-//! { "format": "utkik-gate-state/1",
+//! { "format": "utkik-gate-state/2",
+//!   "loaded": { "digest": "<digest hex>", "source": "upload" },
 //!   "authorizations": { "<digest hex>": {
 //!     "lifecycle": { "state": "urgent", "clock_usec": 1, "urgent_started_usec": 1,
 //!                    "application_recorded_usec": null },
@@ -30,8 +37,10 @@ use utkik_shared::authz::LifecycleSnapshot;
 
 /// Name of the saved gate state inside the audit directory.
 pub const GATE_STATE_FILE: &str = "gate-state.json";
-/// `format` of the file.
-pub const GATE_STATE_FORMAT: &str = "utkik-gate-state/1";
+/// `format` of the file as written.
+pub const GATE_STATE_FORMAT: &str = "utkik-gate-state/2";
+/// The earlier format, still read (no `loaded`: the configured document).
+pub const GATE_STATE_FORMAT_1: &str = "utkik-gate-state/1";
 
 /// The state file cannot be read, parsed or written.
 #[derive(Debug, thiserror::Error)]
@@ -75,9 +84,32 @@ pub struct SavedUse {
     pub saved_usec: u64,
 }
 
+/// Where the loaded document came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentSource {
+    /// `gate.authorization` of the configuration.
+    Configured,
+    /// Uploaded from the ground station (UTKIK_UPLOAD_CHUNK), stored in
+    /// `gate.audit_dir/uploads/<digest>/`.
+    Upload,
+}
+
+/// The document the gate had loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadedDocument {
+    /// Its digest (hex).
+    pub digest: String,
+    /// Where it came from.
+    pub source: DocumentSource,
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SavedGate {
+    /// The document loaded when the file was written (`None`: none, or a `/1` file).
+    pub loaded: Option<LoadedDocument>,
     /// Per authorization digest (hex).
     pub authorizations: BTreeMap<String, SavedUse>,
 }
@@ -86,7 +118,13 @@ pub struct SavedGate {
 #[serde(deny_unknown_fields)]
 struct GateFile {
     format: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    loaded: Option<LoadedDocument>,
     authorizations: BTreeMap<String, SavedUse>,
+}
+
+fn is_digest_hex(key: &str) -> bool {
+    key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl SavedGate {
@@ -102,20 +140,29 @@ impl SavedGate {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let f: GateFile = serde::Deserialize::deserialize(&mut de).map_err(|e| err(e.to_string()))?;
         de.end().map_err(|e| err(e.to_string()))?;
-        if f.format != GATE_STATE_FORMAT {
+        if f.format != GATE_STATE_FORMAT && f.format != GATE_STATE_FORMAT_1 {
             return Err(err(format!(
-                "field `format`: `{}` is not `{GATE_STATE_FORMAT}`",
+                "field `format`: `{}` is not `{GATE_STATE_FORMAT}` (or `{GATE_STATE_FORMAT_1}`)",
                 f.format
             )));
         }
         for key in f.authorizations.keys() {
-            if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if !is_digest_hex(key) {
                 return Err(err(format!(
                     "field `authorizations`: key `{key}` is not a SHA-256 digest in hex"
                 )));
             }
         }
+        if let Some(l) = &f.loaded
+            && !is_digest_hex(&l.digest)
+        {
+            return Err(err(format!(
+                "field `loaded.digest`: `{}` is not a SHA-256 digest in hex",
+                l.digest
+            )));
+        }
         Ok(Self {
+            loaded: f.loaded,
             authorizations: f.authorizations,
         })
     }
@@ -124,6 +171,7 @@ impl SavedGate {
     pub fn to_json(&self) -> Vec<u8> {
         let f = GateFile {
             format: GATE_STATE_FORMAT.into(),
+            loaded: self.loaded.clone(),
             authorizations: self.authorizations.clone(),
         };
         serde_json::to_vec_pretty(&f).expect("plain data serialises")
@@ -162,7 +210,13 @@ mod tests {
     use utkik_shared::authz::AuthzState;
 
     fn sample() -> SavedGate {
-        let mut g = SavedGate::default();
+        let mut g = SavedGate {
+            loaded: Some(LoadedDocument {
+                digest: "ab".repeat(32),
+                source: DocumentSource::Upload,
+            }),
+            ..SavedGate::default()
+        };
         g.authorizations.insert(
             "ab".repeat(32),
             SavedUse {
@@ -209,7 +263,7 @@ mod tests {
             (
                 String::from_utf8(good.clone())
                     .unwrap()
-                    .replace("utkik-gate-state/1", "utkik-gate-state/9")
+                    .replace("utkik-gate-state/2", "utkik-gate-state/9")
                     .into_bytes(),
                 "format",
             ),
@@ -233,5 +287,20 @@ mod tests {
             let e = SavedGate::load(&path).unwrap_err().to_string();
             assert!(e.contains(GATE_STATE_FILE) && e.contains(needle), "{e}");
         }
+    }
+
+    /// A file written before the gate could load uploads names no document: the configured one.
+    #[test]
+    fn a_version_1_file_is_read_as_the_configured_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(GATE_STATE_FILE);
+        let mut old = sample();
+        old.loaded = None;
+        let text = String::from_utf8(old.to_json())
+            .unwrap()
+            .replace(GATE_STATE_FORMAT, GATE_STATE_FORMAT_1);
+        assert!(!text.contains("loaded"), "{text}");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(SavedGate::load(&path).unwrap(), old);
     }
 }

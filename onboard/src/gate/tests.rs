@@ -53,7 +53,7 @@ fn demo_link_key_file(dir: &Path) -> PathBuf {
 
 fn setup_in(dir: &Path, authorization: PathBuf, trust_store: PathBuf) -> GateSetup {
     GateSetup {
-        authorization,
+        authorization: Some(authorization),
         trust_store,
         link_key: demo_link_key_file(dir),
         audit_dir: dir.join("audit"),
@@ -254,7 +254,7 @@ fn audit_events(gate: &Gate) -> Vec<AuditEvent> {
 fn no_active_authorization_never_runs_or_loads_the_template_model() {
     let fx = permit();
     let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
-    assert_eq!(gate.state(), AuthzState::Pending);
+    assert_eq!(gate.state(), Some(AuthzState::Pending));
     let (frame, faces) = faces_in_scene(0, Some(inside()));
     for i in 0..3 {
         let out = gate.process(NOW_USEC + i * 33_333, &frame, &faces);
@@ -378,7 +378,7 @@ fn active_but_face_outside_the_area_or_unlocated_computes_nothing() {
         last_result(&out).1,
         utkik_shared::dialect::MavResult::MAV_RESULT_ACCEPTED
     );
-    assert_eq!(gate.state(), AuthzState::Active);
+    assert_eq!(gate.state(), Some(AuthzState::Active));
     let enrolment_calls = gate.template_model_calls();
     assert_eq!(enrolment_calls, 1, "one designated person, one image");
     let (frame, faces) = faces_in_scene(0, Some(outside()));
@@ -412,7 +412,7 @@ fn window_end_stops_identification_on_the_drones_own_clock() {
     let out = gate.process(DEMO_UNTIL_USEC, &frame, &faces);
     assert!(out.alerts.is_empty());
     assert_eq!(gate.template_model_calls(), calls, "after the window");
-    assert_eq!(gate.state(), AuthzState::Expired);
+    assert_eq!(gate.state(), Some(AuthzState::Expired));
     assert_eq!(
         gate.enrolled_persons(),
         0,
@@ -437,7 +437,7 @@ fn urgent_use_stops_after_24_hours_without_an_application() {
         last_result(&out).1,
         utkik_shared::dialect::MavResult::MAV_RESULT_ACCEPTED
     );
-    assert_eq!(gate.state(), AuthzState::Urgent);
+    assert_eq!(gate.state(), Some(AuthzState::Urgent));
     let (frame, faces) = faces_in_scene(0, Some(inside()));
     hear_ground(&mut gate, NOW_USEC + 23 * HOUR_USEC);
     gate.process(NOW_USEC + 23 * HOUR_USEC, &frame, &faces);
@@ -458,7 +458,7 @@ fn urgent_use_stops_after_24_hours_without_an_application() {
         calls,
         "24 h after the start, no application"
     );
-    assert_eq!(gate.state(), AuthzState::UrgentExpired);
+    assert_eq!(gate.state(), Some(AuthzState::UrgentExpired));
 }
 
 #[test]
@@ -486,7 +486,7 @@ fn urgent_use_with_a_recorded_application_runs_past_24_hours() {
     hear_ground(&mut gate, NOW_USEC + 30 * HOUR_USEC);
     gate.process(NOW_USEC + 30 * HOUR_USEC, &frame, &faces);
     assert_eq!(gate.template_model_calls(), calls + 1);
-    assert_eq!(gate.state(), AuthzState::Urgent);
+    assert_eq!(gate.state(), Some(AuthzState::Urgent));
 }
 
 #[test]
@@ -516,7 +516,7 @@ fn unsigned_wrongly_signed_or_foreign_digest_commands_are_refused_and_logged() {
     }
     let out = gate.handle_command_frame(&sign_frame(&link_key(), GROUND, &cmd), NOW_USEC);
     assert_eq!(last_result(&out), (3, MAV_RESULT_DENIED));
-    assert_eq!(gate.state(), AuthzState::Pending, "nothing activated");
+    assert_eq!(gate.state(), Some(AuthzState::Pending), "nothing activated");
     assert!(!gate.template_model_loaded());
     let (frame, faces) = faces_in_scene(0, Some(inside()));
     gate.process(NOW_USEC + 1, &frame, &faces);
@@ -544,7 +544,7 @@ fn unsigned_wrongly_signed_or_foreign_digest_commands_are_refused_and_logged() {
         NOW_USEC + 2,
     );
     assert_eq!(last_result(&out), (4, MAV_RESULT_ACCEPTED));
-    assert_eq!(gate.state(), AuthzState::Active);
+    assert_eq!(gate.state(), Some(AuthzState::Active));
 }
 
 #[test]
@@ -612,7 +612,7 @@ fn urgent_refusal_deletes_everything_of_the_use_and_writes_a_receipt() {
         2,
         NOW_USEC + 10,
     );
-    assert_eq!(gate.state(), AuthzState::Refused);
+    assert_eq!(gate.state(), Some(AuthzState::Refused));
     assert_eq!(out.cancelled_alerts, vec![alert_id], "the alert is no longer resent");
     assert_eq!(gate.matches_held(), 0);
     assert_eq!(gate.enrolled_persons(), 0);
@@ -774,7 +774,7 @@ fn revoking_a_permit_deletes_its_matches_and_crops_and_it_cannot_restart() {
         2,
         NOW_USEC + 2,
     );
-    assert_eq!(gate.state(), AuthzState::Revoked);
+    assert_eq!(gate.state(), Some(AuthzState::Revoked));
     assert_eq!(out.cancelled_alerts.len(), 1);
     assert_eq!(
         std::fs::read_dir(gate.payloads().dir()).unwrap().count(),
@@ -860,7 +860,7 @@ fn a_drone_without_a_set_clock_refuses_commands() {
     let stop = command(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP, 22);
     let out = gate.handle_command_frame(&sign_frame(&link_key(), GROUND, &stop), 30_000_000);
     assert_eq!(last_result(&out).0, 0, "refused, and its id not echoed");
-    assert_eq!(gate.state(), AuthzState::Pending);
+    assert_eq!(gate.state(), Some(AuthzState::Pending));
     assert!(
         audit_events(&gate)
             .iter()

@@ -85,8 +85,8 @@ pub struct OutLink<C: Clock> {
     latencies: Vec<(u64, u64)>,
     stats: OutStats,
     incoming: Vec<MavMessage>,
-    /// Frames kept whole (signature included) for the gate: every UTKIK_AUTHZ_COMMAND, and
-    /// every other signed frame (the ground's HEARTBEAT, acks): the gate counts those that
+    /// Frames kept whole (signature included) for the gate: every UTKIK_AUTHZ_COMMAND and
+    /// UTKIK_UPLOAD_CHUNK, and every other signed frame (the ground's HEARTBEAT, acks): the gate counts those that
     /// verify as the link being alive (LAW.md 2.4).
     ground_frames: Vec<Vec<u8>>,
     /// With a link key, only acks signed with it (and not replayed) count.
@@ -210,7 +210,7 @@ impl<C: Clock> OutLink<C> {
     }
 
     /// Raw frames from the ground for the gate (signature included), taken out: every
-    /// UTKIK_AUTHZ_COMMAND and every other signed frame.
+    /// UTKIK_AUTHZ_COMMAND and UTKIK_UPLOAD_CHUNK, and every other signed frame.
     pub fn take_ground_frames(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.ground_frames)
     }
@@ -255,12 +255,20 @@ impl<C: Clock> OutLink<C> {
             let now = self.clock.now_usec();
             self.decoder.push(&buf[..n]);
             while let Some(frame) = self.decoder.next_frame() {
-                // The gate checks commands itself, whole (even one whose payload does not parse
-                // is audit-logged there), and every signed frame for the link-loss stop. Commands
-                // get the larger share, so a flood of other frames cannot crowd out a STOP.
+                // The gate checks commands and upload chunks itself, whole (even one whose payload
+                // does not parse, or that is unsigned, is counted or audit-logged there), and every
+                // signed frame for the link-loss stop. Commands get the largest share, so a flood
+                // of other frames (chunks included) cannot crowd out a STOP.
                 let is_command = frame.msg_id() == utkik_shared::dialect::UTKIK_AUTHZ_COMMAND_DATA::ID;
-                let room = if is_command { 64 } else { 32 };
-                if (is_command || frame.is_signed()) && self.ground_frames.len() < room {
+                let is_chunk = frame.msg_id() == utkik_shared::dialect::UTKIK_UPLOAD_CHUNK_DATA::ID;
+                let room = if is_command {
+                    64
+                } else if is_chunk {
+                    48
+                } else {
+                    32
+                };
+                if (is_command || is_chunk || frame.is_signed()) && self.ground_frames.len() < room {
                     self.ground_frames.push(frame.as_bytes().to_vec());
                 }
                 let Ok(msg) = frame.decode::<MavMessage>() else {

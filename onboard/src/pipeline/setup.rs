@@ -21,7 +21,9 @@ pub fn gate_from_config(config: &Config) -> Result<Option<crate::gate::Gate>, Pi
         message: format!("model cache: {e}"),
     })?;
     let setup = crate::gate::GateSetup {
-        authorization: g.authorization.clone().into(),
+        authorization: Some(g.authorization.trim())
+            .filter(|a| !a.is_empty())
+            .map(std::path::PathBuf::from),
         trust_store: g.trust_store.clone().into(),
         link_key: g.link_key.clone().into(),
         audit_dir: g.audit_dir.clone().into(),
@@ -42,11 +44,18 @@ pub fn gate_from_config(config: &Config) -> Result<Option<crate::gate::Gate>, Pi
         gate.sign_checkpoints(signer, SystemClock.now_usec())
             .map_err(crate::gate::GateError::from)?;
     }
-    tracing::info!(
-        authorization = %g.authorization,
-        digest = %gate.digest().to_hex(),
-        "biometric gate loaded: pending until a signed activation from the ground"
-    );
+    match gate.loaded_document() {
+        Some((digest, source)) => tracing::info!(
+            authorization = %g.authorization,
+            digest = %digest.to_hex(),
+            ?source,
+            state = ?gate.state(),
+            "biometric gate loaded: nothing runs until a signed command from the ground"
+        ),
+        None => tracing::info!(
+            "biometric gate without an authorization (gate.enabled): it takes one uploaded from the ground station"
+        ),
+    }
     Ok(Some(gate))
 }
 /// Bound sockets and opened ports, acquired before any thread starts.

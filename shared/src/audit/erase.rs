@@ -270,6 +270,7 @@ mod tests {
                 recipient: "export".into(),
                 what: "alert".into(),
                 payloads: vec![crop.clone()],
+                file: None,
             },
         )
         .unwrap();

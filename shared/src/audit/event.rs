@@ -84,6 +84,66 @@ pub struct DeletedCount {
     pub count: u64,
 }
 
+/// What a file the ground station wrote from stored alert data is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DerivedFileKind {
+    /// The console's copy of an alert's image for a user to look at (not a disclosure).
+    ViewingFile,
+    /// An export of a confirmed alert's evidence (a disclosure).
+    Export,
+    /// A mission report (HTML, a disclosure).
+    Report,
+}
+
+impl DerivedFileKind {
+    /// The deletion receipt's kind for files of this kind.
+    pub fn use_data_kind(self) -> UseDataKind {
+        match self {
+            DerivedFileKind::ViewingFile => UseDataKind::ViewingFiles,
+            DerivedFileKind::Export => UseDataKind::Exports,
+            DerivedFileKind::Report => UseDataKind::Reports,
+        }
+    }
+}
+
+/// An alert whose data a derived file holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAlert {
+    /// The vehicle.
+    pub system_id: u8,
+    /// The alert id (a possible match's match id).
+    pub alert_id: u32,
+    /// For a possible match: its use, as the first 16 bytes of the authorization digest (what
+    /// UTKIK_BIOMETRIC_MATCH carries), lower-case hex. None for a plate hit (not of a use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_digest_prefix_hex: Option<String>,
+}
+
+/// A file written at the ground from stored alert data (LAW.md 3.3: a refused use's are found
+/// again from these records, also after a restart, and deleted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DerivedFile {
+    /// What it is.
+    pub kind: DerivedFileKind,
+    /// Where, as an absolute path (the station may be started from another directory).
+    pub path: String,
+    /// The alerts whose data it holds.
+    pub alerts: Vec<FileAlert>,
+}
+
+impl DerivedFile {
+    /// Whether it holds data of the use whose digest starts with `digest_prefix`.
+    pub fn holds_use(&self, digest_prefix: &[u8; 16]) -> bool {
+        let want = hex::encode(digest_prefix);
+        self.alerts
+            .iter()
+            .any(|a| a.use_digest_prefix_hex.as_deref() == Some(want.as_str()))
+    }
+}
+
 /// The content of one audit record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -220,6 +280,13 @@ pub enum AuditEvent {
         deleted: Vec<DeletedCount>,
         /// The payloads deleted from the payload store.
         payloads: Vec<PayloadRef>,
+        /// Derived files recorded for the use that were already gone (deleted by hand, moved),
+        /// per kind. Absent in receipts written before derived files were deleted.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        not_found: Vec<DeletedCount>,
+        /// What could not be deleted, in words (the file named); the rest was deleted.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        problems: Vec<String>,
     },
     /// A possible match (Art. 12(3)(c): the input that led to it).
     PossibleMatch {
@@ -278,6 +345,19 @@ pub enum AuditEvent {
         what: String,
         /// Payloads included.
         payloads: Vec<PayloadRef>,
+        /// The file written, when the disclosure is one (export, report): found again and
+        /// deleted when a use it holds is refused. Absent in older records and for dispatch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<DerivedFile>,
+    },
+    /// The console wrote an alert's image to a viewing file for the signed-in user (a terminal
+    /// cannot show a picture). The look itself is the `Consultation` "viewed ..."; this record
+    /// says where the copy is, so a refused use's copies are deleted too.
+    ViewingFileWritten {
+        /// For whom.
+        user_id: String,
+        /// The file.
+        file: DerivedFile,
     },
     /// Data was erased (retention, request).
     Erasure {
@@ -360,7 +440,10 @@ impl AuditEvent {
     pub fn is_identification(&self) -> bool {
         !matches!(
             self,
-            AuditEvent::StoredReadSearch { .. } | AuditEvent::Consultation { .. } | AuditEvent::Disclosure { .. }
+            AuditEvent::StoredReadSearch { .. }
+                | AuditEvent::Consultation { .. }
+                | AuditEvent::Disclosure { .. }
+                | AuditEvent::ViewingFileWritten { .. }
         ) && !self.is_plate_hit_alert()
     }
 
@@ -372,6 +455,15 @@ impl AuditEvent {
                 .and_then(|b| crate::mavframe::RawFrame::parse(&b).ok())
                 .is_some_and(|f| f.msg_id() == PLATE_READ_MSG_ID),
             _ => false,
+        }
+    }
+
+    /// The derived file the event records writing, if any (LAW.md 3.3).
+    pub fn derived_file(&self) -> Option<&DerivedFile> {
+        match self {
+            AuditEvent::Disclosure { file, .. } => file.as_ref(),
+            AuditEvent::ViewingFileWritten { file, .. } => Some(file),
+            _ => None,
         }
     }
 
@@ -461,6 +553,90 @@ mod tests {
         let json = serde_json::to_string(&plate).unwrap();
         assert!(json.starts_with(r#"{"kind":"alert_stored","#), "{json}");
         assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), plate);
+    }
+
+    #[test]
+    fn records_from_before_derived_files_read_and_encode_unchanged() {
+        // A receipt and a disclosure as written before the derived-file fields existed: they
+        // still parse, and encode to the same bytes (the body must stay canonical for its hash).
+        for old in [
+            r#"{"kind":"deletion_receipt","authorization_digest":"0101010101010101010101010101010101010101010101010101010101010101","decision_id":"U-1","site":"ground","deleted":[{"kind":"matches","count":1}],"payloads":[]}"#,
+            r#"{"kind":"disclosure","user_id":"bertil","recipient":"export file /x/alert-1-5.jpg","what":"alert 1/5","payloads":[]}"#,
+        ] {
+            let e: AuditEvent = serde_json::from_str(old).unwrap();
+            assert_eq!(serde_json::to_string(&e).unwrap(), old);
+            assert!(e.derived_file().is_none());
+        }
+    }
+
+    #[test]
+    fn derived_files_round_trip_and_name_their_uses() {
+        let use_a = [0xA1; 16];
+        let file = DerivedFile {
+            kind: DerivedFileKind::Report,
+            path: "/m/report.html".into(),
+            alerts: vec![
+                FileAlert {
+                    system_id: 1,
+                    alert_id: 5,
+                    use_digest_prefix_hex: Some(hex::encode(use_a)),
+                },
+                FileAlert {
+                    system_id: 1,
+                    alert_id: 7,
+                    use_digest_prefix_hex: None,
+                },
+            ],
+        };
+        assert!(file.holds_use(&use_a));
+        assert!(!file.holds_use(&[0xB2; 16]), "another use's file");
+        let plate_only = DerivedFile {
+            alerts: vec![file.alerts[1].clone()],
+            ..file.clone()
+        };
+        assert!(
+            !plate_only.holds_use(&[0; 16]),
+            "a plate hit is of no use, not even an all-zero one"
+        );
+        for e in [
+            AuditEvent::Disclosure {
+                user_id: "cecilia".into(),
+                recipient: "report file /m/report.html".into(),
+                what: "mission report".into(),
+                payloads: Vec::new(),
+                file: Some(file.clone()),
+            },
+            AuditEvent::ViewingFileWritten {
+                user_id: "anna".into(),
+                file: DerivedFile {
+                    kind: DerivedFileKind::ViewingFile,
+                    ..file.clone()
+                },
+            },
+            AuditEvent::DeletionReceipt {
+                authorization_digest: AuthzDigest([1; 32]),
+                decision_id: "U-1".into(),
+                site: "ground".into(),
+                deleted: vec![DeletedCount {
+                    kind: UseDataKind::Reports,
+                    count: 1,
+                }],
+                payloads: Vec::new(),
+                not_found: vec![DeletedCount {
+                    kind: UseDataKind::Exports,
+                    count: 1,
+                }],
+                problems: vec!["viewing file /v/x.jpg: Is a directory".into()],
+            },
+        ] {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), e, "{json}");
+        }
+        let json = r#"{"kind":"viewing_file_written","user_id":"anna","file":{"kind":"viewing_file","path":"/v","alerts":[],"x":1}}"#;
+        assert!(
+            serde_json::from_str::<AuditEvent>(json).is_err(),
+            "unknown fields refused inside too"
+        );
     }
 
     #[test]

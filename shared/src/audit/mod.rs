@@ -31,7 +31,9 @@ mod tests;
 
 pub use checkpoint::{CheckpointKeys, CheckpointSigner};
 pub use error::AuditError;
-pub use event::{AuditEvent, DeletedCount, PayloadRef, SuspendReason, UseEndReason, Verdict};
+pub use event::{
+    AuditEvent, DeletedCount, DerivedFile, DerivedFileKind, FileAlert, PayloadRef, SuspendReason, UseEndReason, Verdict,
+};
 pub use key_file::{KeyFileError, PublicKeyFile, anchor_text, parse_anchor, parse_public_key, parse_signer};
 pub use payload::PayloadStore;
 pub use record::{ChainHead, RecordBody, RecordHash};

@@ -324,6 +324,8 @@ fn payload_deletion_keeps_the_chain_valid() {
                 count: 1,
             }],
             payloads: vec![crop.clone()],
+            not_found: Vec::new(),
+            problems: Vec::new(),
         },
     )
     .unwrap();

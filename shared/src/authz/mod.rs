@@ -16,6 +16,7 @@
 //! - [`signing_key`]: an issuer's key file (the repository holds DEMO keys only).
 //! - [`actor`]: users and roles.
 //! - [`command_signature`]: the user signatures on commands and the roles the drone requires.
+//! - [`upload`]: an authorization and its enrolment images sent to the drone over the radio.
 
 pub mod actor;
 pub mod area;
@@ -27,6 +28,7 @@ pub mod link_watch;
 pub mod signed;
 pub mod signing_key;
 pub mod trust_store;
+pub mod upload;
 pub mod urgent;
 pub mod validate;
 pub mod window;

@@ -26,10 +26,14 @@ use ed25519_dalek::{Signature, Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::document::Authorization;
+use super::actor::Role;
+use super::document::{Authorization, IssuerKind};
 use super::error::AuthzError;
 use super::trust_store::{TrustStore, TrustedKey};
 use super::validate::validate;
+
+/// `issuer.key_id` prefix naming a crew member's own key (urgent use started at the station).
+pub const USER_KEY_PREFIX: &str = "user:";
 
 /// Prefix of the signed bytes (domain separation).
 pub const SIGNING_CONTEXT: &[u8] = b"utkik-authorization/1\n";
@@ -145,13 +149,22 @@ impl SignedAuthorization {
     /// the document claims, and the signature must verify (strictly: no
     /// malleable signatures, no weak keys).
     ///
+    /// An urgent use started at the ground station (LAW.md 3.4) is signed with the senior
+    /// officer's own crew key: `key_id` is [`USER_KEY_PREFIX`] + user id, and that user must be
+    /// in the store's crew with the senior-officer role, be the issuer named in the document,
+    /// and the document must claim the senior-officer kind. A crew key signs nothing else.
+    ///
     /// # Errors
     /// [`AuthzError::UntrustedKey`], [`AuthzError::WrongIssuerKind`] or [`AuthzError::BadSignature`].
-    pub fn verify_signature<'a>(&self, trust: &'a TrustStore) -> Result<&'a TrustedKey, AuthzError> {
+    pub fn verify_signature(&self, trust: &TrustStore) -> Result<TrustedKey, AuthzError> {
         let key_id = &self.document.issuer.key_id;
-        let trusted = trust
-            .get(key_id)
-            .ok_or_else(|| AuthzError::UntrustedKey { key_id: key_id.clone() })?;
+        let trusted = match key_id.strip_prefix(USER_KEY_PREFIX) {
+            Some(user_id) => self.crew_issuer(trust, user_id)?,
+            None => trust
+                .get(key_id)
+                .cloned()
+                .ok_or_else(|| AuthzError::UntrustedKey { key_id: key_id.clone() })?,
+        };
         if trusted.kind != self.document.issuer.kind {
             return Err(AuthzError::WrongIssuerKind {
                 key_id: key_id.clone(),
@@ -172,6 +185,38 @@ impl SignedAuthorization {
                     .into(),
             })?;
         Ok(trusted)
+    }
+
+    /// The crew key of `user_id` as an issuer key: senior officers only, for urgent use they
+    /// issue themselves.
+    fn crew_issuer(&self, trust: &TrustStore, user_id: &str) -> Result<TrustedKey, AuthzError> {
+        let key_id = &self.document.issuer.key_id;
+        let user = trust
+            .user(user_id)
+            .ok_or_else(|| AuthzError::UntrustedKey { key_id: key_id.clone() })?;
+        if !user.roles.contains(&Role::SeniorOfficer) {
+            return Err(AuthzError::invalid(
+                "document.issuer.key_id",
+                format!(
+                    "crew member `{user_id}` is not a senior officer: only a senior officer's own key signs an urgent use"
+                ),
+            ));
+        }
+        if self.document.issuer.name != user_id {
+            return Err(AuthzError::invalid(
+                "document.issuer.key_id",
+                format!(
+                    "the key of `{user_id}` signs only as issuer `{user_id}`, not `{}`",
+                    self.document.issuer.name
+                ),
+            ));
+        }
+        Ok(TrustedKey {
+            key_id: key_id.clone(),
+            kind: IssuerKind::SeniorOfficer,
+            holder: user.holder.clone(),
+            key: user.key,
+        })
     }
 
     /// The digest, when the signature field is well-formed.
@@ -207,7 +252,7 @@ impl VerifiedAuthorization {
     /// As [`SignedAuthorization::verify_signature`], then as [`validate`].
     pub fn verify(signed: SignedAuthorization, trust: &TrustStore, now_usec: u64) -> Result<Self, AuthzError> {
         // Signature first: the content of an unsigned document is not worth interpreting.
-        let signer = signed.verify_signature(trust)?.clone();
+        let signer = signed.verify_signature(trust)?;
         validate(&signed.document, now_usec)?;
         let digest = signed.digest()?;
         Ok(Self { signed, digest, signer })
@@ -294,6 +339,7 @@ pub(crate) mod testkeys {
 
 #[cfg(test)]
 mod tests {
+    use super::super::actor::Role;
     use super::super::document::IssuerKind;
     use super::super::document::sample::{self, FROM_USEC, UNTIL_USEC};
     use super::testkeys::*;
@@ -388,6 +434,65 @@ mod tests {
         let s = SignedAuthorization::sign(doc, &prosecutor());
         let e = authorize(s.to_json_pretty().as_bytes(), &trust(), FROM_USEC).unwrap_err();
         assert!(matches!(e, AuthzError::WrongIssuerKind { .. }), "{e}");
+    }
+
+    /// The store of [`trust`] plus a crew: `cecilia` (senior officer, key 21) and `anna`
+    /// (operator, key 22).
+    fn trust_with_crew() -> TrustStore {
+        use crate::authz::trust_store::TrustedUser;
+        let mut t = trust();
+        for (user_id, role, seed) in [("cecilia", Role::SeniorOfficer, 21u8), ("anna", Role::Operator, 22)] {
+            t.insert_user(TrustedUser {
+                user_id: user_id.into(),
+                roles: vec![role],
+                holder: user_id.into(),
+                key: SigningKey::from_bytes(&[seed; 32]).verifying_key(),
+            })
+            .unwrap();
+        }
+        t
+    }
+
+    fn urgent_by(user_id: &str) -> Authorization {
+        let mut doc = sample::urgent();
+        doc.issuer.key_id = format!("{USER_KEY_PREFIX}{user_id}");
+        doc.issuer.name = user_id.into();
+        doc.urgent.as_mut().unwrap().senior_officer_id = user_id.into();
+        doc
+    }
+
+    #[test]
+    fn a_senior_officer_signs_urgent_use_with_her_own_crew_key_and_nobody_else_can() {
+        let t = trust_with_crew();
+        let check = |doc: Authorization, seed: u8| {
+            let s = SignedAuthorization::sign(doc, &SigningKey::from_bytes(&[seed; 32]));
+            authorize(s.to_json_pretty().as_bytes(), &t, FROM_USEC)
+        };
+        // Control: the senior officer's own key, as herself.
+        let v = check(urgent_by("cecilia"), 21).unwrap();
+        assert_eq!(v.signer().key_id, "user:cecilia");
+        assert_eq!(v.signer().kind, IssuerKind::SeniorOfficer);
+        // An operator's crew key is not a senior officer's.
+        let e = check(urgent_by("anna"), 22).unwrap_err();
+        assert!(e.to_string().contains("not a senior officer"), "{e}");
+        // Her key with another key's signature.
+        let e = check(urgent_by("cecilia"), 22).unwrap_err();
+        assert!(matches!(e, AuthzError::BadSignature { .. }), "{e}");
+        // Her key, but claiming someone else as issuer.
+        let mut doc = urgent_by("cecilia");
+        doc.issuer.name = "kalle".into();
+        doc.urgent.as_mut().unwrap().senior_officer_id = "kalle".into();
+        let e = check(doc, 21).unwrap_err();
+        assert!(e.to_string().contains("signs only as issuer `cecilia`"), "{e}");
+        // Her key on a permit (kind prosecutor): refused.
+        let mut doc = sample::permit();
+        doc.issuer.key_id = "user:cecilia".into();
+        doc.issuer.name = "cecilia".into();
+        let e = check(doc, 21).unwrap_err();
+        assert!(matches!(e, AuthzError::WrongIssuerKind { .. }), "{e}");
+        // Someone not in the crew.
+        let e = check(urgent_by("mallory"), 23).unwrap_err();
+        assert!(matches!(e, AuthzError::UntrustedKey { .. }), "{e}");
     }
 
     #[test]

@@ -31,17 +31,43 @@ pub enum UseDataKind {
     /// records; a receipt without this kind did not touch the recordings.
     #[serde(rename = "recorded_messages")]
     RecordedMessages,
+    /// Files the ground console wrote so a user could look at an alert's evidence crop (a
+    /// terminal cannot show a picture): `<audit>/viewing/alert-S-A-seen-by-USER.jpg`.
+    ViewingFiles,
+    /// Export files of a confirmed match's evidence (`alert-S-A.jpg`, a disclosure).
+    Exports,
+    /// Mission reports (HTML) that list a match of the use: deleted whole, whatever else they
+    /// hold, since a report is one file and can be written again from the (redacted) recording.
+    Reports,
 }
 
 impl UseDataKind {
     /// Every kind: all of them are deleted when an urgent use is refused.
-    pub const ALL: [UseDataKind; 5] = [
+    pub const ALL: [UseDataKind; 8] = [
         UseDataKind::Templates,
         UseDataKind::Matches,
         UseDataKind::EvidenceCrops,
         UseDataKind::AlertRecords,
         UseDataKind::RecordedMessages,
+        UseDataKind::ViewingFiles,
+        UseDataKind::Exports,
+        UseDataKind::Reports,
     ];
+
+    /// The kind in words, for receipts shown to people (the console, the IMY report); the
+    /// audit log keeps the snake-case name.
+    pub fn label(self) -> &'static str {
+        match self {
+            UseDataKind::Templates => "face templates",
+            UseDataKind::Matches => "possible matches",
+            UseDataKind::EvidenceCrops => "evidence crops",
+            UseDataKind::AlertRecords => "alert records",
+            UseDataKind::RecordedMessages => "messages in tlog recordings",
+            UseDataKind::ViewingFiles => "console viewing files",
+            UseDataKind::Exports => "export files",
+            UseDataKind::Reports => "mission reports (deleted whole)",
+        }
+    }
 }
 
 /// The order to delete everything of a refused urgent use, on the drone and
@@ -108,9 +134,14 @@ mod tests {
                 "matches",
                 "evidence_crops",
                 "alert_records",
-                "recorded_messages"
+                "recorded_messages",
+                "viewing_files",
+                "exports",
+                "reports"
             ]
         );
+        let labels: std::collections::BTreeSet<&str> = UseDataKind::ALL.iter().map(|k| k.label()).collect();
+        assert_eq!(labels.len(), UseDataKind::ALL.len(), "a label per kind");
         let k: UseDataKind = serde_json::from_str("\"recorded_messages\"").unwrap();
         assert_eq!(k, UseDataKind::RecordedMessages);
     }

@@ -179,7 +179,7 @@ fn resuming_needs_the_link_and_the_window() {
     gate.tick(NOW_USEC + 40 * S);
     assert_eq!(suspensions(&gate), (2, 1));
     gate.tick(DEMO_UNTIL_USEC);
-    assert_eq!(gate.state(), AuthzState::Expired);
+    assert_eq!(gate.state(), Some(AuthzState::Expired));
     hear_ground(&mut gate, DEMO_UNTIL_USEC + S);
     let calls = gate.template_model_calls();
     gate.process(DEMO_UNTIL_USEC + S, &frame, &faces);

@@ -32,7 +32,7 @@ fn a_restarted_gate_keeps_its_matches_waits_for_the_ground_and_a_revocation_stic
     drop(gate); // kill -9: no shutdown, no UseEnded
 
     let mut gate = Gate::open(&fx.setup, NOW_USEC + 30 * S).unwrap();
-    assert_eq!(gate.state(), AuthzState::Active, "the use goes on");
+    assert_eq!(gate.state(), Some(AuthzState::Active), "the use goes on");
     assert_eq!(gate.matches_held(), 1, "the match and its crop are still known");
     assert_eq!(restored(&gate), Some((AuthzState::Active, None, 1)));
     assert!(gate.enrolled_persons() > 0, "re-enrolled at start-up");
@@ -97,7 +97,7 @@ fn a_restarted_gate_keeps_its_matches_waits_for_the_ground_and_a_revocation_stic
 
     // Revoked stays revoked: an ACTIVATE after the restart is refused.
     let mut gate = Gate::open(&fx.setup, NOW_USEC + 50 * S).unwrap();
-    assert_eq!(gate.state(), AuthzState::Revoked);
+    assert_eq!(gate.state(), Some(AuthzState::Revoked));
     let out = send_signed(
         &mut gate,
         UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE,
@@ -105,7 +105,7 @@ fn a_restarted_gate_keeps_its_matches_waits_for_the_ground_and_a_revocation_stic
         NOW_USEC + 51 * S,
     );
     assert_eq!(last_result(&out), (3, MAV_RESULT_DENIED));
-    assert_eq!(gate.state(), AuthzState::Revoked);
+    assert_eq!(gate.state(), Some(AuthzState::Revoked));
     assert!(!gate.template_model_loaded(), "never loaded after the restart");
     verify_file(gate.audit_path(), &VerifyOptions::default()).expect("one chain across the restarts");
 
@@ -133,7 +133,7 @@ fn an_urgent_use_keeps_its_start_and_deadline_and_a_refusal_stays() {
         1,
         NOW_USEC,
     );
-    assert_eq!(gate.state(), AuthzState::Urgent);
+    assert_eq!(gate.state(), Some(AuthzState::Urgent));
     drop(gate);
 
     // Back 20 hours later: the deadline is still start + 24 h, not restart + 24 h.
@@ -159,7 +159,7 @@ fn an_urgent_use_keeps_its_start_and_deadline_and_a_refusal_stays() {
         calls + 1,
         "the 24 h ran from the first start"
     );
-    assert_eq!(gate.state(), AuthzState::UrgentExpired);
+    assert_eq!(gate.state(), Some(AuthzState::UrgentExpired));
 
     // Refused: the refusal survives the next restart, and so does the deletion.
     send_signed(
@@ -168,7 +168,7 @@ fn an_urgent_use_keeps_its_start_and_deadline_and_a_refusal_stays() {
         2,
         deadline + S,
     );
-    assert_eq!(gate.state(), AuthzState::Refused);
+    assert_eq!(gate.state(), Some(AuthzState::Refused));
     drop(gate);
     let saved = std::fs::read_to_string(fx.setup.audit_dir.join(GATE_STATE_FILE)).unwrap();
     assert!(saved.contains(r#""state": "refused""#), "{saved}");
@@ -177,7 +177,7 @@ fn an_urgent_use_keeps_its_start_and_deadline_and_a_refusal_stays() {
         "no match of a refused use is kept: {saved}"
     );
     let mut gate = Gate::open(&fx.setup, deadline + 2 * S).unwrap();
-    assert_eq!(gate.state(), AuthzState::Refused);
+    assert_eq!(gate.state(), Some(AuthzState::Refused));
     let out = send_signed(
         &mut gate,
         UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_START,
@@ -258,5 +258,9 @@ fn a_forged_frame_with_the_next_request_id_does_not_block_the_genuine_command() 
         NOW_USEC + 3 * S,
     );
     assert_eq!(last_result(&out), (2, MAV_RESULT_ACCEPTED));
-    assert_eq!(gate.state(), AuthzState::Revoked, "applied, not taken for a resend");
+    assert_eq!(
+        gate.state(),
+        Some(AuthzState::Revoked),
+        "applied, not taken for a resend"
+    );
 }

@@ -54,7 +54,7 @@ fn refusals(gate: &Gate) -> Vec<String> {
 }
 
 fn nothing_runs(gate: &mut Gate) {
-    assert_eq!(gate.state(), AuthzState::Pending, "nothing activated");
+    assert_eq!(gate.state(), Some(AuthzState::Pending), "nothing activated");
     let (frame, faces) = faces_in_scene(0, Some(inside()));
     gate.process(NOW_USEC + 1, &frame, &faces);
     assert_eq!(gate.template_model_calls(), 0, "no template computed");
@@ -149,7 +149,7 @@ fn link_signed_commands_without_a_valid_user_signature_or_with_the_wrong_role_ar
         last_result(&send(&mut gate, good, NOW_USEC + 2)),
         (5, MAV_RESULT_ACCEPTED)
     );
-    assert_eq!(gate.state(), AuthzState::Active);
+    assert_eq!(gate.state(), Some(AuthzState::Active));
     assert_eq!(gate.template_model_calls(), 1, "enrolment of the designated person");
 }
 
@@ -190,7 +190,7 @@ fn urgent_start_needs_a_senior_officers_signature() {
         last_result(&send(&mut gate, cmd, NOW_USEC + 1)),
         (3, MAV_RESULT_ACCEPTED)
     );
-    assert_eq!(gate.state(), AuthzState::Urgent);
+    assert_eq!(gate.state(), Some(AuthzState::Urgent));
     // The record names the senior officer the trust store vouches for.
     assert!(
         audit_events(&gate).iter().any(
@@ -241,7 +241,7 @@ fn two_operators_activate_one_operator_twice_does_not() {
     cosign_command(&mut two, "bertil", &demo_key("bertil"));
     let at = NOW_USEC + 3 * 60 * 1_000_000;
     assert_eq!(last_result(&send(&mut gate, two, at)), (3, MAV_RESULT_ACCEPTED));
-    assert_eq!(gate.state(), AuthzState::Active);
+    assert_eq!(gate.state(), Some(AuthzState::Active));
     assert!(
         audit_events(&gate)
             .iter()
@@ -273,7 +273,7 @@ fn stop_always_stops_whatever_the_user_signature() {
             t,
         );
         assert_eq!(last_result(&out), (request_id, MAV_RESULT_ACCEPTED));
-        assert_eq!(gate.state(), AuthzState::Active);
+        assert_eq!(gate.state(), Some(AuthzState::Active));
         request_id += 1;
         t += 10_000_000;
         let mut stop = bare(&gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_STOP, request_id, t, user);
@@ -282,7 +282,7 @@ fn stop_always_stops_whatever_the_user_signature() {
         }
         let out = send(&mut gate, stop, t);
         assert_eq!(last_result(&out), (request_id, MAV_RESULT_ACCEPTED), "{user}");
-        assert_eq!(gate.state(), AuthzState::Stopped, "{user}");
+        assert_eq!(gate.state(), Some(AuthzState::Stopped), "{user}");
         let calls = gate.template_model_calls();
         let (frame, faces) = faces_in_scene(0, Some(inside()));
         gate.process(t + 1, &frame, &faces);
@@ -339,7 +339,7 @@ fn an_old_signed_activate_in_a_new_frame_does_not_restart_the_use() {
     );
     sign_command(&mut stop, &demo_key("cecilia"));
     assert_eq!(last_result(&send(&mut gate, stop, stop_time)), (2, MAV_RESULT_ACCEPTED));
-    assert_eq!(gate.state(), AuthzState::Stopped);
+    assert_eq!(gate.state(), Some(AuthzState::Stopped));
     // The same signed ACTIVATE under another request id would not verify; under its own id it
     // follows the STOP (the drone's last request), so it is not a resend: it is refused as old.
     stop_time += 1_000_000;
@@ -347,7 +347,7 @@ fn an_old_signed_activate_in_a_new_frame_does_not_restart_the_use() {
         last_result(&send(&mut gate, activate.clone(), stop_time)),
         (1, MAV_RESULT_DENIED)
     );
-    assert_eq!(gate.state(), AuthzState::Stopped);
+    assert_eq!(gate.state(), Some(AuthzState::Stopped));
     // Eleven minutes later on a fresh drone (the in-memory order forgotten): too old.
     let mut fresh = Gate::open(&fx.setup, NOW_USEC + 11 * 60 * 1_000_000).unwrap();
     assert_eq!(
