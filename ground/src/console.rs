@@ -34,6 +34,10 @@ commands:
   authz ACTION                  activate | stop | revoke | urgent-start | urgent-applied | urgent-refused
                                 (signed with your key; an operator's activate waits for a co-signature)
   authz cosign                  a second operator co-signs the activation another operator proposed
+  urgent DRAFT.toml             senior officer: start urgent use from a draft (purpose, persons with
+                                enrolment images, area, window, justification; see
+                                assets/authz/urgent-draft.example.toml): signed with your key, sent
+                                to the drone, URGENT_START when the drone has verified it
   evidence SYS ALERT            open an alert's image: a possible match's evidence crop or a plate
                                 hit's plate image (logged; needed before a verdict or a check)
   confirm SYS ALERT             confirm an alert (a possible match needs two different users)
@@ -61,6 +65,8 @@ pub enum Command {
     Authz(AuthzAction),
     /// Co-sign the activation another operator proposed (two-operator activation).
     CoSign,
+    /// Start urgent use from the draft file (senior officer).
+    Urgent(PathBuf),
     /// Open an alert's image (evidence crop or plate image; written to a viewing file; logged).
     Evidence(u8, u32),
     /// Confirm alert (system id, alert id).
@@ -194,6 +200,10 @@ impl Command {
                 }
                 Command::Search(args.join(" "))
             }
+            "urgent" => match args {
+                [path] => Command::Urgent(PathBuf::from(path)),
+                _ => return Err(ConsoleError::Usage("urgent DRAFT.toml")),
+            },
             "screenshot" => match args {
                 [path] if path.to_ascii_lowercase().ends_with(".png") => Command::Screenshot(PathBuf::from(path)),
                 _ => return Err(ConsoleError::Usage("screenshot FILE.png")),
@@ -363,6 +373,16 @@ impl Console {
                         }
                     }
                 }
+                for u in world.uploads.active() {
+                    let (got, total) = u.sender.progress();
+                    let _ = write!(
+                        s,
+                        "\nupload of {} to vehicle {}: {got} of {total} bytes acknowledged, {} chunks sent",
+                        u.decision_id,
+                        u.sender.target_system(),
+                        u.sender.chunks_sent()
+                    );
+                }
                 // The newest command per vehicle: pending (with its sends) or how it ended.
                 for c in world.commands.all().rev().take(world.vehicles.len().max(1)) {
                     let _ = write!(s, "\ncommand {}", c.describe(now_usec as f64 / 1e6));
@@ -408,6 +428,24 @@ impl Console {
                     send: Some((target, msg)),
                     ..Reply::default()
                 }
+            }
+            Command::Urgent(draft) => {
+                let target = world.vehicles.keys().next().copied().unwrap_or(1);
+                // The drone must be able to take it: its gate is heard (a drone without a permit
+                // says NONE), and nothing else is on its way to it.
+                if world.vehicles.get(&target).is_none_or(|v| v.authz.is_none()) {
+                    return Err(ConsoleError::NotHeard(target));
+                }
+                let cache = crate::urgent::default_cache_root();
+                let u = ops.start_urgent(world, &draft, target, &cache, now_usec)?;
+                Reply::text(format!(
+                    "urgent use {} signed by you (digest {}), stored at {}; sending it to vehicle {target} ({} bytes, {} enrolment images): URGENT_START follows when the drone has verified it (`status` shows the upload)",
+                    u.decision_id,
+                    &hex::encode(u.digest.0)[..16],
+                    u.path.display(),
+                    u.bundle_bytes,
+                    u.images
+                ))
             }
             Command::CoSign => {
                 let msg = ops.cosign_activation(world, now_usec)?;

@@ -19,3 +19,4 @@ pub mod report;
 pub mod restore;
 pub mod state;
 pub mod synth;
+pub mod urgent;

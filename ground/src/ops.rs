@@ -105,6 +105,12 @@ pub enum OpsError {
         "{0} has no command-signing key in the users file, so the drone would refuse the command: an administrator gives one with `utkik-ground users passwd --new-key --users USERS_FILE {0}` and adds `utkik-ground users trust-entry --users USERS_FILE {0}` to the drone's trust store"
     )]
     NoSigningKey(String),
+    /// The urgent-use draft or its images are refused (names the field or file).
+    #[error(transparent)]
+    Urgent(#[from] crate::urgent::UrgentError),
+    /// A new authorization is not loaded while a use runs under the loaded one.
+    #[error("identification is running under `{0}`: stop it (`authz stop`) before another authorization is loaded")]
+    UseRunning(String),
     /// Writing an export failed.
     #[error("export to {path}: {message}")]
     Export {

@@ -403,6 +403,8 @@ fn replay_step(ops: &mut GroundOps, command: &str, operator_id: &str, t_usec: u6
             l.stop(t_usec);
             Ok(())
         }
+        // Sending the document to a drone (urgent use started here) changes no state.
+        crate::urgent::UPLOAD_COMMAND => Ok(()),
         other => return Err(format!("unknown command `{other}`")),
     };
     r.map_err(|e| e.to_string())?;

@@ -104,6 +104,23 @@ fn ingest(
         for (system_id, command) in world.0.commands.due(now_s) {
             h.send(system_id, command);
         }
+        // Authorizations on their way to a drone (urgent use started here): their chunks, and
+        // when the drone has answered, the outcome (logged; URGENT_START follows a stored one).
+        for (system_id, chunk) in world.0.uploads.due(now_s) {
+            h.send(system_id, chunk);
+        }
+        for event in world.0.uploads.take_events() {
+            let Some(ops) = ops.as_mut() else { continue };
+            match crate::urgent::after_upload(&mut ops.ops, &mut world.0, event, (now_s * 1e6) as u64) {
+                Ok((text, send)) => {
+                    println!("{text}");
+                    if let Some((system_id, command)) = send {
+                        h.send(system_id, command);
+                    }
+                }
+                Err(e) => error!("audit log: {e}"),
+            }
+        }
         for event in world.0.commands.take_events() {
             match event {
                 crate::state::CommandEvent::Settled(c) => {

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod commands;
 pub mod link_stats;
 pub mod tracks;
+pub mod uploads;
 pub mod vehicle;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ pub use alerts::{Alert, AlertAction, AlertError, AlertKind, AlertState, Alerts, 
 pub use commands::{CommandEvent, CommandState, Commands, SentCommand};
 pub use link_stats::LinkStats;
 pub use tracks::{Track, TrackClass, TrackKey, Tracks};
+pub use uploads::{Upload, UploadEvent, Uploads};
 pub use vehicle::Vehicle;
 
 /// Origin of a decoded message: the MAVLink header fields the world needs.
@@ -50,6 +52,8 @@ pub struct World {
     pub alerts: Alerts,
     /// Authorization commands sent, pending until the drone confirms them.
     pub commands: Commands,
+    /// Authorizations on their way to a drone (urgent use started at the station).
+    pub uploads: Uploads,
     /// Link statistics per (system id, component id).
     pub links: BTreeMap<(u8, u8), LinkStats>,
     /// Messages decoded correctly but not used by the world (counted, otherwise ignored).
@@ -115,6 +119,10 @@ impl World {
                         message: ack,
                     });
                 }
+                true
+            }
+            MavMessage::UTKIK_UPLOAD_ACK(a) => {
+                self.uploads.apply_ack(sysid, a, time_s);
                 true
             }
             MavMessage::DATA_TRANSMISSION_HANDSHAKE(h) => {
