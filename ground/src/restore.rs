@@ -19,6 +19,8 @@
 //!   an old unconfirmed STOP alarms at once); request ids continue after the highest used.
 //! - accepted `AuthzCommand`s about the loaded authorization: its mirrored lifecycle (an urgent
 //!   use keeps its start and deadline; a revoked one stays revoked).
+//! - [`AuditEvent::AuthorizationLoaded`]: an urgent document this station built and loaded
+//!   (`crate::urgent`, no file on the command line) is loaded again from its copy.
 //!
 //! Only the verified prefix of the log is used (as replay does): after damage nothing is
 //! trusted, and the summary says so. Problems with single records (an image erased by
@@ -26,7 +28,7 @@
 //! start.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use utkik_shared::audit::record::decode_record;
 use utkik_shared::audit::{AuditEvent, PayloadRef};
@@ -61,6 +63,8 @@ pub struct RestoreSummary {
     pub problems: Vec<String>,
     /// Where the log stops being trustworthy, when it does.
     pub damage: Option<String>,
+    /// The urgent document this station built that was loaded again (`crate::urgent`).
+    pub reloaded: Option<PathBuf>,
 }
 
 impl RestoreSummary {
@@ -77,6 +81,12 @@ impl RestoreSummary {
             self.lifecycle_steps,
             self.deleted_uses
         );
+        if let Some(p) = &self.reloaded {
+            s.push_str(&format!(
+                "; the urgent authorization started here loaded again from {}",
+                p.display()
+            ));
+        }
         if let Some(d) = &self.damage {
             s.push_str(&format!("; LOG DAMAGED, nothing after it used: {d}"));
         }
@@ -148,6 +158,7 @@ pub fn restore(ops: &mut GroundOps, world: &mut World) -> Result<RestoreSummary,
         ..Default::default()
     };
 
+    reload_station_urgent(ops, &bytes[..good_len], &mut summary);
     let loaded = ops.console.digest();
     let mut stored: BTreeMap<(u8, u32), (MavMessage, u8, u64, Option<PayloadRef>)> = BTreeMap::new();
     let mut logged_match_ids: BTreeMap<u32, Option<PayloadRef>> = BTreeMap::new();
@@ -367,6 +378,44 @@ pub fn restore(ops: &mut GroundOps, world: &mut World) -> Result<RestoreSummary,
         }
     }
     Ok(summary)
+}
+
+/// An urgent use started at this station (LAW.md 3.4, `crate::urgent`) has no file named on the
+/// command line: when the newest authorization the log says was loaded is one this station built
+/// (its copy under `<audit>/urgent/<digest>/`) and another (or none) is loaded now, that one is
+/// loaded again (verified again, logged), so its lifecycle, start and 24 h deadline are restored
+/// below like a permit's. A station started with `--authorization` logged that load first, so
+/// the newest record names it and nothing is switched.
+fn reload_station_urgent(ops: &mut GroundOps, log: &[u8], summary: &mut RestoreSummary) {
+    let mut newest = None;
+    for line in log.split_inclusive(|&b| b == b'\n') {
+        let Ok(rec) = decode_record(line) else { break };
+        if let AuditEvent::AuthorizationLoaded {
+            authorization_digest, ..
+        } = rec.body.event
+        {
+            newest = Some(authorization_digest);
+        }
+    }
+    let Some(d) = newest else { return };
+    if ops.console.digest() == Some(d) {
+        return;
+    }
+    let dir = ops.audit.path().parent().unwrap_or(Path::new(".")).to_path_buf();
+    let file = dir
+        .join(crate::urgent::URGENT_DIR)
+        .join(hex::encode(d.0))
+        .join(utkik_shared::authz::upload::AUTHORIZATION_FILE);
+    if !file.exists() {
+        return;
+    }
+    match ops.load_authorization(&file, crate::audit_log::wall_clock_usec()) {
+        Ok(_) => summary.reloaded = Some(file),
+        Err(e) => summary.problems.push(format!(
+            "the urgent document {} loaded before the restart: {e}",
+            file.display()
+        )),
+    }
 }
 
 /// One accepted command applied to the loaded lifecycle at its recorded time, by the user who

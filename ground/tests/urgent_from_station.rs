@@ -260,3 +260,41 @@ fn the_console_starts_it_only_when_the_drones_gate_is_heard() {
     let s = console.line("status", &mut ops, &mut world, &export, NOW_USEC).unwrap();
     assert!(s.text.contains("upload of URGENT-cecilia-"), "{}", s.text);
 }
+
+#[test]
+fn a_restarted_station_takes_its_urgent_use_back_with_start_and_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let draft = draft(dir.path());
+    let digest = {
+        let mut ops = ops_in(dir.path(), demo_trust());
+        let mut world = World::new();
+        login(&mut ops, "cecilia");
+        let started = ops.start_urgent(&mut world, &draft, 1, dir.path(), NOW_USEC).unwrap();
+        ops.authz_command(
+            &mut world,
+            utkik_ground::authorization::AuthzAction::UrgentStart,
+            1,
+            NOW_USEC + 1_000_000,
+        )
+        .unwrap();
+        started.digest
+        // kill -9: nothing else happens.
+    };
+    let mut ops = ops_in(dir.path(), demo_trust());
+    let mut world = World::new();
+    assert_eq!(ops.console.digest(), None, "no --authorization on the command line");
+    let summary = utkik_ground::restore::restore(&mut ops, &mut world).unwrap();
+    assert!(summary.reloaded.is_some(), "{}", summary.line());
+    assert_eq!(ops.console.digest(), Some(digest));
+    let l = ops.console.loaded.as_ref().unwrap();
+    assert!(l.state().allows_identification(), "{:?}", l.state());
+    assert!(summary.problems.is_empty(), "{}", summary.line());
+
+    // Control: a station restarted with another document named on its command line keeps it.
+    let mut ops = ops_in(dir.path(), demo_trust());
+    let permit = repo("assets/authz/person-search.authz.json");
+    let d = ops.load_authorization(&permit, NOW_USEC + 5_000_000).unwrap();
+    let summary = utkik_ground::restore::restore(&mut ops, &mut World::new()).unwrap();
+    assert!(summary.reloaded.is_none());
+    assert_eq!(ops.console.digest(), Some(d));
+}
