@@ -873,3 +873,5 @@ mod roles;
 
 mod link_loss;
 mod restart;
+mod retention;
+mod upload;
