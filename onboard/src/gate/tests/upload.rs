@@ -36,6 +36,11 @@ fn image_bytes() -> Vec<u8> {
 /// crew key (`user:<user>`), its window from an hour before [`NOW_USEC`] for three days (the
 /// 24 h deadline is what ends it), the enrolment image referenced by [`IMAGE`].
 fn urgent_document(user: &str, decision_id: &str) -> Vec<u8> {
+    urgent_document_at(user, decision_id, NOW_USEC, IMAGE)
+}
+
+/// [`urgent_document`] issued an hour before `now_usec`, its enrolment image `reference`.
+fn urgent_document_at(user: &str, decision_id: &str, now_usec: u64, reference: &str) -> Vec<u8> {
     let demo =
         SignedAuthorization::from_json(&std::fs::read(assets().join("person-search.authz.json")).unwrap()).unwrap();
     let mut doc = demo.document.clone();
@@ -49,10 +54,10 @@ fn urgent_document(user: &str, decision_id: &str) -> Vec<u8> {
     });
     doc.fria_reference = "pending".into();
     doc.eu_database_registration = "pending".into();
-    doc.window.from_usec = NOW_USEC - HOUR_USEC;
-    doc.window.until_usec = NOW_USEC + 72 * HOUR_USEC;
-    doc.issued_usec = NOW_USEC - HOUR_USEC;
-    doc.designated_persons[0].enrolment_images[0].reference = IMAGE.into();
+    doc.window.from_usec = now_usec - HOUR_USEC;
+    doc.window.until_usec = now_usec + 72 * HOUR_USEC;
+    doc.issued_usec = now_usec - HOUR_USEC;
+    doc.designated_persons[0].enrolment_images[0].reference = reference.into();
     SignedAuthorization::sign(doc, &crew_key(user))
         .to_json_pretty()
         .into_bytes()
@@ -717,4 +722,135 @@ fn a_refused_uploaded_use_deletes_its_enrolment_images() {
     let gate = Gate::open(&fx.setup, NOW_USEC + 10 * S).unwrap();
     assert_eq!(gate.state(), Some(AuthzState::Refused));
     verify_file(gate.audit_path(), &VerifyOptions::default()).expect("the chain stays whole");
+}
+
+/// The wiring over real sockets: chunks from the ground's UDP socket reach the gate through the
+/// out link, its acks come back, and the stored document starts with a signed URGENT_START.
+/// (The enrolment image is the drone's imagery cache copy here, `utkik-cache:`, so the bundle
+/// is the document alone and the upload takes a few round trips.)
+#[test]
+fn pipeline_takes_an_upload_over_the_link_and_starts_it() {
+    use std::net::UdpSocket;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use utkik_shared::dialect::{MavResult, UTKIK_AUTHZ_STATUS_DATA};
+    use utkik_shared::mavframe::FrameDecoder;
+
+    use crate::config::Config;
+    use crate::ingest::time::unix_now_usec;
+    use crate::shutdown::Shutdown;
+
+    let fx = no_permit();
+    let now = unix_now_usec();
+    let gate = Gate::open(&fx.setup, now).unwrap();
+    let doc = urgent_document_at(
+        "cecilia",
+        "URGENT-UPLOAD-SOCKETS",
+        now,
+        "utkik-cache:imagery/faces/astronaut.png",
+    );
+    let trust = TrustStore::load(&assets().join("demo-trust-store.json")).unwrap();
+    let digest = authorize(&doc, &trust, now).unwrap().digest();
+    let ground = UdpSocket::bind("127.0.0.1:0").unwrap();
+    ground.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    let drone_port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut config = Config::default();
+    config.video.source = "test://ball".into();
+    config.telemetry.endpoint = "udp://127.0.0.1:0".into();
+    config.link.bind = drone_port.to_string();
+    config.link.ground = ground.local_addr().unwrap().to_string();
+    config.privacy.restream = false;
+    config.detect.faces = false;
+    config.detect.plates = false;
+    let shutdown = Shutdown::new();
+    let sd = shutdown.clone();
+    let handle =
+        std::thread::spawn(move || crate::pipeline::run_with_gate(&config, Vec::new(), Some(gate), sd, Arc::default()));
+
+    /// The messages of one datagram to the ground (none within 20 ms: none).
+    fn receive(ground: &UdpSocket, decoder: &mut FrameDecoder) -> Vec<MavMessage> {
+        let mut buf = [0u8; 2048];
+        match ground.recv_from(&mut buf) {
+            Ok((n, _)) => decoder
+                .push_messages(&buf[..n])
+                .into_iter()
+                .map(|d| d.message)
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+    fn wait_status(
+        ground: &UdpSocket,
+        decoder: &mut FrameDecoder,
+        want: &dyn Fn(&UTKIK_AUTHZ_STATUS_DATA) -> bool,
+    ) -> UTKIK_AUTHZ_STATUS_DATA {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            for m in receive(ground, decoder) {
+                if let MavMessage::UTKIK_AUTHZ_STATUS(s) = m
+                    && want(&s)
+                {
+                    return s;
+                }
+            }
+        }
+        panic!("no such UTKIK_AUTHZ_STATUS within 20 s");
+    }
+    let mut decoder = FrameDecoder::new();
+    let s = wait_status(&ground, &mut decoder, &|_| true);
+    assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_NONE);
+
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let bytes = UploadBundle {
+        authorization: doc,
+        files: Vec::new(),
+    }
+    .to_bytes();
+    let mut tx = UploadSender::new(77, 1, 191, bytes, 0.0);
+    let t0 = Instant::now();
+    while tx.outcome().is_none() {
+        let now_s = t0.elapsed().as_secs_f64();
+        assert!(now_s < 20.0, "upload not finished in 20 s: {:?}", tx.progress());
+        for chunk in tx.due(now_s) {
+            sender
+                .send_to(&sign_frame(&link_key(), GROUND, &chunk), drone_port)
+                .unwrap();
+        }
+        for m in receive(&ground, &mut decoder) {
+            if let MavMessage::UTKIK_UPLOAD_ACK(a) = m {
+                tx.on_ack(1, &a, t0.elapsed().as_secs_f64());
+            }
+        }
+    }
+    assert_eq!(tx.outcome(), Some(&UploadOutcome::Stored(digest)));
+    eprintln!(
+        "upload of {} bytes over UDP: {:.2} s, {} chunks sent",
+        tx.progress().1,
+        t0.elapsed().as_secs_f64(),
+        tx.chunks_sent()
+    );
+
+    let cmd = user_signed(
+        UTKIK_AUTHZ_COMMAND_DATA {
+            time_usec: unix_now_usec(),
+            target_system: 1,
+            target_component: 191,
+            request_id: 12,
+            command: UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_START,
+            authorization_digest: *digest.as_bytes(),
+            ..UTKIK_AUTHZ_COMMAND_DATA::DEFAULT
+        },
+        "cecilia",
+    );
+    sender
+        .send_to(&sign_frame(&link_key(), GROUND, &cmd), drone_port)
+        .unwrap();
+    let s = wait_status(&ground, &mut decoder, &|s| s.last_request_id == 12);
+    assert_eq!(s.last_result, MavResult::MAV_RESULT_ACCEPTED);
+    assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_URGENT);
+    assert_eq!(s.authorization_digest, *digest.as_bytes());
+    assert_eq!(s.templates_computed, 1, "enrolment of the one designated person");
+    shutdown.trigger();
+    handle.join().unwrap().unwrap();
 }
