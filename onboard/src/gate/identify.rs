@@ -1250,7 +1250,20 @@ impl Gate {
                     .map(|b| format!("{b:02x}"))
                     .collect();
                 let what = format!("upload {upload_id} ({} bytes, bundle_sha256 {sha})", bytes.len());
-                let outcome = match self.uploads.store(&bytes, &self.trust, now_usec) {
+                // Refused or revoked here before: final, and its data is gone for good.
+                let saved = &self.saved;
+                let ended = |d: &AuthzDigest| {
+                    let state = saved.authorizations.get(&d.to_hex())?.lifecycle.state;
+                    let word = match state {
+                        AuthzState::Refused => "refused",
+                        AuthzState::Revoked => "revoked",
+                        _ => return None,
+                    };
+                    Some(format!(
+                        "this authorization was {word} on this drone: not stored again (its use's data was deleted)"
+                    ))
+                };
+                let outcome = match self.uploads.store(&bytes, &self.trust, now_usec, &ended) {
                     Ok(stored) => {
                         let v = &stored.verified;
                         tracing::info!(

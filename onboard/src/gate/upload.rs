@@ -14,6 +14,9 @@
 //!   the bundle with the SHA-256 the issuer signed; nothing else is in it. Only then are the
 //!   files written under `gate.audit_dir/uploads/<digest>/` (atomic, 0600), where
 //!   `enrol.rs` finds the images beside the document as for a file loaded at start-up;
+//! - a document refused or revoked on this drone is not stored again: its enrolment images were
+//!   deleted as data of the use, and neither a re-upload nor chunks recorded off the air and
+//!   replayed after a reboot (the chunk replay window is not saved) may bring them back;
 //! - the answer is UTKIK_UPLOAD_ACK STORED with the document's digest or REFUSED with a reason
 //!   naming what is wrong. A refused bundle writes nothing, so the running use and the loaded
 //!   document are untouched.
@@ -198,12 +201,21 @@ impl UploadIntake {
     }
 
     /// Verifies a complete bundle (format, document against `trust` at `now_usec`, enrolment
-    /// images) and only then writes it. Nothing is written when it is refused.
+    /// images) and only then writes it. Nothing is written when it is refused. `ended` says why
+    /// a document must not be stored again (it was refused or revoked on this drone: its
+    /// enrolment images were deleted as data of the use, and a re-upload, or chunks recorded off
+    /// the air and replayed after a reboot, must not bring them back).
     ///
     /// # Errors
     /// [`Refusal`] naming what is wrong.
-    pub fn store(&mut self, bytes: &[u8], trust: &TrustStore, now_usec: u64) -> Result<Stored, Refusal> {
-        let r = self.verify_and_write(bytes, trust, now_usec);
+    pub fn store(
+        &mut self,
+        bytes: &[u8],
+        trust: &TrustStore,
+        now_usec: u64,
+        ended: &dyn Fn(&AuthzDigest) -> Option<String>,
+    ) -> Result<Stored, Refusal> {
+        let r = self.verify_and_write(bytes, trust, now_usec, ended);
         match &r {
             Ok(_) => self.stats.stored += 1,
             Err(_) => self.stats.refused += 1,
@@ -211,10 +223,19 @@ impl UploadIntake {
         r
     }
 
-    fn verify_and_write(&self, bytes: &[u8], trust: &TrustStore, now_usec: u64) -> Result<Stored, Refusal> {
+    fn verify_and_write(
+        &self,
+        bytes: &[u8],
+        trust: &TrustStore,
+        now_usec: u64,
+        ended: &dyn Fn(&AuthzDigest) -> Option<String>,
+    ) -> Result<Stored, Refusal> {
         let bundle = UploadBundle::from_bytes(bytes).map_err(|e| refusal("bundle", e))?;
         let verified = authorize(&bundle.authorization, trust, now_usec).map_err(|e| refusal(AUTHORIZATION_FILE, e))?;
         check_images(verified.document(), &bundle).map_err(|e| refusal("enrolment images", e))?;
+        if let Some(why) = ended(&verified.digest()) {
+            return Err(refusal(AUTHORIZATION_FILE, why));
+        }
         let dir = self.dir_of(&verified.digest());
         let path = bundle
             .write_to_dir(&dir)

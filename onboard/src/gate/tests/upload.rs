@@ -646,13 +646,13 @@ fn a_drone_killed_during_an_uploaded_urgent_use_comes_back_with_that_document() 
 
 /// The urgent use is refused (URGENT_REFUSED): its uploaded enrolment images go with every
 /// match and crop, and the deletion is logged. The document itself stays as the record of the
-/// decision, and the use cannot start again.
+/// decision, the use cannot start again, and uploading it again stores nothing.
 #[test]
 fn a_refused_uploaded_use_deletes_its_enrolment_images() {
     let fx = no_permit();
     let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
     let doc = urgent_document("cecilia", "URGENT-UPLOAD-7");
-    let digest = stored(&upload(&mut gate, 41, bundle(doc), NOW_USEC));
+    let digest = stored(&upload(&mut gate, 41, bundle(doc.clone()), NOW_USEC));
     let dir = fx.setup.audit_dir.join(UPLOADS_DIR).join(digest.to_hex());
     command_about(
         &mut gate,
@@ -718,9 +718,17 @@ fn a_refused_uploaded_use_deletes_its_enrolment_images() {
         "cecilia",
     );
     assert_eq!(last_result(&out), (3, MAV_RESULT_DENIED));
+    // Uploading it again does not bring the deleted image back.
+    let why = refused(&upload(&mut gate, 42, bundle(doc.clone()), NOW_USEC + 5 * S));
+    assert!(why.starts_with("this authorization was refused on this drone"), "{why}");
+    assert_eq!(files_under(&dir), vec![dir.join(AUTHORIZATION_FILE)]);
     drop(gate);
-    let gate = Gate::open(&fx.setup, NOW_USEC + 10 * S).unwrap();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC + 10 * S).unwrap();
     assert_eq!(gate.state(), Some(AuthzState::Refused));
+    // Nor after a restart (the chunks' replay window starts empty then).
+    let why = refused(&upload(&mut gate, 43, bundle(doc), NOW_USEC + 11 * S));
+    assert!(why.starts_with("this authorization was refused on this drone"), "{why}");
+    assert_eq!(files_under(&dir), vec![dir.join(AUTHORIZATION_FILE)]);
     verify_file(gate.audit_path(), &VerifyOptions::default()).expect("the chain stays whole");
 }
 
