@@ -4,6 +4,10 @@
 //! survives the next kill: an URGENT_START after it is refused. Commands go over real UDP,
 //! link-signed with the drone's key and user-signed by a senior officer of the trust store, as
 //! the ground station sends them. Detection is off: only the gate and the link run.
+//!
+//! The same for a drone flown without a permit (`gate.enabled`, LAW.md 3.4): the urgent use is
+//! uploaded from the ground (the station's bundle, chunked by the station's `UploadSender`),
+//! started, and after `kill -9` the drone comes back with that uploaded document, not none.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -14,8 +18,10 @@ use mavlink_core::MavHeader;
 use utkik_shared::audit::AuditEvent;
 use utkik_shared::audit::record::decode_record;
 use utkik_shared::authz::command_signature::{SigningKey, sign_command, user_id_bytes};
+use utkik_shared::authz::upload::{UploadBundle, UploadOutcome, UploadSender};
 use utkik_shared::authz::{
-    IssuerKind, IssuerSigningKey, Role, SignedAuthorization, TrustStore, TrustedUser, UrgentDecision,
+    AuthzDigest, IssuerKind, IssuerSigningKey, Role, SignedAuthorization, TrustStore, TrustedUser, UrgentDecision,
+    authorize,
 };
 use utkik_shared::dialect::{
     HEARTBEAT_DATA, MavMessage, MavResult, MavType, UTKIK_AUTHZ_COMMAND_DATA, UTKIK_AUTHZ_STATUS_DATA,
@@ -36,9 +42,13 @@ fn free_udp_port() -> u16 {
 }
 
 /// The files of one drone: an urgent-use document signed by a senior officer's issuer key, a
-/// trust store with that key and the officer's own command key, a (non-DEMO) link key.
+/// trust store with that key and the officer's own command key, a (non-DEMO) link key. Without
+/// a permit the document is signed with the officer's own crew key (`user:kalle`, as the station
+/// signs an urgent use started there) and is not in the config: it is uploaded.
 struct Drone {
     dir: tempfile::TempDir,
+    /// The signed urgent document (configured as `gate.authorization`, or to upload).
+    document: Vec<u8>,
     config: PathBuf,
     link_key: LinkKey,
     officer: SigningKey,
@@ -47,7 +57,7 @@ struct Drone {
     last_signing: u64,
 }
 
-fn write_files(dir: &Path, ground: SocketAddr, port: u16) -> (PathBuf, LinkKey, SigningKey) {
+fn write_files(dir: &Path, ground: SocketAddr, port: u16, permit: bool) -> (PathBuf, Vec<u8>, LinkKey, SigningKey) {
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/authz");
     let demo =
         SignedAuthorization::from_json(&std::fs::read(assets.join("person-search.authz.json")).unwrap()).unwrap();
@@ -84,8 +94,20 @@ fn write_files(dir: &Path, ground: SocketAddr, port: u16) -> (PathBuf, LinkKey, 
             key: officer.verifying_key(),
         })
         .unwrap();
+    let signed = if permit {
+        SignedAuthorization::sign(doc, &issuer.key)
+    } else {
+        doc.issuer.key_id = "user:kalle".into();
+        SignedAuthorization::sign(doc, &officer)
+    };
+    let document = signed.to_json_pretty().into_bytes();
     let authz = dir.join("urgent.authz.json");
-    std::fs::write(&authz, SignedAuthorization::sign(doc, &issuer.key).to_json_pretty()).unwrap();
+    std::fs::write(&authz, &document).unwrap();
+    let gate = if permit {
+        format!("authorization = {:?}", authz.display().to_string())
+    } else {
+        "enabled = true".to_string()
+    };
     let trust_path = dir.join("trust.json");
     std::fs::write(&trust_path, trust.to_json_pretty()).unwrap();
     let key_json = br#"{"format":"utkik-link-key/1","link_id":1,"secret_key_hex":"4242424242424242424242424242424242424242424242424242424242424242"}"#;
@@ -102,28 +124,28 @@ fn write_files(dir: &Path, ground: SocketAddr, port: u16) -> (PathBuf, LinkKey, 
              [link]\nbind = \"127.0.0.1:{port}\"\nground = \"{ground}\"\nstatus_period_ms = 200\n\
              boot_epoch_file = {:?}\n\
              [privacy]\nrestream = false\n\
-             [gate]\nauthorization = {:?}\ntrust_store = {:?}\nlink_key = {:?}\naudit_dir = {:?}\n",
+             [gate]\n{gate}\ntrust_store = {:?}\nlink_key = {:?}\naudit_dir = {:?}\n",
             free_udp_port(),
             dir.join("state/boot-epoch").display().to_string(),
-            authz.display().to_string(),
             trust_path.display().to_string(),
             key_path.display().to_string(),
             dir.join("audit").display().to_string(),
         ),
     )
     .unwrap();
-    (config, link_key, officer)
+    (config, document, link_key, officer)
 }
 
 impl Drone {
-    fn new() -> Self {
+    fn new(permit: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ground = UdpSocket::bind("127.0.0.1:0").unwrap();
         ground.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         let port = free_udp_port();
-        let (config, link_key, officer) = write_files(dir.path(), ground.local_addr().unwrap(), port);
+        let (config, document, link_key, officer) = write_files(dir.path(), ground.local_addr().unwrap(), port, permit);
         Self {
             dir,
+            document,
             config,
             link_key,
             officer,
@@ -199,6 +221,38 @@ impl Drone {
         panic!("no UTKIK_AUTHZ_STATUS with {what} within 30 s");
     }
 
+    /// Uploads the urgent document as the station does (a bundle of the document alone: its
+    /// enrolment image is in the drone's imagery cache) and returns the drone's answer.
+    fn upload(&mut self) -> UploadOutcome {
+        let bundle = UploadBundle {
+            authorization: self.document.clone(),
+            files: Vec::new(),
+        }
+        .to_bytes();
+        let mut tx = UploadSender::new(1, 1, 191, bundle, 0.0);
+        let t0 = Instant::now();
+        let mut decoder = FrameDecoder::new();
+        let mut buf = [0u8; 2048];
+        self.ground.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        while tx.outcome().is_none() {
+            let now_s = t0.elapsed().as_secs_f64();
+            assert!(now_s < 30.0, "upload not answered in 30 s: {:?}", tx.progress());
+            for chunk in tx.due(now_s) {
+                self.send(&chunk);
+            }
+            let Ok((n, _)) = self.ground.recv_from(&mut buf) else {
+                continue;
+            };
+            for d in decoder.push_messages(&buf[..n]) {
+                if let MavMessage::UTKIK_UPLOAD_ACK(a) = d.message {
+                    tx.on_ack(d.frame.sysid(), &a, t0.elapsed().as_secs_f64());
+                }
+            }
+        }
+        self.ground.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        tx.outcome().cloned().unwrap()
+    }
+
     /// Forgets what the killed run sent and is still queued on our socket.
     fn drain(&self) {
         self.ground.set_nonblocking(true).unwrap();
@@ -225,7 +279,7 @@ fn kill_9(drone: &Drone, mut child: Child) {
 
 #[test]
 fn kill_9_keeps_the_urgent_deadline_and_a_revocation() {
-    let mut drone = Drone::new();
+    let mut drone = Drone::new(true);
     let t0 = Instant::now();
 
     // Run 1: urgent use started by the senior officer.
@@ -291,4 +345,46 @@ fn kill_9_keeps_the_urgent_deadline_and_a_revocation() {
     assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_REVOKED);
     kill_9(&drone, child);
     eprintln!("three runs, each ended by kill -9, in {:?}", t0.elapsed());
+}
+
+/// A drone without a permit (`gate.enabled`): the urgent use is uploaded, started, and survives
+/// `kill -9` as the uploaded document with its first start's deadline.
+#[test]
+fn kill_9_during_an_uploaded_urgent_use_comes_back_with_that_document() {
+    let mut drone = Drone::new(false);
+    let trust = TrustStore::load(&drone.dir.path().join("trust.json")).unwrap();
+    let digest = authorize(&drone.document, &trust, now_usec()).unwrap().digest();
+
+    // Run 1: no document, then the upload and the senior officer's URGENT_START.
+    let child = drone.start();
+    let s = drone.status("no document", |s| s.state == UtkikAuthzState::UTKIK_AUTHZ_STATE_NONE);
+    assert_eq!(s.authorization_digest, [0; 32]);
+    assert_eq!(drone.upload(), UploadOutcome::Stored(AuthzDigest(*digest.as_bytes())));
+    drone.command(
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_START,
+        1,
+        *digest.as_bytes(),
+    );
+    let s = drone.status("URGENT_START answered", |s| s.last_request_id == 1);
+    assert_eq!(s.last_result, MavResult::MAV_RESULT_ACCEPTED, "{s:?}");
+    assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_URGENT);
+    assert_eq!(s.authorization_digest, *digest.as_bytes());
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(2)); // so a restarted 24 h clock would show
+    kill_9(&drone, child);
+
+    // Run 2: the uploaded document again, urgent, its deadline from the first start.
+    let child = drone.start();
+    let s = drone.status("the restored state", |s| s.authorization_digest == *digest.as_bytes());
+    assert_eq!(s.state, UtkikAuthzState::UTKIK_AUTHZ_STATE_URGENT, "{s:?}");
+    assert_eq!(s.suspended, 1, "not heard since the restart: identification suspended");
+    let elapsed_s = started.elapsed().as_secs() as u32;
+    assert!(
+        s.remaining <= DAY_S - elapsed_s && s.remaining > DAY_S - elapsed_s - 30,
+        "remaining {} s, {elapsed_s} s after the start: the deadline runs from the first start",
+        s.remaining
+    );
+    drone.heartbeat();
+    drone.status("resumed on the ground's heartbeat", |s| s.suspended == 0);
+    kill_9(&drone, child);
 }
