@@ -1095,12 +1095,25 @@ impl Gate {
         let matches = std::mem::take(&mut self.matches);
         self.matched_tracks.clear();
         let mut payloads = Vec::new();
+        // A crop already gone (erased by the retention timer, or by hand) is counted as not
+        // found, one that cannot be deleted is named: the receipt says what was deleted.
+        let mut crops_not_found = 0u64;
+        let mut problems = Vec::new();
         for m in &matches {
             out.cancelled_alerts.push(m.alert_id);
             if let Some(p) = &m.evidence {
                 match self.payloads.delete(p) {
-                    Ok(_) => payloads.push(p.clone()),
-                    Err(e) => tracing::error!("deleting evidence {}: {e}", p.sha256_hex),
+                    Ok(true) => payloads.push(p.clone()),
+                    // Crops are stored by content: two matches on the same picture share one
+                    // file, deleted with the first.
+                    Ok(false) if payloads.iter().any(|q: &PayloadRef| q.sha256_hex == p.sha256_hex) => {
+                        payloads.push(p.clone())
+                    }
+                    Ok(false) => crops_not_found += 1,
+                    Err(e) => {
+                        tracing::error!("deleting evidence {}: {e}", p.sha256_hex);
+                        problems.push(format!("evidence crop {}: {e}", p.sha256_hex));
+                    }
                 }
             }
         }
@@ -1160,8 +1173,15 @@ impl Gate {
                 ],
                 payloads,
                 // Derived files exist only at the ground.
-                not_found: Vec::new(),
-                problems: Vec::new(),
+                not_found: if crops_not_found > 0 {
+                    vec![DeletedCount {
+                        kind: UseDataKind::EvidenceCrops,
+                        count: crops_not_found,
+                    }]
+                } else {
+                    Vec::new()
+                },
+                problems,
             },
         );
     }

@@ -77,3 +77,42 @@ fn retention_runs_on_the_hour_not_every_tick() {
     gate.tick(NOW_USEC + keep_usec + RETENTION_EVERY_USEC);
     assert_eq!(erasures(&gate).len(), 1);
 }
+
+/// A crop the timer erased is no longer there when the use is revoked: the receipt counts it as
+/// not found, not as deleted a second time.
+#[test]
+fn a_receipt_after_retention_counts_the_erased_crop_as_not_found() {
+    use utkik_shared::authz::UseDataKind;
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    send_signed(&mut gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1, NOW_USEC);
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    assert_eq!(gate.process(NOW_USEC + 1, &frame, &faces).alerts.len(), 1);
+    let later = NOW_USEC + u64::from(MIN_IDENTIFICATION_RETENTION_DAYS) * DAY_USEC + 2;
+    gate.tick(later);
+    assert_eq!(erasures(&gate).len(), 1);
+    assert_eq!(
+        gate.matches_held(),
+        1,
+        "the match record is data of the use until it ends"
+    );
+    send_signed(&mut gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_REVOKE, 2, later);
+    assert_eq!(gate.state(), Some(AuthzState::Revoked));
+    let (deleted, not_found, payloads) = audit_events(&gate)
+        .into_iter()
+        .find_map(|e| match e {
+            AuditEvent::DeletionReceipt {
+                deleted,
+                not_found,
+                payloads,
+                ..
+            } => Some((deleted, not_found, payloads)),
+            _ => None,
+        })
+        .expect("deletion receipt");
+    let count = |list: &[utkik_shared::audit::DeletedCount], k| list.iter().find(|d| d.kind == k).map(|d| d.count);
+    assert_eq!(count(&deleted, UseDataKind::EvidenceCrops), Some(0));
+    assert_eq!(count(&deleted, UseDataKind::Matches), Some(1));
+    assert_eq!(count(&not_found, UseDataKind::EvidenceCrops), Some(1));
+    assert!(payloads.is_empty(), "no hash listed as deleted now");
+}
