@@ -17,6 +17,7 @@ pub mod mavframe;
 pub mod plate;
 pub mod signing;
 pub mod tlog;
+pub mod upload;
 
 #[cfg(feature = "apps")]
 pub mod apps;
@@ -37,6 +38,7 @@ pub const SHARED_TARGETS: &[Target] = &[
     ("hit_list", files::hit_list),
     ("audit_verify", audit::verify),
     ("plate_grammar", plate::grammar),
+    ("upload_bundle", upload::bundle),
 ];
 
 /// Every target whose code lives in the ground, onboard or simulator crate.

@@ -123,6 +123,28 @@ fn write_seed_corpora() {
         &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
     );
     write("plate_grammar", "abc123", b"\x07ABC 123\x00\x00");
+    // Upload bundle: the DEMO authorization with an image, as the station sends it (mode 0), a
+    // one-chunk upload (mode 1) and a transfer with a few drops (mode 2).
+    let bundle = utkik_shared::authz::upload::UploadBundle {
+        authorization: asset("assets/authz/person-search.authz.json"),
+        files: vec![utkik_shared::authz::upload::UploadFile {
+            name: "person-1-image-1.png".into(),
+            bytes: b"\x89PNG\r\n\x1a\n not a real image".to_vec(),
+        }],
+    };
+    let mut raw = vec![0u8];
+    raw.extend(bundle.to_bytes());
+    write("upload_bundle", "demo-bundle", &raw);
+    write(
+        "upload_bundle",
+        "one-chunk",
+        &[1, 5, 20, 0, 0, 0, 20, 0, 1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    write(
+        "upload_bundle",
+        "lossy",
+        &[2, 0x40, 0x06, 0, 1, 0, 0, 2, 0, 3, 0, 1, 1, 0, 0],
+    );
     write(
         "link_signature",
         "steps",
