@@ -21,6 +21,12 @@
 #          --kill-ground: kill -9 the ground station after the first confirmation and start it
 #            again (it must restore the half-confirmed match, the second user confirms);
 #          --kill-onboard: kill -9 the onboard after activation and start it again.
+#   Urgent use started at the ground station (LAW.md 3.4, issue 16 item 2):
+#          --urgent: the drone flies WITHOUT a permit (gate.enabled, state NONE); cecilia starts an
+#            urgent use at the station from assets/authz/urgent-draft.example.toml (signed with
+#            her own key, uploaded over the signed link, URGENT_START once the drone verified it);
+#            after the two confirmations and an export she records the application and then the
+#            refusal: everything of the use is deleted at both ends and the receipts are printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +39,7 @@ CUTS=()
 STOP_IN_CUT=""
 KILL_GROUND=""
 KILL_ONBOARD=""
+URGENT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration-s) DURATION_S=$2; shift 2 ;;
@@ -44,13 +51,15 @@ while [ $# -gt 0 ]; do
     --stop-in-cut) STOP_IN_CUT=$2; shift 2 ;;
     --kill-ground) KILL_GROUND=1; shift ;;
     --kill-onboard) KILL_ONBOARD=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --urgent) URGENT=1; shift ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "search-run: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 SCENARIO_FILE=assets/scenarios/person-search.toml
 AUTHZ=assets/authz/person-search.authz.json
+URGENT_DRAFT=assets/authz/urgent-draft.example.toml
 scripts/setup.sh
 echo "search-run: building ($PROFILE)"
 if [ "$PROFILE" = release ]; then cargo build --locked --workspace --release --bins -q; else cargo build --locked --workspace --bins -q; fi
@@ -85,9 +94,12 @@ fi
 # --demo: the public DEMO users and keys (written 0600 under $RUN_DIR/DEMO-keys); everything says DEMO.
 # A restarted station (--kill-ground) appends to the same log and takes its state back from its
 # audit log in the same record dir.
+# With --urgent the station loads no permit: the urgent document it builds is its authorization.
+GROUND_AUTHZ=(--authorization "$AUTHZ")
+if [ -n "$URGENT" ]; then GROUND_AUTHZ=(); fi
 start_ground() {
   "${GROUND[@]}" --demo --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" \
-    --record-dir "$RUN_DIR" --authorization "$AUTHZ" --duration-s "$((DURATION_S + 60))" \
+    --record-dir "$RUN_DIR" "${GROUND_AUTHZ[@]}" --duration-s "$((DURATION_S + 60))" \
     < "$RUN_DIR/console.fifo" >> "$RUN_DIR/ground.log" 2>&1 &
   GROUND_PID=$!
   pids+=("$GROUND_PID")
@@ -110,6 +122,8 @@ pids+=($!)
 
 # --demo: the DEMO link key and trust store (written 0600 under the onboard audit dir).
 ONBOARD_SET=(--set "gate.authorization=\"$AUTHZ\"")
+# --urgent: no permit on the drone; the gate runs and waits for one from the ground.
+if [ -n "$URGENT" ]; then ONBOARD_SET=(--set "gate.enabled=true"); fi
 while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; done \
   <<< "$("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE")"
 # The drone signs its audit log's checkpoints (DEMO key, a 0600 copy: a secret file must be), so
@@ -164,9 +178,25 @@ restart_ground() {
 
 mark_log
 wait_vehicle || true
-activate
-echo "search-run: authorization activated; waiting for a possible match (up to ${DURATION_S}s)"
 RESULT=0
+if [ -n "$URGENT" ]; then
+  say "status"; sleep 2
+  since_mark | grep -oE '^vehicle 1 onboard authorization: [A-Z_]+' | tail -1 || true
+  echo "search-run: cecilia starts an urgent use at the station from $URGENT_DRAFT"
+  mark_log
+  say "login cecilia"; say "demo-cecilia"; say "urgent $URGENT_DRAFT"
+  # The document and the cropped enrolment image (tens of kB) go over the signed link first.
+  for _ in $(seq 120); do
+    since_mark | grep -qE '^URGENT_START sent|NOT on vehicle|^refused' && break
+    sleep 1
+  done
+  since_mark | grep -E '^urgent use|^URGENT_START sent|NOT on vehicle|^refused' || true
+  since_mark | grep -q '^URGENT_START sent' || { echo "search-run: the urgent use did not start" >&2; RESULT=1; }
+  say "logout"
+else
+  activate
+fi
+echo "search-run: identification started; waiting for a possible match (up to ${DURATION_S}s)"
 if [ -n "$KILL_ONBOARD" ]; then
   sleep 10
   echo "search-run: kill -9 of the onboard (pid $ONBOARD_PID) during the active use"
@@ -234,13 +264,33 @@ if [ -n "$STOP_IN_CUT" ] && [ -n "$IMPAIR_T0" ]; then
     RESULT=1
   fi
 fi
-say "login cecilia"; say "demo-cecilia"; say "authz stop"; say "logout"
-STOP_GIVEN=$(date +%s.%N)
-for _ in $(seq 30); do
-  mark_log; say status; sleep 1
-  since_mark | grep -qE '^command STOP request [0-9]+ to vehicle 1: confirmed' && break
-done
-since_mark | grep -E '^command STOP' | tail -1 || true
+if [ -n "$URGENT" ]; then
+  # The permit application is made, and refused: everything of the use goes, at both ends.
+  VIEWING_BEFORE=$(ls "$RUN_DIR/audit/viewing" 2>/dev/null | wc -l)
+  EXPORTS_BEFORE=$(ls "$RUN_DIR"/audit/DEMO-exports/alert-*.jpg 2>/dev/null | wc -l)
+  echo "search-run: before the refusal: $VIEWING_BEFORE viewing files, $EXPORTS_BEFORE exports"
+  mark_log
+  say "login cecilia"; say "demo-cecilia"; say "authz urgent-applied"; sleep 3
+  say "authz urgent-refused"; sleep 3; say "logout"
+  for _ in $(seq 30); do
+    mark_log; say status; sleep 1
+    since_mark | grep -qE '^command URGENT_REFUSED request [0-9]+ to vehicle 1: confirmed' && break
+  done
+  since_mark | grep -E '^command URGENT_REFUSED' | tail -1 || true
+  VIEWING_AFTER=$(ls "$RUN_DIR/audit/viewing" 2>/dev/null | wc -l)
+  EXPORTS_AFTER=$(ls "$RUN_DIR"/audit/DEMO-exports/alert-*.jpg 2>/dev/null | wc -l)
+  echo "search-run: after the refusal: $VIEWING_AFTER viewing files, $EXPORTS_AFTER exports"
+  if [ "$VIEWING_AFTER" -ne 0 ] || [ "$EXPORTS_AFTER" -ne 0 ]; then RESULT=1; fi
+  STOP_GIVEN=""
+else
+  say "login cecilia"; say "demo-cecilia"; say "authz stop"; say "logout"
+  STOP_GIVEN=$(date +%s.%N)
+  for _ in $(seq 30); do
+    mark_log; say status; sleep 1
+    since_mark | grep -qE '^command STOP request [0-9]+ to vehicle 1: confirmed' && break
+  done
+  since_mark | grep -E '^command STOP' | tail -1 || true
+fi
 # End the ground station from its console so its recording is closed cleanly, then the rest.
 say quit
 for _ in $(seq 20); do kill -0 "$GROUND_PID" 2>/dev/null || break; sleep 0.5; done
@@ -249,6 +299,33 @@ pids=()
 if [ -n "$IMPAIR_T0" ]; then
   echo "search-run: impairment proxy:"; tail -5 "$RUN_DIR/impair.log" || true
 fi
+if [ -n "$URGENT" ]; then
+# The deletion receipts of the refused use, both ends (audit logs), kind by kind.
+python3 - "$RUN_DIR/onboard-audit/onboard-audit.log" "$RUN_DIR/audit/ground-audit.jsonl" <<'PY' || RESULT=1
+import json, sys
+ok = True
+for site, path in (("drone", sys.argv[1]), ("ground", sys.argv[2])):
+    receipts = []
+    for line in open(path):
+        try:
+            e = json.loads(line)["body"]["event"]
+        except Exception:
+            continue
+        if e.get("kind") == "deletion_receipt":
+            receipts.append(e)
+    if not receipts:
+        print(f"search-run: no deletion receipt in the {site}'s audit log")
+        ok = False
+        continue
+    r = receipts[-1]
+    counts = ", ".join(f"{c['kind']} {c['count']}" for c in r["deleted"])
+    print(f"search-run: {site} receipt for {r['decision_id']}: {counts}; {len(r.get('payloads', []))} payloads"
+          + (f"; not found: {r['not_found']}" if r.get("not_found") else "")
+          + (f"; PROBLEMS: {r['problems']}" if r.get("problems") else ""))
+    ok = ok and not r.get("problems")
+sys.exit(0 if ok else 1)
+PY
+else
 # The STOP as the drone carried it out (its audit log): when, against the link coming back.
 python3 - "$RUN_DIR/onboard-audit/onboard-audit.log" "$STOP_GIVEN" "${CUT_END:-}" <<'PY' || RESULT=1
 import json, sys
@@ -274,9 +351,10 @@ if cut_end:
     sys.exit(0 if lag <= 2.0 else 1)
 print()
 PY
+fi
 
 echo "search-run: console transcript (ground.log, console lines):"
-grep -E '^(> |signed|password|refused|saving|[0-9]+/[0-9]+|.*sent to vehicle)' "$RUN_DIR/ground.log" \
+grep -E '^(> |signed|password|refused|saving|[0-9]+/[0-9]+|.*sent to vehicle|urgent use|URGENT_START sent|deleted|  )' "$RUN_DIR/ground.log" \
   | grep -vE '^> (alerts|status)$' | uniq || true
 
 # One recording per start of the station (a restarted one starts a new file): the mission is

@@ -25,7 +25,9 @@ const DRONE: Origin = Origin {
 };
 
 fn draft(dir: &Path) -> std::path::PathBuf {
-    std::fs::write(dir.join("suspect.jpg"), b"\xff\xd8 an enrolment image \xff\xd9").unwrap();
+    image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]))
+        .save(dir.join("suspect.png"))
+        .unwrap();
     let p = dir.join("draft.toml");
     std::fs::write(
         &p,
@@ -42,7 +44,7 @@ radius_m = 300
 [[person]]
 subject_id = "suspect-1"
 [[person.image]]
-path = "suspect.jpg"
+path = "suspect.png"
 "#,
     )
     .unwrap();
