@@ -862,3 +862,44 @@ fn pipeline_takes_an_upload_over_the_link_and_starts_it() {
     shutdown.trigger();
     handle.join().unwrap().unwrap();
 }
+
+/// The uploaded document is verified again at start-up: one altered on disk since is not loaded
+/// (the record says why) and the drone comes back with its configured permit, pending.
+#[test]
+fn an_uploaded_document_altered_on_disk_is_not_loaded_again() {
+    use crate::gate::saved_state::DocumentSource;
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    let permit_digest = gate.digest();
+    let doc = urgent_document("cecilia", "URGENT-UPLOAD-8");
+    let digest = stored(&upload(&mut gate, 51, bundle(doc), NOW_USEC));
+    let out = command_about(
+        &mut gate,
+        UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_START,
+        digest,
+        1,
+        NOW_USEC + S,
+        "cecilia",
+    );
+    assert_eq!(last_result(&out), (1, MAV_RESULT_ACCEPTED));
+    drop(gate); // kill -9
+    let file = fx
+        .setup
+        .audit_dir
+        .join(UPLOADS_DIR)
+        .join(digest.to_hex())
+        .join(AUTHORIZATION_FILE);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("URGENT-UPLOAD-8", "URGENT-UPLOAD-9")).unwrap();
+
+    let mut gate = Gate::open(&fx.setup, NOW_USEC + 10 * S).unwrap();
+    assert_eq!(
+        gate.loaded_document(),
+        Some((permit_digest, DocumentSource::Configured))
+    );
+    assert_eq!(gate.state(), Some(AuthzState::Pending));
+    assert!(audit_events(&gate).iter().any(|e| matches!(e,
+        AuditEvent::AuthorizationRefused { field, reason }
+            if field == "gate state: loaded" && reason.contains(&digest.to_hex()) && reason.contains("signature"))));
+    assert_eq!(look(&mut gate, NOW_USEC + 11 * S, 1), (0, 0), "nothing runs");
+}
