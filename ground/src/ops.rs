@@ -1199,8 +1199,16 @@ impl GroundOps {
                 count: dropped.total(),
             });
         }
-        let files = derived_files::delete_of_use(self.audit.path(), &digest_prefix);
+        let mut files = derived_files::delete_of_use(self.audit.path(), &digest_prefix);
         deleted.extend(files.deleted_counts());
+        // An urgent use started here: the station's copy of its enrolment images.
+        let audit_dir = self.audit.path().parent().unwrap_or(Path::new(".")).to_path_buf();
+        let (images, problems) = crate::urgent::delete_enrolment_copies(&audit_dir, &order.authorization_digest);
+        deleted.push(DeletedCount {
+            kind: UseDataKind::EnrolmentImages,
+            count: images,
+        });
+        files.problems.extend(problems);
         Ok(GroundDeletion {
             deleted,
             payloads,

@@ -556,6 +556,29 @@ pub fn after_upload(
     }
 }
 
+/// Deletes the enrolment images of the station's copy of an urgent document it built (a refused
+/// use, LAW.md 3.3); the signed document stays as the record of the decision. Returns how many
+/// were deleted and what could not be (in words). No copy (a permit, or a use started elsewhere):
+/// nothing to do.
+pub fn delete_enrolment_copies(audit_dir: &Path, digest: &AuthzDigest) -> (u64, Vec<String>) {
+    let dir = audit_dir.join(URGENT_DIR).join(hex::encode(digest.0));
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return (0, Vec::new());
+    };
+    let (mut n, mut problems) = (0, Vec::new());
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.file_name().and_then(|n| n.to_str()) == Some(utkik_shared::authz::upload::AUTHORIZATION_FILE) {
+            continue;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => n += 1,
+            Err(err) => problems.push(format!("enrolment image {}: {err}", path.display())),
+        }
+    }
+    (n, problems)
+}
+
 /// An enrolment image as it is sent: cropped to the face box with [`FACE_MARGIN`] around it
 /// (the box moved into the crop), scaled down to [`MAX_IMAGE_SIDE_PX`], JPEG. Why: the radio is
 /// slow (a 57.6 kbit/s telemetry radio moves about 5 kB/s; a 800 kB photo took minutes in the

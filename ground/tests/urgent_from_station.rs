@@ -145,6 +145,30 @@ fn the_senior_officers_urgent_use_reaches_the_drone_and_starts_signed_by_her() {
         .start_urgent(&mut world, &draft, 1, dir.path(), NOW_USEC + 2_000_000)
         .unwrap_err();
     assert!(e.to_string().contains("identification is running"), "{e}");
+
+    // Refused: the station's copy of the enrolment image goes (counted), the signed document stays.
+    let image = started.path.parent().unwrap().join("person-1-image-1.jpg");
+    assert!(image.exists());
+    for action in [
+        utkik_ground::authorization::AuthzAction::UrgentApplied,
+        utkik_ground::authorization::AuthzAction::UrgentRefused,
+    ] {
+        ops.authz_command(&mut world, action, 1, NOW_USEC + 3_000_000).unwrap();
+    }
+    assert!(!image.exists() && started.path.exists());
+    let receipt = events(dir.path())
+        .into_iter()
+        .find_map(|e| match e {
+            AuditEvent::DeletionReceipt { deleted, .. } => Some(deleted),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        receipt
+            .iter()
+            .any(|c| c.kind == utkik_shared::authz::UseDataKind::EnrolmentImages && c.count == 1),
+        "{receipt:?}"
+    );
 }
 
 #[test]

@@ -39,11 +39,15 @@ pub enum UseDataKind {
     /// Mission reports (HTML) that list a match of the use: deleted whole, whatever else they
     /// hold, since a report is one file and can be written again from the (redacted) recording.
     Reports,
+    /// Enrolment images of an urgent use started at the ground station (LAW.md 3.4): the
+    /// station's copy beside the document it signed and the drone's uploaded copy. The signed
+    /// document itself is kept (it is the record of the decision).
+    EnrolmentImages,
 }
 
 impl UseDataKind {
     /// Every kind: all of them are deleted when an urgent use is refused.
-    pub const ALL: [UseDataKind; 8] = [
+    pub const ALL: [UseDataKind; 9] = [
         UseDataKind::Templates,
         UseDataKind::Matches,
         UseDataKind::EvidenceCrops,
@@ -52,6 +56,7 @@ impl UseDataKind {
         UseDataKind::ViewingFiles,
         UseDataKind::Exports,
         UseDataKind::Reports,
+        UseDataKind::EnrolmentImages,
     ];
 
     /// The kind in words, for receipts shown to people (the console, the IMY report); the
@@ -66,6 +71,7 @@ impl UseDataKind {
             UseDataKind::ViewingFiles => "console viewing files",
             UseDataKind::Exports => "export files",
             UseDataKind::Reports => "mission reports (deleted whole)",
+            UseDataKind::EnrolmentImages => "uploaded enrolment images",
         }
     }
 }
@@ -137,7 +143,8 @@ mod tests {
                 "recorded_messages",
                 "viewing_files",
                 "exports",
-                "reports"
+                "reports",
+                "enrolment_images"
             ]
         );
         let labels: std::collections::BTreeSet<&str> = UseDataKind::ALL.iter().map(|k| k.label()).collect();
