@@ -555,21 +555,48 @@ fn a_truncated_or_garbled_bundle_is_refused_naming_why() {
     );
     assert_eq!(gate.upload_stats().refused, 5);
     assert_eq!(gate.state(), None);
-    // A bundle whose bytes do not match the SHA-256 the sender declared never completes.
-    let mut tx = UploadSender::new(26, 1, 191, good.clone(), 0.0);
-    let mut acks = Vec::new();
-    for (i, m) in tx.due(0.0).into_iter().enumerate() {
-        let MavMessage::UTKIK_UPLOAD_CHUNK(mut c) = m else {
-            panic!()
-        };
-        c.bundle_sha256 = bundle_sha256(b"another bundle");
-        let out = gate.handle_ground_frame(
-            &sign_frame(&link_key(), GROUND, &MavMessage::UTKIK_UPLOAD_CHUNK(c)),
-            NOW_USEC + 5 * S + i as u64,
-        );
-        acks.extend(out.messages);
+    // Bytes that do not match the SHA-256 the sender declared: refused once all have arrived,
+    // and never handed on. (A small bundle: the document alone, its image from the cache.)
+    let small = UploadBundle {
+        authorization: urgent_document_at(
+            "cecilia",
+            "URGENT-UPLOAD-5B",
+            NOW_USEC,
+            "utkik-cache:imagery/faces/astronaut.png",
+        ),
+        files: Vec::new(),
     }
-    assert!(!acks.is_empty());
+    .to_bytes();
+    let mut tx = UploadSender::new(26, 1, 191, small, 0.0);
+    let mut now_s = 0.0;
+    while tx.outcome().is_none() {
+        assert!(now_s < 10.0, "no final answer: {:?}", tx.progress());
+        for m in tx.due(now_s) {
+            let MavMessage::UTKIK_UPLOAD_CHUNK(mut c) = m else {
+                panic!()
+            };
+            c.bundle_sha256 = bundle_sha256(b"another bundle");
+            let out = gate.handle_ground_frame(
+                &sign_frame(&link_key(), GROUND, &MavMessage::UTKIK_UPLOAD_CHUNK(c)),
+                NOW_USEC + 5 * S + (now_s * 1e6) as u64,
+            );
+            for m in out.messages {
+                if let MavMessage::UTKIK_UPLOAD_ACK(a) = m {
+                    tx.on_ack(1, &a, now_s);
+                }
+            }
+        }
+        now_s += 0.02;
+    }
+    let Some(UploadOutcome::Refused(why)) = tx.outcome() else {
+        panic!("{:?}", tx.outcome())
+    };
+    assert!(why.contains("bundle_sha256 does not match"), "{why}");
+    let logged = refused_uploads(&gate);
+    assert_eq!(logged.len(), 6);
+    assert_eq!(logged[5].0, "upload");
+    assert!(logged[5].1.contains("upload 26"), "{logged:?}");
+    assert!(files_under(&fx.setup.audit_dir.join(UPLOADS_DIR)).is_empty());
     // Control: the good bundle is stored.
     assert!(matches!(
         upload(&mut gate, 27, good, NOW_USEC + 6 * S).outcome,
