@@ -85,6 +85,45 @@ pub fn hms(seconds: u64) -> String {
     }
 }
 
+/// Urgent use started here (LAW.md 3.4, `crate::urgent`): for a signed-in senior officer, the
+/// draft file and the button that signs and sends it; for everyone, the uploads on their way.
+fn urgent_form(ui: &mut egui::Ui, world: &mut WorldRes, ops: &mut OpsRes, target: u8, now: u64) {
+    for u in world.0.uploads.active() {
+        let (got, total) = u.sender.progress();
+        ui.label(format!(
+            "sending {} to vehicle {}: {got} / {total} bytes",
+            u.decision_id,
+            u.sender.target_system()
+        ));
+    }
+    let senior = ops
+        .ops
+        .actor()
+        .is_some_and(|a| a.has_role(utkik_shared::authz::Role::SeniorOfficer));
+    if !senior {
+        return;
+    }
+    ui.collapsing("Urgent use (senior officer)", |ui| {
+        ui.small("draft: purpose, persons with enrolment images, area, window, justification (assets/authz/urgent-draft.example.toml)");
+        ui.text_edit_singleline(&mut ops.urgent_draft);
+        if ui.button("Sign with my key and send to the drone").clicked() {
+            if world.0.vehicles.get(&target).is_none_or(|v| v.authz.is_none()) {
+                ops.message = Some(crate::console::ConsoleError::NotHeard(target).to_string());
+                return;
+            }
+            let draft = std::path::PathBuf::from(ops.urgent_draft.trim());
+            let cache = crate::urgent::default_cache_root();
+            ops.message = Some(match ops.ops.start_urgent(&mut world.0, &draft, target, &cache, now) {
+                Ok(u) => format!(
+                    "urgent use {} signed; sending {} bytes to vehicle {target}: URGENT_START follows when the drone has verified it",
+                    u.decision_id, u.bundle_bytes
+                ),
+                Err(e) => e.to_string(),
+            });
+        }
+    });
+}
+
 /// The authorization panel.
 pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSource, ops: Option<&mut OpsRes>) {
     ui.heading("Authorization");
@@ -161,6 +200,7 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSour
                 clicked = Some(AuthzAction::Stop);
             }
         }
+        urgent_form(ui, world, ops, target, now);
         if cosign_clicked {
             match ops.ops.cosign_activation(&mut world.0, now) {
                 Ok(msg) => {

@@ -114,6 +114,7 @@ fn ingest(
             match crate::urgent::after_upload(&mut ops.ops, &mut world.0, event, (now_s * 1e6) as u64) {
                 Ok((text, send)) => {
                     println!("{text}");
+                    ops.message = Some(text);
                     if let Some((system_id, command)) = send {
                         h.send(system_id, command);
                     }

@@ -28,6 +28,8 @@ pub struct OpsRes {
     pub search_results: Vec<String>,
     /// Last message for the operator (errors name the rule).
     pub message: Option<String>,
+    /// Urgent use field: the draft file (`crate::urgent`).
+    pub urgent_draft: String,
 }
 
 impl OpsRes {
@@ -41,6 +43,7 @@ impl OpsRes {
             search: String::new(),
             search_results: Vec::new(),
             message: None,
+            urgent_draft: String::new(),
         }
     }
 }

@@ -20,7 +20,10 @@
 //! (no directories, no leading dot), unique; nothing may follow the last file.
 //!
 //! Transfer: [`UploadSender`] (ground) keeps [`WINDOW_CHUNKS`] chunks in flight ahead of the
-//! acknowledged prefix and goes back to it when no ack moves it for [`RESEND_AFTER_S`];
+//! acknowledged prefix and goes back to it when no ack moves it for its resend timeout: at
+//! least [`RESEND_AFTER_S`], and twice the round trip it measures (as TCP does, smoothed), since a
+//! slow radio or a busy companion computer answers later than a fixed timer would wait, and
+//! going back too early resends a window the drone was about to acknowledge;
 //! [`UploadReceiver`] (drone) keeps only the contiguous prefix, so a lost chunk costs one window,
 //! and checks the bundle's SHA-256 before handing it over. The final answer (stored with the
 //! authorization's digest, or refused with the reason) is repeated for every later chunk of that
@@ -47,8 +50,11 @@ pub const MAX_NAME_BYTES: usize = 64;
 pub const CHUNK_DATA_BYTES: usize = 200;
 /// Chunks the sender keeps in flight ahead of the acknowledged prefix.
 pub const WINDOW_CHUNKS: usize = 8;
-/// Seconds without progress after which the sender goes back to the acknowledged prefix.
+/// Shortest time without progress after which the sender goes back to the acknowledged prefix,
+/// seconds.
 pub const RESEND_AFTER_S: f64 = 0.5;
+/// Longest resend timeout, seconds (a measured round trip never stretches it further).
+pub const MAX_RESEND_AFTER_S: f64 = 5.0;
 
 /// Why a bundle cannot be read or stored.
 #[derive(Debug, thiserror::Error)]
@@ -462,6 +468,15 @@ pub struct UploadSender {
     started_s: f64,
     chunks_sent: u64,
     outcome: Option<UploadOutcome>,
+    /// When each chunk in flight (by offset) was first sent, and whether it was sent again:
+    /// only a chunk sent once gives a round-trip sample (Karn: the ack of a resent chunk may
+    /// answer either send).
+    sent_at_s: std::collections::BTreeMap<usize, (f64, bool)>,
+    /// Smoothed round trip, seconds (None until the first sample).
+    srtt_s: Option<f64>,
+    /// The resend timeout, seconds: from the round trip, doubled at each go-back without
+    /// progress (so a drone slower than any sample so far is still waited for).
+    rto_s: f64,
 }
 
 impl UploadSender {
@@ -484,7 +499,16 @@ impl UploadSender {
             started_s: now_s,
             chunks_sent: 0,
             outcome: None,
+            sent_at_s: std::collections::BTreeMap::new(),
+            srtt_s: None,
+            rto_s: RESEND_AFTER_S,
         }
+    }
+
+    /// The current resend timeout, seconds: twice the smoothed round trip, doubled at each
+    /// go-back without progress, within [`RESEND_AFTER_S`]..=[`MAX_RESEND_AFTER_S`].
+    pub fn resend_after_s(&self) -> f64 {
+        self.rto_s
     }
 
     /// The upload id.
@@ -542,8 +566,9 @@ impl UploadSender {
             return Vec::new();
         }
         let total = self.bytes.len();
-        if now_s - self.progress_s >= RESEND_AFTER_S {
+        if now_s - self.progress_s >= self.rto_s {
             self.progress_s = now_s;
+            self.rto_s = (2.0 * self.rto_s).min(MAX_RESEND_AFTER_S);
             self.next = if self.acked >= total {
                 (total - 1) / CHUNK_DATA_BYTES * CHUNK_DATA_BYTES
             } else {
@@ -554,6 +579,10 @@ impl UploadSender {
         let mut out = Vec::new();
         while self.next < limit {
             out.push(self.chunk_at(self.next));
+            self.sent_at_s
+                .entry(self.next)
+                .and_modify(|(_, resent)| *resent = true)
+                .or_insert((now_s, false));
             self.next += CHUNK_DATA_BYTES;
         }
         self.chunks_sent += out.len() as u64;
@@ -577,6 +606,15 @@ impl UploadSender {
             UtkikUploadStatus::UTKIK_UPLOAD_STATUS_RECEIVING => {
                 let got = (ack.received_bytes as usize).min(self.bytes.len());
                 if got > self.acked {
+                    // The chunk that completed the prefix gives the round-trip sample.
+                    let last = (got - 1) / CHUNK_DATA_BYTES * CHUNK_DATA_BYTES;
+                    if let Some(&(sent, false)) = self.sent_at_s.get(&last) {
+                        let sample = (now_s - sent).max(0.0);
+                        let srtt = self.srtt_s.map_or(sample, |r| 0.875 * r + 0.125 * sample);
+                        self.srtt_s = Some(srtt);
+                        self.rto_s = (2.0 * srtt).clamp(RESEND_AFTER_S, MAX_RESEND_AFTER_S);
+                    }
+                    self.sent_at_s = self.sent_at_s.split_off(&got);
                     self.acked = got;
                     self.progress_s = now_s;
                     self.next = self.next.max(got);
@@ -717,6 +755,43 @@ mod tests {
             "losses need resends"
         );
         assert!(secs < 60.0, "{secs} s");
+    }
+
+    #[test]
+    fn a_slow_drone_is_waited_for_instead_of_flooded_with_resends() {
+        // The drone answers each chunk 0.8 s after it was sent (a busy companion computer): a
+        // fixed 0.5 s timer would go back and resend every window.
+        let bytes: Vec<u8> = (0..40_000u32).map(|i| (i * 13) as u8).collect();
+        let mut tx = UploadSender::new(7, 1, 191, bytes.clone(), 0.0);
+        let mut rx = UploadReceiver::new(MAX_BUNDLE_BYTES);
+        let mut in_flight: std::collections::VecDeque<(f64, UTKIK_UPLOAD_CHUNK_DATA)> = Default::default();
+        let mut now = 0.0;
+        while tx.outcome().is_none() {
+            assert!(now < 600.0, "did not finish: {:?}", tx.progress());
+            for m in tx.due(now) {
+                let MavMessage::UTKIK_UPLOAD_CHUNK(c) = m else {
+                    unreachable!()
+                };
+                in_flight.push_back((now + 0.8, c));
+            }
+            while in_flight.front().is_some_and(|(t, _)| *t <= now) {
+                let (_, c) = in_flight.pop_front().unwrap();
+                let ack = match rx.chunk(255, &c) {
+                    Received::Ack(a) => a,
+                    Received::Complete { upload_id, .. } => rx.finish(255, upload_id, &Ok(AuthzDigest([5; 32]))),
+                };
+                tx.on_ack(1, &ack, now);
+            }
+            now += 0.02;
+        }
+        let needed = bytes.len().div_ceil(CHUNK_DATA_BYTES) as u64;
+        assert!(
+            tx.chunks_sent() < needed + needed / 5,
+            "{} chunks sent for {needed} (resend timeout {:.2} s)",
+            tx.chunks_sent(),
+            tx.resend_after_s()
+        );
+        assert!((1.5..=2.0).contains(&tx.resend_after_s()), "{}", tx.resend_after_s());
     }
 
     #[test]
