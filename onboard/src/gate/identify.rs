@@ -1122,8 +1122,10 @@ impl Gate {
         };
         let doc_id = doc.decision_id.clone();
         let n = matches.len() as u64;
+        let mut uploaded_images = None;
         if self.source == DocumentSource::Upload && matches!(reason, UseEndReason::Revoked | UseEndReason::Refused) {
             let images = self.uploads.delete_images(&d, &doc);
+            uploaded_images = Some(images);
             if images > 0 {
                 self.log(
                     now_usec,
@@ -1170,7 +1172,13 @@ impl Gate {
                         kind: UseDataKind::AlertRecords,
                         count: n,
                     },
-                ],
+                ]
+                .into_iter()
+                .chain(uploaded_images.map(|count| DeletedCount {
+                    kind: UseDataKind::EnrolmentImages,
+                    count,
+                }))
+                .collect(),
                 payloads,
                 // Derived files exist only at the ground.
                 not_found: if crops_not_found > 0 {
@@ -1184,6 +1192,11 @@ impl Gate {
                 problems,
             },
         );
+        // The receipt is what a third party checks first: vouched for by the key at once, not
+        // only after the next run of records or a clean shutdown.
+        if let Err(e) = self.audit.checkpoint(now_usec) {
+            tracing::error!("onboard audit log: checkpoint after the deletion receipt: {e}");
+        }
     }
 
     /// Applies the clock: a window end or urgent deadline ends the use (its
