@@ -266,9 +266,13 @@ if [ -n "$STOP_IN_CUT" ] && [ -n "$IMPAIR_T0" ]; then
 fi
 if [ -n "$URGENT" ]; then
   # The permit application is made, and refused: everything of the use goes, at both ends.
-  VIEWING_BEFORE=$(ls "$RUN_DIR/audit/viewing" 2>/dev/null | wc -l)
-  EXPORTS_BEFORE=$(ls "$RUN_DIR"/audit/DEMO-exports/alert-*.jpg 2>/dev/null | wc -l)
+  count_files() { find "$1" -maxdepth 1 -type f -name "$2" 2>/dev/null | wc -l; }
+  VIEWING_BEFORE=$(count_files "$RUN_DIR/audit/viewing" '*')
+  EXPORTS_BEFORE=$(count_files "$RUN_DIR/audit/DEMO-exports" 'alert-*.jpg')
   echo "search-run: before the refusal: $VIEWING_BEFORE viewing files, $EXPORTS_BEFORE exports"
+  if [ "$VIEWING_BEFORE" -eq 0 ] || [ "$EXPORTS_BEFORE" -eq 0 ]; then
+    echo "search-run: nothing derived to delete: the refusal would prove nothing" >&2; RESULT=1
+  fi
   mark_log
   say "login cecilia"; say "demo-cecilia"; say "authz urgent-applied"; sleep 3
   say "authz urgent-refused"; sleep 3; say "logout"
@@ -277,8 +281,8 @@ if [ -n "$URGENT" ]; then
     since_mark | grep -qE '^command URGENT_REFUSED request [0-9]+ to vehicle 1: confirmed' && break
   done
   since_mark | grep -E '^command URGENT_REFUSED' | tail -1 || true
-  VIEWING_AFTER=$(ls "$RUN_DIR/audit/viewing" 2>/dev/null | wc -l)
-  EXPORTS_AFTER=$(ls "$RUN_DIR"/audit/DEMO-exports/alert-*.jpg 2>/dev/null | wc -l)
+  VIEWING_AFTER=$(count_files "$RUN_DIR/audit/viewing" '*')
+  EXPORTS_AFTER=$(count_files "$RUN_DIR/audit/DEMO-exports" 'alert-*.jpg')
   echo "search-run: after the refusal: $VIEWING_AFTER viewing files, $EXPORTS_AFTER exports"
   if [ "$VIEWING_AFTER" -ne 0 ] || [ "$EXPORTS_AFTER" -ne 0 ]; then RESULT=1; fi
   STOP_GIVEN=""
@@ -354,7 +358,7 @@ PY
 fi
 
 echo "search-run: console transcript (ground.log, console lines):"
-grep -E '^(> |signed|password|refused|saving|[0-9]+/[0-9]+|.*sent to vehicle|urgent use|URGENT_START sent|deleted|  )' "$RUN_DIR/ground.log" \
+grep -E '^(> |signed|password|refused|saving|[0-9]+/[0-9]+|.*sent to vehicle|urgent use|URGENT_START sent|deleted at)' "$RUN_DIR/ground.log" \
   | grep -vE '^> (alerts|status)$' | uniq || true
 
 # One recording per start of the station (a restarted one starts a new file): the mission is
