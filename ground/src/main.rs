@@ -431,8 +431,8 @@ fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
     Ok(OpsRes::new(ops, audit_dir.join(exports)))
 }
 
-/// The retention policy of the live station (refused under six months) over its recordings and
-/// exports, applied once now; the [`RetentionPlugin`] repeats it on a timer.
+/// The retention policy of the live station (refused under six months) over its recordings,
+/// exports and the console's viewing files, applied once now; the [`RetentionPlugin`] repeats it on a timer.
 fn retention(args: &LiveArgs, ops: &mut OpsRes) -> Result<RetentionRes> {
     let policy = RetentionPolicy::new(args.retention_days, args.retention_days).context("--retention-days")?;
     let dirs = vec![
@@ -443,6 +443,20 @@ fn retention(args: &LiveArgs, ops: &mut OpsRes) -> Result<RetentionRes> {
         AgedDir {
             what: "export",
             dir: ops.export_dir.clone(),
+        },
+        // The console's copies of evidence images for a user to look at (console.rs).
+        AgedDir {
+            what: "viewing file",
+            dir: ops.export_dir.parent().unwrap_or(&ops.export_dir).join("viewing"),
+        },
+        // The station's copies of urgent documents it built, with their enrolment images.
+        AgedDir {
+            what: "urgent-use copy",
+            dir: ops
+                .export_dir
+                .parent()
+                .unwrap_or(&ops.export_dir)
+                .join(utkik_ground::urgent::URGENT_DIR),
         },
     ];
     let run = ops

@@ -328,7 +328,12 @@ impl Gate {
         // Evidence crops past six months go at start-up (and hourly after, `tick`), each with an
         // erasure record (LAW.md 5.6); the drone keeps identification data no longer than the
         // minimum needs.
-        apply_retention(&mut audit, &payloads, now_usec)?;
+        apply_retention(
+            &mut audit,
+            &payloads,
+            &setup.audit_dir.join(super::upload::UPLOADS_DIR),
+            now_usec,
+        )?;
         if let Some((verified, _)) = &configured {
             audit.append(
                 now_usec,
@@ -1205,7 +1210,8 @@ impl Gate {
         let mut out = GateOutput::default();
         if now_usec >= self.next_retention_usec {
             self.next_retention_usec = now_usec.saturating_add(RETENTION_EVERY_USEC);
-            if let Err(e) = apply_retention(&mut self.audit, &self.payloads, now_usec) {
+            let uploads = self.uploads.dir().to_path_buf();
+            if let Err(e) = apply_retention(&mut self.audit, &self.payloads, &uploads, now_usec) {
                 tracing::error!("retention: {e}");
             }
         }
@@ -1590,13 +1596,19 @@ impl Gate {
 fn apply_retention(
     audit: &mut AuditWriter,
     payloads: &PayloadStore,
+    uploads_dir: &Path,
     now_usec: u64,
 ) -> Result<(), utkik_shared::audit::AuditError> {
+    // Uploaded documents and their enrolment images (biometric data) age out like the crops.
+    let dirs = [utkik_shared::audit::erase::AgedDir {
+        what: "uploaded authorization file",
+        dir: uploads_dir.to_path_buf(),
+    }];
     let erased = utkik_shared::audit::erase::apply(
         &utkik_shared::audit::RetentionPolicy::default(),
         audit,
         Some(payloads),
-        &[],
+        &dirs,
         now_usec,
     )?;
     if !erased.payloads.is_empty() {

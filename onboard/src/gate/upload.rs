@@ -132,6 +132,11 @@ impl UploadIntake {
         self.stats
     }
 
+    /// The folder of all stored uploads (`gate.audit_dir/uploads`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The folder of the stored document `digest`.
     pub fn dir_of(&self, digest: &AuthzDigest) -> PathBuf {
         self.dir.join(digest.to_hex())

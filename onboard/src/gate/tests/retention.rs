@@ -116,3 +116,35 @@ fn a_receipt_after_retention_counts_the_erased_crop_as_not_found() {
     assert_eq!(count(&not_found, UseDataKind::EvidenceCrops), Some(1));
     assert!(payloads.is_empty(), "no hash listed as deleted now");
 }
+
+/// Uploaded documents and their enrolment images (biometric data) age out like the crops.
+#[test]
+fn uploaded_enrolment_images_age_out_with_an_erasure_record() {
+    let fx = permit();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    let dir = fx
+        .setup
+        .audit_dir
+        .join(crate::gate::upload::UPLOADS_DIR)
+        .join("ab".repeat(32));
+    std::fs::create_dir_all(&dir).unwrap();
+    let image = dir.join("person-1-image-1.jpg");
+    std::fs::write(&image, b"\xff\xd8 a designated person's face \xff\xd9").unwrap();
+    // Written at the gate's clock (the test clock runs ahead of the wall clock).
+    std::fs::File::options()
+        .write(true)
+        .open(&image)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_micros(NOW_USEC))
+        .unwrap();
+    let keep_usec = u64::from(MIN_IDENTIFICATION_RETENTION_DAYS) * DAY_USEC;
+    gate.tick(NOW_USEC + keep_usec - RETENTION_EVERY_USEC);
+    assert!(image.exists(), "inside the retention period");
+    gate.tick(NOW_USEC + keep_usec + RETENTION_EVERY_USEC);
+    assert!(!image.exists(), "erased by the timer");
+    let e = erasures(&gate);
+    assert!(
+        e.iter().any(|(what, _)| what.contains("uploaded authorization file")),
+        "{e:?}"
+    );
+}
