@@ -734,7 +734,11 @@ fn a_refused_uploaded_use_deletes_its_enrolment_images() {
     let count = |k| receipt.0.iter().find(|d| d.kind == k).map(|d| d.count);
     assert_eq!(count(UseDataKind::Matches), Some(1));
     assert_eq!(count(UseDataKind::Templates), Some(1));
-    assert_eq!(count(UseDataKind::EnrolmentImages), Some(1), "the uploaded image, on the receipt");
+    assert_eq!(
+        count(UseDataKind::EnrolmentImages),
+        Some(1),
+        "the uploaded image, on the receipt"
+    );
     assert_eq!(receipt.1, 1, "the crop's hash is listed");
     // Refused is final, also across a restart.
     let out = command_about(
