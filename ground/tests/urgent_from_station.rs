@@ -317,6 +317,7 @@ fn a_restarted_station_takes_its_urgent_use_back_with_start_and_deadline() {
     assert!(summary.problems.is_empty(), "{}", summary.line());
 
     // Control: a station restarted with another document named on its command line keeps it.
+    drop(ops); // one writer per audit log
     let mut ops = ops_in(dir.path(), demo_trust());
     let permit = repo("assets/authz/person-search.authz.json");
     let d = ops.load_authorization(&permit, NOW_USEC + 5_000_000).unwrap();

@@ -37,6 +37,15 @@ pub enum AuditError {
     /// A payload reference that is not a SHA-256 hex string (never used as a path).
     #[error("`{0}` is not a payload reference (64 lower-case hex digits)")]
     BadPayloadRef(String),
+    /// Another writer (another process, or another writer in this one) has the log open: a
+    /// second one would fork the hash chain, each appending after the head it knows.
+    #[error(
+        "{path} is open for writing elsewhere (a running station or drone?): an audit log has one writer at a time; use that one, or wait until it has ended"
+    )]
+    InUse {
+        /// The log.
+        path: PathBuf,
+    },
 }
 
 impl AuditError {

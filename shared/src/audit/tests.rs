@@ -408,6 +408,23 @@ fn writer_refuses_a_broken_log() {
 }
 
 #[test]
+fn one_writer_at_a_time_and_the_log_is_free_again_when_it_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let (mut first, _) = AuditWriter::open(&path, None, 0).unwrap();
+    first.append(T0, event(0)).unwrap();
+    let e = AuditWriter::open(&path, None, 0).err().expect("second writer");
+    assert!(matches!(e, AuditError::InUse { .. }), "{e}");
+    // The refused open changed nothing: the first writer goes on, the log verifies.
+    first.append(T0 + 1, event(1)).unwrap();
+    drop(first);
+    let (mut again, report) = AuditWriter::open(&path, None, 0).unwrap();
+    assert_eq!(report.existing_records, 2);
+    again.append(T0 + 2, event(2)).unwrap();
+    assert_eq!(verify_file(&path, &VerifyOptions::default()).unwrap().records, 3);
+}
+
+#[test]
 fn new_log_in_missing_directory_is_an_io_error_naming_it() {
     let e = AuditWriter::open("/nonexistent-dir/audit.jsonl", None, 0).unwrap_err();
     assert!(e.to_string().contains("/nonexistent-dir/audit.jsonl"), "{e}");
@@ -458,6 +475,12 @@ fn kill_9_during_appends_loses_no_acknowledged_record() {
             max_ack = Some(seq.parse::<u64>().unwrap());
         }
     }
+    // While the other process writes, nobody else may (two writers would fork the chain).
+    let e = AuditWriter::open(&path, None, 0)
+        .err()
+        .expect("a second writer is refused");
+    assert!(matches!(e, AuditError::InUse { .. }), "{e}");
+    assert!(e.to_string().contains("audit.jsonl"), "{e}");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     // Acks already in the pipe count too.

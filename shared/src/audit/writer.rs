@@ -91,6 +91,19 @@ impl AuditWriter {
     ) -> Result<(Self, OpenReport), AuditError> {
         let path = path.into();
         let existed = path.exists();
+        // One writer per log, across processes (an exclusive advisory lock, released when the
+        // file is closed, also by kill -9): two writers would each append after the head they
+        // know and fork the chain. Taken before the log is read, so the head cannot move after.
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(AuditError::io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(AuditError::InUse { path }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(AuditError::io(&path)(e)),
+        }
         let mut report = OpenReport::default();
         let (mut len_bytes, mut next_seq, mut prev) = (0, 0, GENESIS_PREV);
         if existed {
@@ -122,11 +135,6 @@ impl AuditWriter {
                 Err(e) => return Err(e),
             }
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(AuditError::io(&path))?;
         if !existed {
             file.sync_all().map_err(AuditError::io(&path))?;
             sync_parent(&path)?;
