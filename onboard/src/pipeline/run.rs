@@ -55,6 +55,17 @@ pub fn run_with_gate(
     let boot_epoch = crate::out::boot_epoch::next_boot_epoch(std::path::Path::new(&config.link.boot_epoch_file))?;
     tracing::info!(boot_epoch, file = %config.link.boot_epoch_file, "alert ids of this run carry boot epoch {boot_epoch}");
     let endpoints = open_endpoints(config)?;
+    // Only masked video leaves the drone (LAW.md 8.1): without a running detector for faces or
+    // for plates the re-stream does not start, and says why; the rest of the pipeline runs.
+    let running: Vec<super::ObjectClass> = detectors.iter().map(|d| d.class()).collect();
+    let restream_refused = config
+        .privacy
+        .restream
+        .then(|| crate::privacy::refusal(&running))
+        .flatten();
+    if let Some(why) = &restream_refused {
+        tracing::error!("{why}");
+    }
 
     let (frame_tx, frame_rx, frame_counters) = latest::<RgbFrame>();
     let state = Arc::new(PipelineState {
@@ -100,7 +111,7 @@ pub fn run_with_gate(
         );
     }
     // Re-stream.
-    let restream_tx = if config.privacy.restream {
+    let restream_tx = if config.privacy.restream && restream_refused.is_none() {
         let (tx, rx, _) = latest::<(RgbFrame, Vec<BoxPx>)>();
         let rs_cfg = RestreamConfig {
             destination: config.privacy.destination.clone(),
@@ -234,54 +245,133 @@ mod tests {
     use super::*;
     use utkik_shared::mavframe::FrameDecoder;
 
-    /// Detection off (a real configuration: video relay with status only): ingest, status at the
-    /// configured period, re-stream and shutdown all work over real sockets.
-    #[test]
-    fn detection_off_still_streams_and_reports_status() {
+    /// What the pipeline logs on the thread that runs it.
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Log {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A pipeline on `test://ball` over real sockets with the real detectors `config` asks for:
+    /// the ground's MAVLink socket, the re-stream's destination, the run and what it logged.
+    struct Running {
+        ground: UdpSocket,
+        video_sink: UdpSocket,
+        shutdown: Shutdown,
+        handle: std::thread::JoinHandle<Result<RunSummary, PipelineError>>,
+        log: Log,
+    }
+
+    fn start(mut config: Config) -> Running {
         let ground = UdpSocket::bind("127.0.0.1:0").unwrap();
-        ground.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        ground.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         let video_sink = UdpSocket::bind("127.0.0.1:0").unwrap();
-        video_sink.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut config = Config::default();
         config.video.source = "test://ball".into();
         config.telemetry.endpoint = "udp://127.0.0.1:0".into();
         config.link.bind = "127.0.0.1:0".into();
         config.link.ground = ground.local_addr().unwrap().to_string();
         config.link.status_period_ms = 100;
+        let state_dir = tempfile::tempdir().unwrap();
+        config.link.boot_epoch_file = state_dir.path().join("boot-epoch").display().to_string();
         config.privacy.destination = video_sink.local_addr().unwrap().to_string();
-        config.detect.faces = false;
-        config.detect.plates = false;
+        let detectors = tract::detectors_from_config(&config).expect("models (scripts/fetch-models.sh)");
         let shutdown = Shutdown::new();
-        let sd = shutdown.clone();
-        let handle = std::thread::spawn(move || run_with_detectors(&config, Vec::new(), sd, Arc::default()));
+        let (sd, log) = (shutdown.clone(), Log::default());
+        let writer = log.clone();
+        let handle = std::thread::spawn(move || {
+            let _dir = state_dir;
+            let subscriber = tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            let _guard = tracing::subscriber::set_default(subscriber);
+            run_with_detectors(&config, detectors, sd, Arc::default())
+        });
+        Running {
+            ground,
+            video_sink,
+            shutdown,
+            handle,
+            log,
+        }
+    }
 
+    /// The first UTKIK_PIPELINE_STATUS with at least `frames` frames processed.
+    fn status_after(ground: &UdpSocket, frames: u32) -> utkik_shared::dialect::UTKIK_PIPELINE_STATUS_DATA {
         let mut decoder = FrameDecoder::new();
         let mut buf = [0u8; 2048];
-        let status = loop {
+        loop {
             let (n, _) = ground.recv_from(&mut buf).expect("status arrives");
             let found = decoder
                 .push_messages(&buf[..n])
                 .into_iter()
                 .find_map(|d| match d.message {
-                    MavMessage::UTKIK_PIPELINE_STATUS(s) if s.frames_processed > 0 => Some((d.frame.header(), s)),
+                    MavMessage::UTKIK_PIPELINE_STATUS(s) if s.frames_processed >= frames => Some(s),
                     _ => None,
                 });
             if let Some(s) = found {
-                break s;
+                return s;
             }
-        };
-        let (header, s) = status;
-        assert_eq!((header.system_id, header.component_id), (1, 191));
-        assert!(s.frames_in >= s.frames_processed);
+        }
+    }
+
+    /// The ANPR profile (`detect.faces = false`, the re-stream on as by default): plates are
+    /// read and status reported over real sockets, but no video packet leaves the drone, and
+    /// the log says why, naming `detect.faces` and `privacy.restream`.
+    #[test]
+    fn restream_does_not_start_without_a_face_detector_and_says_why() {
+        let mut config = Config::default();
+        config.detect.faces = false;
+        config.detect.plate_every_n_frames = 1;
+        assert!(config.privacy.restream, "on by default");
+        let run = start(config);
+        let s = status_after(&run.ground, 3);
         assert_eq!(s.video_state, 1, "streaming");
-        assert!(s.mem_rss > 0);
-        assert_eq!(s.face_detector_model, 0, "no detector loaded");
-        // The masked re-stream reaches its destination as RTP.
-        let (n, _) = video_sink.recv_from(&mut buf).expect("re-stream packets");
+        assert_eq!(s.face_detector_model, 0, "no face detector");
+        assert_ne!(s.plate_reader_model, 0, "plates are read");
+        // Frames went through detection: a running re-stream would have sent them by now.
+        run.video_sink.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut buf = [0u8; 2048];
+        let got = run.video_sink.recv_from(&mut buf);
+        assert!(got.is_err(), "video left the drone without a face detector: {got:?}");
+        run.shutdown.trigger();
+        let summary = run.handle.join().unwrap().unwrap();
+        assert!(
+            summary.frames_processed >= 3 && summary.messages_sent > 0,
+            "{summary:?}"
+        );
+        let log = String::from_utf8_lossy(&run.log.0.lock().unwrap()).into_owned();
+        assert!(
+            log.contains("ERROR")
+                && log.contains("re-stream NOT started")
+                && log.contains("detect.faces = true")
+                && log.contains("privacy.restream = false"),
+            "{log}"
+        );
+    }
+
+    /// The control: with faces and plates both detected (the default) the same run sends the
+    /// masked re-stream as RTP, and logs no refusal.
+    #[test]
+    fn restream_starts_with_faces_and_plates_detected() {
+        let run = start(Config::default());
+        run.video_sink.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut buf = [0u8; 2048];
+        let (n, _) = run.video_sink.recv_from(&mut buf).expect("re-stream packets");
         assert!(n > 12 && buf[0] >> 6 == 2, "RTP version 2");
-        shutdown.trigger();
-        let summary = handle.join().unwrap().unwrap();
-        assert!(summary.frames_processed > 0 && summary.messages_sent > 0, "{summary:?}");
+        let s = status_after(&run.ground, 1);
+        assert_ne!(s.face_detector_model, 0);
+        run.shutdown.trigger();
+        run.handle.join().unwrap().unwrap();
+        let log = String::from_utf8_lossy(&run.log.0.lock().unwrap()).into_owned();
+        assert!(!log.contains("re-stream NOT started"), "{log}");
     }
 
     #[test]

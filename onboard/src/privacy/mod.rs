@@ -2,6 +2,8 @@
 
 pub mod mask;
 pub mod restream;
+#[cfg(test)]
+mod truth_tests;
 
 pub use mask::{MaskConfig, MaskMode, mask_boxes};
-pub use restream::{Restream, RestreamConfig, RestreamError};
+pub use restream::{Restream, RestreamConfig, RestreamError, refusal};

@@ -3,10 +3,45 @@
 //! stream. The sender is `utkik_media::H264RtpSender`, the one the simulated camera uses too;
 //! this adapter rebuilds it when the frame size changes, and after a stream error (logged by
 //! the caller) on the next frame, so the re-stream never stops the pipeline.
+//!
+//! Only masked video may leave the drone (LAW.md 8.1), whatever `[detect]` asks for: a class
+//! whose detector is not running would go out unmasked, so [`refusal`] keeps the re-stream from
+//! starting then (the rest of the pipeline runs: an ANPR mission without faces still reads
+//! plates) and says which setting to change.
 
 use utkik_media::{H264RtpSender, MediaError, RtpSenderConfig};
 
 use crate::frame::RgbFrame;
+use crate::pipeline::ObjectClass;
+
+/// Why the masked re-stream must not start when the detectors of `running` are all that run:
+/// `None` when faces and plates both have a detector (every face and plate can be masked),
+/// otherwise the message to log, naming the `[detect]` keys that are off and `privacy.restream`.
+pub fn refusal(running: &[ObjectClass]) -> Option<String> {
+    let missing: Vec<(&str, &str)> = [
+        (ObjectClass::Face, "faces", "detect.faces"),
+        (ObjectClass::Plate, "plates", "detect.plates"),
+    ]
+    .into_iter()
+    .filter(|(class, _, _)| !running.contains(class))
+    .map(|(_, what, key)| (what, key))
+    .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let what = missing.iter().map(|m| m.0).collect::<Vec<_>>().join(" and ");
+    let keys = missing
+        .iter()
+        .map(|m| format!("{} = true", m.1))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    Some(format!(
+        "privacy re-stream NOT started: no detector for {what} is running, so {what} in the video \
+         would leave the drone unmasked (LAW.md 8.1). Set {keys} to re-stream masked video, or \
+         privacy.restream = false to run without video; detection, tracks and alerts go on as \
+         configured"
+    ))
+}
 
 /// Re-stream settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +143,24 @@ impl Restream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both classes running: the re-stream may start; either missing: refused naming its key.
+    #[test]
+    fn restream_refused_unless_faces_and_plates_both_have_a_detector() {
+        assert_eq!(refusal(&[ObjectClass::Plate, ObjectClass::Face]), None);
+        let anpr = refusal(&[ObjectClass::Plate]).expect("faces off: refused");
+        assert!(
+            anpr.contains("detect.faces = true")
+                && !anpr.contains("detect.plates")
+                && anpr.contains("privacy.restream = false")
+                && anpr.contains("unmasked"),
+            "{anpr}"
+        );
+        let faces_only = refusal(&[ObjectClass::Face]).expect("plates off: refused");
+        assert!(faces_only.contains("detect.plates = true") && !faces_only.contains("detect.faces"));
+        let none = refusal(&[]).expect("nothing running: refused");
+        assert!(none.contains("faces and plates") && none.contains("detect.faces = true and detect.plates = true"));
+    }
     use crate::ingest::{IngestConfig, IngestStatus, latest, run_ingest};
     use crate::privacy::mask::{MaskConfig, mask_boxes};
     use crate::shutdown::Shutdown;
