@@ -1,7 +1,9 @@
 //! The `utkik-onboard` binary end to end with detection off: a config file in a temp dir, an
 //! RTP/H.264 camera stream carrying capture times (the wire format the simulator and real
 //! cameras send), autopilot telemetry over UDP, a ground listener receiving
-//! UTKIK_PIPELINE_STATUS and the masked re-stream, then Ctrl-C (SIGINT) and a clean exit.
+//! UTKIK_PIPELINE_STATUS, then Ctrl-C (SIGINT) and a clean exit. With detection off no video
+//! may leave the drone (LAW.md 8.1: nothing would mask faces or plates): the re-stream's
+//! destination gets no packet and the binary logs why.
 
 use std::net::UdpSocket;
 use std::process::{Command, Stdio};
@@ -134,8 +136,10 @@ fn binary_streams_reports_status_and_stops_on_sigint() {
     assert_eq!(status.video_state, 1, "streaming");
     assert!(status.frames_in >= status.frames_processed);
     assert!(status.fps > 0, "{status:?}");
-    let (n, _) = masked.recv_from(&mut buf).expect("masked re-stream");
-    assert!(n > 12 && buf[0] >> 6 == 2);
+    // Ten frames went through the pipeline: a running re-stream would have sent them.
+    masked.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let got = masked.recv_from(&mut buf);
+    assert!(got.is_err(), "unmasked video left the drone: {got:?}");
 
     // Ctrl-C: the binary stops its threads and exits 0.
     let ok = Command::new("kill")
@@ -150,6 +154,10 @@ fn binary_streams_reports_status_and_stops_on_sigint() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}: {log}", out.status);
     assert!(log.contains("stopped"), "{log}");
+    assert!(
+        log.contains("re-stream NOT started") && log.contains("detect.faces = true and detect.plates = true"),
+        "the refusal names the keys: {log}"
+    );
     assert!(
         log.contains("DEMO - public DEMO users and keys"),
         "the DEMO banner: {log}"
