@@ -84,7 +84,9 @@ with open(sys.argv[2], "a") as f:
             f.write(f"{p}\t2099-12-31\tDEMO: field test, every car of the scenario (not a real vehicle of interest)\n")
             listed.add(p)
 PY
+# Plates only: no face detector, so no masked video leaves the drone (LAW.md 8.1).
 ONBOARD_SET+=(--set "detect.plate_hit_list=\"$RUN_DIR/hitlist.tsv\"" --set detect.faces=false
+  --set privacy.restream=false
   --set detect.plate_every_n_frames=1 --set 'link.ground="127.0.0.1:14560"')
 ONBOARD_SET+=(--set "link.boot_epoch_file=\"$RUN_DIR/utkik-state/boot-epoch\"")
 start_onboard() {

@@ -82,7 +82,8 @@ if [ "$SCENARIO" = search ]; then
 fi
 # The ANPR mission profile: plates only (MTCNN is ~240 ms a frame here; without it the plate
 # reader runs ~3-10 frames/s and follows cars across the zoomed view).
-if [ "$SCENARIO" = anpr ]; then ONBOARD_SET+=(--set detect.faces=false --set detect.plate_every_n_frames=1); fi
+# Plates only: no face detector, so no masked video leaves the drone (LAW.md 8.1): say so up front.
+if [ "$SCENARIO" = anpr ]; then ONBOARD_SET+=(--set detect.faces=false --set detect.plate_every_n_frames=1 --set privacy.restream=false); fi
 "$BIN/utkik-onboard" --demo "${ONBOARD_SET[@]}" > "$RUN_DIR/onboard.log" 2>&1 &
 pids+=($!)
 
