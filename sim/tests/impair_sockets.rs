@@ -201,13 +201,15 @@ fn udp_cut_silences_the_link_for_its_length() {
         assert!(report.forward.model.lost_cut > 0);
         (sent_at, got)
     });
-    // Margins for scheduling: the proxy stamps arrival a little after the send.
+    // Margins for scheduling on both ends of the cut: the proxy's clock starts when it is bound
+    // (after `t0`, so its cut begins a little later than 500 ms of `t0`), and it stamps arrival a
+    // little after the send. A datagram sent exactly at 500 ms of `t0` got through once in CI.
     for (i, t) in sent_at.iter().enumerate() {
         let ms = t.as_millis();
         let arrived = got.contains(&(i as u32));
         if ms < 350 || ms > 1150 {
             assert!(arrived, "datagram {i} sent at {ms} ms, outside the cut, was lost");
-        } else if (500..850).contains(&ms) {
+        } else if (550..850).contains(&ms) {
             assert!(
                 !arrived,
                 "datagram {i} sent at {ms} ms, inside the cut 500-1000 ms, got through"
