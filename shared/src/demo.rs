@@ -35,6 +35,13 @@ pub const TRUST_STORE_JSON: &[u8] = include_bytes!("../../assets/authz/demo-trus
 pub const LINK_KEY_JSON: &[u8] = include_bytes!("../../assets/authz/DEMO-link.key.NOT-SECRET.json");
 /// The DEMO ground audit checkpoint key (`assets/audit/DEMO-ground-audit.key.NOT-SECRET.json`).
 pub const GROUND_AUDIT_KEY_JSON: &[u8] = include_bytes!("../../assets/audit/DEMO-ground-audit.key.NOT-SECRET.json");
+/// The DEMO ground station's image seal key (`assets/authz/DEMO-seal.key.NOT-SECRET.json`,
+/// `crate::seal`): its secret is SHA-256 of `utkik DEMO image seal key - public, not secret`, so
+/// anyone can open what a DEMO drone sealed.
+pub const SEAL_KEY_JSON: &[u8] = include_bytes!("../../assets/authz/DEMO-seal.key.NOT-SECRET.json");
+/// The public half of [`SEAL_KEY_JSON`] (`assets/authz/DEMO-seal.public.json`), the DEMO drone's
+/// `gate.ground_seal_public`.
+pub const SEAL_PUBLIC_JSON: &[u8] = include_bytes!("../../assets/authz/DEMO-seal.public.json");
 
 /// The DEMO crew who sign commands (LAW.md 4.5): user id and role, as in the DEMO users file and
 /// the DEMO trust store. The auditor `eva` has no key (auditors give no commands).
@@ -64,6 +71,10 @@ pub const TRUST_STORE_FILE: &str = "DEMO-trust-store.json";
 pub const LINK_KEY_FILE: &str = "DEMO-link.key.NOT-SECRET.json";
 /// See [`USERS_FILE`].
 pub const GROUND_AUDIT_KEY_FILE: &str = "DEMO-ground-audit.key.NOT-SECRET.json";
+/// See [`USERS_FILE`].
+pub const SEAL_KEY_FILE: &str = "DEMO-seal.key.NOT-SECRET.json";
+/// See [`USERS_FILE`].
+pub const SEAL_PUBLIC_FILE: &str = "DEMO-seal.public.json";
 
 /// The DEMO set written out for one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +89,10 @@ pub struct DemoSet {
     pub link_key: PathBuf,
     /// Ground audit checkpoint key.
     pub ground_audit_key: PathBuf,
+    /// The ground station's image seal key (secret).
+    pub seal_key: PathBuf,
+    /// Its public half (the drone's `gate.ground_seal_public`).
+    pub seal_public: PathBuf,
 }
 
 /// Writes the DEMO set into `dir` (created `0700` if missing), each file `0600`, replacing
@@ -108,6 +123,8 @@ pub fn stage(dir: &Path) -> Result<DemoSet, SecretFileError> {
         trust_store: put(TRUST_STORE_FILE, TRUST_STORE_JSON)?,
         link_key: put(LINK_KEY_FILE, LINK_KEY_JSON)?,
         ground_audit_key: put(GROUND_AUDIT_KEY_FILE, GROUND_AUDIT_KEY_JSON)?,
+        seal_key: put(SEAL_KEY_FILE, SEAL_KEY_JSON)?,
+        seal_public: put(SEAL_PUBLIC_FILE, SEAL_PUBLIC_JSON)?,
     })
 }
 
@@ -120,7 +137,16 @@ pub fn is_demo_key_id(key_id: &str) -> bool {
 /// DEMO files, a DEMO key id (`"key_id": "DEMO...`), or a DEMO users file's note. A program
 /// started without `--demo` refuses such a file even when it is given by path.
 pub fn looks_like_demo(bytes: &[u8]) -> bool {
-    if [USERS_JSON, TRUST_STORE_JSON, LINK_KEY_JSON, GROUND_AUDIT_KEY_JSON].contains(&bytes) {
+    if [
+        USERS_JSON,
+        TRUST_STORE_JSON,
+        LINK_KEY_JSON,
+        GROUND_AUDIT_KEY_JSON,
+        SEAL_KEY_JSON,
+        SEAL_PUBLIC_JSON,
+    ]
+    .contains(&bytes)
+    {
         return true;
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
@@ -147,6 +173,13 @@ pub fn looks_like_demo(bytes: &[u8]) -> bool {
         || value.get("seed_hex").and_then(|s| s.as_str()).is_some_and(|s| {
             let demo: serde_json::Value = serde_json::from_slice(GROUND_AUDIT_KEY_JSON).unwrap_or_default();
             demo.get("seed_hex").and_then(|d| d.as_str()) == Some(s)
+        })
+        // The seal key (secret or public half): what is sealed to it, anyone can open.
+        || ["secret_key_hex", "public_key_hex"].iter().any(|field| {
+            value.get(*field).and_then(|s| s.as_str()).is_some_and(|s| {
+                let demo: serde_json::Value = serde_json::from_slice(SEAL_KEY_JSON).unwrap_or_default();
+                demo.get(*field).and_then(|d| d.as_str()) == Some(s)
+            })
         })
 }
 
@@ -181,7 +214,14 @@ mod tests {
 
     #[test]
     fn compiled_in_files_are_the_demo_set() {
-        for f in [USERS_JSON, TRUST_STORE_JSON, LINK_KEY_JSON, GROUND_AUDIT_KEY_JSON] {
+        for f in [
+            USERS_JSON,
+            TRUST_STORE_JSON,
+            LINK_KEY_JSON,
+            GROUND_AUDIT_KEY_JSON,
+            SEAL_KEY_JSON,
+            SEAL_PUBLIC_JSON,
+        ] {
             assert!(looks_like_demo(f));
         }
     }
@@ -207,7 +247,14 @@ mod tests {
     fn staged_files_pass_the_secret_file_check() {
         let dir = tempfile::tempdir().unwrap();
         let set = stage(&dir.path().join("demo-keys")).unwrap();
-        for p in [&set.users, &set.trust_store, &set.link_key, &set.ground_audit_key] {
+        for p in [
+            &set.users,
+            &set.trust_store,
+            &set.link_key,
+            &set.ground_audit_key,
+            &set.seal_key,
+            &set.seal_public,
+        ] {
             crate::secret_file::check_secret_file(p).unwrap();
         }
         assert_eq!(std::fs::read(&set.link_key).unwrap(), LINK_KEY_JSON);
