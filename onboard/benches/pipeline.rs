@@ -8,9 +8,11 @@
 //! - privacy: masking + x264 encode + RTP send per frame;
 //! - out: MAVLink encode + budget bookkeeping per track message;
 //!
-//! Then the Python onnxruntime yardstick (benches/python_pipeline.py) on the same frames at 1
-//! and 2 threads, faces found against the simulator's truth side by side, and each model in
-//! tract against onnxruntime at the same thread count (issue 18).
+//! The inference configurations run on tract and on ONNX Runtime from Rust (`detect.runtime =
+//! "onnxruntime"`, the wheel's library through `ort`). Then the Python onnxruntime yardstick
+//! (benches/python_pipeline.py) on the same frames at 1 and 2 threads, faces found against the
+//! simulator's truth side by side, and each model in tract, in onnxruntime from Python and in
+//! ONNX Runtime from Rust at the same thread count (issue 18).
 //!
 //! Run: `cargo bench -p utkik-onboard --bench pipeline` (or `--no-run` and run the binary;
 //! `-- --quick` skips ingest, privacy and the per-model table).
@@ -23,7 +25,7 @@ use utkik_onboard::frame::RgbFrame;
 use utkik_onboard::ingest::time::unix_now_usec;
 use utkik_onboard::ingest::{IngestConfig, IngestStatus, latest, run_ingest};
 use utkik_onboard::out::{ManualClock, OutLink, OutLinkConfig, OutTransport, ResendPolicy, peak_rss_kib, percentiles};
-use utkik_onboard::pipeline::{Inference, ObjectClass, tract};
+use utkik_onboard::pipeline::{Inference, ObjectClass, ObjectDetector, tract};
 use utkik_onboard::privacy::{MaskConfig, Restream, RestreamConfig, mask_boxes};
 use utkik_onboard::shutdown::Shutdown;
 use utkik_onboard::telemetry::{FramePose, PoseBuffer, PoseConfig};
@@ -262,6 +264,9 @@ struct Variant {
     tract_threads: usize,
     rows: bool,
     full_every: u32,
+    /// ONNX Runtime from Rust instead of tract for the face nets: (detector worker threads,
+    /// intra-op threads per session).
+    ort: Option<(usize, usize)>,
 }
 
 /// What one variant measured.
@@ -292,7 +297,14 @@ fn run_variant(sim: &SimFrames, v: &Variant) -> Option<Measured> {
     config.detect.face_full_every_n_frames = v.full_every;
     set_tract_threads(v.tract_threads);
     let s = Instant::now();
-    let detectors = match tract::detectors_from_config(&config) {
+    let built = match v.ort {
+        None => tract::detectors_from_config(&config),
+        Some((workers, intra)) => {
+            config.detect.runtime = "onnxruntime".into();
+            ort_detectors(&config, workers, intra)
+        }
+    };
+    let detectors = match built {
         Ok(d) => d,
         Err(e) => {
             println!("inference {}: not measured: {e}", v.label);
@@ -421,6 +433,33 @@ fn run_variant(sim: &SimFrames, v: &Variant) -> Option<Measured> {
     })
 }
 
+/// The detectors of `config` with the face nets on ONNX Runtime, `workers` detector threads and
+/// `intra` intra-op threads per session (`tract::detectors_from_config` maps `detect.threads`
+/// to intra-op threads and one worker; this measures the other split too).
+fn ort_detectors(
+    config: &Config,
+    workers: usize,
+    intra: usize,
+) -> Result<Vec<Box<dyn ObjectDetector>>, tract::DetectorError> {
+    use utkik_onboard::detect::runtime::Runtime;
+    let cache = utkik_models::ModelCache::locate()?;
+    let mut faces = tract::face_config(config);
+    faces.threads = workers;
+    if let Runtime::OnnxRuntime(s) = &mut faces.runtime {
+        s.intra_threads = intra;
+    }
+    let mut out: Vec<Box<dyn ObjectDetector>> = vec![Box::new(
+        tract::FaceObjectDetector::new(&cache, faces)?.with_search(tract::face_search_config(config)),
+    )];
+    if config.detect.plates {
+        out.push(Box::new(tract::PlateObjectDetector::new(
+            &cache,
+            tract::plate_config(config)?,
+        )?));
+    }
+    Ok(out)
+}
+
 /// System load averages (1, 5, 15 min), as `uptime` prints them.
 fn load() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -456,10 +495,12 @@ fn models_table(dir: &std::path::Path) {
         (&PPOCR_DET, "text det 640x160", vec![1, 3, 160, 640], 10),
         (&PPOCR_REC, "text rec 48x320", vec![1, 3, 48, 320], 10),
     ];
-    println!("per model, median ms (same input, same thread count; ratio = tract / onnxruntime):");
     println!(
-        "    {:<17} {:>9} {:>9} {:>7}   {:>9} {:>9} {:>7}",
-        "model", "tract 1t", "ort 1t", "ratio", "tract 2t", "ort 2t", "ratio"
+        "per model, median ms (same input, same thread count; ort = onnxruntime from Python, ort-rs = ONNX Runtime from Rust through `ort`; ratio = tract / ort):"
+    );
+    println!(
+        "    {:<17} {:>9} {:>9} {:>9} {:>7}   {:>9} {:>9} {:>9} {:>7}",
+        "model", "tract 1t", "ort 1t", "ort-rs 1t", "ratio", "tract 2t", "ort 2t", "ort-rs 2t", "ratio"
     );
     for (model, label, shape, runs) in cases {
         let len: usize = shape.iter().product();
@@ -479,6 +520,7 @@ fn models_table(dir: &std::path::Path) {
             .unwrap()
             .into_runnable()
             .unwrap();
+        let input_data = data.clone();
         let input: TValue = tract_ndarray::ArrayD::from_shape_vec(shape.clone(), data)
             .unwrap()
             .into_tensor()
@@ -511,11 +553,45 @@ fn models_table(dir: &std::path::Path) {
                 .ok()
                 .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
                 .unwrap_or(f64::NAN);
-            cells.push(format!("{tract_ms:>9.2} {ort_ms:>9.2} {:>6.2}x", tract_ms / ort_ms));
+            let rs_ms = ort_rs_ms(&bytes, model.name, &shape, &input_data, threads, runs).unwrap_or_else(|e| {
+                println!("    {label}: ONNX Runtime from Rust not measured: {e}");
+                f64::NAN
+            });
+            cells.push(format!(
+                "{tract_ms:>9.2} {ort_ms:>9.2} {rs_ms:>9.2} {:>6.2}x",
+                tract_ms / ort_ms
+            ));
         }
         set_tract_threads(1);
         println!("    {label:<17} {}   {}", cells[0], cells[1]);
     }
+}
+
+/// Median ms of `model` on ONNX Runtime from Rust (`detect::runtime`), `threads` intra-op threads.
+fn ort_rs_ms(
+    bytes: &[u8],
+    name: &'static str,
+    shape: &[usize],
+    data: &[f32],
+    threads: usize,
+    runs: usize,
+) -> Result<f64, utkik_onboard::detect::runtime::RuntimeError> {
+    use utkik_onboard::detect::runtime::{Model, OrtSettings, Runtime};
+    let runtime = Runtime::OnnxRuntime(OrtSettings {
+        intra_threads: threads,
+        ..OrtSettings::default()
+    });
+    let plan = Model::load(&runtime, name, bytes)?.plan(shape)?;
+    plan.run(shape, data.to_vec(), |_| ())?;
+    let mut t = Vec::new();
+    for _ in 0..runs {
+        let input = data.to_vec();
+        let a = Instant::now();
+        plan.run(shape, input, |_| ())?;
+        t.push(a.elapsed().as_secs_f64() * 1000.0);
+    }
+    t.sort_by(f64::total_cmp);
+    Ok(t[t.len() / 2])
 }
 
 /// The Python yardstick on the same frames at `threads`: (fps, faces found, boxes on no face,
@@ -592,6 +668,7 @@ fn main() {
         tract_threads: 1,
         rows: false,
         full_every: 1,
+        ort: None,
     };
     let variants = [
         Variant {
@@ -646,6 +723,72 @@ fn main() {
             threads: 2,
             rows: true,
             full_every: 3,
+            ..base
+        },
+        // ONNX Runtime from Rust, the same configurations as the best tract rows.
+        Variant {
+            label: "ort: faces, 1 thread, full pyramid",
+            ort: Some((1, 1)),
+            ..base
+        },
+        Variant {
+            label: "ort: faces, 2 intra-op threads, full pyramid",
+            threads: 2,
+            ort: Some((1, 2)),
+            ..base
+        },
+        Variant {
+            label: "ort: faces, 2 workers x 1 intra-op, full pyramid",
+            threads: 2,
+            ort: Some((2, 1)),
+            ..base
+        },
+        Variant {
+            label: "ort: faces, 1 thread, row bands, sweep in 3 strips",
+            rows: true,
+            full_every: 3,
+            ort: Some((1, 1)),
+            ..base
+        },
+        Variant {
+            label: "ort: faces, 2 intra-op, row bands, sweep in 3",
+            threads: 2,
+            rows: true,
+            full_every: 3,
+            ort: Some((1, 2)),
+            ..base
+        },
+        Variant {
+            label: "ort: faces, 2 workers x 1, row bands, sweep in 3",
+            threads: 2,
+            rows: true,
+            full_every: 3,
+            ort: Some((2, 1)),
+            ..base
+        },
+        Variant {
+            label: "ort: faces+plates, 2 threads, full pyramid",
+            plates: true,
+            threads: 2,
+            ort: Some((1, 2)),
+            ..base
+        },
+        Variant {
+            label: "ort: faces+plates, 2 threads, row bands, sweep in 3",
+            plates: true,
+            threads: 2,
+            rows: true,
+            full_every: 3,
+            ort: Some((1, 2)),
+            ..base
+        },
+        Variant {
+            label: "ort: faces+plates side by side, 1 intra-op, sweep 3",
+            plates: true,
+            threads: 2,
+            rows: true,
+            full_every: 3,
+            ort: Some((1, 1)),
             ..base
         },
     ];

@@ -86,6 +86,13 @@ pub struct DetectConfig {
     /// ANPR hit list file (`utkik_shared::hitlist` format, LAW.md section 7): a voted read of a
     /// plate on it is a hit alert; "" = no hit list (every read is a no-hit).
     pub plate_hit_list: String,
+    /// Runtime of the face detector's nets: "tract" (pure Rust) or "onnxruntime" (ONNX Runtime
+    /// opened at start-up, see `onnxruntime_lib`; a missing or too old library stops start-up,
+    /// no fallback to tract). With "onnxruntime", `threads` are its intra-op threads.
+    pub runtime: String,
+    /// `libonnxruntime.so` for `runtime = "onnxruntime"`; "" = `$ORT_DYLIB_PATH`, else the
+    /// `capi/libonnxruntime.so*` of the onnxruntime wheel `python3` imports.
+    pub onnxruntime_lib: String,
 }
 
 /// `[track]`.
@@ -250,6 +257,8 @@ impl Default for Config {
                 plate_scan_scale: 0.5,
                 plate_countries: vec!["SE".into()],
                 plate_hit_list: String::new(),
+                runtime: "tract".into(),
+                onnxruntime_lib: String::new(),
             },
             track: TrackConfig {
                 high_score: 0.8,
@@ -514,6 +523,12 @@ impl Config {
                 format!("must be 1 to 16, got {}", self.detect.threads),
             );
         }
+        if !matches!(self.detect.runtime.as_str(), "tract" | "onnxruntime") {
+            return bad(
+                "detect.runtime",
+                format!("must be \"tract\" or \"onnxruntime\", got {:?}", self.detect.runtime),
+            );
+        }
         if self.detect.face_full_every_n_frames == 0 {
             return bad("detect.face_full_every_n_frames", "must be at least 1".into());
         }
@@ -691,6 +706,22 @@ mod tests {
         assert!(c.gate_enabled());
         let e = crate::keys::require_keys(&c).unwrap_err();
         assert!(e.to_string().contains("gate.trust_store"), "{e}");
+    }
+
+    #[test]
+    fn detect_runtime_is_tract_or_onnxruntime() {
+        assert_eq!(
+            load(None, &[]).unwrap().detect.runtime,
+            "tract",
+            "the pure-Rust default"
+        );
+        let c = load(None, &["detect.runtime=\"onnxruntime\"".into()]).unwrap();
+        assert_eq!(
+            (c.detect.runtime.as_str(), c.detect.onnxruntime_lib.as_str()),
+            ("onnxruntime", "")
+        );
+        let text = load(None, &["detect.runtime=\"onnx\"".into()]).unwrap_err().to_string();
+        assert!(text.contains("detect.runtime") && text.contains("\"onnx\""), "{text}");
     }
 
     #[test]

@@ -13,19 +13,18 @@
 //!   one pass that normalises and transposes it into the model's `[1, W, H, 3]` layout;
 //! - P-Net levels and R-Net/O-Net batches are spread over `threads` worker threads;
 //! - [`FaceSearch`] lets the caller restrict where P-Net looks: only the image rows where faces
-//!   of a level's size can be (from the camera pose), or only windows around live tracks.
+//!   of a level's size can be (from the camera pose), or only windows around live tracks;
+//! - the nets run on tract or on ONNX Runtime ([`FaceConfig::runtime`], `detect.runtime`); ONNX
+//!   Runtime takes any batch size, so its batches run whole, unpadded.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 use fast_image_resize as fr;
-use tract_onnx::prelude::*;
-use utkik_models::{MTCNN_ONET, MTCNN_PNET, MTCNN_RNET, Model, ModelCache};
+use utkik_models::{MTCNN_ONET, MTCNN_PNET, MTCNN_RNET, ModelCache};
 
+use super::runtime::{Model, Plan, Runtime, RuntimeError};
 use crate::frame::RgbFrame;
-
-type Plan = Arc<TypedRunnableModel>;
 
 /// Batch sizes with a prebuilt R-Net/O-Net plan. A batch of `n` runs as pieces of these sizes
 /// (the last padded up when that wastes at most a quarter of it).
@@ -49,6 +48,8 @@ pub struct FaceConfig {
     /// Build an R-Net/O-Net plan per exact batch size when first needed instead of the
     /// prebuilt buckets (the old way; kept so tests and the bench can compare both).
     pub exact_batch_plans: bool,
+    /// The runtime the three nets run on (`detect.runtime`).
+    pub runtime: Runtime,
 }
 
 impl Default for FaceConfig {
@@ -59,6 +60,7 @@ impl Default for FaceConfig {
             scale_factor: 0.709,
             threads: 1,
             exact_batch_plans: false,
+            runtime: Runtime::Tract,
         }
     }
 }
@@ -149,46 +151,35 @@ pub enum FaceError {
     /// Model missing or corrupted (the message names file, checksum and fetch command).
     #[error(transparent)]
     Model(#[from] utkik_models::ModelError),
-    /// tract refused the model or the input.
-    #[error("tract, model {model}: {message}")]
-    Tract {
-        /// Model name.
-        model: &'static str,
-        /// tract's error chain.
-        message: String,
-    },
+    /// The runtime could not be loaded, or refused a model or an input (the message names the
+    /// runtime, the model or the ONNX Runtime library).
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
     /// The resizer refused an image (a bug: sizes are checked before).
     #[error("resize: {0}")]
     Resize(String),
 }
 
-fn terr(model: &'static str) -> impl Fn(anyhow::Error) -> FaceError {
-    move |e| FaceError::Tract {
-        model,
-        message: format!("{e:#}"),
-    }
-}
-
 /// R-Net or O-Net with its plans.
 struct BatchNet {
-    name: &'static str,
     size: usize,
-    model: InferenceModel,
+    model: Model,
     /// By batch size: the buckets (prebuilt) or exact sizes (built when first needed).
     plans: HashMap<usize, Plan>,
     exact: bool,
 }
 
 impl BatchNet {
-    fn new(model: InferenceModel, name: &'static str, size: usize, exact: bool) -> Result<Self, FaceError> {
+    fn new(model: Model, size: usize, exact: bool) -> Result<Self, FaceError> {
         let mut plans = HashMap::new();
+        // A runtime that takes any batch size runs each batch whole (no padding, no buckets).
+        let exact = exact || model.any_shape();
         if !exact {
             for b in BATCH_BUCKETS {
-                plans.insert(b, plan(&model, name, [b, size, size, 3])?);
+                plans.insert(b, model.plan(&[b, size, size, 3])?);
             }
         }
         Ok(Self {
-            name,
             size,
             model,
             plans,
@@ -232,7 +223,7 @@ impl BatchNet {
         for &(_, _, b) in &pieces {
             if !self.plans.contains_key(&b) {
                 let t = Instant::now();
-                let p = plan(&self.model, self.name, [b, self.size, self.size, 3])?;
+                let p = self.model.plan(&[b, self.size, self.size, 3])?;
                 times.plan_usec += t.elapsed().as_micros() as u64;
                 self.plans.insert(b, p);
             }
@@ -241,18 +232,18 @@ impl BatchNet {
             .into_iter()
             .map(|(s, l, b)| (s, l, b, self.plans[&b].clone()))
             .collect();
-        let (name, size) = (self.name, self.size);
+        let size = self.size;
         let run_one =
             |(start, len, batch, plan): &(usize, usize, usize, Plan)| -> Result<Vec<Vec<Vec<f32>>>, FaceError> {
-                let input = whc_tensor(&crops[*start..start + len], size, size, *batch);
-                let out = plan.run(tvec!(input.into())).map_err(terr(name))?;
-                let mut per_output = Vec::new();
-                for o in out.iter() {
-                    let v = o.to_plain_array_view::<f32>().map_err(terr(name))?;
-                    let width = v.len() / batch;
-                    let flat: Vec<f32> = v.iter().copied().collect();
-                    per_output.push(flat.chunks(width).take(*len).map(<[f32]>::to_vec).collect());
-                }
+                let input = whc_data(&crops[*start..start + len], size, size, *batch);
+                let per_output = plan.run(&[*batch, size, size, 3], input, |out| {
+                    out.iter()
+                        .map(|o| {
+                            let width = o.data.len() / batch;
+                            o.data.chunks(width).take(*len).map(<[f32]>::to_vec).collect()
+                        })
+                        .collect()
+                })?;
                 Ok(per_output)
             };
         let results = run_spread(&jobs, threads, |j| j.2, run_one);
@@ -311,28 +302,16 @@ fn run_spread<J: Sync, R: Send>(
 /// The three-stage MTCNN detector.
 pub struct FaceDetector {
     config: FaceConfig,
-    pnet: InferenceModel,
+    pnet: Model,
     pnet_plans: HashMap<(usize, usize), Plan>,
     rnet: BatchNet,
     onet: BatchNet,
     times: FaceTimes,
 }
 
-fn load(cache: &ModelCache, model: &'static Model) -> Result<InferenceModel, FaceError> {
+fn load(cache: &ModelCache, model: &'static utkik_models::Model, runtime: &Runtime) -> Result<Model, FaceError> {
     let bytes = cache.load_verified(model)?;
-    tract_onnx::onnx()
-        .model_for_read(&mut bytes.as_slice())
-        .map_err(terr(model.name))
-}
-
-fn plan(model: &InferenceModel, name: &'static str, shape: [usize; 4]) -> Result<Plan, FaceError> {
-    let m = model
-        .clone()
-        .with_input_fact(0, f32::fact(shape).into())
-        .and_then(|m| m.into_optimized())
-        .and_then(|m| m.into_runnable())
-        .map_err(terr(name))?;
-    Ok(m)
+    Ok(Model::load(runtime, model.name, &bytes)?)
 }
 
 /// `[x1, y1, x2, y2, score, r0, r1, r2, r3]` as in the Python code.
@@ -363,14 +342,22 @@ fn axis(len: usize, scale: f32, start: f32, want: usize) -> (f32, f32, usize) {
 }
 
 impl FaceDetector {
-    /// Loads and verifies the three models from `cache` and builds the R-Net and O-Net plans.
+    /// Loads and verifies the three models from `cache` on the configured runtime and builds the
+    /// R-Net and O-Net plans (ONNX Runtime: opens its library first, an error naming it if that
+    /// fails).
     pub fn new(cache: &ModelCache, config: FaceConfig) -> Result<Self, FaceError> {
         let exact = config.exact_batch_plans;
+        // Each worker thread may run a net at the same time: one ONNX Runtime session each.
+        let mut rt = config.runtime.clone();
+        if let Runtime::OnnxRuntime(s) = &mut rt {
+            s.sessions = s.sessions.max(config.threads);
+        }
+        let rt = &rt;
         Ok(Self {
-            pnet: load(cache, &MTCNN_PNET)?,
+            pnet: load(cache, &MTCNN_PNET, rt)?,
             pnet_plans: HashMap::new(),
-            rnet: BatchNet::new(load(cache, &MTCNN_RNET)?, MTCNN_RNET.name, 24, exact)?,
-            onet: BatchNet::new(load(cache, &MTCNN_ONET)?, MTCNN_ONET.name, 48, exact)?,
+            rnet: BatchNet::new(load(cache, &MTCNN_RNET, rt)?, 24, exact)?,
+            onet: BatchNet::new(load(cache, &MTCNN_ONET, rt)?, 48, exact)?,
             config,
             times: FaceTimes::default(),
         })
@@ -587,7 +574,7 @@ impl FaceDetector {
         if self.pnet_plans.len() >= 96 {
             self.pnet_plans.clear();
         }
-        let p = plan(&self.pnet, MTCNN_PNET.name, [1, sw, sh, 3])?;
+        let p = self.pnet.plan(&[1, sw, sh, 3])?;
         times.plan_usec += t.elapsed().as_micros() as u64;
         self.pnet_plans.insert((sw, sh), p.clone());
         Ok(p)
@@ -717,36 +704,39 @@ fn pnet_job(img: &Img, job: &PnetJob, plan: &Plan, threshold: f32) -> Result<(Ve
     let full = job.x0 == 0.0 && job.y0 == 0.0 && job.w == img.w as f32 && job.h == img.h as f32;
     let crop = (!full).then_some([job.x0, job.y0, job.w, job.h]);
     let resized = resize(img, crop, job.sw, job.sh)?;
-    let input = whc_tensor(std::slice::from_ref(&resized), job.sw, job.sh, 1);
+    let input = whc_data(std::slice::from_ref(&resized), job.sw, job.sh, 1);
     let resize_usec = t.elapsed().as_micros() as u64;
     let t = Instant::now();
-    let out = plan.run(tvec!(input.into())).map_err(terr(MTCNN_PNET.name))?;
-    let pnet_usec = t.elapsed().as_micros() as u64;
-    let reg = out[0].to_plain_array_view::<f32>().map_err(terr(MTCNN_PNET.name))?;
-    let prob = out[1].to_plain_array_view::<f32>().map_err(terr(MTCNN_PNET.name))?;
-    // Outputs are [1, W', H', C]: index 1 is x, index 2 is y.
-    let (ow, oh) = (prob.shape()[1], prob.shape()[2]);
-    let scale = job.scale;
-    let mut boxes = Vec::new();
-    for x in 0..ow {
-        for y in 0..oh {
-            let score = prob[[0, x, y, 1]];
-            if score >= threshold {
-                let q = |v: usize, off: f32, o: f32| o + ((2.0 * v as f32 + off) / scale).trunc();
-                boxes.push([
-                    q(x, 1.0, job.x0),
-                    q(y, 1.0, job.y0),
-                    q(x, 12.0, job.x0),
-                    q(y, 12.0, job.y0),
-                    score,
-                    reg[[0, x, y, 0]],
-                    reg[[0, x, y, 1]],
-                    reg[[0, x, y, 2]],
-                    reg[[0, x, y, 3]],
-                ]);
+    let (boxes, pnet_usec) = plan.run(&[1, job.sw, job.sh, 3], input, |out| {
+        let pnet_usec = t.elapsed().as_micros() as u64;
+        let (reg, prob) = (out[0], out[1]);
+        // Outputs are [1, W', H', C]: index 1 is x, index 2 is y.
+        let (ow, oh) = (prob.shape[1], prob.shape[2]);
+        let scale = job.scale;
+        let mut boxes = Vec::new();
+        for x in 0..ow {
+            for y in 0..oh {
+                let at = x * oh + y;
+                let score = prob.data[at * 2 + 1];
+                if score >= threshold {
+                    let q = |v: usize, off: f32, o: f32| o + ((2.0 * v as f32 + off) / scale).trunc();
+                    let r = &reg.data[at * 4..at * 4 + 4];
+                    boxes.push([
+                        q(x, 1.0, job.x0),
+                        q(y, 1.0, job.y0),
+                        q(x, 12.0, job.x0),
+                        q(y, 12.0, job.y0),
+                        score,
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3],
+                    ]);
+                }
             }
         }
-    }
+        (boxes, pnet_usec)
+    })?;
     let keep = nms(&boxes, 0.5, false);
     Ok((keep.into_iter().map(|i| boxes[i]).collect(), resize_usec, pnet_usec))
 }
@@ -765,7 +755,7 @@ fn norm_lut() -> &'static [f32; 256] {
 
 /// Packs RGB images (HWC bytes, all `w x h`) into `[batch, W, H, 3]` normalized floats; the
 /// batch entries past `images.len()` stay zero (padding).
-fn whc_tensor(images: &[Vec<u8>], w: usize, h: usize, batch: usize) -> Tensor {
+fn whc_data(images: &[Vec<u8>], w: usize, h: usize, batch: usize) -> Vec<f32> {
     let lut = norm_lut();
     let mut v = vec![0f32; batch * w * h * 3];
     for (k, im) in images.iter().enumerate() {
@@ -779,9 +769,7 @@ fn whc_tensor(images: &[Vec<u8>], w: usize, h: usize, batch: usize) -> Tensor {
             }
         }
     }
-    tract_ndarray::Array4::from_shape_vec((batch, w, h, 3), v)
-        .expect("shape matches length")
-        .into_tensor()
+    v
 }
 
 /// Resizes `img` (or its `[x0, y0, w, h]` crop, fractional frame px) to `dw x dh` with an
@@ -1084,6 +1072,99 @@ mod tests {
             compared += a.len();
         }
         assert!(compared >= 5, "{compared} faces compared");
+    }
+
+    /// The ONNX Runtime backend finds the same faces as tract on the golden photographs: same
+    /// count, corners within a pixel (both truncate to whole pixels, so a last-bit difference
+    /// in a regression output may move a corner by one), scores within 1e-3; with one thread
+    /// and with two (two sessions of two intra-op threads each).
+    #[test]
+    fn onnxruntime_gives_the_same_boxes_as_tract() {
+        let expected: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/golden/mtcnn_expected.json")).unwrap();
+        let cache = ModelCache::locate().unwrap();
+        let mut tract = FaceDetector::new(&cache, FaceConfig::default()).unwrap();
+        for threads in [1, 2] {
+            let Some(runtime) = super::super::runtime::onnxruntime_or_skip(threads) else {
+                return;
+            };
+            let mut ort = FaceDetector::new(
+                &cache,
+                FaceConfig {
+                    threads,
+                    runtime,
+                    ..FaceConfig::default()
+                },
+            )
+            .unwrap();
+            let mut compared = 0;
+            for name in expected.as_object().unwrap().keys() {
+                let frame = load_png(&cache.root().join("imagery/faces").join(name));
+                let a = tract.detect(&frame).unwrap();
+                let b = ort.detect(&frame).unwrap();
+                assert!(ort.last_times().candidates[0] > 1, "{name}: a real batch");
+                assert_eq!(
+                    a.len(),
+                    b.len(),
+                    "{name}, {threads} threads: tract {a:?}, onnxruntime {b:?}"
+                );
+                for (x, y) in a.iter().zip(&b) {
+                    for k in 0..4 {
+                        assert!(
+                            (x.bbox_px[k] - y.bbox_px[k]).abs() <= 1.01,
+                            "{name}, {threads} threads: tract {x:?}, onnxruntime {y:?}"
+                        );
+                    }
+                    assert!(
+                        (x.score - y.score).abs() < 1e-3,
+                        "{name}, {threads} threads: tract {x:?}, onnxruntime {y:?}"
+                    );
+                    for j in 0..5 {
+                        for c in 0..2 {
+                            assert!(
+                                (x.landmarks[j][c] - y.landmarks[j][c]).abs() < 1.5,
+                                "{name}: {x:?} vs {y:?}"
+                            );
+                        }
+                    }
+                }
+                compared += a.len();
+            }
+            assert!(compared >= 5, "{compared} faces compared");
+            // A blank frame has no face on either.
+            assert!(
+                ort.detect(&RgbFrame::filled(320, 240, [128, 128, 128], 0))
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+    }
+
+    /// A library that is missing or is no library stops the detector with an error naming the
+    /// path and saying there is no fallback to tract.
+    #[test]
+    fn a_bad_onnxruntime_library_is_a_named_error() {
+        use super::super::runtime::OrtSettings;
+        let cache = ModelCache::locate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_library = dir.path().join("libonnxruntime.so.1.23.2");
+        std::fs::write(&not_a_library, b"not a shared library").unwrap();
+        for path in [dir.path().join("missing/libonnxruntime.so"), not_a_library] {
+            let config = FaceConfig {
+                runtime: Runtime::OnnxRuntime(OrtSettings {
+                    library: Some(path.clone()),
+                    ..OrtSettings::default()
+                }),
+                ..FaceConfig::default()
+            };
+            let err = FaceDetector::new(&cache, config).err().unwrap().to_string();
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains("onnxruntime library"), "{err}");
+            assert!(
+                err.contains("does not fall back to tract") || err.contains("already loaded"),
+                "{err}"
+            );
+        }
     }
 
     /// Restricting the search: rows that cannot hold the face, or a window elsewhere, find

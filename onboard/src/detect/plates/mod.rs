@@ -30,6 +30,7 @@ use utkik_shared::plate::{PlateGrammar, PlateRead};
 use text_det::{DbParams, Region, TextBox, TextDetector, iou};
 use text_rec::TextRecognizer;
 
+use crate::detect::runtime::Runtime;
 use crate::frame::RgbFrame;
 
 /// Why the plate reader could not be built or run.
@@ -38,14 +39,9 @@ pub enum PlateError {
     /// Model missing or corrupted (the message names file, expected checksum and fetch command).
     #[error(transparent)]
     Model(#[from] utkik_models::ModelError),
-    /// tract refused the model or the input.
-    #[error("tract, model {model}: {message}")]
-    Tract {
-        /// Model name.
-        model: &'static str,
-        /// tract's error chain.
-        message: String,
-    },
+    /// The runtime could not be loaded, or refused a model or an input.
+    #[error(transparent)]
+    Runtime(#[from] crate::detect::runtime::RuntimeError),
     /// An input or output of an unexpected shape.
     #[error("model {model}: {message}")]
     Shape {
@@ -70,13 +66,6 @@ pub enum PlateError {
         /// What was wrong.
         message: String,
     },
-}
-
-pub(crate) fn tract_err(model: &'static str) -> impl Fn(anyhow::Error) -> PlateError {
-    move |e| PlateError::Tract {
-        model,
-        message: format!("{e:#}"),
-    }
 }
 
 /// Plate reader settings.
@@ -109,6 +98,8 @@ pub struct PlateConfig {
     pub grammar: PlateGrammar,
     /// Text detection post-processing.
     pub db: DbParams,
+    /// The runtime both nets run on (`detect.runtime`).
+    pub runtime: Runtime,
 }
 
 impl Default for PlateConfig {
@@ -127,6 +118,7 @@ impl Default for PlateConfig {
             max_misses: 2,
             grammar: PlateGrammar::sweden(),
             db: DbParams::default(),
+            runtime: Runtime::Tract,
         }
     }
 }
@@ -224,8 +216,8 @@ impl PlateDetector {
     /// Loads and verifies the detection and recognition models and the dictionary.
     pub fn new(cache: &ModelCache, config: PlateConfig) -> Result<Self, PlateError> {
         config.check()?;
-        let det = TextDetector::new(cache, config.db)?;
-        let rec = TextRecognizer::new(cache, &config.grammar.alphabet())?;
+        let det = TextDetector::on_runtime(cache, config.db, &config.runtime)?;
+        let rec = TextRecognizer::on_runtime(cache, &config.grammar.alphabet(), &config.runtime)?;
         Ok(Self {
             config,
             det,

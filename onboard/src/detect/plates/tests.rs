@@ -274,6 +274,53 @@ fn reads_tilted_plates_pasted_on_a_photograph() {
     );
 }
 
+/// The plate reader on ONNX Runtime reads the same plates as on tract, boxes within 2 px: the
+/// rendered street and the tilted plates on a photograph.
+#[test]
+fn onnxruntime_reads_the_same_plates_as_tract() {
+    let Some(runtime) = crate::detect::runtime::onnxruntime_or_skip(1) else {
+        return;
+    };
+    let cache = ModelCache::locate().unwrap();
+    let photo = image::open(cache.root().join("imagery/faces/astronaut.png"))
+        .expect("imagery from scripts/fetch-models.sh")
+        .resize_exact(1280, 720, image::imageops::FilterType::Triangle)
+        .to_rgb8();
+    let mut pasted = RgbFrame::new(1280, 720, photo.into_raw(), 0).unwrap();
+    paste_plate(&mut pasted, "ABC 12A", 900.0, 520.0, 120.0, 6.0);
+    paste_plate(&mut pasted, "MLB 990", 300.0, 200.0, 90.0, -4.0);
+    let (street_frame, _) = shot(&street(), DVec3::new(-14.0, 0.0, 6.0), 1);
+    let mut tract = detector(PlateConfig::default());
+    let mut ort = detector(PlateConfig {
+        runtime,
+        ..PlateConfig::default()
+    });
+    for (name, frame) in [("street", &street_frame), ("photograph", &pasted)] {
+        let reads = |det: &mut PlateDetector| {
+            let mut r: Vec<(String, [f32; 4])> = det
+                .read_still(frame)
+                .unwrap()
+                .into_iter()
+                .map(|d| (d.read.map(|r| r.plate.normalized).unwrap_or_default(), d.bbox_px))
+                .collect();
+            r.sort_by(|a, b| a.0.cmp(&b.0));
+            r
+        };
+        let (a, b) = (reads(&mut tract), reads(&mut ort));
+        assert_eq!(a.len(), 2, "{name}: tract {a:?}");
+        assert_eq!(
+            a.iter().map(|r| &r.0).collect::<Vec<_>>(),
+            b.iter().map(|r| &r.0).collect::<Vec<_>>(),
+            "{name}: tract {a:?}, onnxruntime {b:?}"
+        );
+        for (x, y) in a.iter().zip(&b) {
+            for k in 0..4 {
+                assert!((x.1[k] - y.1[k]).abs() < 2.0, "{name}: tract {x:?}, onnxruntime {y:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn a_blank_frame_has_no_plates_and_text_that_is_no_plate_is_dropped() {
     let mut det = detector(PlateConfig::default());

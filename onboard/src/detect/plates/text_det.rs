@@ -9,19 +9,17 @@
 //! `area * ratio / perimeter` as pyclipper's offset does for a rectangle.
 //!
 //! The detector never sees a whole frame: it runs on a [`Region`] (an axis-aligned window at a
-//! scale) of a fixed input shape, one optimized tract plan per shape, cached.
+//! scale) of a fixed input shape, one optimized tract plan per shape, cached (on ONNX Runtime,
+//! `detect.runtime`, one session serves every shape).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use tract_onnx::prelude::*;
 use utkik_models::{ModelCache, PPOCR_DET};
 
-use super::{PlateError, tract_err};
+use super::PlateError;
 use crate::detect::resample::{Affine, warp};
+use crate::detect::runtime::{Model, Plan, Runtime};
 use crate::frame::RgbFrame;
-
-type Plan = Arc<TypedRunnableModel>;
 
 /// A text line: a rotated rectangle in frame pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -293,7 +291,7 @@ const MEAN_BGR: [f32; 3] = [0.485, 0.456, 0.406];
 const STD_BGR: [f32; 3] = [0.229, 0.224, 0.225];
 
 /// RGB HWC bytes -> `[1, 3, h, w]` BGR, normalized as PaddleOCR's detector expects.
-fn input_tensor(rgb: &[u8], w: usize, h: usize) -> Tensor {
+fn input_data(rgb: &[u8], w: usize, h: usize) -> Vec<f32> {
     let plane = w * h;
     let mut v = vec![0f32; 3 * plane];
     for i in 0..plane {
@@ -301,25 +299,26 @@ fn input_tensor(rgb: &[u8], w: usize, h: usize) -> Tensor {
             v[k * plane + i] = (f32::from(rgb[i * 3 + src]) / 255.0 - MEAN_BGR[k]) / STD_BGR[k];
         }
     }
-    tract_ndarray::Array4::from_shape_vec((1, 3, h, w), v)
-        .expect("shape matches length")
-        .into_tensor()
+    v
 }
 
 /// The DBNet text detector.
 pub struct TextDetector {
-    model: InferenceModel,
+    model: Model,
     plans: HashMap<(usize, usize), Plan>,
     params: DbParams,
 }
 
 impl TextDetector {
-    /// Loads and verifies `ppocrv5_det.onnx` from `cache`.
+    /// Loads and verifies `ppocrv5_det.onnx` from `cache` (on tract).
     pub fn new(cache: &ModelCache, params: DbParams) -> Result<Self, PlateError> {
+        Self::on_runtime(cache, params, &Runtime::Tract)
+    }
+
+    /// Loads and verifies `ppocrv5_det.onnx` from `cache` on `runtime`.
+    pub fn on_runtime(cache: &ModelCache, params: DbParams, runtime: &Runtime) -> Result<Self, PlateError> {
         let bytes = cache.load_verified(&PPOCR_DET)?;
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut bytes.as_slice())
-            .map_err(tract_err(PPOCR_DET.name))?;
+        let model = Model::load(runtime, PPOCR_DET.name, &bytes)?;
         Ok(Self {
             model,
             plans: HashMap::new(),
@@ -338,13 +337,7 @@ impl TextDetector {
         if let Some(p) = self.plans.get(&(width, height)) {
             return Ok(p.clone());
         }
-        let plan = self
-            .model
-            .clone()
-            .with_input_fact(0, f32::fact([1, 3, height, width]).into())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(tract_err(PPOCR_DET.name))?;
+        let plan = self.model.plan(&[1, 3, height, width])?;
         self.plans.insert((width, height), plan.clone());
         Ok(plan)
     }
@@ -354,17 +347,17 @@ impl TextDetector {
         let plan = self.prepare(region.width, region.height)?;
         let map = Affine::axis_aligned(region.origin_px[0], region.origin_px[1], region.scale);
         let rgb = warp(frame, &map, region.width, region.height);
-        let out = plan
-            .run(tvec!(input_tensor(&rgb, region.width, region.height).into()))
-            .map_err(tract_err(PPOCR_DET.name))?;
-        let view = out[0].to_plain_array_view::<f32>().map_err(tract_err(PPOCR_DET.name))?;
-        if view.len() != region.width * region.height {
+        let input = input_data(&rgb, region.width, region.height);
+        let (shape, map) = plan.run(&[1, 3, region.height, region.width], input, |out| {
+            (out[0].shape.to_vec(), out[0].data.to_vec())
+        })?;
+        if map.len() != region.width * region.height {
             return Err(PlateError::Shape {
                 model: PPOCR_DET.name,
-                message: format!("output {:?} for input {}x{}", view.shape(), region.width, region.height),
+                message: format!("output {shape:?} for input {}x{}", region.width, region.height),
             });
         }
-        Ok(view.iter().copied().collect())
+        Ok(map)
     }
 
     /// Text boxes in `region` of `frame`, in frame pixels, best score first.

@@ -7,21 +7,19 @@
 //! alphabet ([`super::ctc`]).
 //!
 //! Input widths come from a short fixed list (one optimized tract plan each, cached): the
-//! network's cost is linear in W, and a plate line needs about 160 px at 48 px high.
+//! network's cost is linear in W, and a plate line needs about 160 px at 48 px high. On ONNX
+//! Runtime (`detect.runtime`) one session serves both widths.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use tract_onnx::prelude::*;
 use utkik_models::{ModelCache, PPOCR_KEYS, PPOCR_REC};
 
+use super::PlateError;
 use super::ctc::{Columns, Decoded, decode};
 use super::text_det::TextBox;
-use super::{PlateError, tract_err};
 use crate::detect::resample::{Affine, warp};
+use crate::detect::runtime::{Model, Plan, Runtime};
 use crate::frame::RgbFrame;
-
-type Plan = Arc<TypedRunnableModel>;
 
 /// Input height of the recognizer.
 pub const REC_HEIGHT: usize = 48;
@@ -58,7 +56,7 @@ pub fn dictionary_columns(keys: &str, alphabet: &[char]) -> Result<(Columns, usi
 
 /// The recognizer with its dictionary columns.
 pub struct TextRecognizer {
-    model: InferenceModel,
+    model: Model,
     plans: HashMap<usize, Plan>,
     columns: Columns,
     classes: usize,
@@ -66,8 +64,13 @@ pub struct TextRecognizer {
 
 impl TextRecognizer {
     /// Loads and verifies `ppocrv5_rec.onnx` and `ppocr_keys_v5.txt`; `alphabet` is what
-    /// decoding may produce (besides spaces).
+    /// decoding may produce (besides spaces). The net runs on tract.
     pub fn new(cache: &ModelCache, alphabet: &[char]) -> Result<Self, PlateError> {
+        Self::on_runtime(cache, alphabet, &Runtime::Tract)
+    }
+
+    /// As [`TextRecognizer::new`], the net on `runtime`.
+    pub fn on_runtime(cache: &ModelCache, alphabet: &[char], runtime: &Runtime) -> Result<Self, PlateError> {
         let keys = cache.load_verified(&PPOCR_KEYS)?;
         let dict_err = |message: String| PlateError::Dictionary {
             path: cache.path(&PPOCR_KEYS),
@@ -76,9 +79,7 @@ impl TextRecognizer {
         let keys = String::from_utf8(keys).map_err(|e| dict_err(e.to_string()))?;
         let (columns, classes) = dictionary_columns(&keys, alphabet).map_err(dict_err)?;
         let bytes = cache.load_verified(&PPOCR_REC)?;
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut bytes.as_slice())
-            .map_err(tract_err(PPOCR_REC.name))?;
+        let model = Model::load(runtime, PPOCR_REC.name, &bytes)?;
         Ok(Self {
             model,
             plans: HashMap::new(),
@@ -97,13 +98,7 @@ impl TextRecognizer {
         if let Some(p) = self.plans.get(&width) {
             return Ok(p.clone());
         }
-        let plan = self
-            .model
-            .clone()
-            .with_input_fact(0, f32::fact([1, 3, REC_HEIGHT, width]).into())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(tract_err(PPOCR_REC.name))?;
+        let plan = self.model.plan(&[1, 3, REC_HEIGHT, width])?;
         self.plans.insert(width, plan.clone());
         Ok(plan)
     }
@@ -119,8 +114,8 @@ impl TextRecognizer {
         (w, natural.min(w))
     }
 
-    /// The `[1, 3, 48, W]` input for `text` cut from `frame`, and `W`.
-    pub fn input(frame: &RgbFrame, text: &TextBox) -> (Tensor, usize) {
+    /// The `[1, 3, 48, W]` input for `text` cut from `frame` (row-major values), and `W`.
+    pub fn input(frame: &RgbFrame, text: &TextBox) -> (Vec<f32>, usize) {
         let (w, content) = Self::input_width(text);
         let (along, across) = text.axes();
         let su = text.width_px / content as f32;
@@ -141,26 +136,22 @@ impl TextRecognizer {
                 }
             }
         }
-        let t = tract_ndarray::Array4::from_shape_vec((1, 3, REC_HEIGHT, w), v)
-            .expect("shape matches length")
-            .into_tensor();
-        (t, w)
+        (v, w)
     }
 
     /// Reads the text line `text` of `frame`.
     pub fn read(&mut self, frame: &RgbFrame, text: &TextBox) -> Result<Decoded, PlateError> {
         let (input, w) = Self::input(frame, text);
         let plan = self.prepare(w)?;
-        let out = plan.run(tvec!(input.into())).map_err(tract_err(PPOCR_REC.name))?;
-        let view = out[0].to_plain_array_view::<f32>().map_err(tract_err(PPOCR_REC.name))?;
-        let shape = view.shape().to_vec();
+        let (shape, probs) = plan.run(&[1, 3, REC_HEIGHT, w], input, |out| {
+            (out[0].shape.to_vec(), out[0].data.to_vec())
+        })?;
         if shape.len() != 3 || shape[0] != 1 || shape[2] != self.classes {
             return Err(PlateError::Shape {
                 model: PPOCR_REC.name,
                 message: format!("output {shape:?}, expected [1, T, {}]", self.classes),
             });
         }
-        let probs: Vec<f32> = view.iter().copied().collect();
         Ok(decode(&probs, shape[1], self.classes, &self.columns))
     }
 }
