@@ -86,9 +86,10 @@ pub struct DetectConfig {
     /// ANPR hit list file (`utkik_shared::hitlist` format, LAW.md section 7): a voted read of a
     /// plate on it is a hit alert; "" = no hit list (every read is a no-hit).
     pub plate_hit_list: String,
-    /// Runtime of the face detector's nets: "tract" (pure Rust) or "onnxruntime" (ONNX Runtime
-    /// opened at start-up, see `onnxruntime_lib`; a missing or too old library stops start-up,
-    /// no fallback to tract). With "onnxruntime", `threads` are its intra-op threads.
+    /// Runtime of the detectors' nets (faces and plates): "tract" (pure Rust) or "onnxruntime"
+    /// (ONNX Runtime opened at start-up, see `onnxruntime_lib`; a missing or too old library
+    /// stops start-up, no fallback to tract). `threads` are the face detector's worker threads
+    /// on both.
     pub runtime: String,
     /// `libonnxruntime.so` for `runtime = "onnxruntime"`; "" = `$ORT_DYLIB_PATH`, else the
     /// `capi/libonnxruntime.so*` of the onnxruntime wheel `python3` imports.
