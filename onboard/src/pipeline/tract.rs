@@ -331,6 +331,33 @@ mod tests {
         [b.x0, b.y0, b.x1, b.y1]
     }
 
+    /// `detect.runtime = "onnxruntime"`: `detect.threads` become the face detector's workers, each
+    /// with a one-thread session; plates one thread; `onnxruntime_lib` is the library when set.
+    #[test]
+    fn onnxruntime_settings_follow_the_detect_keys() {
+        let mut config = Config::default();
+        assert_eq!(face_config(&config).runtime, Runtime::Tract);
+        config.detect.runtime = "onnxruntime".into();
+        config.detect.threads = 2;
+        let faces = face_config(&config);
+        assert_eq!(faces.threads, 2);
+        let expected = OrtSettings {
+            library: None,
+            intra_threads: 1,
+            sessions: 2,
+        };
+        assert_eq!(faces.runtime, Runtime::OnnxRuntime(expected.clone()));
+        config.detect.onnxruntime_lib = "/opt/ort/libonnxruntime.so.1.23.2".into();
+        let Runtime::OnnxRuntime(s) = plate_config(&config).unwrap().runtime else {
+            panic!("plates on tract");
+        };
+        assert_eq!(
+            s.library.as_deref(),
+            Some(std::path::Path::new("/opt/ort/libonnxruntime.so.1.23.2"))
+        );
+        assert_eq!(s.intra_threads, 1);
+    }
+
     /// The configured detectors, built from the real models, find the face (with landmarks in
     /// the right places) and read the plate of a rendered close-up exactly; the plate reader
     /// keeps its cadence.
