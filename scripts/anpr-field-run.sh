@@ -72,20 +72,24 @@ pids+=($!)
 ONBOARD_SET=()
 while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; done \
   <<< "$("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE")"
-"$BIN/utkik-sim" hitlist --scenario "$SCENARIO_FILE" --out "$RUN_DIR/hitlist.tsv"
-# Every car of the scenario on the list (a field test wants many alerts, not two).
-python3 - "$SCENARIO_FILE" "$RUN_DIR/hitlist.tsv" <<'PY'
-import re, sys
-listed = {l.split("\t")[0] for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")}
-plates = re.findall(r'^plate = "([^"]+)"', open(sys.argv[1]).read(), re.M)
-with open(sys.argv[2], "a") as f:
-    for p in plates:
-        if p not in listed:
-            f.write(f"{p}\t2099-12-31\tDEMO: field test, every car of the scenario (not a real vehicle of interest)\n")
-            listed.add(p)
+# Every car of the scenario on the list (a field test wants many alerts, not two): a DEMO list
+# signed with the DEMO senior officer's public key (the drone verifies it against the DEMO trust
+# store of --demo; an unsigned or edited list stops it at start-up).
+"$BIN/utkik-sim" hitlist --scenario "$SCENARIO_FILE" --every-vehicle --out "$RUN_DIR/hitlist.json"
+python3 - "$SCENARIO_FILE" "$RUN_DIR/hitlist.json" <<'PY'
+import json, re, sys
+doc = json.load(open(sys.argv[2]))["document"]
+norm = lambda p: re.sub(r"[^A-Z0-9]", "", p.upper())
+listed = {norm(e["plate"]) for e in doc["entries"]}
+plates = {norm(p) for p in re.findall(r'^plate = "([^"]+)"', open(sys.argv[1]).read(), re.M)}
+missing = sorted(plates - listed)
+if missing:
+    sys.exit(f"anpr-field-run: hit list {doc['list_id']} lacks {missing}")
+print(f"anpr-field-run: hit list {doc['list_id']} signed by {doc['signer']}, {len(listed)} entries, "
+      f"valid until {doc['valid_until']}")
 PY
 # Plates only: no face detector, so no masked video leaves the drone (LAW.md 8.1).
-ONBOARD_SET+=(--set "detect.plate_hit_list=\"$RUN_DIR/hitlist.tsv\"" --set detect.faces=false
+ONBOARD_SET+=(--set "detect.plate_hit_list=\"$RUN_DIR/hitlist.json\"" --set detect.faces=false
   --set privacy.restream=false
   --set detect.plate_every_n_frames=1 --set 'link.ground="127.0.0.1:14560"')
 ONBOARD_SET+=(--set "link.boot_epoch_file=\"$RUN_DIR/utkik-state/boot-epoch\"")

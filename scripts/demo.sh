@@ -66,9 +66,11 @@ pids+=($!)
 # the scenario's camera (field of view) comes from `utkik-sim camera` as --set overrides.
 CAMERA_OVERRIDES="$("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE")"
 ONBOARD_SET=(); while IFS= read -r kv; do if [ -n "$kv" ]; then ONBOARD_SET+=(--set "$kv"); fi; done <<< "$CAMERA_OVERRIDES"
-# The scenario's ANPR hit list (DEMO entries): a read of a listed car is a plate-hit alert.
-"$BIN/utkik-sim" hitlist --scenario "$SCENARIO_FILE" --out "$RUN_DIR/hitlist.tsv"
-ONBOARD_SET+=(--set "detect.plate_hit_list=\"$RUN_DIR/hitlist.tsv\"")
+# The scenario's ANPR hit list (DEMO entries): a read of a listed car is a plate-hit alert. A
+# signed document (utkik-hit-list/1), signed with the DEMO senior officer cecilia's public key and
+# valid 24 h: the drone verifies it against the DEMO trust store that --demo gives it.
+"$BIN/utkik-sim" hitlist --scenario "$SCENARIO_FILE" --out "$RUN_DIR/hitlist.json"
+ONBOARD_SET+=(--set "detect.plate_hit_list=\"$RUN_DIR/hitlist.json\"")
 # The signed link: --demo gives the drone the public DEMO link key and trust store (written 0600
 # under its audit dir; there is no silent demo: without --demo and a gate.link_key it refuses
 # to start). It takes authorization commands and alert acks only when signed with that key.

@@ -1,23 +1,17 @@
 //! Targets for the small key and list files of `utkik-shared` an operator or an installer hands
 //! to the programs: `trust_store` ([`TrustStore::from_json`]), `issuer_key`
-//! ([`IssuerSigningKey::from_json`]), `link_key` ([`LinkKey::from_json`]) and `hit_list`
-//! ([`HitList::parse`]).
+//! ([`IssuerSigningKey::from_json`]) and `link_key` ([`LinkKey::from_json`]); the hit list's
+//! targets are in [`crate::hitlist`].
 //!
 //! Properties beyond "no panic": a trust store that parses writes itself back
 //! ([`TrustStore::to_json_pretty`]) to a file that parses to the same keys; an issuer key's
-//! public half verifies what its secret half signs; every hit-list entry is a plate the grammar
-//! reads, with a reason, found by lookup before its expiry and not after, one entry per line.
+//! public half verifies what its secret half signs.
 
 use ed25519_dalek::{Signer, Verifier};
 use mavlink_core::{MavlinkVersion, Message, MessageData};
 use utkik_shared::authz::{IssuerSigningKey, TrustStore, command_signature};
 use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_COMMAND_DATA};
-use utkik_shared::hitlist::HitList;
 use utkik_shared::link_signing::LinkKey;
-use utkik_shared::plate::PlateGrammar;
-use utkik_shared::utc::parse_utc_usec;
-
-use crate::text;
 
 /// Target `trust_store`. Also the user-signature check of UTKIK_AUTHZ_COMMAND
 /// (`command_signature::verify_command`): the input read as the command's payload is never
@@ -59,46 +53,6 @@ pub fn issuer_key(data: &[u8]) {
         k.trusted_key().key.verify(msg, &sig).is_ok(),
         "the public half verifies the secret half"
     );
-}
-
-/// Target `hit_list`.
-pub fn hit_list(data: &[u8]) {
-    let Some(text) = text(data) else {
-        return;
-    };
-    let grammar = PlateGrammar::sweden();
-    let Ok(list) = HitList::parse(text, &grammar) else {
-        return;
-    };
-    let mut entries = 0;
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        entries += 1;
-        let fields: Vec<&str> = line.split('\t').collect();
-        let m = grammar
-            .parse(fields[0].trim())
-            .expect("an accepted entry's plate fits the grammar");
-        let expires = parse_utc_usec(fields[1]).expect("an accepted entry's expiry parses");
-        let is_this = |e: &utkik_shared::hitlist::HitListEntry| e.line == i + 1;
-        if expires > 0 {
-            let hits = list.lookup(&m.display, expires - 1);
-            let e = hits
-                .iter()
-                .find(|e| is_this(e))
-                .expect("an entry hits just before its expiry");
-            assert_eq!(e.reason, fields[2].trim(), "reason");
-            assert_eq!(e.plate, m.normalized, "plate");
-            assert!(!e.reason.is_empty(), "an entry without a reason");
-        }
-        assert!(
-            !list.lookup(&m.normalized, expires).iter().any(|e| is_this(e)),
-            "an entry hits at its expiry"
-        );
-    }
-    assert_eq!(list.len(), entries, "one entry per non-comment line");
 }
 
 /// Target `link_key`: [`LinkKey::from_json`], the one link-key loader of the ground and the drone.

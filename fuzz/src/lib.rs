@@ -13,6 +13,7 @@ pub mod audit;
 pub mod authz;
 pub mod dialect;
 pub mod files;
+pub mod hitlist;
 pub mod mavframe;
 pub mod plate;
 pub mod signing;
@@ -35,7 +36,8 @@ pub const SHARED_TARGETS: &[Target] = &[
     ("trust_store", files::trust_store),
     ("issuer_key", files::issuer_key),
     ("link_key", files::link_key),
-    ("hit_list", files::hit_list),
+    ("hit_list", hitlist::signed),
+    ("hit_list_tsv", hitlist::typed),
     ("audit_verify", audit::verify),
     ("plate_grammar", plate::grammar),
     ("upload_bundle", upload::bundle),

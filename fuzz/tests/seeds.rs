@@ -106,10 +106,11 @@ fn write_seed_corpora() {
     );
     write("link_key", "demo", &asset("assets/authz/DEMO-link.key.NOT-SECRET.json"));
     write(
-        "hit_list",
+        "hit_list_tsv",
         "doc-example",
-        b"# plate\texpires (UTC)\treason\nABC 123\t2026-12-31T23:59:59Z\tStolen vehicle, report K-1234-26\nXYZ 12A\t2027-01-15\tWanted in connection with K-99-26\n",
+        b"# plate\texpires (UTC)\treason[\tadded_by]\nABC 123\t2026-12-31T23:59:59Z\tStolen vehicle, report K-1234-26\nXYZ 12A\t2027-01-15\tWanted in connection with K-99-26\tanna\n",
     );
+    hit_list_seeds();
     // Audit: a real log from the writer (mode 1), and a build-and-edit input (mode 0).
     let dir = tempfile::tempdir().expect("temp");
     let path = dir.path().join("audit.jsonl");
@@ -172,6 +173,23 @@ fn write_audit_log(path: &Path) {
     }
 }
 
+/// The signed hit list's seeds: the DEMO list raw (mode 0, clock 1 day after issue), edited
+/// (mode 1) and re-signed after an edit (mode 2).
+fn hit_list_seeds() {
+    let mut d = vec![0, 0x80, 0x51, 0x01, 0x00];
+    d.extend(utkik_fuzz::hitlist::demo_list_json());
+    write("hit_list", "demo-raw", &d);
+    write("hit_list", "demo-edited", &[1, 0x80, 0x51, 0x01, 0x00, 0, 7, 0, 32]);
+    write("hit_list", "demo-resigned", &[2, 0x80, 0x51, 0x01, 0x00, 0, 7, 0, 32]);
+}
+
+/// Only the hit-list seeds (`cargo test -p utkik-fuzz --test seeds -- --ignored hit_list`).
+#[test]
+#[ignore = "writes the seed corpora into the source tree; run by hand"]
+fn write_hit_list_seed_corpora() {
+    hit_list_seeds();
+}
+
 #[cfg(feature = "apps")]
 fn app_seeds() {
     write("users_file", "demo", &asset("assets/users/demo-users.json"));
@@ -187,11 +205,15 @@ fn app_seeds() {
             .expect("scenario parses");
         let gj = serde_json::to_vec(&utkik_sim::geojson::scenario_geojson(&s)).expect("geojson");
         write("geojson", name, &gj);
-        write(
-            "hit_list",
-            name,
-            utkik_sim::onboard_config::scenario_hit_list(&s).as_bytes(),
+        // The list `utkik-sim hitlist` writes, issued at the fuzz clock's start, valid a day.
+        let issued = utkik_shared::utc::parse_utc_usec(utkik_fuzz::hitlist::DEMO_ISSUED_AT).expect("parses");
+        let mut d = vec![0, 0, 1, 0, 0];
+        d.extend(
+            utkik_sim::onboard_config::scenario_hit_list(&s, issued, issued + 86_400_000_000, false)
+                .to_json_pretty()
+                .as_bytes(),
         );
+        write("hit_list", name, &d);
     }
     for (i, line) in [
         "help",

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod authorization;
 pub mod console;
 pub mod derived_files;
+pub mod hitlist_cli;
 pub mod link;
 pub mod map;
 pub mod ops;

@@ -123,6 +123,10 @@ enum Cmd {
     /// from stdin, argon2id, file mode 0600).
     #[command(subcommand)]
     Users(utkik_ground::auth::cli::UsersCmd),
+    /// The signed ANPR hit list: `hitlist sign` (a senior officer signs typed entries with her
+    /// own key) and `hitlist verify` (check a list as the drone does).
+    #[command(subcommand)]
+    Hitlist(utkik_ground::hitlist_cli::HitlistCmd),
     /// Render the real window and save a PNG after N seconds.
     Screenshot {
         /// Output PNG.
@@ -833,6 +837,10 @@ fn run() -> Result<()> {
         }
         Some(Cmd::Users(cmd)) => {
             println!("{}", utkik_ground::auth::cli::run(&cmd)?);
+            Ok(())
+        }
+        Some(Cmd::Hitlist(cmd)) => {
+            println!("{}", utkik_ground::hitlist_cli::run(&cmd)?.trim_end());
             Ok(())
         }
         Some(Cmd::Synth { out, duration_s }) => {

@@ -83,8 +83,9 @@ pub struct DetectConfig {
     pub plate_scan_scale: f64,
     /// Countries whose plate formats are read (ISO 3166-1 alpha-2, see `utkik_shared::plate`).
     pub plate_countries: Vec<String>,
-    /// ANPR hit list file (`utkik_shared::hitlist` format, LAW.md section 7): a voted read of a
-    /// plate on it is a hit alert; "" = no hit list (every read is a no-hit).
+    /// ANPR hit list file: a signed list (`utkik_shared::hitlist::signed`, LAW.md section 7)
+    /// verified against `gate.trust_store` at start-up; a voted read of a plate on it is a hit
+    /// alert; "" = no hit list (every read is a no-hit).
     pub plate_hit_list: String,
     /// Runtime of the detectors' nets (faces and plates): "tract" (pure Rust) or "onnxruntime"
     /// (ONNX Runtime opened at start-up, see `onnxruntime_lib`; a missing or too old library

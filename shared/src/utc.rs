@@ -87,9 +87,51 @@ pub fn parse_utc_usec(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is out of range"))
 }
 
+/// The civil date of a day count from 1970-01-01 (inverse of `days_from_civil`; Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Formats microseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (whole seconds, rounded
+/// down), the form [`parse_utc_usec`] reads back.
+pub fn format_utc_usec(usec: u64) -> String {
+    let secs = usec / 1_000_000;
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_round_trips_through_parse() {
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2026-12-31T23:59:59Z",
+            "2100-03-01T12:34:56Z",
+        ] {
+            assert_eq!(format_utc_usec(parse_utc_usec(text).unwrap()), text);
+        }
+        assert_eq!(format_utc_usec(1_795_305_600_999_999), "2026-11-22T00:00:00Z");
+    }
 
     #[test]
     fn known_instants() {

@@ -90,15 +90,23 @@ enum Command {
         #[arg(long)]
         scenario: PathBuf,
     },
-    /// Write the scenario's ANPR hit list (cars with `hit_list = true`) for the onboard
-    /// (`--set detect.plate_hit_list=...`).
+    /// Write the scenario's DEMO ANPR hit list (cars with `hit_list = true`), signed with the
+    /// DEMO senior officer's public key, for an onboard run with `--demo`
+    /// (`--set detect.plate_hit_list=FILE.json`).
     Hitlist {
         /// Scenario file.
         #[arg(long)]
         scenario: PathBuf,
-        /// Output file.
+        /// Output file (JSON, `utkik-hit-list/1`).
         #[arg(long)]
         out: PathBuf,
+        /// Hours from now the list stays valid (the drone refuses it after that).
+        #[arg(long, default_value_t = utkik_sim::onboard_config::DEMO_LIST_VALID_HOURS)]
+        valid_hours: u64,
+        /// List every car of the scenario, not only those with `hit_list = true` (the ANPR
+        /// field test wants many alerts).
+        #[arg(long)]
+        every_vehicle: bool,
     },
     /// Export the scenario's map features (roads, buildings, area) as GeoJSON.
     Geojson {
@@ -305,11 +313,26 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             let overrides = utkik_sim::onboard_config::onboard_camera_overrides(&s);
             print!("{}", utkik_sim::onboard_config::format_overrides(&overrides));
         }
-        Command::Hitlist { scenario, out } => {
+        Command::Hitlist {
+            scenario,
+            out,
+            valid_hours,
+            every_vehicle,
+        } => {
             let s = utkik_sim::scenario::Scenario::load(&scenario)?;
-            let entries = utkik_sim::onboard_config::write_scenario_hit_list(&s, &out)
-                .with_context(|| format!("writing {}", out.display()))?;
-            println!("{entries} entries -> {}", out.display());
+            let now_usec = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("the system clock is before 1970")?
+                .as_micros() as u64;
+            let until_usec =
+                utkik_sim::onboard_config::valid_until_usec(now_usec, valid_hours).map_err(|e| anyhow::anyhow!(e))?;
+            let entries =
+                utkik_sim::onboard_config::write_scenario_hit_list(&s, &out, now_usec, until_usec, every_vehicle)
+                    .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "{entries} entries -> {} (DEMO list signed by cecilia, valid {valid_hours} h)",
+                out.display()
+            );
         }
         Command::Geojson { scenario, out } => {
             let s = utkik_sim::scenario::Scenario::load(&scenario)?;

@@ -21,40 +21,105 @@ pub fn onboard_camera_overrides(scenario: &Scenario) -> Vec<(&'static str, Strin
     ]
 }
 
-/// The scenario's ANPR hit list (cars with `hit_list = true`) in the onboard's hit-list format
-/// (`utkik_shared::hitlist`: plate, expiry, reason, tab-separated). `utkik-sim hitlist
-/// --scenario FILE --out FILE` writes it; the onboard reads it with `detect.plate_hit_list`.
+/// The scenario's DEMO ANPR hit list (cars with `hit_list = true`) as a signed list
+/// (`utkik_shared::hitlist::signed`), signed by the DEMO senior officer `cecilia` with her
+/// published DEMO key, so it verifies only against the DEMO trust store (`utkik-onboard --demo`).
+/// `utkik-sim hitlist --scenario FILE --out FILE.json` writes it; the onboard reads it with
+/// `detect.plate_hit_list`.
 ///
-/// The entries expire at the start of [`DEMO_HIT_EXPIRY`], a fixed far date rather than "a year
-/// from now", so the same scenario always gives the same file and recorded demo runs replay
-/// alike. Each reason says the entry is a DEMO and names the scenario and the vehicle (its
-/// 1-based place among the scenario's `[[vehicles]]`), so nobody takes it for a real one.
-pub fn scenario_hit_list(scenario: &Scenario) -> String {
-    let mut text = format!(
-        "# DEMO hit list of scenario `{}` (utkik-sim hitlist): plate<TAB>expires (UTC)<TAB>reason\n",
-        scenario.name
+/// The list is issued at `issued_at_usec` and valid until `valid_until_usec`; its `list_id`
+/// starts with `DEMO-`. Each entry is added by `cecilia` and expires at the start of
+/// [`DEMO_HIT_EXPIRY`] (it stops earlier with the list); each reason says the entry is a DEMO and
+/// names the scenario and the vehicle (its 1-based place among the scenario's `[[vehicles]]`),
+/// so nobody takes it for a real one.
+///
+/// `every_vehicle` (`utkik-sim hitlist --every-vehicle`, the ANPR field test, which wants many
+/// alerts) lists every car of the scenario, not only those with `hit_list = true`; each plate once.
+pub fn scenario_hit_list(
+    scenario: &Scenario,
+    issued_at_usec: u64,
+    valid_until_usec: u64,
+    every_vehicle: bool,
+) -> utkik_shared::hitlist::SignedHitList {
+    use utkik_shared::hitlist::{demo, tsv};
+    let expires_usec = utkik_shared::utc::parse_utc_usec(DEMO_HIT_EXPIRY).expect("DEMO_HIT_EXPIRY is a date");
+    let mut listed = std::collections::HashSet::new();
+    let entries: Vec<tsv::TypedEntry> = scenario
+        .vehicles
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.hit_list || every_vehicle)
+        .filter(|(_, v)| listed.insert(utkik_shared::plate::normalize(&v.plate)))
+        .map(|(i, v)| tsv::TypedEntry {
+            line: 0,
+            plate: v.plate.clone(),
+            expires_usec,
+            reason: if v.hit_list {
+                format!(
+                    "DEMO: scenario {} vehicle {} (not a real vehicle of interest)",
+                    scenario.name,
+                    i + 1
+                )
+            } else {
+                format!(
+                    "DEMO: field test, every car of scenario {} (vehicle {}; not a real vehicle of interest)",
+                    scenario.name,
+                    i + 1
+                )
+            },
+            added_by: None,
+        })
+        .collect();
+    let list_id = format!(
+        "DEMO-{}-{}",
+        scenario.name,
+        utkik_shared::utc::format_utc_usec(issued_at_usec)
     );
-    for (i, v) in scenario.vehicles.iter().enumerate().filter(|(_, v)| v.hit_list) {
-        text.push_str(&format!(
-            "{}\t{DEMO_HIT_EXPIRY}\tDEMO: scenario {} vehicle {} (not a real vehicle of interest)\n",
-            v.plate,
-            scenario.name,
-            i + 1
-        ));
-    }
-    text
+    demo::sign(tsv::document_from_entries(
+        &entries,
+        &list_id,
+        demo::DEMO_SIGNER,
+        issued_at_usec,
+        valid_until_usec,
+    ))
 }
 
 /// Expiry date of every DEMO hit-list entry (UTC; the entry stops hitting at the start of it).
 pub const DEMO_HIT_EXPIRY: &str = "2099-12-31";
 
-/// Writes [`scenario_hit_list`] to `path`; returns the number of entries.
+/// Default validity of a DEMO list written by `utkik-sim hitlist`, hours.
+pub const DEMO_LIST_VALID_HOURS: u64 = 24;
+
+/// Writes [`scenario_hit_list`] issued at `issued_at_usec`, valid until `valid_until_usec`, to
+/// `path` (all cars when `every_vehicle`); returns the number of entries.
 ///
 /// # Errors
 /// The file cannot be written.
-pub fn write_scenario_hit_list(scenario: &Scenario, path: &std::path::Path) -> std::io::Result<usize> {
-    std::fs::write(path, scenario_hit_list(scenario))?;
-    Ok(scenario.vehicles.iter().filter(|v| v.hit_list).count())
+pub fn write_scenario_hit_list(
+    scenario: &Scenario,
+    path: &std::path::Path,
+    issued_at_usec: u64,
+    valid_until_usec: u64,
+    every_vehicle: bool,
+) -> std::io::Result<usize> {
+    let signed = scenario_hit_list(scenario, issued_at_usec, valid_until_usec, every_vehicle);
+    std::fs::write(path, signed.to_json_pretty())?;
+    Ok(signed.document.entries.len())
+}
+
+/// The end of a list issued at `now_usec` and valid `valid_hours` (`utkik-sim hitlist
+/// --valid-hours`).
+///
+/// # Errors
+/// A message when `valid_hours` is 0 or too large.
+pub fn valid_until_usec(now_usec: u64, valid_hours: u64) -> Result<u64, String> {
+    if valid_hours == 0 {
+        return Err("--valid-hours must be at least 1".into());
+    }
+    valid_hours
+        .checked_mul(3_600_000_000)
+        .and_then(|d| now_usec.checked_add(d))
+        .ok_or_else(|| format!("--valid-hours {valid_hours} is too far in the future"))
 }
 
 /// The overrides as `KEY=VALUE` lines (each ending in a newline).
@@ -68,22 +133,25 @@ mod tests {
     use crate::scenario::scenarios_dir;
 
     #[test]
-    fn the_written_hit_list_loads_and_holds_exactly_the_listed_cars() {
-        use utkik_shared::hitlist::HitList;
+    fn the_written_hit_list_is_signed_and_holds_exactly_the_listed_cars() {
+        use utkik_shared::hitlist::{demo, load_hit_list};
         use utkik_shared::plate::PlateGrammar;
         let s = Scenario::load(&scenarios_dir().join("anpr-road.toml")).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hitlist.tsv");
+        let path = dir.path().join("hitlist.json");
+        // 2030-01-01T00:00:00Z.
+        let now_usec = 1_893_456_000_000_000;
         assert_eq!(
-            write_scenario_hit_list(&s, &path).unwrap(),
+            write_scenario_hit_list(&s, &path, now_usec, valid_until_usec(now_usec, 24).unwrap(), false).unwrap(),
             2,
             "the scenario lists two cars"
         );
-        // The onboard's loader and grammar (`detect.plate_countries` defaults to SE).
-        let list = HitList::load(&path, &PlateGrammar::for_countries(&["SE"]).unwrap()).unwrap();
-        assert_eq!(list.len(), 2);
-        // 2030-01-01T00:00:00Z: well inside the DEMO validity.
-        let now_usec = 1_893_456_000_000_000;
+        // The onboard's loader, the DEMO trust store (`--demo`) and grammar (`detect.plate_countries`
+        // defaults to SE).
+        let grammar = PlateGrammar::for_countries(&["SE"]).unwrap();
+        let list = load_hit_list(&path, &demo::trust_store(), &grammar, now_usec).unwrap();
+        assert_eq!((list.len(), list.signer()), (2, "cecilia"));
+        assert!(list.list_id().starts_with("DEMO-anpr-road-"), "{}", list.list_id());
         for v in &s.vehicles {
             assert_eq!(list.is_hit(&v.plate, now_usec), v.hit_list, "{}", v.plate);
         }
@@ -93,8 +161,34 @@ mod tests {
             "{}",
             hits[0].reason
         );
-        let expiry_usec = utkik_shared::utc::parse_utc_usec(DEMO_HIT_EXPIRY).unwrap();
-        assert!(!list.is_hit("ABC 123", expiry_usec), "DEMO entries expire too");
+        assert_eq!(hits[0].added_by, "cecilia");
+        // The list stops after 24 h, and is refused then.
+        let until = now_usec + 24 * 3_600_000_000;
+        assert!(!list.is_hit("ABC 123", until));
+        assert!(load_hit_list(&path, &demo::trust_store(), &grammar, until).is_err());
+        // Without the DEMO crew in the trust store it is refused.
+        let e = load_hit_list(&path, &utkik_shared::authz::TrustStore::new(), &grammar, now_usec).unwrap_err();
+        assert_eq!(e.field(), "document.signer");
+        assert!(valid_until_usec(now_usec, 0).is_err());
+        // The field test's list: every car, each plate once, the listed ones with their reason.
+        let all = scenario_hit_list(&s, now_usec, until, true);
+        let mut plates: Vec<String> = s
+            .vehicles
+            .iter()
+            .map(|v| utkik_shared::plate::normalize(&v.plate))
+            .collect();
+        plates.sort();
+        plates.dedup();
+        assert_eq!(all.document.entries.len(), plates.len());
+        let all = all.verify(&demo::trust_store(), &grammar, now_usec).unwrap();
+        for v in &s.vehicles {
+            assert!(all.is_hit(&v.plate, now_usec), "{}", v.plate);
+        }
+        assert!(
+            all.lookup("ABC 123", now_usec)[0]
+                .reason
+                .contains("vehicle 1 (not a real")
+        );
     }
 
     #[test]

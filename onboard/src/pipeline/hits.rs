@@ -1,8 +1,8 @@
 //! The ANPR hit-list check (LAW.md section 7): what a voted plate read becomes on the link.
 //!
 //! A read of a plate with an unexpired hit-list entry *at the read's capture time* is an alert:
-//! UTKIK_PLATE_READ with status HIT, `hit_entry_id` = the entry's 1-based line in the hit-list
-//! file, and a fresh alert id, queued as an alert so it is resent until the ground's
+//! UTKIK_PLATE_READ with status HIT, `hit_entry_id` = the entry's 1-based place in the signed
+//! list's `entries`, and a fresh alert id, queued as an alert so it is resent until the ground's
 //! UTKIK_ALERT_ACK. Every other read is a plain NO_HIT read, sent once. A track alerts once per
 //! plate text: the voter re-reports a text when it wins back after another text led, and that
 //! is not news to the operator; a different text that also hits is.
@@ -100,6 +100,15 @@ impl PlateHits {
         voted: &VotedPlate,
         image: impl FnOnce() -> Option<Evidence>,
     ) -> PlateReport {
+        if let Some(l) = self.list.as_mut()
+            && l.expired_news(voted.time_usec)
+        {
+            tracing::warn!(
+                list_id = l.list_id(),
+                valid_until = %utkik_shared::utc::format_utc_usec(l.valid_until_usec()),
+                "the signed hit list's validity has ended: no more hits until a new list is loaded"
+            );
+        }
         let Some(entry) = self
             .list
             .as_ref()
@@ -114,13 +123,13 @@ impl PlateHits {
         self.next_alert_id = crate::out::boot_epoch::next_alert_id(alert_id);
         tracing::warn!(
             plate = %entry.display,
-            entry_line = entry.line,
+            entry_id = entry.entry_id,
             reason = %entry.reason,
             track = track_id,
             alert_id,
             "hit-list plate read"
         );
-        let entry_id = u32::try_from(entry.line).unwrap_or(u32::MAX);
+        let entry_id = entry.entry_id;
         let MavMessage::UTKIK_PLATE_READ(mut m) = messages::plate_hit_message(track_id, voted, alert_id, entry_id)
         else {
             unreachable!("plate_hit_message builds a UTKIK_PLATE_READ")
@@ -161,9 +170,16 @@ mod tests {
                     ABC 123\t2099-01-01\tDEMO stolen\n\
                     XYZ 12A\t2001-01-01\tDEMO expired long ago\n\
                     DEF 45G\t2099-01-01\tDEMO wanted\n";
-        PlateHits::new(Some(
-            HitList::parse(text, &PlateGrammar::for_countries(&["SE"]).unwrap()).unwrap(),
-        ))
+        PlateHits::new(Some(signed_list(text, LIST_UNTIL_USEC)))
+    }
+
+    /// The list's `valid_until`: 2100-01-01T00:00:00Z.
+    const LIST_UNTIL_USEC: u64 = 4_102_444_800_000_000;
+
+    /// A verified list of typed entries, signed by the DEMO senior officer at [`NOW_USEC`].
+    fn signed_list(text: &str, valid_until_usec: u64) -> HitList {
+        let grammar = PlateGrammar::for_countries(&["SE"]).unwrap();
+        utkik_shared::hitlist::demo::verified_from_tsv(text, &grammar, NOW_USEC, valid_until_usec).unwrap()
     }
 
     fn no_image() -> Option<Evidence> {
@@ -194,19 +210,34 @@ mod tests {
     }
 
     #[test]
-    fn a_hit_is_an_alert_with_the_entry_line_and_a_fresh_id() {
+    fn a_hit_is_an_alert_with_the_entry_id_and_a_fresh_id() {
         let mut h = hits();
         let PlateReport::Alert(id, m, _) = h.report(7, &voted("ABC123"), no_image) else {
             panic!()
         };
         let r = read(&m);
         assert_eq!(r.status, UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT);
-        assert_eq!((id, r.alert_id, r.hit_entry_id, r.track_id), (1, 1, 2, 7));
+        assert_eq!((id, r.alert_id, r.hit_entry_id, r.track_id), (1, 1, 1, 7));
         assert_eq!(&r.plate[..6], b"ABC123");
         let PlateReport::Alert(id2, m2, _) = h.report(8, &voted("DEF45G"), no_image) else {
             panic!()
         };
-        assert_eq!((id2, read(&m2).hit_entry_id), (2, 4), "another hit, another id");
+        assert_eq!((id2, read(&m2).hit_entry_id), (2, 3), "another hit, another id");
+    }
+
+    /// A list whose `valid_until` passes in flight makes no more hits from then on (by the read's
+    /// capture time), even for entries that run longer.
+    #[test]
+    fn a_list_past_its_validity_makes_no_hits() {
+        let until = NOW_USEC + 3_600_000_000;
+        let mut h = PlateHits::new(Some(signed_list("ABC 123\t2099-01-01\tDEMO stolen\n", until)));
+        let mut late = voted("ABC123");
+        late.time_usec = until - 1;
+        assert!(matches!(h.report(1, &late, no_image), PlateReport::Alert(..)));
+        late.time_usec = until;
+        assert_no_hit(&h.report(2, &late, no_image));
+        late.time_usec = until + 1;
+        assert_no_hit(&h.report(3, &late, no_image));
     }
 
     #[test]

@@ -490,15 +490,18 @@ mod tests {
         }
     }
 
-    /// LAW.md section 7: a voted read of a listed plate is a HIT alert (entry line, alert id,
+    /// LAW.md section 7: a voted read of a listed plate is a HIT alert (entry id, alert id,
     /// queued as an alert so it is resent until acknowledged), once per track and text; a read
     /// not on the list, or on an expired entry, is a plain no-hit read.
     #[test]
     fn a_listed_plate_is_one_hit_alert_and_others_are_plain_reads() {
         let grammar = utkik_shared::plate::PlateGrammar::for_countries(&["SE"]).unwrap();
-        let list = utkik_shared::hitlist::HitList::parse(
+        // Signed by the DEMO senior officer at 2027-01-01, valid until 2100-01-01.
+        let list = utkik_shared::hitlist::demo::verified_from_tsv(
             "# plate\texpires\treason\nABC 123\t2099-01-01\tDEMO stolen\nXYZ 12A\t2001-01-01\tDEMO expired\n",
             &grammar,
+            1_798_761_600_000_000,
+            4_102_444_800_000_000,
         )
         .unwrap();
         let script = vec![vec!["ABC123", "XYZ12A", "KLM45A"]; 6];
@@ -534,8 +537,8 @@ mod tests {
         );
         assert_eq!(
             (hit.alert_id, *id, hit.hit_entry_id),
-            (1, 1, 2),
-            "alert id and the entry's line"
+            (1, 1, 1),
+            "alert id and the entry's place in the signed list"
         );
         assert!(follow.is_empty());
         let mut plain: Vec<String> = reads.iter().map(text).collect();

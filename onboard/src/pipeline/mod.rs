@@ -21,7 +21,7 @@ use utkik_shared::dialect::MavMessage;
 pub use detector::{Detected, FrameContext, ModelIds, ObjectClass, ObjectDetector};
 pub use inference::{FrameDetection, FrameOutput, Inference, StageTimes};
 pub use run::{run, run_with_detectors, run_with_gate};
-pub use setup::{gate_from_config, hit_list_from_config, link_key_from_config};
+pub use setup::{gate_from_config, hit_list_from_config, hit_list_from_config_at, link_key_from_config};
 
 use crate::ingest::{IngestStatus, LatestCounters};
 use crate::out::PipelineCounters;

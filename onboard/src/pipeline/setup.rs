@@ -116,13 +116,41 @@ pub(super) fn open_endpoints(config: &Config) -> Result<Endpoints, PipelineError
     })
 }
 
-/// The hit list `detect.plate_hit_list` names (None for ""), in the plate grammar of
-/// `detect.plate_countries`. A bad file stops start-up naming the file, line and field.
+/// The signed hit list `detect.plate_hit_list` names (None for ""), verified against
+/// `gate.trust_store` (its signer must be a senior officer there, LAW.md section 7) at the
+/// system clock, with the plate grammar of `detect.plate_countries`. An unsigned (tab-separated),
+/// badly signed or expired list, or a hit list without a trust store, stops start-up with an
+/// error naming the file (or the two settings) and the reason.
 pub fn hit_list_from_config(config: &Config) -> Result<Option<utkik_shared::hitlist::HitList>, PipelineError> {
+    hit_list_from_config_at(config, SystemClock.now_usec())
+}
+
+/// [`hit_list_from_config`] at clock value `now_usec` (Unix epoch, UTC, µs).
+pub fn hit_list_from_config_at(
+    config: &Config,
+    now_usec: u64,
+) -> Result<Option<utkik_shared::hitlist::HitList>, PipelineError> {
     let path = config.detect.plate_hit_list.trim();
     if path.is_empty() {
         return Ok(None);
     }
+    let trust_path = config.gate.trust_store.trim();
+    if trust_path.is_empty() {
+        return Err(crate::config::ConfigError::Invalid {
+            key: "detect.plate_hit_list".into(),
+            message: format!(
+                "{path} is set but gate.trust_store is not: the hit list is a signed document verified against the \
+                 trust store's senior officers; set gate.trust_store (or pass --demo for the DEMO keys)"
+            ),
+        }
+        .into());
+    }
+    let trust = utkik_shared::authz::TrustStore::load(std::path::Path::new(trust_path)).map_err(|e| {
+        crate::config::ConfigError::Invalid {
+            key: "gate.trust_store".into(),
+            message: format!("needed to verify the hit list {path}: {e}"),
+        }
+    })?;
     let countries: Vec<&str> = config.detect.plate_countries.iter().map(String::as_str).collect();
     let grammar = utkik_shared::plate::PlateGrammar::for_countries(&countries).map_err(|e| {
         crate::config::ConfigError::Invalid {
@@ -130,8 +158,16 @@ pub fn hit_list_from_config(config: &Config) -> Result<Option<utkik_shared::hitl
             message: e.to_string(),
         }
     })?;
-    let list = utkik_shared::hitlist::HitList::load(std::path::Path::new(path), &grammar)?;
-    tracing::info!(file = path, entries = list.len(), "ANPR hit list loaded");
+    let list = utkik_shared::hitlist::load_hit_list(std::path::Path::new(path), &trust, &grammar, now_usec)?;
+    tracing::info!(
+        file = path,
+        list_id = list.list_id(),
+        signer = list.signer(),
+        entries = list.len(),
+        valid_until = %utkik_shared::utc::format_utc_usec(list.valid_until_usec()),
+        digest = list.digest_hex(),
+        "signed ANPR hit list verified and loaded"
+    );
     Ok(Some(list))
 }
 
@@ -159,21 +195,76 @@ pub fn link_key_from_config(config: &Config) -> Result<Option<crate::gate::LinkK
 mod tests {
     use super::*;
 
-    /// A bad hit-list file stops start-up naming the line.
-    #[test]
-    fn a_bad_hit_list_is_a_start_up_error_naming_the_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hits.tsv");
-        std::fs::write(&path, "ABC 123\t2099-01-01\tok\nnot a plate\t2099-01-01\tbad\n").unwrap();
+    /// 2027-01-01T00:00:00Z.
+    const NOW_USEC: u64 = 1_798_761_600_000_000;
+    const HOUR_USEC: u64 = 3_600_000_000;
+
+    /// A config whose trust store is the DEMO one and whose hit list is `list` (written to
+    /// `dir/hits.json`).
+    fn config_with_list(dir: &std::path::Path, list: &[u8]) -> Config {
+        let trust = dir.join("trust.json");
+        std::fs::write(&trust, utkik_shared::demo::TRUST_STORE_JSON).unwrap();
+        let path = dir.join("hits.json");
+        std::fs::write(&path, list).unwrap();
         let mut config = Config::default();
+        config.gate.trust_store = trust.display().to_string();
         config.detect.plate_hit_list = path.display().to_string();
-        let e = hit_list_from_config(&config).unwrap_err().to_string();
+        config
+    }
+
+    /// The DEMO senior officer's list, issued at NOW, valid 24 h.
+    fn demo_list(signer: &str) -> Vec<u8> {
+        use utkik_shared::hitlist::{demo, tsv};
+        let grammar = utkik_shared::plate::PlateGrammar::sweden();
+        let entries = tsv::parse_entries("ABC 123\t2099-01-01\tDEMO stolen\tanna\n", &grammar).unwrap();
+        let doc = tsv::document_from_entries(&entries, "DEMO-setup", signer, NOW_USEC, NOW_USEC + 24 * HOUR_USEC);
+        demo::sign(doc).to_json_pretty().into_bytes()
+    }
+
+    /// A signed list loads; an unsigned (TSV), expired or badly signed one, or one without a
+    /// trust store, stops start-up naming the file (or the settings) and the reason.
+    #[test]
+    fn only_a_signed_valid_hit_list_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_with_list(dir.path(), &demo_list("cecilia"));
+        let list = hit_list_from_config_at(&config, NOW_USEC).unwrap().unwrap();
+        assert_eq!(
+            (list.list_id(), list.signer(), list.len()),
+            ("DEMO-setup", "cecilia", 1)
+        );
+        assert!(list.is_hit("ABC123", NOW_USEC));
+
+        let e = hit_list_from_config_at(&config, NOW_USEC + 24 * HOUR_USEC)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hits.json") && e.contains("expired"), "{e}");
+
+        let tsv = config_with_list(dir.path(), b"ABC 123\t2099-01-01\tok\n");
+        let e = hit_list_from_config_at(&tsv, NOW_USEC).unwrap_err().to_string();
+        assert!(e.contains("hits.json") && e.contains("unsigned"), "{e}");
+
+        // Signed with cecilia's key but naming bertil (an operator): not a senior officer.
+        let wrong = config_with_list(dir.path(), &demo_list("bertil"));
+        let e = hit_list_from_config_at(&wrong, NOW_USEC).unwrap_err().to_string();
+        assert!(e.contains("hits.json") && e.contains("not a senior officer"), "{e}");
+
+        let mut altered: serde_json::Value = serde_json::from_slice(&demo_list("cecilia")).unwrap();
+        altered["document"]["entries"][0]["plate"] = "ABC 124".into();
+        let bad = config_with_list(dir.path(), altered.to_string().as_bytes());
+        let e = hit_list_from_config_at(&bad, NOW_USEC).unwrap_err().to_string();
+        assert!(e.contains("hits.json") && e.contains("signature_ed25519_hex"), "{e}");
+
+        let mut no_trust = config_with_list(dir.path(), &demo_list("cecilia"));
+        no_trust.gate.trust_store = String::new();
+        let e = hit_list_from_config_at(&no_trust, NOW_USEC).unwrap_err().to_string();
         assert!(
-            e.contains("hits.tsv") && e.contains("line 2") && e.contains("`plate`"),
+            e.contains("detect.plate_hit_list") && e.contains("gate.trust_store"),
             "{e}"
         );
-        config.detect.plate_hit_list = String::new();
-        assert!(hit_list_from_config(&config).unwrap().is_none());
+
+        let mut none = config;
+        none.detect.plate_hit_list = String::new();
+        assert!(hit_list_from_config_at(&none, NOW_USEC).unwrap().is_none());
     }
 
     /// A link key that cannot be loaded stops start-up naming the setting and the file; a
