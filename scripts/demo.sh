@@ -97,4 +97,7 @@ GROUND_ARGS=(--demo --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson
 if [ -n "${DURATION_S}" ]; then GROUND_ARGS+=(--duration-s "$DURATION_S"); fi
 # The search scenario runs under the DEMO authorization (verified at start, activated from the panel).
 if [ "$SCENARIO" = search ]; then GROUND_ARGS+=(--authorization assets/authz/person-search.authz.json); fi
+# The drone's masked re-stream (faces and plates masked on the drone) in a window and recorded to
+# $RUN_DIR/video-<UTC>.mkv; the plates-only profile sends no video (privacy.restream=false above).
+if [ "$SCENARIO" != anpr ]; then GROUND_ARGS+=(--video udp:127.0.0.1:5700); fi
 "$BIN/utkik-ground" "${GROUND_ARGS[@]}"

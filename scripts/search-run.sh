@@ -92,6 +92,8 @@ if [ -n "$WINDOW" ]; then
   fi
 fi
 # --demo: the public DEMO users and keys (written 0600 under $RUN_DIR/DEMO-keys); everything says DEMO.
+# --video: the drone's masked re-stream (onboard privacy.destination 127.0.0.1:5700), recorded
+# as $RUN_DIR/video-<UTC>.mkv (a restarted station starts a new file).
 # A restarted station (--kill-ground) appends to the same log and takes its state back from its
 # audit log in the same record dir.
 # With --urgent the station loads no permit: the urgent document it builds is its authorization.
@@ -100,6 +102,7 @@ if [ -n "$URGENT" ]; then GROUND_AUTHZ=(); fi
 start_ground() {
   "${GROUND[@]}" --demo --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" \
     --record-dir "$RUN_DIR" "${GROUND_AUTHZ[@]}" --duration-s "$((DURATION_S + 60))" \
+    --video udp:127.0.0.1:5700 \
     < "$RUN_DIR/console.fifo" >> "$RUN_DIR/ground.log" 2>&1 &
   GROUND_PID=$!
   pids+=("$GROUND_PID")

@@ -25,6 +25,7 @@ use utkik_ground::plugins::map::MapView;
 use utkik_ground::plugins::retention::RetentionRes;
 use utkik_ground::plugins::session::OpsRes;
 use utkik_ground::plugins::tiles::TileLayer;
+use utkik_ground::plugins::video::{VideoRes, start_station_video};
 use utkik_ground::plugins::{AppState, GroundCorePlugins, GroundViewPlugins, WorldRes};
 use utkik_ground::replay::Replay;
 use utkik_ground::replay::app::{AuditStatus, ReplayPlugin};
@@ -102,6 +103,15 @@ struct LiveArgs {
 /// disclosures are logged.
 #[derive(clap::Args, Clone)]
 struct ReviewArgs {
+    /// The drone's re-stream, faces and plates masked on the drone: udp:IP:PORT to listen on
+    /// (the onboard's privacy.destination, e.g. udp:127.0.0.1:5700). Shown in a window and
+    /// recorded; default: no video.
+    #[arg(long)]
+    video: Option<utkik_ground::plugins::video::VideoSource>,
+    /// Record the --video stream as received (no re-encode) to RECORD_DIR/video-<UTC>.mkv, aged
+    /// out with the tlogs (--retention-days); `--record-video false` only shows it.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    record_video: bool,
     /// Users who may sign in (senior officers and auditors review recordings).
     #[arg(long = "users", id = "review_users", required = true)]
     users: PathBuf,
@@ -549,7 +559,35 @@ fn quit_after(limit: Option<Res<QuitAfter>>, time: Res<Time>, mut exit: MessageW
     }
 }
 
-fn run_headless(src: MessageSource, state: AppState, duration_s: Option<f32>, ops: OpsRes, kept: RetentionRes) {
+/// The masked video of `--video` (none without it), recorded unless `--record-video false`.
+fn station_video(args: &LiveArgs) -> Result<Option<VideoRes>> {
+    let video = start_station_video(
+        args.video.as_ref(),
+        args.record_video,
+        &args.record_dir,
+        wall_clock_usec(),
+    )
+    .context("--video")?;
+    if let Some(v) = &video {
+        info!(
+            "video: masked re-stream on udp {}; recording {}",
+            v.address,
+            v.recording
+                .as_ref()
+                .map_or_else(|| "off".into(), |p| p.display().to_string())
+        );
+    }
+    Ok(video)
+}
+
+fn run_headless(
+    src: MessageSource,
+    state: AppState,
+    duration_s: Option<f32>,
+    ops: OpsRes,
+    kept: RetentionRes,
+    video: Option<VideoRes>,
+) {
     if has_display() {
         println!("utkik-ground: headless (--headless): printing a summary; operator console on stdin");
     } else {
@@ -565,16 +603,25 @@ fn run_headless(src: MessageSource, state: AppState, duration_s: Option<f32>, op
         .insert_resource(kept)
         .add_plugins((GroundCorePlugins, ConsolePlugin))
         .add_systems(Update, (print_summary, quit_after));
+    if let Some(v) = video {
+        app.insert_resource(v);
+    }
     if let Some(d) = duration_s {
         app.insert_resource(QuitAfter(d));
     }
     app.run();
 }
 
-fn print_summary(world: Res<WorldRes>, time: Res<Time>, mut last: Local<f32>) {
+fn print_summary(world: Res<WorldRes>, video: Option<ResMut<VideoRes>>, time: Res<Time>, mut last: Local<f32>) {
     if time.elapsed_secs() - *last >= 2.0 {
         *last = time.elapsed_secs();
         println!("{}", world.0.summary());
+        if let Some(mut v) = video {
+            println!(
+                "  video (masked by the drone): {}",
+                v.view.state_text(wall_clock_usec())
+            );
+        }
         for a in world.0.alerts.iter().filter(|a| a.needs_attention()) {
             println!(
                 "  ALERT v{} #{}: {} ({:?})",
@@ -814,6 +861,8 @@ fn run() -> Result<()> {
                 audit_key: PathBuf::new(),
                 retention_days: utkik_shared::audit::MIN_IDENTIFICATION_RETENTION_DAYS,
             };
+                video: None,
+                record_video: false,
             let mut app = windowed_app(&args, MessageSource::None, AppState::Replay);
             app.insert_resource(ReviewRes::new(session, file.clone()));
             app.add_plugins(ReplayPlugin {
@@ -878,8 +927,12 @@ fn run() -> Result<()> {
                 ops.ops.set_redactor(Box::new(r));
             }
             let _ = std::fs::remove_file(&out);
+            let video = station_video(&live)?;
             let mut app = windowed_app(&live, src, state);
             app.insert_resource(ops).insert_resource(kept);
+            if let Some(v) = video {
+                app.insert_resource(v);
+            }
             if live.console {
                 app.add_plugins(ConsolePlugin);
             }
@@ -988,11 +1041,15 @@ fn run() -> Result<()> {
             if let Some(r) = redactor {
                 ops.ops.set_redactor(Box::new(r));
             }
+            let video = station_video(&cli.live)?;
             if cli.live.headless || !has_display() {
-                run_headless(src, state, cli.live.duration_s, ops, kept);
+                run_headless(src, state, cli.live.duration_s, ops, kept, video);
             } else {
                 let mut app = windowed_app(&cli.live, src, state);
                 app.insert_resource(ops).insert_resource(kept);
+                if let Some(v) = video {
+                    app.insert_resource(v);
+                }
                 if cli.live.console {
                     app.add_plugins(ConsolePlugin);
                 }

@@ -67,6 +67,18 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
                     "cpu {}%  tracks {}  budget {}%  queue {}",
                     s.cpu_load, s.tracks_active, s.link_budget_used, s.queue_depth
                 ));
+                if let Some(t) = v.restream_text() {
+                    let ok =
+                        s.restream_state == utkik_shared::dialect::UtkikRestreamState::UTKIK_RESTREAM_STATE_STREAMING;
+                    ui.colored_label(
+                        if ok {
+                            ui.visuals().text_color()
+                        } else {
+                            egui::Color32::from_rgb(230, 150, 40)
+                        },
+                        format!("masked video: {t}"),
+                    );
+                }
             }
             None => {
                 ui.label("no pipeline status");

@@ -17,6 +17,7 @@ pub mod tiles;
 pub mod tracks;
 pub mod ui;
 pub mod vehicle;
+pub mod video;
 
 use bevy::prelude::*;
 
@@ -61,6 +62,7 @@ impl Plugin for GroundCorePlugins {
                 session::SessionPlugin,
                 retention::RetentionPlugin,
                 link_loss::LinkLossPlugin,
+                video::VideoPlugin,
             ));
         if !app.world().contains_resource::<State<AppState>>() {
             app.insert_resource(State::new(AppState::Live));
@@ -81,6 +83,7 @@ impl Plugin for GroundViewPlugins {
             ui::UiPlugin,
             health::HealthPlugin,
             authz::AuthzPlugin,
+            video::VideoWindowPlugin,
         ));
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use utkik_shared::camera::{Camera, CameraPose, FlatTerrain, GimbalAttitude, Intrinsics, VehicleAttitude};
-use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_STATUS_DATA, UTKIK_PIPELINE_STATUS_DATA};
+use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_STATUS_DATA, UTKIK_PIPELINE_STATUS_DATA, UtkikRestreamState};
 use utkik_shared::geo::GeoPoint;
 
 /// Trail length kept per vehicle (positions).
@@ -151,16 +151,76 @@ impl Vehicle {
         Some(poly.exterior().coords().map(|c| (c.x, c.y)).collect())
     }
 
-    /// One line: id, position, altitude, speed, battery.
+    /// One line: id, position, altitude, speed, battery, and the masked video re-stream once
+    /// the drone reported its pipeline.
     pub fn summary(&self) -> String {
         let pos = self
             .position
             .map(|p| format!("{:.6},{:.6}", p.lat_deg, p.lon_deg))
             .unwrap_or_else(|| "no position".into());
         let batt = self.battery_pct.map(|b| format!("{b}%")).unwrap_or_else(|| "?".into());
+        let video = self
+            .restream_text()
+            .map(|t| format!(", masked video {t}"))
+            .unwrap_or_default();
         format!(
-            "vehicle {} at {pos} alt {:.1} m hdg {:.0} spd {:.1} m/s batt {batt}",
+            "vehicle {} at {pos} alt {:.1} m hdg {:.0} spd {:.1} m/s batt {batt}{video}",
             self.system_id, self.alt_m_rel, self.heading_deg, self.groundspeed_m_s
         )
+    }
+
+    /// Whether the drone re-streams its video with faces and plates masked, and why not
+    /// (UTKIK_PIPELINE_STATUS.restream_state), in words; `None` before a pipeline status. A
+    /// drone older than the field sends 0, which reads as off.
+    pub fn restream_text(&self) -> Option<&'static str> {
+        Some(match self.pipeline.as_ref()?.restream_state {
+            UtkikRestreamState::UTKIK_RESTREAM_STATE_OFF_CONFIG => "off (privacy.restream = false)",
+            UtkikRestreamState::UTKIK_RESTREAM_STATE_STREAMING => "streaming",
+            UtkikRestreamState::UTKIK_RESTREAM_STATE_REFUSED_NO_FACE_DETECTOR => {
+                "refused: no face detector runs on the drone (LAW.md 8.1)"
+            }
+            UtkikRestreamState::UTKIK_RESTREAM_STATE_REFUSED_NO_PLATE_DETECTOR => {
+                "refused: no plate detector runs on the drone (LAW.md 8.1)"
+            }
+            UtkikRestreamState::UTKIK_RESTREAM_STATE_ERROR => "failing on the drone (see its log)",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_video_restream_state_is_in_the_summary_once_the_pipeline_reported() {
+        let mut v = Vehicle::new(1);
+        assert_eq!(v.restream_text(), None);
+        assert!(!v.summary().contains("masked video"), "{}", v.summary());
+        let status = |state| {
+            MavMessage::UTKIK_PIPELINE_STATUS(UTKIK_PIPELINE_STATUS_DATA {
+                restream_state: state,
+                ..Default::default()
+            })
+        };
+        assert!(v.apply(191, &status(UtkikRestreamState::UTKIK_RESTREAM_STATE_STREAMING), 1.0));
+        assert!(v.summary().ends_with(", masked video streaming"), "{}", v.summary());
+        v.apply(
+            191,
+            &status(UtkikRestreamState::UTKIK_RESTREAM_STATE_REFUSED_NO_FACE_DETECTOR),
+            2.0,
+        );
+        assert!(v.summary().contains("refused: no face detector"), "{}", v.summary());
+        v.apply(
+            191,
+            &status(UtkikRestreamState::UTKIK_RESTREAM_STATE_REFUSED_NO_PLATE_DETECTOR),
+            3.0,
+        );
+        assert!(v.summary().contains("refused: no plate detector"), "{}", v.summary());
+        v.apply(191, &status(UtkikRestreamState::UTKIK_RESTREAM_STATE_OFF_CONFIG), 4.0);
+        assert!(
+            v.summary().contains("off (privacy.restream = false)"),
+            "{}",
+            v.summary()
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! frame-to-MAVLink latency percentiles, CPU load (from /proc/stat) and resident memory
 //! (from /proc/self/status).
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 /// Counters the inference thread updates.
 #[derive(Debug, Default)]
@@ -21,6 +21,9 @@ pub struct PipelineCounters {
     pub plate_reader_model: AtomicU32,
     /// Face template model id.
     pub face_template_model: AtomicU32,
+    /// The masked re-stream's `UtkikRestreamState` as `u8` (0: off by configuration); set by
+    /// the pipeline at start and by the re-stream thread on each frame sent or failed.
+    pub restream_state: AtomicU8,
 }
 
 impl PipelineCounters {

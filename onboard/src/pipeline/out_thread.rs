@@ -87,6 +87,7 @@ pub(super) fn run_out(
                 face_template_model: c.face_template_model.load(Ordering::Relaxed),
                 mem_rss: rss_kib(),
                 video_state: state.ingest.state() as u8,
+                restream_state: crate::privacy::restream_state_from_u8(c.restream_state.load(Ordering::Relaxed)),
             };
             link.push(MavMessage::UTKIK_PIPELINE_STATUS(status));
         }

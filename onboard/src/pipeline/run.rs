@@ -66,6 +66,11 @@ pub fn run_with_gate(
     if let Some(why) = &restream_refused {
         tracing::error!("{why}");
     }
+    // The status says whether the re-stream runs and why not (UTKIK_PIPELINE_STATUS.restream_state).
+    state.counters.restream_state.store(
+        crate::privacy::restream_state(config.privacy.restream, &running) as u8,
+        Ordering::Relaxed,
+    );
 
     let (frame_tx, frame_rx, frame_counters) = latest::<RgbFrame>();
     let state = Arc::new(PipelineState {
@@ -123,8 +128,9 @@ pub fn run_with_gate(
             blocks: config.privacy.blocks,
             margin: config.privacy.margin,
         };
-        let sd = shutdown.clone();
+        let (sd, counters) = (shutdown.clone(), state.counters.clone());
         threads.push(std::thread::Builder::new().name("restream".into()).spawn(move || {
+            use utkik_shared::dialect::UtkikRestreamState as S;
             let mut rs = Restream::new(rs_cfg);
             let mut errors = 0u64;
             while !sd.is_triggered() {
@@ -132,7 +138,14 @@ pub fn run_with_gate(
                     continue;
                 };
                 mask_boxes(&mut frame, &boxes, &mask);
-                if let Err(e) = rs.push(&frame) {
+                let sent = rs.push(&frame);
+                let now = if sent.is_ok() {
+                    S::UTKIK_RESTREAM_STATE_STREAMING
+                } else {
+                    S::UTKIK_RESTREAM_STATE_ERROR
+                };
+                counters.restream_state.store(now as u8, Ordering::Relaxed);
+                if let Err(e) = sent {
                     errors += 1;
                     if errors.is_power_of_two() {
                         tracing::warn!(errors, "privacy re-stream: {e}");
@@ -335,6 +348,10 @@ mod tests {
         let s = status_after(&run.ground, 3);
         assert_eq!(s.video_state, 1, "streaming");
         assert_eq!(s.face_detector_model, 0, "no face detector");
+        assert_eq!(
+            s.restream_state,
+            utkik_shared::dialect::UtkikRestreamState::UTKIK_RESTREAM_STATE_REFUSED_NO_FACE_DETECTOR
+        );
         assert_ne!(s.plate_reader_model, 0, "plates are read");
         // Frames went through detection: a running re-stream would have sent them by now.
         run.video_sink.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
@@ -368,6 +385,10 @@ mod tests {
         assert!(n > 12 && buf[0] >> 6 == 2, "RTP version 2");
         let s = status_after(&run.ground, 1);
         assert_ne!(s.face_detector_model, 0);
+        assert_eq!(
+            s.restream_state,
+            utkik_shared::dialect::UtkikRestreamState::UTKIK_RESTREAM_STATE_STREAMING
+        );
         run.shutdown.trigger();
         run.handle.join().unwrap().unwrap();
         let log = String::from_utf8_lossy(&run.log.0.lock().unwrap()).into_owned();

@@ -6,4 +6,4 @@ pub mod restream;
 mod truth_tests;
 
 pub use mask::{MaskConfig, MaskMode, mask_boxes};
-pub use restream::{Restream, RestreamConfig, RestreamError, refusal};
+pub use restream::{Restream, RestreamConfig, RestreamError, refusal, restream_state, restream_state_from_u8};

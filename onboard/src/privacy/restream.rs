@@ -10,6 +10,7 @@
 //! plates) and says which setting to change.
 
 use utkik_media::{H264RtpSender, MediaError, RtpSenderConfig};
+use utkik_shared::dialect::UtkikRestreamState;
 
 use crate::frame::RgbFrame;
 use crate::pipeline::ObjectClass;
@@ -41,6 +42,34 @@ pub fn refusal(running: &[ObjectClass]) -> Option<String> {
          privacy.restream = false to run without video; detection, tracks and alerts go on as \
          configured"
     ))
+}
+
+/// What UTKIK_PIPELINE_STATUS.restream_state says before the first frame: off by
+/// configuration, refused (naming the missing detector, faces first) or streaming.
+pub fn restream_state(enabled: bool, running: &[ObjectClass]) -> UtkikRestreamState {
+    if !enabled {
+        UtkikRestreamState::UTKIK_RESTREAM_STATE_OFF_CONFIG
+    } else if !running.contains(&ObjectClass::Face) {
+        UtkikRestreamState::UTKIK_RESTREAM_STATE_REFUSED_NO_FACE_DETECTOR
+    } else if !running.contains(&ObjectClass::Plate) {
+        UtkikRestreamState::UTKIK_RESTREAM_STATE_REFUSED_NO_PLATE_DETECTOR
+    } else {
+        UtkikRestreamState::UTKIK_RESTREAM_STATE_STREAMING
+    }
+}
+
+/// The state back from the `u8` the pipeline counters keep it in (an unknown value: ERROR).
+pub fn restream_state_from_u8(v: u8) -> UtkikRestreamState {
+    use UtkikRestreamState::*;
+    [
+        UTKIK_RESTREAM_STATE_OFF_CONFIG,
+        UTKIK_RESTREAM_STATE_STREAMING,
+        UTKIK_RESTREAM_STATE_REFUSED_NO_FACE_DETECTOR,
+        UTKIK_RESTREAM_STATE_REFUSED_NO_PLATE_DETECTOR,
+    ]
+    .into_iter()
+    .find(|s| *s as u8 == v)
+    .unwrap_or(UTKIK_RESTREAM_STATE_ERROR)
 }
 
 /// Re-stream settings.
@@ -143,6 +172,39 @@ impl Restream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The status field agrees with [`refusal`]: refused exactly when `refusal` refuses, naming
+    /// the face detector first; off by configuration whatever runs.
+    #[test]
+    fn restream_state_says_off_refused_which_or_streaming() {
+        use UtkikRestreamState::*;
+        let (f, p) = (ObjectClass::Face, ObjectClass::Plate);
+        assert_eq!(restream_state(false, &[f, p]), UTKIK_RESTREAM_STATE_OFF_CONFIG);
+        assert_eq!(restream_state(true, &[p, f]), UTKIK_RESTREAM_STATE_STREAMING);
+        assert_eq!(
+            restream_state(true, &[p]),
+            UTKIK_RESTREAM_STATE_REFUSED_NO_FACE_DETECTOR
+        );
+        assert_eq!(restream_state(true, &[]), UTKIK_RESTREAM_STATE_REFUSED_NO_FACE_DETECTOR);
+        assert_eq!(
+            restream_state(true, &[f]),
+            UTKIK_RESTREAM_STATE_REFUSED_NO_PLATE_DETECTOR
+        );
+        for running in [vec![f, p], vec![p], vec![f], vec![]] {
+            let refused = restream_state(true, &running) as u8 >= 2;
+            assert_eq!(refused, refusal(&running).is_some(), "{running:?}");
+        }
+        for s in [
+            UTKIK_RESTREAM_STATE_OFF_CONFIG,
+            UTKIK_RESTREAM_STATE_STREAMING,
+            UTKIK_RESTREAM_STATE_REFUSED_NO_FACE_DETECTOR,
+            UTKIK_RESTREAM_STATE_REFUSED_NO_PLATE_DETECTOR,
+            UTKIK_RESTREAM_STATE_ERROR,
+        ] {
+            assert_eq!(restream_state_from_u8(s as u8), s);
+        }
+        assert_eq!(restream_state_from_u8(200), UTKIK_RESTREAM_STATE_ERROR);
+    }
 
     /// Both classes running: the re-stream may start; either missing: refused naming its key.
     #[test]
