@@ -563,7 +563,8 @@ mod tests {
 
     #[test]
     fn content_errors_name_the_field() {
-        let cases: [(fn(&mut HitListDocument), &str); 7] = [
+        type Edit = fn(&mut HitListDocument);
+        let cases: [(Edit, &str); 7] = [
             (|d| d.entries[2].plate = "QBC 123".into(), "document.entries[2].plate"),
             (|d| d.entries[0].reason = " ".into(), "document.entries[0].reason"),
             (|d| d.entries[0].expires = "soon".into(), "document.entries[0].expires"),
