@@ -382,7 +382,8 @@ echo "search-run: scoring $TLOG against the ground truth"
 echo demo-cecilia | "$BIN/utkik-ground" report "$TLOG" -o "$RUN_DIR/report.html" \
   --audit "$RUN_DIR/audit/ground-audit.jsonl" --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" \
   --users "$RUN_DIR/DEMO-keys/DEMO-users.json" --audit-dir "$RUN_DIR/audit" \
-  --audit-key "$RUN_DIR/DEMO-keys/DEMO-ground-audit.key.NOT-SECRET.json" --user cecilia || RESULT=1
+  --audit-key "$RUN_DIR/DEMO-keys/DEMO-ground-audit.key.NOT-SECRET.json" --user cecilia \
+  --seal-key "$RUN_DIR/DEMO-keys/DEMO-seal.key.NOT-SECRET.json" || RESULT=1
 
 # As a third party would: public keys only (no secret), then both logs read together.
 echo "search-run: verifying the audit logs with the public keys"
@@ -394,7 +395,9 @@ echo "search-run: verifying the audit logs with the public keys"
   --ground "$RUN_DIR/audit/ground-audit.jsonl" \
   --public-key assets/audit/DEMO-onboard-audit.pub.json --public-key assets/audit/DEMO-ground-audit.pub.json || RESULT=1
 # Nothing lost on the way (issue 14 item 5): every possible match the drone logged is stored at
-# the ground as an alert with the same evidence crop (SHA-256 in both logs).
+# the ground as an alert with the same evidence crop (SHA-256 in both logs). The drone stores the
+# crop sealed to the station's key (shared::seal) and the station the opened JPEG, so for a sealed
+# crop the check is the length: the sealed crop is the JPEG plus 49 bytes (version, key, tag).
 python3 - "$RUN_DIR/onboard-audit/onboard-audit.log" "$RUN_DIR/audit/ground-audit.jsonl" <<'PY' || RESULT=1
 import json, sys
 def events(path, kind):
@@ -406,12 +409,16 @@ def events(path, kind):
             continue
         if e.get("kind") == kind:
             key = e.get("match_id", e.get("alert_id"))
-            out[key] = (e.get("evidence_crop") or e.get("image") or {}).get("sha256_hex")
+            ref = e.get("evidence_crop") or e.get("image") or {}
+            out[key] = (ref.get("sha256_hex"), ref.get("len_bytes"))
     return out
+SEAL_OVERHEAD = 49
+def same(a, b):
+    return a[0] == b[0] or (a[1] is not None and b[1] is not None and a[1] == b[1] + SEAL_OVERHEAD)
 onboard = events(sys.argv[1], "possible_match")
 stored = events(sys.argv[2], "alert_stored")
 lost = [m for m in onboard if m not in stored]
-wrong = [m for m in onboard if m in stored and onboard[m] != stored[m]]
+wrong = [m for m in onboard if m in stored and not same(onboard[m], stored[m])]
 print(f"search-run: {len(onboard)} possible matches onboard, {len(onboard) - len(lost)} stored at the ground "
       f"with their evidence; lost {len(lost)}, evidence differing {len(wrong)}")
 sys.exit(1 if lost or wrong else 0)

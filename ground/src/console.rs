@@ -23,6 +23,43 @@ pub const MAP_M_PER_PX_MIN: f64 = 0.02;
 /// Farthest map zoom, metres per screen pixel.
 pub const MAP_M_PER_PX_MAX: f64 = 50.0;
 
+/// A search's results as the console prints them (the search itself is already logged).
+pub fn search_text(query: &str, found: &crate::ops::ReadSearch) -> String {
+    let mut s = format!(
+        "{} plate reads match `{query}` (search logged): {} on the map now, {}",
+        found.live.len() + found.stored.len(),
+        found.live.len(),
+        if found.store_open {
+            format!("{} stored non-hit reads", found.stored.len())
+        } else {
+            "no non-hit reads are kept at this station".to_string()
+        }
+    );
+    for (k, plate) in &found.live {
+        let _ = write!(
+            s,
+            "\n  {plate} (vehicle {} track {}, on the map)",
+            k.system_id, k.track_id
+        );
+    }
+    for r in &found.stored {
+        let _ = write!(
+            s,
+            "\n  {} (vehicle {} track {}, {}, {}%{}; deleted {})",
+            r.plate,
+            r.system_id,
+            r.track_id,
+            utkik_shared::utc::format_utc_usec(r.time_usec),
+            r.confidence,
+            r.lat_lon_deg
+                .map(|(la, lo)| format!(", {la:.6} {lo:.6}"))
+                .unwrap_or_default(),
+            utkik_shared::utc::format_utc_usec(r.expires_usec),
+        );
+    }
+    s
+}
+
 /// What `help` prints.
 pub const HELP: &str = "\
 commands:
@@ -43,7 +80,8 @@ commands:
   confirm SYS ALERT             confirm an alert (a possible match needs two different users)
   dismiss SYS ALERT             dismiss an alert
   export|mark|dispatch SYS ALERT  act on a confirmed alert
-  search TEXT                   search stored plate reads (logged)
+  search PLATE REASON...        search plate reads for part of a plate, stating why (e.g. the case
+                                number); signed in; every search is logged with its reason
   screenshot FILE.png           save the window (with a window only)
   map M_PER_PX                  map scale, metres per screen pixel (0.02-50; the wheel and +/- zoom too)
   quit                          sign out and end the ground station (the recording is closed cleanly)";
@@ -75,8 +113,8 @@ pub enum Command {
     Dismiss(u8, u32),
     /// Export, mark or dispatch a confirmed alert.
     Act(AlertAction, u8, u32),
-    /// Stored-read search.
-    Search(String),
+    /// Plate-read search: (part of a plate, the reason).
+    Search(String, String),
     /// Save a PNG of the window.
     Screenshot(PathBuf),
     /// Set the map scale, millimetres per screen pixel (an integer so commands compare exactly).
@@ -194,12 +232,10 @@ impl Command {
                 let (s, a) = alert_ref(args, "export|mark|dispatch SYS ALERT")?;
                 Command::Act(action, s, a)
             }
-            "search" => {
-                if args.is_empty() {
-                    return Err(ConsoleError::Usage("search TEXT"));
-                }
-                Command::Search(args.join(" "))
-            }
+            "search" => match args {
+                [plate, reason @ ..] if !reason.is_empty() => Command::Search(plate.to_string(), reason.join(" ")),
+                _ => return Err(ConsoleError::Usage("search PLATE REASON...")),
+            },
             "urgent" => match args {
                 [path] => Command::Urgent(PathBuf::from(path)),
                 _ => return Err(ConsoleError::Usage("urgent DRAFT.toml")),
@@ -501,13 +537,9 @@ impl Console {
                     ..Reply::default()
                 }
             }
-            Command::Search(q) => {
-                let hits = ops.search_reads(world, &q, now_usec)?;
-                let mut s = format!("{} stored reads match `{q}`", hits.len());
-                for (k, plate) in hits {
-                    let _ = write!(s, "\n  {plate} (vehicle {} track {})", k.system_id, k.track_id);
-                }
-                Reply::text(s)
+            Command::Search(q, reason) => {
+                let found = ops.search_reads(world, &q, &reason, now_usec)?;
+                Reply::text(search_text(&q, &found))
             }
         })
     }

@@ -19,5 +19,6 @@ pub mod replay;
 pub mod report;
 pub mod restore;
 pub mod state;
+pub mod stored_reads;
 pub mod synth;
 pub mod urgent;

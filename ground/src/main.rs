@@ -93,16 +93,19 @@ struct LiveArgs {
     /// The audit checkpoint key in use (resolved from `auth`).
     #[arg(skip)]
     audit_key: PathBuf,
+    /// The seal key in use (resolved from `auth`; `None`: sealed images are refused).
+    #[arg(skip)]
+    seal_key: Option<PathBuf>,
     /// Days identification data (evidence payloads, recordings, exports) is kept before it is
     /// erased (logged); at least 184 (six months, LAW.md section 5).
     #[arg(long, default_value_t = utkik_shared::audit::MIN_IDENTIFICATION_RETENTION_DAYS)]
     retention_days: u32,
-}
-
-/// Sign-in of a reviewer (replay, report): who, and where their consultations and
-/// disclosures are logged.
-#[derive(clap::Args, Clone)]
-struct ReviewArgs {
+    /// Keep plate reads that are not hits this many days (1 to 30) in RECORD_DIR/non-hit-reads.sqlite,
+    /// searchable only signed in, with a reason, logged (LAW.md section 7). 0 (default): none are
+    /// kept; their text is dropped on arrival (the drone sends none unless
+    /// `detect.send_non_hit_text`). Never in the tlogs either way.
+    #[arg(long, default_value_t = 0)]
+    keep_non_hits_days: u32,
     /// The drone's re-stream, faces and plates masked on the drone: udp:IP:PORT to listen on
     /// (the onboard's privacy.destination, e.g. udp:127.0.0.1:5700). Shown in a window and
     /// recorded; default: no video.
@@ -112,6 +115,12 @@ struct ReviewArgs {
     /// out with the tlogs (--retention-days); `--record-video false` only shows it.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     record_video: bool,
+}
+
+/// Sign-in of a reviewer (replay, report): who, and where their consultations and
+/// disclosures are logged.
+#[derive(clap::Args, Clone)]
+struct ReviewArgs {
     /// Users who may sign in (senior officers and auditors review recordings).
     #[arg(long = "users", id = "review_users", required = true)]
     users: PathBuf,
@@ -125,6 +134,20 @@ struct ReviewArgs {
     /// needs it; `replay` without it shows a sign-in box.
     #[arg(long = "user")]
     user: Option<String>,
+    /// The station's image seal key (`utkik-seal-key/1`, the live station's --seal-key): opens the
+    /// evidence crops and plate images the drones sealed to it. Without it they are left out.
+    #[arg(long = "seal-key", id = "review_seal_key")]
+    seal_key: Option<PathBuf>,
+}
+
+impl ReviewArgs {
+    /// The seal key, when given.
+    fn seal_key(&self) -> Result<Option<utkik_shared::seal::SealKeyPair>> {
+        self.seal_key
+            .as_deref()
+            .map(|p| utkik_shared::seal::SealKeyPair::load(p).context("--seal-key"))
+            .transpose()
+    }
 }
 
 #[derive(Subcommand)]
@@ -133,6 +156,11 @@ enum Cmd {
     /// from stdin, argon2id, file mode 0600).
     #[command(subcommand)]
     Users(utkik_ground::auth::cli::UsersCmd),
+    /// The station's image seal key: `seal-key new --out DIR` writes DIR/seal.key.json (secret,
+    /// 0600: the station's --seal-key) and DIR/seal.public.json (the drones'
+    /// gate.ground_seal_public).
+    #[command(subcommand)]
+    SealKey(SealKeyCmd),
     /// The signed ANPR hit list: `hitlist sign` (a senior officer signs typed entries with her
     /// own key) and `hitlist verify` (check a list as the drone does).
     #[command(subcommand)]
@@ -311,6 +339,59 @@ fn map_view(paths: &[PathBuf], tiles: Option<&Path>) -> (MapView, Option<TileLay
     (view, layer.map(TileLayer::new))
 }
 
+/// `seal-key` subcommands.
+#[derive(Subcommand)]
+enum SealKeyCmd {
+    /// Make a new key pair: DIR/seal.key.json (secret, mode 0600; refused if it exists) and
+    /// DIR/seal.public.json.
+    New {
+        /// Folder to write both files into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `seal-key new`: a new station seal key pair; prints the two paths and the public key.
+fn seal_key_new(out: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("seal-key new: creating {}", out.display()))?;
+    let (secret, public) = (out.join("seal.key.json"), out.join("seal.public.json"));
+    if secret.exists() {
+        anyhow::bail!(
+            "seal-key new: {} exists; a new key would make the images sealed to the old one unreadable (move it away first)",
+            secret.display()
+        );
+    }
+    let keys = utkik_shared::seal::SealKeyPair::generate();
+    keys.write_files(&secret, &public, "utkik-ground seal-key new")?;
+    println!("secret (station --seal-key, mode 0600): {}", secret.display());
+    println!("public (drone gate.ground_seal_public): {}", public.display());
+    println!("public key: {}", keys.public().to_hex());
+    Ok(())
+}
+
+/// The station's seal key (`--seal-key`, or DEMO's with --demo); without one, says at start-up
+/// that every sealed image will be refused.
+fn station_seal_key(args: &LiveArgs) -> Result<Option<utkik_shared::seal::SealKeyPair>> {
+    let Some(path) = &args.seal_key else {
+        let msg = "no --seal-key: images sealed by drones (gate.ground_seal_public) will be refused, not shown";
+        warn!("{msg}");
+        eprintln!("utkik-ground: {msg}");
+        return Ok(None);
+    };
+    let keys = utkik_shared::seal::SealKeyPair::load(path).context("--seal-key")?;
+    info!(
+        "seal key {}: opens images sealed to {}",
+        path.display(),
+        keys.public().to_hex()
+    );
+    Ok(Some(keys))
+}
+
+/// Gives the station's alerts the seal key that opens sealed images.
+fn install_seal_key(app: &mut App, keys: Option<utkik_shared::seal::SealKeyPair>) {
+    app.world_mut().resource_mut::<WorldRes>().0.alerts.set_seal_key(keys);
+}
+
 /// Users, keys and sign-in rules of the live station (issue 14 items 1 and 6).
 #[derive(clap::Args, Clone, Default)]
 struct StationAuthArgs {
@@ -333,6 +414,11 @@ struct StationAuthArgs {
     /// Key for the audit log's signed checkpoints (mode 0600).
     #[arg(long = "audit-key")]
     audit_key: Option<PathBuf>,
+    /// The station's image seal key (`utkik-seal-key/1`, mode 0600; make one with `seal-key
+    /// new`): opens the evidence crops and plate images drones seal to its public half. Without
+    /// it sealed images are refused (said at start-up); --demo uses the DEMO one.
+    #[arg(long = "seal-key")]
+    seal_key: Option<PathBuf>,
     /// Sign the user out after this many seconds without activity (30 to 43200).
     #[arg(long, default_value_t = utkik_ground::auth::session::DEFAULT_IDLE_SIGN_OUT_S)]
     idle_sign_out_s: u64,
@@ -350,6 +436,7 @@ fn resolve_station_keys(args: &mut LiveArgs) -> Result<()> {
             trust_store: a.trust_store.clone(),
             link_key: a.link_key.clone(),
             audit_key: a.audit_key.clone(),
+            seal_key: a.seal_key.clone(),
         },
         &args.record_dir,
     )?;
@@ -362,6 +449,7 @@ fn resolve_station_keys(args: &mut LiveArgs) -> Result<()> {
     args.trust_store = keys.trust_store;
     args.link_key = keys.link_key;
     args.audit_key = keys.audit_key;
+    args.seal_key = keys.seal_key;
     Ok(())
 }
 
@@ -439,6 +527,22 @@ fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
             // Shown in the panel (naming the field); the station still runs without identification.
             Err(e) => warn!("authorization {} refused: {e}", p.display()),
         }
+    }
+    // Non-hit plate reads: kept only with --keep-non-hits-days; a store left by an earlier run
+    // is opened anyway so that its reads still expire on time and stay searchable until then.
+    let store_path = args.record_dir.join(utkik_ground::stored_reads::STORE_FILE);
+    if args.keep_non_hits_days > 0 || store_path.exists() {
+        std::fs::create_dir_all(&args.record_dir).with_context(|| format!("creating {}", args.record_dir.display()))?;
+        let (store, purged) =
+            utkik_ground::stored_reads::StoredReads::open(&store_path, args.keep_non_hits_days, wall_clock_usec())?;
+        info!(
+            "non-hit plate reads: {} (kept {} days; {purged} expired reads deleted at start-up)",
+            store_path.display(),
+            args.keep_non_hits_days
+        );
+        ops.set_stored_reads(store);
+    } else {
+        info!("non-hit plate reads are not kept (--keep-non-hits-days 0): their text is dropped on arrival");
     }
     // A DEMO run's exports (disclosures of evidence) go to a folder that says DEMO.
     let exports = if args.auth.demo { "DEMO-exports" } else { "exports" };
@@ -587,6 +691,7 @@ fn run_headless(
     ops: OpsRes,
     kept: RetentionRes,
     video: Option<VideoRes>,
+    seal: Option<utkik_shared::seal::SealKeyPair>,
 ) {
     if has_display() {
         println!("utkik-ground: headless (--headless): printing a summary; operator console on stdin");
@@ -603,6 +708,7 @@ fn run_headless(
         .insert_resource(kept)
         .add_plugins((GroundCorePlugins, ConsolePlugin))
         .add_systems(Update, (print_summary, quit_after));
+    install_seal_key(&mut app, seal);
     if let Some(v) = video {
         app.insert_resource(v);
     }
@@ -777,7 +883,7 @@ fn run() -> Result<()> {
             if let Some(b) = audit.banner() {
                 eprintln!("utkik-ground report: {b}");
             }
-            let replay = Replay::open(&file, progress_bar("indexing"))?;
+            let replay = Replay::open_with_seal_key(&file, review.seal_key()?, progress_bar("indexing"))?;
             let opts = ReportOptions {
                 title: format!(
                     "{}{}",
@@ -859,10 +965,12 @@ fn run() -> Result<()> {
                 link_key: PathBuf::new(),
                 audit_dir: None,
                 audit_key: PathBuf::new(),
+                seal_key: None,
                 retention_days: utkik_shared::audit::MIN_IDENTIFICATION_RETENTION_DAYS,
-            };
+                keep_non_hits_days: 0,
                 video: None,
                 record_video: false,
+            };
             let mut app = windowed_app(&args, MessageSource::None, AppState::Replay);
             app.insert_resource(ReviewRes::new(session, file.clone()));
             app.add_plugins(ReplayPlugin {
@@ -870,6 +978,7 @@ fn run() -> Result<()> {
                 audit,
                 autoplay: !paused,
                 speed,
+                seal_key: review.seal_key()?,
             });
             if let Some(out) = &screenshot {
                 let _ = std::fs::remove_file(out);
@@ -884,6 +993,7 @@ fn run() -> Result<()> {
             anyhow::ensure!(code.is_success(), "replay ended with an error");
             Ok(())
         }
+        Some(Cmd::SealKey(SealKeyCmd::New { out })) => seal_key_new(&out),
         Some(Cmd::Users(cmd)) => {
             println!("{}", utkik_ground::auth::cli::run(&cmd)?);
             Ok(())
@@ -921,6 +1031,7 @@ fn run() -> Result<()> {
                 anyhow::bail!("screenshot needs a display: run under xvfb-run (see scripts/screenshot-smoke.sh)");
             }
             let mut ops = ground_ops(&live)?;
+            let seal = station_seal_key(&live)?;
             let kept = retention(&live, &mut ops)?;
             let (src, state, redactor) = source(&live, tlog.as_ref())?;
             if let Some(r) = redactor {
@@ -930,6 +1041,7 @@ fn run() -> Result<()> {
             let video = station_video(&live)?;
             let mut app = windowed_app(&live, src, state);
             app.insert_resource(ops).insert_resource(kept);
+            install_seal_key(&mut app, seal);
             if let Some(v) = video {
                 app.insert_resource(v);
             }
@@ -1036,6 +1148,7 @@ fn run() -> Result<()> {
         }
         None => {
             let mut ops = ground_ops(&cli.live)?;
+            let seal = station_seal_key(&cli.live)?;
             let kept = retention(&cli.live, &mut ops)?;
             let (src, state, redactor) = source(&cli.live, None)?;
             if let Some(r) = redactor {
@@ -1043,10 +1156,11 @@ fn run() -> Result<()> {
             }
             let video = station_video(&cli.live)?;
             if cli.live.headless || !has_display() {
-                run_headless(src, state, cli.live.duration_s, ops, kept, video);
+                run_headless(src, state, cli.live.duration_s, ops, kept, video, seal);
             } else {
                 let mut app = windowed_app(&cli.live, src, state);
                 app.insert_resource(ops).insert_resource(kept);
+                install_seal_key(&mut app, seal);
                 if let Some(v) = video {
                     app.insert_resource(v);
                 }

@@ -76,6 +76,15 @@ pub enum OpsError {
         /// Alert.
         alert_id: u32,
     },
+    /// The non-hit read store failed.
+    #[error("stored plate reads: {0}")]
+    StoredReads(#[from] crate::stored_reads::StoredReadsError),
+    /// A search in stored reads states why (LAW.md section 7: every search is logged, and a
+    /// search without a purpose is not allowed).
+    #[error(
+        "a search in stored plate reads needs a reason (at least {MIN_SEARCH_REASON_CHARS} characters): `search PLATE REASON...`"
+    )]
+    SearchReason,
     /// An operator proposed a two-operator activation; it is sent once a second operator
     /// co-signed it (LAW.md 4.5: an operator alone cannot activate).
     #[error(
@@ -264,6 +273,25 @@ pub struct GroundOps {
     /// After a restart: possible matches already in the log whose alert was not stored yet
     /// (the `PossibleMatch` record has no vehicle), by match id; taken when the drone resends.
     restored_match_ids: BTreeMap<u32, Option<PayloadRef>>,
+    /// Non-hit plate reads kept for a limited time (`--keep-non-hits-days`; None: none kept).
+    stored_reads: Option<crate::stored_reads::StoredReads>,
+}
+
+/// The shortest reason a stored-read search accepts (a case number is about this long).
+pub const MIN_SEARCH_REASON_CHARS: usize = 8;
+
+/// At most this many stored reads are returned by one search.
+pub const MAX_SEARCH_RESULTS: usize = 200;
+
+/// What a stored-read search found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadSearch {
+    /// Plates of the tracks on the map now (hits, and non-hit reads when they are kept).
+    pub live: Vec<(TrackKey, String)>,
+    /// Non-hit reads in the store (empty when the station keeps none).
+    pub stored: Vec<crate::stored_reads::StoredRead>,
+    /// Whether this station keeps non-hit reads at all.
+    pub store_open: bool,
 }
 
 fn consultation(user_id: &str, what: impl Into<String>) -> AuditEvent {
@@ -289,6 +317,62 @@ impl GroundOps {
             pending_cosign: None,
             last_deletion: None,
             restored_match_ids: BTreeMap::new(),
+            stored_reads: None,
+        }
+    }
+
+    /// Keeps non-hit plate reads in `store` (the station runs with `--keep-non-hits-days`).
+    pub fn set_stored_reads(&mut self, store: crate::stored_reads::StoredReads) {
+        self.stored_reads = Some(store);
+    }
+
+    /// Whether this station keeps new non-hit plate reads (`--keep-non-hits-days` > 0).
+    pub fn keeps_non_hit_reads(&self) -> bool {
+        self.stored_reads.as_ref().is_some_and(|s| s.keep_days() > 0)
+    }
+
+    /// Keeps a non-hit read that arrived with its text (`p`, from drone `system_id`) in the
+    /// store, with the plate track's position from `world`. Without a store nothing is kept and
+    /// `Ok(false)` is returned.
+    ///
+    /// # Errors
+    /// The store.
+    pub fn store_non_hit_read(
+        &mut self,
+        world: &World,
+        system_id: u8,
+        p: &utkik_shared::dialect::UTKIK_PLATE_READ_DATA,
+        now_usec: u64,
+    ) -> Result<bool, OpsError> {
+        let Some(store) = self.stored_reads.as_mut() else {
+            return Ok(false);
+        };
+        let plate = crate::state::tracks::plate_text(&p.plate[..]);
+        if plate.is_empty() || p.status != utkik_shared::dialect::UtkikPlateStatus::UTKIK_PLATE_STATUS_NO_HIT {
+            return Ok(false);
+        }
+        let key = TrackKey {
+            system_id,
+            class: crate::state::TrackClass::Plate,
+            track_id: p.track_id,
+        };
+        let pos = world
+            .tracks
+            .get(&key)
+            .and_then(|t| t.position)
+            .map(|g| (g.lat_deg, g.lon_deg));
+        Ok(store.insert(system_id, p.track_id, p.time_usec, &plate, p.confidence, pos, now_usec)?)
+    }
+
+    /// Deletes expired non-hit reads if a minute has passed since the last purge (the station
+    /// calls it on a timer, so reads expire even when none arrive).
+    ///
+    /// # Errors
+    /// The store.
+    pub fn purge_stored_reads(&mut self, now_usec: u64) -> Result<usize, OpsError> {
+        match self.stored_reads.as_mut() {
+            Some(s) => Ok(s.purge_if_due(now_usec)?),
+            None => Ok(0),
         }
     }
 
@@ -1249,33 +1333,52 @@ impl GroundOps {
         }
     }
 
-    /// Searches stored plate reads (the plates of known tracks) for `query` (case-insensitive
-    /// substring); the search is logged (LAW.md section 7).
+    /// Searches plate reads for `query` (part of a plate; upper case, spaces and dashes
+    /// ignored): the plates of the tracks on the map now and, when the station keeps them, the
+    /// stored non-hit reads. LAW.md section 7: only a signed-in user whose role allows it, only
+    /// with a stated `reason`, and every search is an audit record (who, the query, the reason,
+    /// how many reads it returned) written *before* the results are shown: if the record cannot
+    /// be written, nothing is returned.
     ///
     /// # Errors
-    /// Not signed in, role, audit log.
+    /// Not signed in, role, no reason, the store, the audit log.
     pub fn search_reads(
         &mut self,
         world: &World,
         query: &str,
+        reason: &str,
         now_usec: u64,
-    ) -> Result<Vec<(TrackKey, String)>, OpsError> {
+    ) -> Result<ReadSearch, OpsError> {
         let actor = self.session.require(Permission::SearchStoredReads)?.clone();
-        let q = query.trim().to_uppercase().replace(' ', "");
-        let hits: Vec<(TrackKey, String)> = world
+        let reason = reason.trim();
+        if reason.chars().count() < MIN_SEARCH_REASON_CHARS {
+            return Err(OpsError::SearchReason);
+        }
+        let q = crate::stored_reads::normalize_query(query);
+        let live: Vec<(TrackKey, String)> = world
             .tracks
             .iter()
-            .filter_map(|t| t.plate.as_ref().map(|p| (t.key, p.clone())))
-            .filter(|(_, p)| !q.is_empty() && p.to_uppercase().replace(' ', "").contains(&q))
+            .filter_map(|t| t.plate.as_ref().filter(|p| !p.is_empty()).map(|p| (t.key, p.clone())))
+            .filter(|(_, p)| q.chars().count() >= 2 && crate::stored_reads::normalize_query(p).contains(&q))
             .collect();
+        let store_open = self.stored_reads.is_some();
+        let stored = match self.stored_reads.as_mut() {
+            Some(s) => s.search(&q, MAX_SEARCH_RESULTS, now_usec)?,
+            None => Vec::new(),
+        };
         self.audit.record(
             now_usec,
             AuditEvent::StoredReadSearch {
                 user_id: actor.user_id,
                 query: query.to_string(),
-                results: hits.len() as u64,
+                results: (live.len() + stored.len()) as u64,
+                reason: reason.to_string(),
             },
         )?;
-        Ok(hits)
+        Ok(ReadSearch {
+            live,
+            stored,
+            store_open,
+        })
     }
 }

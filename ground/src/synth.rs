@@ -221,8 +221,9 @@ pub fn mission(duration_s: u32, cars: u32) -> SynthMission {
                 );
             }
         }
-        // Plate reads: every plate car gets its text once; car 100 is on the hit list (sent twice:
-        // the drone resends until acknowledged).
+        // Plate reads: every plate car is read once; car 100 is on the hit list (sent twice: the
+        // drone resends until acknowledged); the others are not hits and come without their text,
+        // as the onboard sends them by default (LAW.md section 7).
         if step == 20 || step == 25 {
             for c in (0..cars).step_by(3) {
                 let text = format!("AB{:05}", 12_000 + c);
@@ -238,7 +239,7 @@ pub fn mission(duration_s: u32, cars: u32) -> SynthMission {
                         track_id: 100 + c,
                         alert_id: if hit { 1 } else { 0 },
                         hit_entry_id: if hit { 42 } else { 0 },
-                        plate: text.as_str().into(),
+                        plate: if hit { text.as_str().into() } else { "".into() },
                         confidence: 91,
                         status: if hit {
                             UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT
@@ -249,6 +250,7 @@ pub fn mission(duration_s: u32, cars: u32) -> SynthMission {
                         image_transfer_id: 0,
                         image_size: 0,
                         image_crc32: 0,
+                        image_sealed: 0,
                     }),
                 );
             }

@@ -77,6 +77,26 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
         }
     }
     drone.send_to(b"not mavlink at all", addr).unwrap();
+    // A drone wrongly set to send the text of a non-hit read (detect.send_non_hit_text): shown
+    // without its text and never recorded (LAW.md section 7).
+    let mut signer = link::Signer::new(link_key());
+    let header = mavlink_core::MavHeader {
+        system_id: 1,
+        component_id: 191,
+        sequence: 0,
+    };
+    let leak = MavMessage::UTKIK_PLATE_READ(utkik_shared::dialect::UTKIK_PLATE_READ_DATA {
+        track_id: 103,
+        plate: "QRS98T".into(),
+        status: utkik_shared::dialect::UtkikPlateStatus::UTKIK_PLATE_STATUS_NO_HIT,
+        reads: 3,
+        ..Default::default()
+    });
+    // Later than every frame of the mission (a signer bumps its timestamp per frame).
+    drone
+        .send_to(&signer.sign(header, &leak, now_usec() + 1_000_000), addr)
+        .unwrap();
+    sent += 1;
     // Drain until everything arrived (bounded: the test fails rather than hangs).
     let deadline = Instant::now() + Duration::from_secs(20);
     while app.world().resource::<WorldRes>().0.applied_messages + app.world().resource::<WorldRes>().0.ignored_messages
@@ -104,6 +124,9 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
     assert!(w.tracks.len() >= 12 + 3);
     let plate = w.tracks.iter().find(|t| t.key.track_id == 100).unwrap();
     assert_eq!(plate.plate.as_deref(), Some("AB12000"));
+    let not_hit = w.tracks.iter().find(|t| t.key.track_id == 103).unwrap();
+    assert_eq!(not_hit.plate.as_deref(), Some(""), "read, not a hit, no text");
+    assert_eq!(w.non_hit_text_dropped, 1);
     // Plate hit sent twice -> one alert, two receptions; possible match with evidence.
     let hit = w.alerts.get(1, 1).unwrap();
     assert!(matches!(&hit.kind, AlertKind::PlateHit { plate, .. } if plate == "AB12000"));
@@ -168,7 +191,16 @@ fn udp_mission_builds_world_acks_alerts_and_records() {
     let sent_bytes: usize = mission.frames.iter().map(|(_, f)| 8 + f.len()).sum();
     assert!(files.len() >= 2, "rotation of {sent_bytes} bytes at 16 KiB: {files:?}");
     let recorded: usize = files.iter().map(|f| read_tlog(f).unwrap().len()).sum();
-    assert_eq!(recorded, sent);
+    assert_eq!(recorded, sent - 1, "every packet but the non-hit read with text");
+    assert_eq!(c.non_hit_text_not_recorded, 1);
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        assert!(
+            !bytes.windows(6).any(|w| w == b"QRS98T"),
+            "non-hit text in {}",
+            f.display()
+        );
+    }
 }
 
 #[test]

@@ -71,6 +71,9 @@ fn the_stations_heartbeat_keeps_identification_going_and_its_absence_stops_it() 
     config.gate.link_key = key_path.display().to_string();
     config.gate.audit_dir = dir.path().join("audit").display().to_string();
     config.gate.link_loss_stop_s = bound_s;
+    let seal_public = dir.path().join("seal.public.json");
+    std::fs::write(&seal_public, utkik_shared::demo::SEAL_PUBLIC_JSON).unwrap();
+    config.gate.ground_seal_public = seal_public.display().to_string();
     let gate = utkik_onboard::pipeline::gate_from_config(&config).unwrap().unwrap();
     let digest = *gate.digest().as_bytes();
     let shutdown = Shutdown::new();

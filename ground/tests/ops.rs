@@ -461,7 +461,7 @@ fn verify_audit_names_the_tampered_record_and_imy_report_has_no_operational_data
     login(&mut ops, "anna");
     ops.view_evidence(&w, 1, 5, NOW_USEC).unwrap();
     ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap();
-    ops.search_reads(&w, "ABC123", NOW_USEC).unwrap();
+    ops.search_reads(&w, "ABC123", "case K-1234-26", NOW_USEC).unwrap();
     login(&mut ops, "bertil");
     ops.view_evidence(&w, 1, 5, NOW_USEC).unwrap();
     ops.confirm(&mut w, 1, 5, NOW_USEC).unwrap();

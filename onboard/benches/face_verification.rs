@@ -408,6 +408,7 @@ fn main() {
             pct(c.0, c.1)
         );
     }
+    print_group_coverage(&photos);
     println!("genuine pairs rejected at MATCH_DISTANCE {MATCH_DISTANCE}:");
     for (f, c, dist) in stats.genuine.iter().filter(|e| e.2 >= MATCH_DISTANCE) {
         println!("  {f} {c}: {dist:.3}");
@@ -423,4 +424,26 @@ fn main() {
     for (a, b, dist) in all.iter().take(8) {
         println!("  {a} vs {b}: {dist:.3}");
     }
+}
+
+/// What the imagery says about error rates per group of people (issue 17 item 5: the risk of
+/// discrimination and wrong results). False-accept and false-reject rates per group need
+/// imagery labelled by group; none of the photographs the set-up can fetch from a registry
+/// package carries such labels (face-api's six demo photographs and scikit-image's astronaut
+/// portrait), and labelling people by their appearance here would be guesswork, so no
+/// per-group figure is printed as if it were one. What the figures above do and do not cover
+/// is printed instead, so nobody reads them as a fairness result.
+fn print_group_coverage(photos: &std::collections::BTreeSet<&'static str>) {
+    println!("error rates per group (sex, age, skin tone, ...):");
+    println!(
+        "  NOT MEASURED: none of the {} photographs carries group labels, so FAR/FRR per group cannot be computed here.",
+        photos.len()
+    );
+    println!("  what the figures above cover: few identities, adults, frontal to moderately turned faces, good light,");
+    println!("    synthetic drone-like changes (crop, scale, blur, light, rotation) of the same photograph;");
+    println!("  not covered: children and the elderly, a balanced range of skin tones, real aerial viewpoints");
+    println!("    (steep pitch, 25-40 px faces), night/IR, masks and headwear, twins and relatives, ageing");
+    println!("    between an enrolment image and the probe. Before operational use: a labelled, lawfully");
+    println!("    obtained evaluation set (e.g. an NIST FRVT-style demographic study of this exact model)");
+    println!("    and per-group FAR/FRR at MATCH_DISTANCE = {MATCH_DISTANCE}.");
 }

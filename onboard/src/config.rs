@@ -87,6 +87,12 @@ pub struct DetectConfig {
     /// verified against `gate.trust_store` at start-up; a voted read of a plate on it is a hit
     /// alert; "" = no hit list (every read is a no-hit).
     pub plate_hit_list: String,
+    /// Send the text of plate reads that are not hits (LAW.md section 7). Off by default: a
+    /// non-hit read goes out without its text (the ground learns only that the plate track was
+    /// read and is not on the list). Turn on only for a station that keeps non-hit reads for a
+    /// limited time (`utkik-ground --keep-non-hits-days N`), under a decision that allows it.
+    #[serde(default)]
+    pub send_non_hit_text: bool,
     /// Runtime of the detectors' nets (faces and plates): "tract" (pure Rust) or "onnxruntime"
     /// (ONNX Runtime opened at start-up, see `onnxruntime_lib`; a missing or too old library
     /// stops start-up, no fallback to tract). `threads` are the face detector's worker threads
@@ -199,6 +205,12 @@ pub struct GateConfig {
     /// HEARTBEAT) after which identification stops by itself (LAW.md 2.4), until the ground is
     /// heard again. In `shared::authz::LINK_LOSS_STOP_S_RANGE` (2..=60).
     pub link_loss_stop_s: u64,
+    /// The ground station's public seal key (`utkik-seal-public/1`, `utkik_shared::seal`): every
+    /// evidence crop and plate image is sealed to it before it is stored or sent, so the drone's
+    /// disk and the radio hold only what the station's secret key opens. Required when the gate
+    /// runs or a hit list is set (`crate::keys::require_keys`); `--demo` sets the DEMO one.
+    #[serde(default)]
+    pub ground_seal_public: String,
 }
 
 /// The whole configuration.
@@ -259,6 +271,7 @@ impl Default for Config {
                 plate_scan_scale: 0.5,
                 plate_countries: vec!["SE".into()],
                 plate_hit_list: String::new(),
+                send_non_hit_text: false,
                 runtime: "tract".into(),
                 onnxruntime_lib: String::new(),
             },
@@ -304,6 +317,7 @@ impl Default for Config {
                 audit_key: String::new(),
                 match_distance: f64::from(utkik_shared::face::template::MATCH_DISTANCE),
                 link_loss_stop_s: utkik_shared::authz::DEFAULT_LINK_LOSS_STOP_S,
+                ground_seal_public: String::new(),
             },
         }
     }

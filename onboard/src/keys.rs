@@ -14,6 +14,14 @@
 //!
 //! The checks run after the configuration is loaded and before anything starts; the link key
 //! file is also parsed later by the gate's own loader (`gate/link_key.rs`).
+//!
+//! The ground station's public seal key (`gate.ground_seal_public`, issue 17 items 3-4): with the
+//! gate (`gate.authorization` or `gate.enabled`) or a hit list (`detect.plate_hit_list`) the drone
+//! makes evidence crops or plate images, and it refuses to start without the key they are sealed
+//! to, rather than keep and send them in clear: there is no silent clear-text mode. A drone with
+//! neither makes no such image and needs no key. `--demo` sets the DEMO public key (the DEMO
+//! station's secret is published, so a DEMO run's images are sealed but not confidential); a DEMO
+//! key without `--demo` is refused like the other DEMO keys.
 
 use std::path::Path;
 
@@ -64,6 +72,16 @@ pub fn require_keys(config: &Config) -> Result<(), ConfigError> {
                 .into(),
         ));
     }
+    if ground_seal_public(config)?.is_some() {
+        let path = config.gate.ground_seal_public.trim();
+        let bytes = std::fs::read(path).map_err(|e| invalid("gate.ground_seal_public", format!("{path}: {e}")))?;
+        if demo::looks_like_demo(&bytes) {
+            return Err(invalid(
+                "gate.ground_seal_public",
+                format!("{path} is the public DEMO seal key (its secret is published): refused without --demo"),
+            ));
+        }
+    }
     let trust_store = config.gate.trust_store.trim();
     if !trust_store.is_empty() {
         let bytes =
@@ -78,6 +96,41 @@ pub fn require_keys(config: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Whether this configuration makes images that must be sealed (evidence crops, plate images).
+fn makes_images(config: &Config) -> bool {
+    config.gate_enabled() || !config.detect.plate_hit_list.trim().is_empty()
+}
+
+/// The ground station's public seal key (`gate.ground_seal_public`), loaded and checked; `None`
+/// when none is set and none is needed (no gate, no hit list).
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming `gate.ground_seal_public`: not set though the gate or a hit
+/// list is, unreadable or not a `utkik-seal-public/1` file (the station's secret file is refused
+/// and said so). A DEMO key is refused by [`require_keys`] (runs without `--demo`).
+pub fn ground_seal_public(config: &Config) -> Result<Option<utkik_shared::seal::SealPublicKey>, ConfigError> {
+    const KEY: &str = "gate.ground_seal_public";
+    let path = config.gate.ground_seal_public.trim();
+    if path.is_empty() {
+        if makes_images(config) {
+            return Err(invalid(
+                KEY,
+                "is not set: with the gate (gate.authorization or gate.enabled) or a hit list (detect.plate_hit_list) \
+                 the drone makes evidence crops or plate images, and seals each to the ground station's public key \
+                 before storing or sending it (there is no clear-text mode); make a key pair with `utkik-ground \
+                 seal-key new --out DIR`, give the drone DIR/seal.public.json and the station --seal-key \
+                 DIR/seal.key.json, or pass --demo"
+                    .into(),
+            ));
+        }
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path).map_err(|e| invalid(KEY, format!("{path}: {e}")))?;
+    let key = utkik_shared::seal::SealPublicKey::from_json(&bytes, Path::new(path))
+        .map_err(|e| invalid(KEY, e.to_string()))?;
+    Ok(Some(key))
+}
+
 /// For `--demo`: stages the DEMO set under `gate.audit_dir` and points `gate.link_key` and
 /// `gate.trust_store` at it.
 ///
@@ -87,6 +140,7 @@ pub fn apply_demo(config: &mut Config) -> Result<DemoSet, ConfigError> {
     for (key, value) in [
         ("gate.link_key", &config.gate.link_key),
         ("gate.trust_store", &config.gate.trust_store),
+        ("gate.ground_seal_public", &config.gate.ground_seal_public),
     ] {
         if !value.trim().is_empty() {
             return Err(invalid(
@@ -99,6 +153,7 @@ pub fn apply_demo(config: &mut Config) -> Result<DemoSet, ConfigError> {
     let set = demo::stage(&dir).map_err(|e| invalid("gate.audit_dir", format!("--demo: {e}")))?;
     config.gate.link_key = set.link_key.display().to_string();
     config.gate.trust_store = set.trust_store.display().to_string();
+    config.gate.ground_seal_public = set.seal_public.display().to_string();
     Ok(set)
 }
 
@@ -156,6 +211,69 @@ mod tests {
         .unwrap();
         let e = require_keys(&c).unwrap_err().to_string();
         assert!(e.contains("gate.trust_store") && e.contains("DEMO"), "{e}");
+    }
+
+    /// Issue 17 items 3-4: the gate or a hit list needs the ground's public seal key (no
+    /// clear-text mode); the DEMO key only with --demo; the station's secret file is refused.
+    #[test]
+    fn images_need_the_ground_seal_key_and_never_the_demo_one_without_demo() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = dir.path().join("real.json");
+        utkik_shared::secret_file::write_secret(&k, REAL_KEY.as_bytes()).unwrap();
+        let t = dir.path().join("trust.json");
+        std::fs::write(&t, r#"{"format":"utkik-trust-store/1","keys":[]}"#).unwrap();
+        let base = vec![
+            format!("gate.link_key={:?}", k.display().to_string()),
+            format!("gate.trust_store={:?}", t.display().to_string()),
+        ];
+        let with = |extra: &[String]| {
+            let mut sets = base.clone();
+            sets.extend_from_slice(extra);
+            load(None, &sets).unwrap()
+        };
+        // Neither gate nor hit list: no image is made, no key needed.
+        require_keys(&with(&[])).unwrap();
+        assert!(ground_seal_public(&with(&[])).unwrap().is_none());
+        for makes_images in ["gate.enabled=true", "detect.plate_hit_list=\"hits.json\""] {
+            let e = require_keys(&with(&[makes_images.into()])).unwrap_err().to_string();
+            assert!(
+                e.contains("gate.ground_seal_public") && e.contains("seal-key new") && e.contains("--demo"),
+                "{makes_images}: {e}"
+            );
+        }
+        let station = utkik_shared::seal::SealKeyPair::generate();
+        let (sk, pk) = (dir.path().join("seal.key.json"), dir.path().join("seal.public.json"));
+        station.write_files(&sk, &pk, "test").unwrap();
+        let seal = |p: &Path| format!("gate.ground_seal_public={:?}", p.display().to_string());
+        let c = with(&["gate.enabled=true".into(), seal(&pk)]);
+        require_keys(&c).unwrap();
+        assert_eq!(ground_seal_public(&c).unwrap().as_ref(), Some(station.public()));
+        let e = require_keys(&with(&["gate.enabled=true".into(), seal(&sk)]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("gate.ground_seal_public") && e.contains("secret key file"),
+            "{e}"
+        );
+        let demo_pk = dir.path().join("copied.public.json");
+        std::fs::write(&demo_pk, demo::SEAL_PUBLIC_JSON).unwrap();
+        let e = require_keys(&with(&["gate.enabled=true".into(), seal(&demo_pk)]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("gate.ground_seal_public") && e.contains("DEMO"), "{e}");
+        // --demo sets the staged DEMO public key, and refuses one set by hand.
+        let audit = dir.path().join("audit").display().to_string();
+        let mut c = load(None, &[format!("gate.audit_dir={audit:?}"), "gate.enabled=true".into()]).unwrap();
+        let set = apply_demo(&mut c).unwrap();
+        assert_eq!(c.gate.ground_seal_public, set.seal_public.display().to_string());
+        assert!(ground_seal_public(&c).unwrap().is_some());
+        let mut mixed = load(None, &[seal(&pk)]).unwrap();
+        assert!(
+            apply_demo(&mut mixed)
+                .unwrap_err()
+                .to_string()
+                .contains("gate.ground_seal_public")
+        );
     }
 
     #[test]

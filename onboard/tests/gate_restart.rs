@@ -114,6 +114,11 @@ fn write_files(dir: &Path, ground: SocketAddr, port: u16, permit: bool) -> (Path
     let key_path = dir.join("link.key.json");
     utkik_shared::secret_file::write_secret(&key_path, key_json).unwrap();
     let link_key = LinkKey::from_json(key_json, &key_path).unwrap();
+    // The station's seal key: possible matches' evidence is sealed to it (shared::seal).
+    let (seal_secret, seal_public) = (dir.join("seal.key.json"), dir.join("seal.public.json"));
+    utkik_shared::seal::SealKeyPair::generate()
+        .write_files(&seal_secret, &seal_public, "gate_restart test")
+        .unwrap();
     let config = dir.join("onboard.toml");
     std::fs::write(
         &config,
@@ -124,12 +129,13 @@ fn write_files(dir: &Path, ground: SocketAddr, port: u16, permit: bool) -> (Path
              [link]\nbind = \"127.0.0.1:{port}\"\nground = \"{ground}\"\nstatus_period_ms = 200\n\
              boot_epoch_file = {:?}\n\
              [privacy]\nrestream = false\n\
-             [gate]\n{gate}\ntrust_store = {:?}\nlink_key = {:?}\naudit_dir = {:?}\n",
+             [gate]\n{gate}\ntrust_store = {:?}\nlink_key = {:?}\naudit_dir = {:?}\nground_seal_public = {:?}\n",
             free_udp_port(),
             dir.join("state/boot-epoch").display().to_string(),
             trust_path.display().to_string(),
             key_path.display().to_string(),
             dir.join("audit").display().to_string(),
+            seal_public.display().to_string(),
         ),
     )
     .unwrap();

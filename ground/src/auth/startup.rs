@@ -12,6 +12,12 @@
 //! its window title, its console banner and (through the DEMO audit key's id) every audit
 //! checkpoint. `--demo` takes the whole DEMO set: it cannot be mixed with real files, so a DEMO
 //! run never signs with a real key and a real run never trusts a DEMO one.
+//!
+//! The seal key (`--seal-key`, `utkik_shared::seal`) opens the evidence crops and plate images
+//! drones seal to the station's public key. It is optional: a station without it starts (it may
+//! serve drones without a gate or hit list, which send no images) but says at start-up that it
+//! will refuse every sealed image, and then refuses each naming its alert. With `--demo` it is the
+//! DEMO seal key; given by path it is a secret file (mode 0600) and may not be the DEMO key.
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +40,8 @@ pub struct KeyArgs {
     pub link_key: Option<PathBuf>,
     /// `--audit-key`.
     pub audit_key: Option<PathBuf>,
+    /// `--seal-key` (optional).
+    pub seal_key: Option<PathBuf>,
 }
 
 /// The files the station runs with.
@@ -49,6 +57,8 @@ pub struct StationKeys {
     pub link_key: PathBuf,
     /// Audit checkpoint key.
     pub audit_key: PathBuf,
+    /// The seal key that opens the drones' sealed images (`None`: every sealed image is refused).
+    pub seal_key: Option<PathBuf>,
 }
 
 impl StationKeys {
@@ -132,6 +142,9 @@ pub fn resolve(args: &KeyArgs, record_dir: &Path) -> Result<StationKeys, Startup
         if let Some((flag, ..)) = given.iter().find(|(_, p, ..)| p.is_some()) {
             return Err(StartupError::DemoMixed { flag });
         }
+        if args.seal_key.is_some() {
+            return Err(StartupError::DemoMixed { flag: "--seal-key" });
+        }
         let set = demo::stage(&record_dir.join(DEMO_DIR_NAME))
             .map_err(|source| StartupError::Secret { flag: "--demo", source })?;
         return Ok(StationKeys {
@@ -139,6 +152,7 @@ pub fn resolve(args: &KeyArgs, record_dir: &Path) -> Result<StationKeys, Startup
             trust_store: set.trust_store.clone(),
             link_key: set.link_key.clone(),
             audit_key: set.ground_audit_key.clone(),
+            seal_key: Some(set.seal_key.clone()),
             demo: Some(set),
         });
     }
@@ -167,6 +181,16 @@ pub fn resolve(args: &KeyArgs, record_dir: &Path) -> Result<StationKeys, Startup
             });
         }
     }
+    if let Some(path) = &args.seal_key {
+        let flag = "--seal-key";
+        let bytes = secret_file::read_secret(path).map_err(|source| StartupError::Secret { flag, source })?;
+        if demo::looks_like_demo(&bytes) {
+            return Err(StartupError::DemoWithoutFlag {
+                path: path.clone(),
+                flag,
+            });
+        }
+    }
     let take = |p: &Option<PathBuf>| p.clone().expect("checked above");
     Ok(StationKeys {
         demo: None,
@@ -174,6 +198,7 @@ pub fn resolve(args: &KeyArgs, record_dir: &Path) -> Result<StationKeys, Startup
         trust_store: take(&args.trust_store),
         link_key: take(&args.link_key),
         audit_key: take(&args.audit_key),
+        seal_key: args.seal_key.clone(),
     })
 }
 
@@ -227,7 +252,60 @@ mod tests {
                 r#"{"format":"utkik-audit-key/1","key_id":"polisen-1","seed_hex":"0202020202020202020202020202020202020202020202020202020202020202"}"#,
                 0o600,
             )),
+            seal_key: None,
         }
+    }
+
+    /// `--seal-key`: optional; a real one is taken (0600 only), the DEMO one only with --demo,
+    /// which brings its own and cannot be mixed with one given by path.
+    #[test]
+    fn the_seal_key_is_optional_private_and_demo_only_with_demo() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(resolve(&real(dir.path()), dir.path()).unwrap().seal_key, None);
+        let keys = utkik_shared::seal::SealKeyPair::generate();
+        let (sk, pk) = (dir.path().join("seal.key.json"), dir.path().join("seal.public.json"));
+        keys.write_files(&sk, &pk, "test").unwrap();
+        let args = KeyArgs {
+            seal_key: Some(sk.clone()),
+            ..real(dir.path())
+        };
+        assert_eq!(resolve(&args, dir.path()).unwrap().seal_key, Some(sk.clone()));
+        std::fs::set_permissions(&sk, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let msg = resolve(&args, dir.path()).unwrap_err().to_string();
+        assert!(msg.contains("--seal-key") && msg.contains("chmod 600"), "{msg}");
+        let demo_copy = write(
+            dir.path(),
+            "copied.json",
+            std::str::from_utf8(demo::SEAL_KEY_JSON).unwrap(),
+            0o600,
+        );
+        let args = KeyArgs {
+            seal_key: Some(demo_copy),
+            ..real(dir.path())
+        };
+        let msg = resolve(&args, dir.path()).unwrap_err().to_string();
+        assert!(msg.contains("--seal-key") && msg.contains("DEMO"), "{msg}");
+        let demo_run = resolve(
+            &KeyArgs {
+                demo: true,
+                ..Default::default()
+            },
+            dir.path(),
+        )
+        .unwrap();
+        let staged = demo_run.seal_key.unwrap();
+        assert_eq!(std::fs::read(&staged).unwrap(), demo::SEAL_KEY_JSON);
+        let mixed = KeyArgs {
+            demo: true,
+            seal_key: Some(sk),
+            ..Default::default()
+        };
+        assert!(
+            resolve(&mixed, dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("--seal-key")
+        );
     }
 
     #[test]

@@ -185,6 +185,24 @@ pub struct LinkCounters {
     pub reconnects: u64,
     /// Frames refused by the signature check, by reason.
     pub refused: RefusedCounts,
+    /// Non-hit plate reads that arrived with their text and were not recorded
+    /// ([`recorder_keeps`]).
+    pub non_hit_text_not_recorded: u64,
+}
+
+/// Whether the tlog recorder keeps `msg`. A plate read that is not a hit is never recorded with
+/// its text (LAW.md section 7: reads that are not hits are not kept, or kept only for a limited
+/// time in `crate::stored_reads`, while recordings are kept for months): a drone configured to
+/// send that text (`detect.send_non_hit_text`) reaches the station's store, not its tlogs. The
+/// frame is signed, so it cannot be recorded with the text cut out; it is left out whole. A read
+/// without text (the default) is recorded like any message.
+pub fn recorder_keeps(msg: &MavMessage) -> bool {
+    match msg {
+        MavMessage::UTKIK_PLATE_READ(p) => {
+            p.status == UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT || p.plate.iter().all(|&b| b == 0)
+        }
+        _ => true,
+    }
 }
 
 /// A running link.
@@ -479,6 +497,7 @@ impl Worker {
         let auth = &mut self.auth;
         let mut systems: Vec<u8> = Vec::new();
         let mut verified_any = false;
+        let mut non_hit_text_not_recorded = 0u64;
         for d in self.decoder.push_messages(bytes) {
             let signed = match auth.check(&d.frame, t_us) {
                 Ok(a) => a == Authenticity::Verified,
@@ -495,7 +514,8 @@ impl Worker {
             };
             // Every filter sees every frame (its transfer state must follow the stream).
             let sys = d.frame.sysid();
-            let mut keep = true;
+            let mut keep = recorder_keeps(&d.message);
+            non_hit_text_not_recorded += u64::from(!keep);
             for f in filters.iter_mut() {
                 keep &= f.keep(sys, &d.message);
             }
@@ -543,6 +563,7 @@ impl Worker {
             }
         }
         let mut c = self.counters.lock().expect("lock");
+        c.non_hit_text_not_recorded += non_hit_text_not_recorded;
         c.bytes_in += bytes.len() as u64;
         c.dropped += dropped;
         c.decode = self.decoder.stats();

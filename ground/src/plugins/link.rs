@@ -6,6 +6,7 @@ use crossbeam_channel::Receiver;
 
 use super::{GroundSet, WorldRes};
 use crate::link::{LinkCounters, LinkEvent, LinkHandle};
+use utkik_shared::dialect::MavMessage;
 
 /// Tracks not updated for this long are removed from the world, seconds.
 pub const TRACK_FORGET_S: f64 = 60.0;
@@ -62,6 +63,8 @@ fn ingest(
     if handle.is_some() && !world.0.alerts.queues_acks() {
         world.0.alerts.set_queue_acks(true);
     }
+    // Non-hit plate text is shown only at a live station that keeps such reads (LAW.md 7).
+    world.0.keep_non_hit_text = handle.is_some() && ops.as_ref().is_some_and(|o| o.ops.keeps_non_hit_reads());
     let mut n = 0;
     for ev in rx.try_iter() {
         match ev {
@@ -86,11 +89,25 @@ fn ingest(
                         status.acks_sent += 1;
                     }
                 }
+                // A non-hit read with its text goes to the store when the station keeps them
+                // (LAW.md section 7; live only: a replay never adds to the store).
+                if let (MavMessage::UTKIK_PLATE_READ(p), Some(ops), Some(_)) = (&message, ops.as_mut(), handle)
+                    && let Err(e) =
+                        ops.ops
+                            .store_non_hit_read(&world.0, origin.system_id, p, crate::audit_log::wall_clock_usec())
+                {
+                    error!("{e}");
+                }
             }
             LinkEvent::Status(text) => status.text = text,
         }
     }
     status.last_frame_messages = n;
+    if let (Some(ops), Some(_)) = (ops.as_mut(), handle)
+        && let Err(e) = ops.ops.purge_stored_reads(crate::audit_log::wall_clock_usec())
+    {
+        error!("{e}");
+    }
     if let Some(h) = handle {
         // Alerts that became complete and stored since their last resend are acknowledged now.
         for (system_id, ack) in world.0.alerts.take_acks() {

@@ -24,6 +24,8 @@ pub struct OpsRes {
     pub login_password: String,
     /// Stored-read search field.
     pub search: String,
+    /// Stored-read search field: why (a case number; logged with the search).
+    pub search_reason: String,
     /// Last search results.
     pub search_results: Vec<String>,
     /// Last message for the operator (errors name the rule).
@@ -41,6 +43,7 @@ impl OpsRes {
             login_user: String::new(),
             login_password: String::new(),
             search: String::new(),
+            search_reason: String::new(),
             search_results: Vec::new(),
             message: None,
             urgent_draft: String::new(),

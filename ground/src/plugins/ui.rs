@@ -119,8 +119,10 @@ fn panels(
             .show(ui, |ui| {
                 for t in list.iter().take(200) {
                     let mut label = format!("{} #{}", t.key.class.name(), t.key.track_id);
-                    if let Some(p) = &t.plate {
-                        label.push_str(&format!(" [{p}]"));
+                    match t.plate.as_deref() {
+                        Some("") => label.push_str(" [read: no hit]"),
+                        Some(p) => label.push_str(&format!(" [{p}]")),
+                        None => {}
                     }
                     if t.is_stale(now) {
                         label.push_str(" (stale)");
@@ -139,8 +141,14 @@ fn panels(
                 t.key.track_id,
                 t.key.system_id
             ));
-            if let Some(p) = &t.plate {
-                ui.label(format!("plate {p} ({}%)", t.plate_confidence));
+            match t.plate.as_deref() {
+                Some("") => {
+                    ui.label("plate read: not on the hit list (its text is not kept, LAW.md 7)");
+                }
+                Some(p) => {
+                    ui.label(format!("plate {p} ({}%)", t.plate_confidence));
+                }
+                None => {}
             }
             ui.label(format!("confidence {}%  hits {}", t.confidence, t.hits));
             if let Some(p) = t.position {
@@ -191,7 +199,7 @@ fn panels(
     if let Ok((camera, gt)) = cam.single() {
         let painter = ctx.layer_painter(egui::LayerId::background());
         for t in world.0.tracks.iter() {
-            let (Some(text), Some(p)) = (&t.plate, t.position) else {
+            let (Some(text), Some(p)) = (t.plate.as_ref().filter(|s| !s.is_empty()), t.position) else {
                 continue;
             };
             if tv.hidden.contains(&t.key.class) {
@@ -214,25 +222,33 @@ fn panels(
     Ok(())
 }
 
-/// Search in stored plate reads (every search is logged).
+/// Search in plate reads (signed in, with a reason; every search is logged, LAW.md section 7).
 fn search_panel(ui: &mut egui::Ui, world: &WorldRes, ops: &mut OpsRes) {
     ui.heading("Search plate reads");
     ui.horizontal(|ui| {
+        ui.label("plate");
         ui.text_edit_singleline(&mut ops.search);
-        if ui.button("Search").clicked() {
-            let q = ops.search.clone();
-            match ops.ops.search_reads(&world.0, &q, crate::audit_log::wall_clock_usec()) {
-                Ok(hits) => {
-                    ops.search_results = hits
-                        .into_iter()
-                        .map(|(k, p)| format!("{p} (vehicle {} track {})", k.system_id, k.track_id))
-                        .collect();
-                    ops.message = None;
-                }
-                Err(e) => ops.message = Some(e.to_string()),
-            }
-        }
     });
+    ui.horizontal(|ui| {
+        ui.label("reason");
+        ui.text_edit_singleline(&mut ops.search_reason);
+    });
+    if ui.button("Search (logged)").clicked() {
+        let (q, reason) = (ops.search.clone(), ops.search_reason.clone());
+        match ops
+            .ops
+            .search_reads(&world.0, &q, &reason, crate::audit_log::wall_clock_usec())
+        {
+            Ok(found) => {
+                ops.search_results = crate::console::search_text(&q, &found)
+                    .lines()
+                    .map(String::from)
+                    .collect();
+                ops.message = None;
+            }
+            Err(e) => ops.message = Some(e.to_string()),
+        }
+    }
     for r in &ops.search_results {
         ui.small(r);
     }

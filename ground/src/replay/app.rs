@@ -140,6 +140,8 @@ pub struct ReplayPlugin {
     pub autoplay: bool,
     /// Initial speed.
     pub speed: f64,
+    /// The station's seal key (`--seal-key`): opens sealed images in the recording.
+    pub seal_key: Option<utkik_shared::seal::SealKeyPair>,
 }
 
 /// The audit status as a resource.
@@ -147,13 +149,17 @@ pub struct ReplayPlugin {
 pub struct AuditRes(pub AuditStatus);
 
 /// Starts indexing `path` on a thread; the verdicts of `trail` are attached to the result.
-pub fn start_loading(path: PathBuf, trail: Option<AuditTrail>) -> ReplayState {
+pub fn start_loading(
+    path: PathBuf,
+    trail: Option<AuditTrail>,
+    seal_key: Option<utkik_shared::seal::SealKeyPair>,
+) -> ReplayState {
     let done = Arc::new(AtomicU64::new(0));
     let total = Arc::new(AtomicU64::new(std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)));
     let (tx, rx) = crossbeam_channel::bounded(1);
     let (d, t) = (done.clone(), total.clone());
     std::thread::spawn(move || {
-        let r = Replay::open(&path, |a, b| {
+        let r = Replay::open_with_seal_key(&path, seal_key, |a, b| {
             d.store(a, Ordering::Relaxed);
             t.store(b, Ordering::Relaxed);
         })
@@ -175,10 +181,14 @@ struct Autoplay(bool, f64);
 impl Plugin for ReplayPlugin {
     fn build(&self, app: &mut App) {
         let audit = AuditStatus::check(self.audit.as_deref());
-        app.insert_resource(start_loading(self.path.clone(), audit.trail().cloned()))
-            .insert_resource(AuditRes(audit))
-            .insert_resource(Autoplay(self.autoplay, self.speed))
-            .add_systems(Update, step.in_set(GroundSet::Ingest));
+        app.insert_resource(start_loading(
+            self.path.clone(),
+            audit.trail().cloned(),
+            self.seal_key.clone(),
+        ))
+        .insert_resource(AuditRes(audit))
+        .insert_resource(Autoplay(self.autoplay, self.speed))
+        .add_systems(Update, step.in_set(GroundSet::Ingest));
         if app.is_plugin_added::<bevy_egui::EguiPlugin>() {
             app.add_systems(EguiPrimaryContextPass, timeline_panel);
         }

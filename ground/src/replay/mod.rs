@@ -97,6 +97,9 @@ pub struct Replay {
     verdicts: Vec<RecordedVerdict>,
     /// Verdicts of the attached log dated before the recording starts (other missions): not used.
     pub verdicts_before_start: usize,
+    /// The station's seal key: opens the evidence crops and plate images drones sealed to it
+    /// (`shared::seal`); without it a sealed image in the recording is not shown.
+    seal_key: Option<utkik_shared::seal::SealKeyPair>,
 }
 
 /// A position in the recording with the world at that position, advanced incrementally while
@@ -135,11 +138,23 @@ impl Replay {
     /// [`ReplayError::Read`] when the file cannot be read, [`ReplayError::Empty`] when it holds
     /// no record.
     pub fn open(path: &Path, progress: impl FnMut(u64, u64)) -> Result<Self, ReplayError> {
+        Self::open_with_seal_key(path, None, progress)
+    }
+
+    /// [`Self::open`] with the station's seal key, so sealed images in the recording open.
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_with_seal_key(
+        path: &Path,
+        seal_key: Option<utkik_shared::seal::SealKeyPair>,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<Self, ReplayError> {
         let data = std::fs::read(path).map_err(|reason| ReplayError::Read {
             path: path.to_path_buf(),
             reason,
         })?;
-        Self::from_bytes(data, DEFAULT_KEYFRAME_EVERY_S, progress).map_err(|e| match e {
+        Self::from_bytes_with_seal_key(data, DEFAULT_KEYFRAME_EVERY_S, seal_key, progress).map_err(|e| match e {
             ReplayError::Empty { bytes, .. } => ReplayError::Empty {
                 path: path.to_path_buf(),
                 bytes,
@@ -155,8 +170,26 @@ impl Replay {
     pub fn from_bytes(
         data: Vec<u8>,
         keyframe_every_s: f64,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<Self, ReplayError> {
+        Self::from_bytes_with_seal_key(data, keyframe_every_s, None, progress)
+    }
+
+    /// [`Self::from_bytes`] with the station's seal key.
+    ///
+    /// # Errors
+    /// As [`Self::from_bytes`].
+    pub fn from_bytes_with_seal_key(
+        data: Vec<u8>,
+        keyframe_every_s: f64,
+        seal_key: Option<utkik_shared::seal::SealKeyPair>,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<Self, ReplayError> {
+        let new_world = || {
+            let mut w = World::new();
+            w.alerts.set_seal_key(seal_key.clone());
+            w
+        };
         let total = data.len() as u64;
         let index = TlogIndex::build(&data);
         let (Some(first), Some(_)) = (index.first_usec, index.last_usec) else {
@@ -169,11 +202,11 @@ impl Replay {
         let mut events = Vec::new();
         let mut extractor = EventExtractor::default();
         let mut stats = ReplayStats::default();
-        let mut world = World::new();
+        let mut world = new_world();
         let mut keyframes = vec![Keyframe {
             time_usec: 0,
             offset: 0,
-            world: World::new(),
+            world: new_world(),
         }];
         let mut next_kf = first.saturating_add(every_usec);
         let mut max_usec = 0u64;
@@ -260,6 +293,7 @@ impl Replay {
             end_usec: max_usec,
             verdicts: Vec::new(),
             verdicts_before_start: 0,
+            seal_key,
         })
     }
 
@@ -342,10 +376,17 @@ impl Replay {
         PlaybackClock::new(self.start_usec, self.end_usec)
     }
 
+    /// An empty world that opens sealed images with the station's key (when given).
+    pub fn new_world(&self) -> World {
+        let mut w = World::new();
+        w.alerts.set_seal_key(self.seal_key.clone());
+        w
+    }
+
     /// A cursor at the very beginning (empty world, nothing applied).
     pub fn cursor_at_start(&self) -> Cursor {
         Cursor {
-            world: World::new(),
+            world: self.new_world(),
             offset: 0,
             max_usec: 0,
             time_usec: 0,

@@ -91,7 +91,7 @@ pub fn collect(replay: &Replay, verdicts: &[RecordedVerdict], mut progress: impl
             .collect(),
         ..Default::default()
     };
-    let mut world = World::new();
+    let mut world = replay.new_world();
     let mut max = 0u64;
     let mut last_lost = 0u64;
     let mut last_dropped: BTreeMap<u8, u32> = BTreeMap::new();

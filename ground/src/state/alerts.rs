@@ -11,6 +11,17 @@
 //! the chunks of every resend until the image is whole. A completed image is attached to the
 //! alert announcing its size and CRC (an older drone that sends no CRC: the oldest alert waiting
 //! for that size); one that arrives before its alert waits for it.
+//!
+//! Sealed images (issue 17 items 3-4): an alert whose `image_sealed` is 1 announces an image
+//! sealed to this station's public key (`utkik_shared::seal`); size and CRC are the sealed
+//! bytes'. Once whole it is opened with the station's key ([`Alerts::set_seal_key`],
+//! `utkik-ground --seal-key`) and the aad of *this* alert (system id, alert id, kind), before
+//! anything shows or stores it: from then on `evidence_jpeg` is the JPEG, as for a clear image.
+//! An image that does not open (no station key, another station's key, another alert's image, or
+//! altered bytes with a matching CRC) is refused: never shown or stored, an error log and
+//! [`Alert::image_refused`] name the alert and why. The alert is still acknowledged (its image
+//! has arrived whole: resending the same sealed bytes cannot make them open, and the drone
+//! would resend for ever); the operator sees the refusal instead of an image.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +32,7 @@ use utkik_shared::dialect::{
 };
 use utkik_shared::geo::GeoPoint;
 use utkik_shared::image_transfer::{CompletedImage, Reassembler};
+use utkik_shared::seal::{ImageAad, ImageKind, SealKeyPair};
 
 use super::tracks::plate_text;
 use crate::auth::Permission;
@@ -126,6 +138,8 @@ pub struct Alert {
     pub component_id: u8,
     /// The alert and its image are durably stored at the ground (or no store is configured).
     pub stored: bool,
+    /// The image arrived whole but was sealed and did not open: why (never shown or stored).
+    pub image_refused: Option<String>,
     /// The alert's message as first received (UTKIK_PLATE_READ or UTKIK_BIOMETRIC_MATCH): what
     /// the station stores in its audit log and rebuilds the alert from after a restart
     /// (`crate::restore`), exactly as the drone sent it.
@@ -149,14 +163,62 @@ impl Alert {
         }
     }
 
-    /// The alert has everything it announced: no image, or its image.
+    /// The alert has everything it announced: no image, or its image (opened, or refused as
+    /// one that does not open).
     pub fn complete(&self) -> bool {
-        self.announced_image_size().is_none() || self.evidence_jpeg.is_some()
+        self.announced_image_size().is_none() || self.evidence_jpeg.is_some() || self.image_refused.is_some()
+    }
+
+    /// Whether the alert's image is sealed to the station's key (`image_sealed` = 1).
+    pub fn image_sealed(&self) -> bool {
+        match &self.message {
+            MavMessage::UTKIK_PLATE_READ(p) => p.image_sealed == 1,
+            MavMessage::UTKIK_BIOMETRIC_MATCH(m) => m.image_sealed == 1,
+            _ => false,
+        }
+    }
+
+    /// The aad the drone sealed this alert's image with.
+    fn image_aad(&self) -> ImageAad {
+        ImageAad {
+            system_id: self.system_id,
+            alert_id: self.alert_id,
+            kind: match self.kind {
+                AlertKind::PlateHit { .. } => ImageKind::PlateImage,
+                AlertKind::PossibleMatch { .. } => ImageKind::FaceEvidence,
+            },
+        }
+    }
+
+    /// Takes the completed image: opened with the station's key when sealed, refused (logged,
+    /// [`Alert::image_refused`]) when it does not open. Returns whether it was refused.
+    fn attach(&mut self, bytes: Vec<u8>, key: Option<&SealKeyPair>) -> bool {
+        if !self.image_sealed() {
+            self.evidence_jpeg = Some(bytes);
+            return false;
+        }
+        let aad = self.image_aad();
+        let opened = match key {
+            Some(k) => utkik_shared::seal::open(k, &aad, &bytes).map_err(|e| e.to_string()),
+            None => Err("it is sealed to a ground station's key and this station has no --seal-key".into()),
+        };
+        match opened {
+            Ok(jpeg) => {
+                self.evidence_jpeg = Some(jpeg);
+                false
+            }
+            Err(why) => {
+                tracing::error!("{aad}: refused, not shown or stored: {why}");
+                self.image_refused = Some(why);
+                true
+            }
+        }
     }
 
     /// Whether `image` is this alert's: the announced size and, when announced, the CRC.
     fn takes(&self, image: &CompletedImage) -> bool {
         self.evidence_jpeg.is_none()
+            && self.image_refused.is_none()
             && self.announced_image_size() == Some(image.bytes.len() as u32)
             && (self.image_crc32 == 0 || self.image_crc32 == image.crc32)
     }
@@ -353,6 +415,18 @@ pub struct ImageCounters {
     pub crc_mismatches: u64,
     /// Completed images dropped because no alert took them in time.
     pub unattached_dropped: u64,
+    /// Sealed images that did not open (wrong station key, another alert's, altered).
+    pub refused: u64,
+}
+
+/// The station's seal key (compared by its public half, so [`Alerts`] stays comparable).
+#[derive(Debug, Clone)]
+struct StationSealKey(std::sync::Arc<SealKeyPair>);
+
+impl PartialEq for StationSealKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.public() == other.0.public()
+    }
 }
 
 /// All alerts, by (system id, alert id).
@@ -369,6 +443,8 @@ pub struct Alerts {
     ready_acks: Vec<(u8, MavMessage)>,
     queue_acks: bool,
     require_store: bool,
+    /// Opens sealed images (`--seal-key`).
+    seal_key: Option<StationSealKey>,
     /// Image delivery counters.
     pub images: ImageCounters,
 }
@@ -475,6 +551,7 @@ impl Alerts {
                     time_usec: new.time_usec,
                     receptions: 1,
                     evidence_jpeg: None,
+                    image_refused: None,
                     image_crc32: new.image_crc32,
                     component_id: new.component_id,
                     stored: !self.require_store,
@@ -486,7 +563,10 @@ impl Alerts {
                     .iter()
                     .position(|(sys, img)| *sys == new.system_id && alert.takes(img))
                 {
-                    alert.evidence_jpeg = Some(self.unattached.remove(i).1.bytes);
+                    let bytes = self.unattached.remove(i).1.bytes;
+                    if alert.attach(bytes, self.seal_key.as_ref().map(|k| &*k.0)) {
+                        self.images.refused += 1;
+                    }
                 }
                 self.by_id.insert(key, alert);
                 self.new_alerts.push(key);
@@ -535,6 +615,12 @@ impl Alerts {
     /// Applies to alerts that arrive from now on.
     pub fn set_require_store(&mut self, on: bool) {
         self.require_store = on;
+    }
+
+    /// The station's seal key (`--seal-key`): sealed images are opened with it before anything
+    /// shows or stores them; without it every sealed image is refused.
+    pub fn set_seal_key(&mut self, key: Option<SealKeyPair>) {
+        self.seal_key = key.map(|k| StationSealKey(std::sync::Arc::new(k)));
     }
 
     /// Whether acks wait for [`Self::mark_stored`].
@@ -586,16 +672,20 @@ impl Alerts {
             .values_mut()
             .find(|a| a.system_id == system_id && a.takes(&image));
         if let Some(a) = waiting {
-            a.evidence_jpeg = Some(image.bytes);
+            if a.attach(image.bytes, self.seal_key.as_ref().map(|k| &*k.0)) {
+                self.images.refused += 1;
+            }
             let key = (a.system_id, a.alert_id);
             self.queue_ack_if_ready(key.0, key.1);
             return;
         }
         let size = image.bytes.len() as u32;
-        let claimed = self
-            .by_id
-            .values()
-            .any(|a| a.system_id == system_id && a.evidence_jpeg.is_none() && a.announced_image_size() == Some(size));
+        let claimed = self.by_id.values().any(|a| {
+            a.system_id == system_id
+                && a.evidence_jpeg.is_none()
+                && a.image_refused.is_none()
+                && a.announced_image_size() == Some(size)
+        });
         if claimed {
             // An alert waits for this size with another CRC: chunks of two images were mixed.
             // The drone resends; the image is collected again.
@@ -1139,5 +1229,123 @@ mod tests {
         assert_eq!(gone.alerts.len(), 1);
         assert!(a.get(1, 1).is_none());
         assert!(a.get(1, 2).is_some());
+    }
+
+    /// Sends `bytes` as one whole image transfer from system 1.
+    fn send_image(a: &mut Alerts, bytes: &[u8]) {
+        let packets = bytes.len().div_ceil(ENCAPSULATED_CHUNK) as u16;
+        a.apply_handshake(
+            1,
+            &DATA_TRANSMISSION_HANDSHAKE_DATA {
+                size: bytes.len() as u32,
+                packets,
+                ..Default::default()
+            },
+        );
+        for (seq, part) in bytes.chunks(ENCAPSULATED_CHUNK).enumerate() {
+            let mut data = [0u8; 253];
+            data[..part.len()].copy_from_slice(part);
+            a.apply_data(
+                1,
+                &ENCAPSULATED_DATA_DATA {
+                    seqnr: seq as u16,
+                    data,
+                },
+            );
+        }
+    }
+
+    fn sealed_hit(alert_id: u32, sealed: &[u8]) -> UTKIK_PLATE_READ_DATA {
+        UTKIK_PLATE_READ_DATA {
+            alert_id,
+            status: UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT,
+            image_transfer_id: 0x8001,
+            image_size: sealed.len() as u32,
+            image_crc32: utkik_shared::image_transfer::image_crc32(sealed),
+            image_sealed: 1,
+            ..Default::default()
+        }
+    }
+
+    /// A sealed plate image opens with the station's key and the alert's own aad; the alert then
+    /// holds the JPEG, as for a clear image, and is acknowledged.
+    #[test]
+    fn a_sealed_image_is_opened_with_the_station_key() {
+        let keys = SealKeyPair::generate();
+        let jpeg: Vec<u8> = [0xff, 0xd8, 0xff]
+            .iter()
+            .copied()
+            .chain((0..700u32).map(|i| (i % 251) as u8))
+            .collect();
+        let aad = ImageAad {
+            system_id: 1,
+            alert_id: 0x8000_0001,
+            kind: ImageKind::PlateImage,
+        };
+        let sealed = utkik_shared::seal::seal(keys.public(), &aad, &jpeg).unwrap();
+        let mut a = Alerts::default();
+        a.set_seal_key(Some(keys));
+        a.set_queue_acks(true);
+        assert!(a.apply_plate(1, 191, &sealed_hit(aad.alert_id, &sealed), 0.0).is_none());
+        send_image(&mut a, &sealed);
+        let alert = a.get(1, aad.alert_id).unwrap();
+        assert_eq!(alert.evidence_jpeg.as_deref(), Some(&jpeg[..]));
+        assert!(alert.image_refused.is_none() && alert.image_sealed());
+        assert_eq!(a.take_acks().len(), 1);
+        // The image before its alert (kept unattached) opens the same way.
+        let keys = SealKeyPair::generate();
+        let sealed = utkik_shared::seal::seal(keys.public(), &aad, &jpeg).unwrap();
+        let mut a = Alerts::default();
+        a.set_seal_key(Some(keys));
+        send_image(&mut a, &sealed);
+        a.apply_plate(1, 191, &sealed_hit(aad.alert_id, &sealed), 0.0);
+        assert_eq!(
+            a.get(1, aad.alert_id).unwrap().evidence_jpeg.as_deref(),
+            Some(&jpeg[..])
+        );
+    }
+
+    /// Another station's key, another alert's sealed image (replayed with its own CRC), altered
+    /// bytes with a recomputed CRC, and no station key at all: refused, never attached, named,
+    /// counted, and acknowledged (so the drone stops resending what can never open).
+    #[test]
+    fn a_sealed_image_that_does_not_open_is_refused_and_acknowledged() {
+        let ours = SealKeyPair::generate();
+        let jpeg = vec![0xffu8, 0xd8, 0xff, 1, 2, 3, 4, 5];
+        let aad = |alert_id| ImageAad {
+            system_id: 1,
+            alert_id,
+            kind: ImageKind::PlateImage,
+        };
+        let to_them = utkik_shared::seal::seal(SealKeyPair::generate().public(), &aad(11), &jpeg).unwrap();
+        let for_other_alert = utkik_shared::seal::seal(ours.public(), &aad(99), &jpeg).unwrap();
+        let mut altered = utkik_shared::seal::seal(ours.public(), &aad(13), &jpeg).unwrap();
+        *altered.last_mut().unwrap() ^= 1;
+        for (alert_id, sealed, key) in [
+            (11, to_them, Some(ours.clone())),
+            (12, for_other_alert, Some(ours.clone())),
+            (13, altered, Some(ours.clone())),
+            (
+                14,
+                utkik_shared::seal::seal(ours.public(), &aad(14), &jpeg).unwrap(),
+                None,
+            ),
+        ] {
+            let mut a = Alerts::default();
+            a.set_seal_key(key);
+            a.set_queue_acks(true);
+            a.apply_plate(1, 191, &sealed_hit(alert_id, &sealed), 0.0);
+            send_image(&mut a, &sealed);
+            let alert = a.get(1, alert_id).unwrap();
+            assert!(alert.evidence_jpeg.is_none(), "alert {alert_id}: nothing attached");
+            let why = alert.image_refused.as_deref().unwrap_or_default();
+            assert!(
+                why.contains("does not open") || why.contains("no --seal-key"),
+                "alert {alert_id}: {why}"
+            );
+            assert_eq!(a.images.refused, 1);
+            assert!(alert.complete());
+            assert_eq!(a.take_acks().len(), 1, "alert {alert_id}: acknowledged once");
+        }
     }
 }

@@ -62,6 +62,12 @@ pub struct World {
     pub applied_messages: u64,
     /// Time of the newest message seen, in source seconds.
     pub now_s: f64,
+    /// Show the text of non-hit plate reads (the station keeps them, `--keep-non-hits-days`);
+    /// false: dropped on arrival (LAW.md section 7).
+    pub keep_non_hit_text: bool,
+    /// Non-hit reads whose text arrived and was dropped (a drone sending text this station does
+    /// not keep).
+    pub non_hit_text_dropped: u64,
 }
 
 impl World {
@@ -103,7 +109,17 @@ impl World {
                 true
             }
             MavMessage::UTKIK_PLATE_READ(p) => {
-                self.tracks.apply_plate(sysid, p);
+                if self.tracks.apply_plate(sysid, p, self.keep_non_hit_text) {
+                    if self.non_hit_text_dropped == 0 {
+                        tracing::warn!(
+                            system = sysid,
+                            "the drone sends the text of plate reads that are not hits \
+                             (detect.send_non_hit_text), but this station keeps none \
+                             (--keep-non-hits-days 0): the text is dropped, not shown, not recorded"
+                        );
+                    }
+                    self.non_hit_text_dropped += 1;
+                }
                 if let Some(ack) = self.alerts.apply_plate(sysid, origin.component_id, p, time_s) {
                     out.push(Outgoing {
                         system_id: sysid,

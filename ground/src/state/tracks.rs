@@ -3,7 +3,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use utkik_shared::dialect::{UTKIK_PLATE_READ_DATA, UTKIK_TRACK_DATA, UtkikObjectClass, UtkikTrackFlags};
+use utkik_shared::dialect::{
+    UTKIK_PLATE_READ_DATA, UTKIK_TRACK_DATA, UtkikObjectClass, UtkikPlateStatus, UtkikTrackFlags,
+};
 use utkik_shared::geo::GeoPoint;
 
 /// Trail length kept per track (positions).
@@ -82,7 +84,9 @@ pub struct Track {
     pub hits: u16,
     /// Past positions, oldest first.
     pub trail: VecDeque<GeoPoint>,
-    /// Plate text (plate tracks with a read).
+    /// Plate text (plate tracks with a read). Empty for a read that is not a hit: the drone
+    /// sends no text for it and the station keeps none (LAW.md section 7), so all the operator
+    /// learns is that the plate was read and is not on the hit list.
     pub plate: Option<String>,
     /// Confidence of the plate text, percent.
     pub plate_confidence: u8,
@@ -164,15 +168,23 @@ impl Tracks {
         }
     }
 
-    /// Attaches plate text to its plate track (or keeps it until the track arrives).
-    pub fn apply_plate(&mut self, system_id: u8, p: &UTKIK_PLATE_READ_DATA) {
-        let text = plate_text(&p.plate[..]);
+    /// Attaches plate text to its plate track (or keeps it until the track arrives). The text of
+    /// a read that is not a hit is dropped unless `keep_non_hit_text` (the station keeps non-hit
+    /// reads for a limited time); returns whether text was dropped.
+    pub fn apply_plate(&mut self, system_id: u8, p: &UTKIK_PLATE_READ_DATA, keep_non_hit_text: bool) -> bool {
+        let mut text = plate_text(&p.plate[..]);
+        let dropped = !keep_non_hit_text && p.status != UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT && !text.is_empty();
+        if dropped {
+            text.clear();
+        }
         let key = TrackKey {
             system_id,
             class: TrackClass::Plate,
             track_id: p.track_id,
         };
         match self.by_key.get_mut(&key) {
+            // A read without text (a non-hit) does not hide the text of an earlier hit.
+            Some(t) if text.is_empty() && t.plate.as_ref().is_some_and(|s| !s.is_empty()) => {}
             Some(t) => {
                 t.plate = Some(text);
                 t.plate_confidence = p.confidence;
@@ -181,6 +193,7 @@ impl Tracks {
                 self.early_plates.insert((system_id, p.track_id), (text, p.confidence));
             }
         }
+        dropped
     }
 
     /// Removes tracks not updated for `forget_s` seconds.

@@ -94,6 +94,7 @@ fn image(len: usize, seed: u32) -> Evidence {
         jpeg: (0..len as u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) ^ seed.wrapping_mul(97)) as u8)
             .collect(),
+        sealed: false,
         width_px: 64,
         height_px: 48,
         quality: 70,

@@ -2,10 +2,19 @@
 //! images exist only for authorized matches) and its transfer with the
 //! standard MAVLink image messages: DATA_TRANSMISSION_HANDSHAKE (JPEG, size,
 //! packets) followed by ENCAPSULATED_DATA packets of 253 bytes.
+//!
+//! With the ground station's public key (`gate.ground_seal_public`) every crop and plate image
+//! is sealed to it ([`Evidence::seal`], `utkik_shared::seal`: HPKE, X25519 + ChaCha20-Poly1305)
+//! before it is stored or queued, so the payload store, the outbox and the radio carry only
+//! ciphertext that no key on the drone opens. The transfer is the same; the handshake's `size`
+//! and the alert's size and CRC are those of the sealed bytes, and the alert's `image_sealed`
+//! says so.
 
 use utkik_shared::dialect::{
     DATA_TRANSMISSION_HANDSHAKE_DATA, ENCAPSULATED_DATA_DATA, MavMessage, MavlinkDataStreamType,
 };
+
+use utkik_shared::seal::{ImageAad, SealError, SealPublicKey};
 
 use crate::frame::RgbFrame;
 use crate::track::BoxPx;
@@ -17,11 +26,13 @@ pub const JPEG_QUALITY: u8 = 85;
 /// The crop is the face box grown by this share of its size on every side.
 pub const MARGIN: f64 = 0.4;
 
-/// A JPEG evidence crop.
+/// A JPEG evidence crop (or plate image), in clear or sealed to the ground station's key.
 #[derive(Debug, Clone)]
 pub struct Evidence {
-    /// The JPEG bytes.
+    /// The JPEG bytes; after [`Evidence::seal`], the sealed JPEG (`sealed`).
     pub jpeg: Vec<u8>,
+    /// Whether `jpeg` is sealed to the ground station's key (`utkik_shared::seal`).
+    pub sealed: bool,
     /// Width in pixels.
     pub width_px: u32,
     /// Height in pixels.
@@ -65,7 +76,26 @@ impl Evidence {
             width_px: cw,
             height_px: ch,
             quality,
+            sealed: false,
         })
+    }
+
+    /// Seals the image to the ground station's public key for the alert `aad` (system id, alert
+    /// id, kind): from here on only the station's secret key opens it.
+    ///
+    /// # Errors
+    /// [`SealError::UnusablePublicKey`] (never for a key that loaded: loading makes a trial
+    /// sealing).
+    pub fn seal(mut self, pk: &SealPublicKey, aad: &ImageAad) -> Result<Self, SealError> {
+        debug_assert!(!self.sealed, "an image is sealed once");
+        self.jpeg = utkik_shared::seal::seal(pk, aad, &self.jpeg)?;
+        self.sealed = true;
+        Ok(self)
+    }
+
+    /// `image_sealed` of the alert message: 1 sealed to the ground station's key, 0 clear.
+    pub fn sealed_flag(&self) -> u8 {
+        u8::from(self.sealed)
     }
 }
 

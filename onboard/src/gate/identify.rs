@@ -12,7 +12,10 @@
 //!   before the next face (it is never stored, logged or sent).
 //! - A match becomes an alert (UTKIK_BIOMETRIC_MATCH, resent until
 //!   UTKIK_ALERT_ACK) plus its evidence crop, stored in the payload store and
-//!   referenced from the audit log.
+//!   referenced from the audit log. With the ground station's public key
+//!   ([`Gate::seal_images_to`], `gate.ground_seal_public`) the crop is sealed to it first
+//!   (`utkik_shared::seal`): the payload store, the outbox and the radio hold only the sealed
+//!   bytes, which no key on the drone opens.
 //! - Revoke, stop and urgent refusal delete every template, match and evidence
 //!   crop of the use at once and write a deletion receipt.
 //! - Link-loss stop (LAW.md 2.4): every frame from the ground comes here
@@ -257,6 +260,9 @@ pub struct Gate {
     /// The saved state of every authorization this audit directory has seen.
     saved: SavedGate,
     state_file: PathBuf,
+    /// The ground station's public key every evidence crop is sealed to before it is stored or
+    /// sent (`None`: crops in clear, only with `--demo` or in tests; see `crate::keys`).
+    seal_to: Option<utkik_shared::seal::SealPublicKey>,
 }
 
 /// The UTKIK_AUTHZ_COMMAND values, for reading a saved last command back.
@@ -380,6 +386,7 @@ impl Gate {
             suspended_usec: None,
             saved,
             state_file,
+            seal_to: None,
         };
         let document = match gate.saved_upload(now_usec) {
             Some(upload) => Some(upload),
@@ -1469,7 +1476,7 @@ impl Gate {
         self.next_alert_id = crate::out::boot_epoch::next_alert_id(self.next_alert_id);
         let transfer_id = self.next_transfer_id;
         self.next_transfer_id = self.next_transfer_id.wrapping_add(1).max(1);
-        let evidence = Evidence::crop(frame, &face.bbox);
+        let evidence = Evidence::crop(frame, &face.bbox).and_then(|e| self.seal_evidence(e, alert_id));
         let stored = evidence.as_ref().and_then(|e| match self.payloads.put(&e.jpeg) {
             Ok(r) => Some(r),
             Err(err) => {
@@ -1511,6 +1518,7 @@ impl Gate {
             evidence_crc32: evidence
                 .as_ref()
                 .map_or(0, |e| utkik_shared::image_transfer::image_crc32(&e.jpeg)),
+            image_sealed: evidence.as_ref().map_or(0, Evidence::sealed_flag),
         });
         out.alerts.push((alert_id, msg));
         if let Some(e) = &evidence {
@@ -1528,6 +1536,33 @@ impl Gate {
         if let Err(e) = self.persist(now_usec) {
             tracing::error!("match {alert_id}: {e}");
         }
+    }
+
+    /// The crop sealed to the ground station's key when one is set (the clear crop never
+    /// reaches the disk or the radio then); `None` if sealing fails, so the match goes out
+    /// without a crop rather than with a clear one.
+    fn seal_evidence(&self, evidence: Evidence, alert_id: u32) -> Option<Evidence> {
+        let Some(pk) = &self.seal_to else {
+            return Some(evidence);
+        };
+        let aad = utkik_shared::seal::ImageAad {
+            system_id: self.system_id,
+            alert_id,
+            kind: utkik_shared::seal::ImageKind::FaceEvidence,
+        };
+        match evidence.seal(pk, &aad) {
+            Ok(sealed) => Some(sealed),
+            Err(e) => {
+                tracing::error!("match {alert_id}: the evidence crop is not sent: {e}");
+                None
+            }
+        }
+    }
+
+    /// Seals every evidence crop from now on to the ground station's public key
+    /// (`gate.ground_seal_public`).
+    pub fn seal_images_to(&mut self, pk: utkik_shared::seal::SealPublicKey) {
+        self.seal_to = Some(pk);
     }
 
     /// UTKIK_AUTHZ_STATUS as enforced now (sent at 1 Hz and on every change).

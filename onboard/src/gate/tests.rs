@@ -547,6 +547,110 @@ fn unsigned_wrongly_signed_or_foreign_digest_commands_are_refused_and_logged() {
     assert_eq!(gate.state(), Some(AuthzState::Active));
 }
 
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+const JPEG_SOI: [u8; 3] = [0xff, 0xd8, 0xff];
+
+fn has_jpeg_marker(bytes: &[u8]) -> bool {
+    bytes.windows(3).any(|w| w == JPEG_SOI)
+}
+
+/// Issue 17 items 3-4: with the ground station's public key set, the evidence crop is sealed
+/// before it is stored or queued: the payload store, the audit log, the alert outbox and the
+/// transfer on the radio hold no JPEG, and the transfer opens with the station's key (and only
+/// for this alert) to the JPEG crop.
+#[test]
+fn a_sealed_crop_in_the_payload_store_and_outbox_is_no_jpeg_and_opens_with_the_ground_key() {
+    let fx = permit();
+    let station = utkik_shared::seal::SealKeyPair::generate();
+    let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
+    gate.seal_images_to(station.public().clone());
+    send_signed(&mut gate, UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_ACTIVATE, 1, NOW_USEC);
+    let (frame, faces) = faces_in_scene(0, Some(inside()));
+    let out = gate.process(NOW_USEC + 2, &frame, &faces);
+    let (alert_id, alert) = out.alerts[0].clone();
+    let MavMessage::UTKIK_BIOMETRIC_MATCH(m) = &alert else {
+        panic!("{alert:?}")
+    };
+    assert_eq!(m.image_sealed, 1);
+    let (_, transfer) = out.evidence[0].clone();
+    let mut sealed = Vec::new();
+    for msg in &transfer[1..] {
+        let MavMessage::ENCAPSULATED_DATA(d) = msg else {
+            panic!("{msg:?}")
+        };
+        sealed.extend_from_slice(&d.data);
+    }
+    sealed.truncate(m.evidence_size as usize);
+    assert_eq!(m.evidence_crc32, utkik_shared::image_transfer::image_crc32(&sealed));
+    assert!(!has_jpeg_marker(&sealed), "the radio carries no JPEG");
+    let aad = utkik_shared::seal::ImageAad {
+        system_id: fx.setup.system_id,
+        alert_id,
+        kind: utkik_shared::seal::ImageKind::FaceEvidence,
+    };
+    let jpeg = utkik_shared::seal::open(&station, &aad, &sealed).unwrap();
+    assert_eq!(&jpeg[..3], &JPEG_SOI, "opens to the JPEG crop");
+    assert_eq!(jpeg.len() + utkik_shared::seal::SEAL_OVERHEAD, sealed.len());
+    let other_alert = utkik_shared::seal::ImageAad {
+        alert_id: alert_id + 1,
+        ..aad
+    };
+    assert!(utkik_shared::seal::open(&station, &other_alert, &sealed).is_err());
+    assert!(utkik_shared::seal::open(&utkik_shared::seal::SealKeyPair::generate(), &aad, &sealed).is_err());
+    // The outbox, as the out thread writes it before the alert is queued.
+    let outbox = crate::out::outbox::Outbox::open(&fx.setup.audit_dir.join("outbox")).unwrap();
+    outbox
+        .put(
+            fx.setup.system_id,
+            fx.setup.component_id,
+            &crate::out::outbox::PendingAlert {
+                alert_id,
+                message: alert.clone(),
+                follow: transfer.clone(),
+            },
+        )
+        .unwrap();
+    let (pending, problems) = outbox.pending().unwrap();
+    assert!(problems.is_empty() && pending.len() == 1 && pending[0].follow == transfer);
+    // Everything the gate wrote under gate.audit_dir: the payload store's crop, the audit log,
+    // its state, the outbox.
+    let files = files_under(&fx.setup.audit_dir);
+    let crops: Vec<_> = files.iter().filter(|p| p.starts_with(gate.payloads().dir())).collect();
+    assert_eq!(crops.len(), 1, "the crop is stored: {files:?}");
+    assert_eq!(
+        std::fs::read(crops[0]).unwrap(),
+        sealed,
+        "the stored crop is the sealed bytes"
+    );
+    for f in &files {
+        assert!(
+            !has_jpeg_marker(&std::fs::read(f).unwrap()),
+            "{} holds a JPEG",
+            f.display()
+        );
+    }
+    eprintln!(
+        "sealed crop: {} bytes (JPEG {} + {}), {} files under the audit dir, none with a JPEG marker",
+        sealed.len(),
+        jpeg.len(),
+        utkik_shared::seal::SEAL_OVERHEAD,
+        files.len()
+    );
+}
+
 #[test]
 fn only_the_designated_person_matches_not_another_real_face() {
     let fx = permit();

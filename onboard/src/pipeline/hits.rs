@@ -3,7 +3,12 @@
 //! A read of a plate with an unexpired hit-list entry *at the read's capture time* is an alert:
 //! UTKIK_PLATE_READ with status HIT, `hit_entry_id` = the entry's 1-based place in the signed
 //! list's `entries`, and a fresh alert id, queued as an alert so it is resent until the ground's
-//! UTKIK_ALERT_ACK. Every other read is a plain NO_HIT read, sent once. A track alerts once per
+//! UTKIK_ALERT_ACK. Every other read is a plain NO_HIT read, sent once and, by default, *without
+//! its text* (LAW.md section 7: a read that is not a hit is not kept, so it must not reach the
+//! ground station's map, recordings or logs; the plate track itself still goes out, so it is
+//! masked and followed). Only `detect.send_non_hit_text = true`, for a station configured to keep
+//! non-hit reads for a limited time (`utkik-ground --keep-non-hits-days`), sends the text of
+//! non-hits. A track alerts once per
 //! plate text: the voter re-reports a text when it wins back after another text led, and that
 //! is not news to the operator; a different text that also hits is.
 //!
@@ -72,6 +77,11 @@ pub struct PlateHits {
     /// (track id, normalized text) already alerted; dropped when the track ends (ids are never
     /// reused), so this stays as small as the set of live plate tracks.
     alerted: HashSet<(u32, String)>,
+    /// Send the text of non-hit reads (`detect.send_non_hit_text`; off by default).
+    send_non_hit_text: bool,
+    /// The ground station's public key plate images are sealed to, and this drone's system id
+    /// (bound into each sealing with the alert id): `gate.ground_seal_public`.
+    seal_to: Option<(utkik_shared::seal::SealPublicKey, u8)>,
 }
 
 impl PlateHits {
@@ -82,7 +92,45 @@ impl PlateHits {
             next_alert_id: FIRST_PLATE_ALERT_ID,
             next_image_id: FIRST_PLATE_IMAGE_ID,
             alerted: HashSet::new(),
+            send_non_hit_text: false,
+            seal_to: None,
         }
+    }
+
+    /// Seals every plate image to the ground station's public key before it is queued or
+    /// stored (`gate.ground_seal_public`); `system_id` is this drone's.
+    pub fn with_seal(mut self, seal_to: Option<utkik_shared::seal::SealPublicKey>, system_id: u8) -> Self {
+        self.seal_to = seal_to.map(|pk| (pk, system_id));
+        self
+    }
+
+    /// The image sealed when a key is set; `None` (the hit goes without an image, never with a
+    /// clear one) if sealing fails.
+    fn sealed(&self, image: Evidence, alert_id: u32) -> Option<Evidence> {
+        let Some((pk, system_id)) = &self.seal_to else {
+            return Some(image);
+        };
+        let aad = utkik_shared::seal::ImageAad {
+            system_id: *system_id,
+            alert_id,
+            kind: utkik_shared::seal::ImageKind::PlateImage,
+        };
+        image
+            .seal(pk, &aad)
+            .map_err(|e| tracing::error!("plate hit {alert_id}: the plate image is not sent: {e}"))
+            .ok()
+    }
+
+    /// Sends the text of non-hit reads too (`detect.send_non_hit_text`, for a station that keeps
+    /// them under a retention period); off by default.
+    pub fn with_non_hit_text(mut self, send: bool) -> Self {
+        self.send_non_hit_text = send;
+        self
+    }
+
+    /// Replaces the hit list, keeping the alert numbering and the non-hit text setting.
+    pub fn set_list(&mut self, list: Option<HitList>) {
+        self.list = list;
     }
 
     /// Numbers this run's hits in boot epoch `epoch` (`out::boot_epoch`), so they never repeat
@@ -114,7 +162,7 @@ impl PlateHits {
             .as_ref()
             .and_then(|l| l.lookup(&voted.text, voted.time_usec).first().copied())
         else {
-            return PlateReport::Read(messages::plate_message(track_id, voted));
+            return PlateReport::Read(messages::plate_no_hit_message(track_id, voted, self.send_non_hit_text));
         };
         if !self.alerted.insert((track_id, voted.text.clone())) {
             return PlateReport::AlreadyAlerted;
@@ -134,12 +182,13 @@ impl PlateHits {
         else {
             unreachable!("plate_hit_message builds a UTKIK_PLATE_READ")
         };
-        let follow = match image() {
+        let follow = match image().and_then(|img| self.sealed(img, alert_id)) {
             Some(img) => {
                 m.image_transfer_id = self.next_image_id;
                 m.image_size = img.jpeg.len() as u32;
                 // The ground acknowledges the hit only once an image with this CRC is stored.
                 m.image_crc32 = utkik_shared::image_transfer::image_crc32(&img.jpeg);
+                m.image_sealed = img.sealed_flag();
                 self.next_image_id = self.next_image_id.wrapping_add(1).max(FIRST_PLATE_IMAGE_ID);
                 evidence_messages(&img)
             }
@@ -207,6 +256,12 @@ mod tests {
         let m = read(m);
         assert_eq!(m.status, UtkikPlateStatus::UTKIK_PLATE_STATUS_NO_HIT);
         assert_eq!((m.alert_id, m.hit_entry_id), (0, 0));
+        assert_eq!(
+            m.plate,
+            [0u8; 10].into(),
+            "a non-hit read leaves the drone without its text"
+        );
+        assert!(m.reads > 0 && m.confidence > 0, "it still says the track was read");
     }
 
     #[test]
@@ -252,6 +307,25 @@ mod tests {
         at_expiry.time_usec -= 1;
         assert!(matches!(h.report(3, &at_expiry, no_image), PlateReport::Alert(..)));
         assert_no_hit(&PlateHits::new(None).report(4, &voted("ABC123"), no_image));
+    }
+
+    #[test]
+    fn non_hit_text_goes_out_only_when_configured() {
+        let mut h = hits().with_non_hit_text(true);
+        let PlateReport::Read(m) = h.report(1, &voted("KLM45A"), no_image) else {
+            panic!()
+        };
+        assert_eq!(read(&m).status, UtkikPlateStatus::UTKIK_PLATE_STATUS_NO_HIT);
+        assert_eq!(&read(&m).plate[..6], b"KLM45A");
+        // Replacing the list keeps the setting.
+        h.set_list(None);
+        let PlateReport::Read(m) = h.report(2, &voted("ABC123"), no_image) else {
+            panic!()
+        };
+        assert_eq!(&read(&m).plate[..6], b"ABC123");
+        let mut h = hits();
+        h.set_list(None);
+        assert_no_hit(&h.report(2, &voted("ABC123"), no_image));
     }
 
     #[test]

@@ -167,7 +167,7 @@ impl Inference {
             plate_height_m: config.camera.plate_height_m,
             counters,
             gate: None,
-            plate_hits: hits::PlateHits::new(None),
+            plate_hits: hits::PlateHits::new(None).with_non_hit_text(config.detect.send_non_hit_text),
             parallel: config.detect.threads > 1,
         }
     }
@@ -183,7 +183,13 @@ impl Inference {
 
     /// Checks voted plate reads against `hit_list` (LAW.md section 7).
     pub fn set_hit_list(&mut self, hit_list: utkik_shared::hitlist::HitList) {
-        self.plate_hits = hits::PlateHits::new(Some(hit_list));
+        self.plate_hits.set_list(Some(hit_list));
+    }
+
+    /// Seals every plate image to the ground station's public key (`gate.ground_seal_public`;
+    /// `system_id` is this drone's, bound into each sealing).
+    pub fn seal_plate_images(&mut self, pk: Option<utkik_shared::seal::SealPublicKey>, system_id: u8) {
+        self.plate_hits = std::mem::take(&mut self.plate_hits).with_seal(pk, system_id);
     }
 
     /// Puts the biometric gate behind the face detector: faces go to it with their ground
@@ -545,8 +551,8 @@ mod tests {
         plain.sort();
         assert_eq!(
             plain,
-            vec!["KLM45A", "XYZ12A"],
-            "expired entry and unlisted plate are no-hits"
+            vec!["", ""],
+            "expired entry and unlisted plate are no-hits, sent without their text (LAW.md 7.2)"
         );
         assert!(
             reads
@@ -566,7 +572,9 @@ mod tests {
 
         use crate::testing::{CLOSE_UP_PLATE, close_up, coverage, truth_of};
 
-        let config = Config::default();
+        // The voted text is what this test checks, so the drone is set to send non-hit text.
+        let mut config = Config::default();
+        config.detect.send_non_hit_text = true;
         let cache = utkik_models::ModelCache::locate().unwrap();
         let detectors = tract::detectors_with_cache(&config, &cache).unwrap();
         let poses = Arc::new(Mutex::new(PoseBuffer::new(PoseConfig {

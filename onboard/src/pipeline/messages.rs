@@ -75,8 +75,21 @@ pub fn plate_hit_message(track_id: u32, p: &VotedPlate, alert_id: u32, hit_entry
     MavMessage::UTKIK_PLATE_READ(m)
 }
 
-/// UTKIK_PLATE_READ of a read that is not on the hit list.
-pub fn plate_message(track_id: u32, p: &VotedPlate) -> MavMessage {
+/// UTKIK_PLATE_READ of a read that is not on the hit list. Without `with_text` (the default,
+/// `detect.send_non_hit_text = false`, LAW.md section 7) the plate field is empty: the ground
+/// learns that the plate track was read and is not on the list, never what it says.
+pub fn plate_no_hit_message(track_id: u32, p: &VotedPlate, with_text: bool) -> MavMessage {
+    let MavMessage::UTKIK_PLATE_READ(mut m) = plate_message(track_id, p) else {
+        unreachable!("plate_message builds a UTKIK_PLATE_READ")
+    };
+    if !with_text {
+        m.plate = [0u8; 10].into();
+    }
+    MavMessage::UTKIK_PLATE_READ(m)
+}
+
+/// UTKIK_PLATE_READ with the voted text and status NO_HIT (the base of both kinds of read).
+fn plate_message(track_id: u32, p: &VotedPlate) -> MavMessage {
     let mut plate = [0u8; 10];
     for (d, s) in plate.iter_mut().zip(p.text.bytes()) {
         *d = s;
@@ -93,6 +106,7 @@ pub fn plate_message(track_id: u32, p: &VotedPlate) -> MavMessage {
         image_transfer_id: 0,
         image_size: 0,
         image_crc32: 0,
+        image_sealed: 0,
     })
 }
 

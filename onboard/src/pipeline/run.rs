@@ -51,6 +51,15 @@ pub fn run_with_gate(
     config.validate()?;
     crate::ingest::runner::check_source(&config.video.source)?;
     let hit_list = hit_list_from_config(config)?;
+    // Evidence crops and plate images are sealed to the ground station's public key before they
+    // are stored or sent (crate::keys: required with the gate or a hit list).
+    let seal_public = crate::keys::ground_seal_public(config)?;
+    let gate = gate.map(|mut g| {
+        if let Some(pk) = &seal_public {
+            g.seal_images_to(pk.clone());
+        }
+        g
+    });
     // Before anything is sent: this run's alert ids must differ from every earlier run's.
     let boot_epoch = crate::out::boot_epoch::next_boot_epoch(std::path::Path::new(&config.link.boot_epoch_file))?;
     tracing::info!(boot_epoch, file = %config.link.boot_epoch_file, "alert ids of this run carry boot epoch {boot_epoch}");
@@ -166,6 +175,7 @@ pub fn run_with_gate(
         if let Some(h) = hit_list {
             inf.set_hit_list(h);
         }
+        inf.seal_plate_images(seal_public, config.link.system_id);
         inf.set_boot_epoch(boot_epoch);
         let sd = shutdown.clone();
         threads.push(std::thread::Builder::new().name("inference".into()).spawn(move || {

@@ -334,6 +334,10 @@ pub enum AuditEvent {
         query: String,
         /// Number of reads returned.
         results: u64,
+        /// Why the user searched, as they stated it (empty in logs written before searches
+        /// needed a reason).
+        #[serde(default)]
+        reason: String,
     },
     /// Data left the system (export, dispatch).
     Disclosure {
@@ -645,6 +649,7 @@ mod tests {
             user_id: "a".into(),
             query: "ABC*".into(),
             results: 0,
+            reason: "case K-1-26".into(),
         };
         assert!(!search.is_identification());
         let ended = AuditEvent::UseEnded {

@@ -186,6 +186,7 @@ mod tests {
             user_id: "a".into(),
             query: "q".into(),
             results: 1,
+            reason: "case K-1-26".into(),
         };
         assert!(p.may_delete(t, &search, t + 10 * DAY_USEC));
         assert!(!p.may_delete(t, &search, t + 10 * DAY_USEC - 1));

@@ -159,6 +159,12 @@ pub struct ReadScore {
     pub accuracy: Option<f64>,
     /// Reads whose plate track never matched a truth plate (not scored).
     pub unmatched: u64,
+    /// Reads the drone sent without their text (non-hits, `detect.send_non_hit_text = false`,
+    /// LAW.md section 7): not scored, since the text is what is scored. With a hit list holding
+    /// every plate of the scenario (`utkik-sim hitlist --all`) each correct read is a hit, so
+    /// these are exactly the misreads.
+    #[serde(default)]
+    pub withheld: u64,
 }
 
 /// Plate reading.
@@ -222,11 +228,12 @@ impl Report {
             );
         }
         s += &format!(
-            "plates   read accuracy per detection {} ({} reads), per track {} ({} reads)",
+            "plates   read accuracy per detection {} ({} reads), per track {} ({} reads, {} non-hit reads without text not scored)",
             fmt_opt(self.plates.per_detection.accuracy, 100.0, "%"),
             self.plates.per_detection.reads,
             fmt_opt(self.plates.per_track.accuracy, 100.0, "%"),
             self.plates.per_track.reads,
+            self.plates.per_track.withheld,
         );
         s
     }
@@ -378,6 +385,10 @@ pub fn evaluate(truth: &[TruthFrame], log: &DetectionLog, options: &EvalOptions)
     reads.sort_by(|a, b| (a.track_id, a.time_usec, &a.text).cmp(&(b.track_id, b.time_usec, &b.text)));
     reads.dedup_by(|a, b| (a.track_id, a.time_usec, &a.text) == (b.track_id, b.time_usec, &b.text));
     for r in reads {
+        if r.text.is_empty() {
+            plate_track.withheld += 1;
+            continue;
+        }
         let entity = plate_tracks
             .get(&r.track_id)
             .and_then(|m| m.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(e, _)| *e));

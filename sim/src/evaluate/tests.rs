@@ -70,6 +70,7 @@ const DETECTIONS_JSONL: &str = r#"
 {"time_usec": 1763800005000000, "detections": []}
 {"plate_read": {"time_usec": 1763800000000000, "track_id": 9, "text": "ABC123"}}
 {"plate_read": {"time_usec": 1763800000100300, "track_id": 77, "text": "XYZ999"}}
+{"plate_read": {"time_usec": 1763800000200000, "track_id": 9, "text": ""}}
 "#;
 
 fn options() -> EvalOptions {
@@ -96,7 +97,7 @@ fn hand_scored_case_from_json_lines() {
     let dir = tempfile::tempdir().unwrap();
     let log = read_jsonl(&write(&dir, "det.jsonl", DETECTIONS_JSONL)).unwrap();
     assert_eq!(log.frames.len(), 4);
-    assert_eq!(log.plate_reads.len(), 2);
+    assert_eq!(log.plate_reads.len(), 3);
     let r = evaluate(&truth(), &log, &options());
     assert_eq!(
         (
@@ -158,7 +159,8 @@ fn hand_scored_case_from_json_lines() {
             reads: 2,
             correct: 1,
             accuracy: Some(0.5),
-            unmatched: 0
+            unmatched: 0,
+            withheld: 0
         }
     );
     assert_eq!(
@@ -167,7 +169,9 @@ fn hand_scored_case_from_json_lines() {
             reads: 1,
             correct: 1,
             accuracy: Some(1.0),
-            unmatched: 1
+            unmatched: 1,
+            // A non-hit read the drone sent without its text is counted, not scored.
+            withheld: 1
         }
     );
 
