@@ -9,7 +9,7 @@ use utkik_shared::dialect::{MavMessage, UtkikAuthzState, UtkikTrackFlags};
 use utkik_shared::tlog::TlogReader;
 
 use crate::replay::{RecordedVerdict, Replay, ReplayEvent, VerdictOutcome, apply_verdicts};
-use crate::state::{Alert, Origin, TrackClass, World};
+use crate::state::{Alert, Origin, TrackClass};
 
 /// One second of the mission.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -117,6 +117,14 @@ pub enum Disagreement {
     },
 }
 
+/// The drone logged the crop sealed to the station's key (`shared::seal`) and the station the
+/// JPEG it opened: the hashes differ by design. The sealed crop is the JPEG plus the seal's fixed
+/// overhead, and the station opened it (the AEAD tag checked every byte), so equal lengths are
+/// taken as the same crop. Weaker than a hash: the station does not log the sealed bytes' hash.
+fn sealed_and_opened(onboard: &PayloadRef, ground: &PayloadRef) -> bool {
+    onboard.len_bytes == ground.len_bytes + utkik_shared::seal::SEAL_OVERHEAD as u64
+}
+
 impl fmt::Display for Disagreement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -253,6 +261,7 @@ pub fn reconcile(onboard: &[RecordBody], ground: &[RecordBody]) -> Vec<Disagreem
                     if *side == Side::Onboard
                         && let (Some(a), Some(b)) = (crop, other_crop)
                         && a != b
+                        && !sealed_and_opened(a, b)
                     {
                         out.push(Disagreement::Evidence {
                             use_ref: hex(u),
@@ -462,6 +471,25 @@ mod tests {
             )),
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn a_crop_sealed_at_the_drone_and_opened_at_the_station_agrees() {
+        let jpeg = [0xff, 0xd8, 7, 7, 7];
+        let mut onboard = mission(&[5, 6], "onboard");
+        let mut ground = mission(&[5, 6], "ground");
+        for (log, len) in [
+            (&mut onboard, jpeg.len() + utkik_shared::seal::SEAL_OVERHEAD),
+            (&mut ground, jpeg.len()),
+        ] {
+            for r in log.iter_mut() {
+                if let AuditEvent::PossibleMatch { evidence_crop, .. } = &mut r.event {
+                    *evidence_crop = Some(PayloadRef::of(&vec![0xab; len]));
+                }
+            }
+        }
+        let d = reconcile(&onboard, &ground);
+        assert!(!d.iter().any(|x| matches!(x, Disagreement::Evidence { .. })), "{d:?}");
     }
 
     #[test]
