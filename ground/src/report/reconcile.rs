@@ -302,10 +302,15 @@ pub fn reconcile(onboard: &[RecordBody], ground: &[RecordBody]) -> Vec<Disagreem
                     .collect();
                 for id in ids {
                     let crop_of = |s: &Story| s.matches.get(&(*u, id)).and_then(|m| m.1.clone());
-                    let Some(crop) = crop_of(on).or_else(|| crop_of(gr)) else {
+                    // Each side's receipt names its own copy of the crop: the drone's sealed one,
+                    // the station's opened one (`sealed_and_opened`); a side that never logged
+                    // the match is checked for the other side's.
+                    let (Some(c_on), Some(c_gr)) =
+                        (crop_of(on).or_else(|| crop_of(gr)), crop_of(gr).or_else(|| crop_of(on)))
+                    else {
                         continue; // no evidence to follow: the counts above stand for it
                     };
-                    match (p_on.contains(&crop.sha256_hex), p_gr.contains(&crop.sha256_hex)) {
+                    match (p_on.contains(&c_on.sha256_hex), p_gr.contains(&c_gr.sha256_hex)) {
                         (true, false) => out.push(Disagreement::MatchDeletion {
                             use_ref: hex(u),
                             match_id: id,
