@@ -165,6 +165,7 @@ impl StoredReads {
     ///
     /// # Errors
     /// SQLite failed.
+    #[allow(clippy::too_many_arguments)] // one read's columns, as the message carries them
     pub fn insert(
         &mut self,
         system_id: u8,
@@ -279,7 +280,7 @@ impl StoredReads {
     ///
     /// # Errors
     /// SQLite failed.
-    pub fn len(&self) -> Result<u64, StoredReadsError> {
+    pub fn count(&self) -> Result<u64, StoredReadsError> {
         self.conn()
             .query_row("SELECT COUNT(*) FROM non_hit_reads", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
@@ -335,7 +336,7 @@ mod tests {
         // Too short to name a plate, or only wildcards: nothing.
         assert!(s.search("A", 10, T0 + 10).unwrap().is_empty());
         assert!(s.search("%_", 10, T0 + 10).unwrap().is_empty());
-        assert_eq!(s.len().unwrap(), 3);
+        assert_eq!(s.count().unwrap(), 3);
     }
 
     #[test]
@@ -352,11 +353,11 @@ mod tests {
             assert_eq!(s.search("AB", 10, T0 + USEC_PER_DAY - 1).unwrap().len(), 3);
             let r = s.search("AB", 10, T0 + USEC_PER_DAY).unwrap();
             assert_eq!(r.iter().map(|r| r.plate.as_str()).collect::<Vec<_>>(), ["ABD123"]);
-            assert_eq!(s.len().unwrap(), 1);
+            assert_eq!(s.count().unwrap(), 1);
         }
         // Reopened after the last one expired: purged at open.
         let (s, purged) = StoredReads::open(&path, 1, T0 + 2 * USEC_PER_DAY).unwrap();
-        assert_eq!((purged, s.len().unwrap()), (1, 0));
+        assert_eq!((purged, s.count().unwrap()), (1, 0));
         // The deleted text is not left in the file (secure_delete).
         drop(s);
         let bytes = std::fs::read(&path).unwrap();
