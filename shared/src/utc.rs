@@ -89,7 +89,7 @@ pub fn parse_utc_usec(text: &str) -> Result<u64, String> {
 
 /// The civil date of a day count from 1970-01-01 (inverse of `days_from_civil`; Hinnant's
 /// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

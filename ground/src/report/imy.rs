@@ -111,19 +111,10 @@ pub struct ImyReport {
     pub years: Vec<YearStats>,
 }
 
-/// UTC (year, month, day) of a Unix time in µs (Howard Hinnant's civil-from-days).
+/// UTC (year, month, day) of a Unix time in µs (`shared::utc`'s civil-from-days).
 pub fn utc_date(time_usec: u64) -> (i32, u32, u32) {
-    let days = (time_usec / 86_400_000_000) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
-    (y, m, d)
+    let (y, m, d) = utkik_shared::utc::civil_from_days((time_usec / 86_400_000_000) as i64);
+    (y as i32, m, d)
 }
 
 fn date_text(time_usec: u64) -> String {
