@@ -7,9 +7,11 @@
 
 pub mod audit_log;
 pub mod auth;
+pub mod centre;
 pub mod authorization;
 pub mod console;
 pub mod derived_files;
+pub mod hit_history;
 pub mod hitlist_cli;
 pub mod link;
 pub mod map;

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod dialect;
 pub mod face;
 pub mod geo;
+pub mod events;
 pub mod hitlist;
 pub mod image_transfer;
 pub mod link_signing;
