@@ -34,6 +34,8 @@ pub enum Permission {
     RecordUrgentDecision,
     /// Search stored plate reads.
     SearchStoredReads,
+    /// Query a hit plate's movement history (its sightings, issue 19 item 4).
+    QueryHitHistory,
     /// Review a recorded mission afterwards (replay, mission report); each is logged.
     ReviewRecording,
     /// See evidence images (crops, plate images) in a recorded mission; each look is logged.
@@ -57,6 +59,7 @@ impl Permission {
             Permission::StartUrgent => "start urgent use",
             Permission::RecordUrgentDecision => "record an urgent-use decision",
             Permission::SearchStoredReads => "search stored plate reads",
+            Permission::QueryHitHistory => "query a hit plate's movement history",
             Permission::ReviewRecording => "review a recorded mission",
             Permission::ViewRecordedEvidence => "see evidence in a recorded mission",
         }
@@ -80,6 +83,7 @@ pub fn role_allows(role: Role, permission: Permission) -> bool {
                 | P::ActivateAuthorization
                 | P::StopIdentification
                 | P::SearchStoredReads
+                | P::QueryHitHistory
         ),
         // The operation leader reviews missions, evidence included.
         Role::SeniorOfficer => true,
@@ -106,6 +110,7 @@ mod tests {
             Permission::ActivateAuthorization,
             Permission::StopIdentification,
             Permission::SearchStoredReads,
+            Permission::QueryHitHistory,
         ] {
             assert!(!role_allows(Role::Auditor, p), "{p:?}");
         }

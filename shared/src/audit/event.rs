@@ -10,7 +10,8 @@
 //!   crop in [`AuditEvent::PossibleMatch`];
 //! - (d) the persons who verified the results: [`AuditEvent::MatchVerification`];
 //! - consultation, disclosure and erasure: [`AuditEvent::Consultation`],
-//!   [`AuditEvent::StoredReadSearch`], [`AuditEvent::Disclosure`], [`AuditEvent::Erasure`],
+//!   [`AuditEvent::StoredReadSearch`], [`AuditEvent::HitHistoryQuery`],
+//!   [`AuditEvent::Disclosure`], [`AuditEvent::Erasure`],
 //!   and [`AuditEvent::DeletionReceipt`] for a refused urgent use.
 //!
 //! Biometric payloads (templates, evidence crops) are never inside an event:
@@ -339,6 +340,19 @@ pub enum AuditEvent {
         #[serde(default)]
         reason: String,
     },
+    /// A query of a hit plate's movement history at the station (issue 19 item 4, LAW.md
+    /// section 7: every consultation of stored ANPR data is logged), written before the path is
+    /// shown.
+    HitHistoryQuery {
+        /// Who asked.
+        user_id: String,
+        /// The plate, normalized.
+        plate: String,
+        /// Why, as the user stated it.
+        reason: String,
+        /// Number of sightings returned.
+        results: u64,
+    },
     /// Data left the system (export, dispatch).
     Disclosure {
         /// Who disclosed it.
@@ -445,6 +459,7 @@ impl AuditEvent {
         !matches!(
             self,
             AuditEvent::StoredReadSearch { .. }
+                | AuditEvent::HitHistoryQuery { .. }
                 | AuditEvent::Consultation { .. }
                 | AuditEvent::Disclosure { .. }
                 | AuditEvent::ViewingFileWritten { .. }
@@ -652,6 +667,16 @@ mod tests {
             reason: "case K-1-26".into(),
         };
         assert!(!search.is_identification());
+        let history = AuditEvent::HitHistoryQuery {
+            user_id: "a".into(),
+            plate: "ABC123".into(),
+            reason: "case K-1-26".into(),
+            results: 2,
+        };
+        assert!(!history.is_identification(), "ANPR, kept as the other ANPR records");
+        let json = serde_json::to_string(&history).unwrap();
+        assert!(json.contains(r#""kind":"hit_history_query""#), "{json}");
+        assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), history);
         let ended = AuditEvent::UseEnded {
             authorization_digest: AuthzDigest([0; 32]),
             started_usec: 1,
