@@ -11,16 +11,20 @@
 # so and prints a live summary (vehicle, tracks, alerts) instead.
 # Options: --scenario NAME (urban | anpr | search, default search)
 #          --duration-s N (default: until Ctrl-C)
+#          --onboard-set KEY=VALUE (repeatable): an onboard setting, e.g.
+#            --onboard-set 'detect.runtime="onnxruntime"' (applied after the scenario's own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCENARIO=search
 DURATION_S=""
+EXTRA_ONBOARD_SET=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --scenario) SCENARIO=$2; shift 2 ;;
     --duration-s) DURATION_S=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --onboard-set) EXTRA_ONBOARD_SET+=(--set "$2"); shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "demo: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -86,6 +90,7 @@ fi
 # reader runs ~3-10 frames/s and follows cars across the zoomed view).
 # Plates only: no face detector, so no masked video leaves the drone (LAW.md 8.1): say so up front.
 if [ "$SCENARIO" = anpr ]; then ONBOARD_SET+=(--set detect.faces=false --set detect.plate_every_n_frames=1 --set privacy.restream=false); fi
+ONBOARD_SET+=("${EXTRA_ONBOARD_SET[@]}")
 "$BIN/utkik-onboard" --demo "${ONBOARD_SET[@]}" > "$RUN_DIR/onboard.log" 2>&1 &
 pids+=($!)
 

@@ -21,6 +21,9 @@
 #          --kill-ground: kill -9 the ground station after the first confirmation and start it
 #            again (it must restore the half-confirmed match, the second user confirms);
 #          --kill-onboard: kill -9 the onboard after activation and start it again.
+#   The onboard's configuration (issue 18: the speed settings evaluated on the same mission):
+#          --onboard-set KEY=VALUE (repeatable), e.g. --onboard-set 'detect.runtime="onnxruntime"'
+#            --onboard-set detect.face_full_every_n_frames=3
 #   Urgent use started at the ground station (LAW.md 3.4, issue 16 item 2):
 #          --urgent: the drone flies WITHOUT a permit (gate.enabled, state NONE); cecilia starts an
 #            urgent use at the station from assets/authz/urgent-draft.example.toml (signed with
@@ -40,6 +43,7 @@ STOP_IN_CUT=""
 KILL_GROUND=""
 KILL_ONBOARD=""
 URGENT=""
+EXTRA_ONBOARD_SET=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration-s) DURATION_S=$2; shift 2 ;;
@@ -52,7 +56,8 @@ while [ $# -gt 0 ]; do
     --kill-ground) KILL_GROUND=1; shift ;;
     --kill-onboard) KILL_ONBOARD=1; shift ;;
     --urgent) URGENT=1; shift ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    --onboard-set) EXTRA_ONBOARD_SET+=(--set "$2"); shift 2 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "search-run: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -75,6 +80,7 @@ cleanup() {
   exec 3>&- 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -n "${VOLATILE_DIR:-}" ]; then rm -rf "$VOLATILE_DIR"; fi
 }
 trap cleanup EXIT INT TERM
 
@@ -136,6 +142,13 @@ ONBOARD_SET+=(--set "gate.audit_key=\"$RUN_DIR/DEMO-onboard-audit.key.json\"")
 # The drone's state (boot epoch, alerts not yet acknowledged) belongs to this run: a restarted
 # onboard (--kill-onboard) finds it, the next run starts clean.
 ONBOARD_SET+=(--set "link.boot_epoch_file=\"$RUN_DIR/utkik-state/boot-epoch\"")
+# What must not survive power-off (uploaded documents and enrolment images, issue 17 item 3) goes
+# to a RAM filesystem; the folder is removed at the end of the run, as a power cycle would.
+VOLATILE_DIR="/dev/shm/utkik-search.$$"
+mkdir -p -m 700 "$VOLATILE_DIR"
+ONBOARD_SET+=(--set "gate.volatile_dir=\"$VOLATILE_DIR\"")
+# Last, so that they win: the operator's own settings (--onboard-set).
+ONBOARD_SET+=("${EXTRA_ONBOARD_SET[@]}")
 
 # The field: the drone-ground link through the impairment proxy (seeded loss, timed cuts).
 IMPAIR_T0=""
@@ -195,6 +208,25 @@ if [ -n "$URGENT" ]; then
   done
   since_mark | grep -E '^urgent use|^URGENT_START sent|NOT on vehicle|^refused' || true
   since_mark | grep -q '^URGENT_START sent' || { echo "search-run: the urgent use did not start" >&2; RESULT=1; }
+  # At rest (issue 17 item 3): the uploaded enrolment image is on the RAM filesystem only; the
+  # drone's disk (its audit dir: log, sealed crops, states) holds no JPEG and none of its bytes.
+  python3 - "$VOLATILE_DIR" "$RUN_DIR/onboard-audit" <<'PY' || RESULT=1
+import os, sys
+ram, disk = sys.argv[1], sys.argv[2]
+def files(root, skip=()):
+    for d, dirs, names in os.walk(root):
+        dirs[:] = [x for x in dirs if x not in skip]
+        for n in names:
+            yield os.path.join(d, n)
+images = [open(f, "rb").read() for f in files(ram) if open(f, "rb").read(3) == b"\xff\xd8\xff"]
+# DEMO-keys: the public DEMO keys a --demo run stages (published, not secrets of this run).
+on_disk = [(f, open(f, "rb").read()) for f in files(disk, skip=("DEMO-keys",))]
+bad = [f for f, b in on_disk if b.startswith(b"\xff\xd8\xff") or any(i[:64] in b for i in images)]
+print(f"search-run: at rest: {len(images)} enrolment image(s) on the RAM filesystem only; the drone's disk "
+      f"({len(on_disk)} files under onboard-audit) holds no JPEG and none of their bytes" if images and not bad
+      else f"search-run: at rest: FAILED: {len(images)} images in {ram}, on disk: {bad}")
+sys.exit(0 if images and not bad else 1)
+PY
   say "logout"
 else
   activate
@@ -303,6 +335,9 @@ say quit
 for _ in $(seq 20); do kill -0 "$GROUND_PID" 2>/dev/null || break; sleep 0.5; done
 cleanup
 pids=()
+# Power-off: the RAM filesystem's folder goes; the drone's disk keeps only its audit dir.
+rm -rf "$VOLATILE_DIR"
+echo "search-run: the drone's RAM folder $VOLATILE_DIR is gone (as after a power cycle)"
 if [ -n "$IMPAIR_T0" ]; then
   echo "search-run: impairment proxy:"; tail -5 "$RUN_DIR/impair.log" || true
 fi

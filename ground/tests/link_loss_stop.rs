@@ -70,6 +70,7 @@ fn the_stations_heartbeat_keeps_identification_going_and_its_absence_stops_it() 
     config.gate.trust_store = assets.join("demo-trust-store.json").display().to_string();
     config.gate.link_key = key_path.display().to_string();
     config.gate.audit_dir = dir.path().join("audit").display().to_string();
+    config.gate.volatile_dir = dir.path().join("volatile").display().to_string();
     config.gate.link_loss_stop_s = bound_s;
     let seal_public = dir.path().join("seal.public.json");
     std::fs::write(&seal_public, utkik_shared::demo::SEAL_PUBLIC_JSON).unwrap();

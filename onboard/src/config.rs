@@ -211,6 +211,14 @@ pub struct GateConfig {
     /// runs or a hit list is set (`crate::keys::require_keys`); `--demo` sets the DEMO one.
     #[serde(default)]
     pub ground_seal_public: String,
+    /// Folder on a RAM filesystem (tmpfs/ramfs) for what must not survive power-off: the
+    /// authorization documents and enrolment images uploaded in flight (`uploads/`). Without
+    /// `--demo` it is required with the gate or a hit list, and it, `gate.link_key`,
+    /// `gate.authorization` and `detect.plate_hit_list` must be on a RAM filesystem
+    /// (`crate::keys::require_keys`, `crate::volatile`); `--demo` puts it under
+    /// `audit_dir/DEMO-volatile` if it is not set.
+    #[serde(default)]
+    pub volatile_dir: String,
 }
 
 /// The whole configuration.
@@ -318,6 +326,7 @@ impl Default for Config {
                 match_distance: f64::from(utkik_shared::face::template::MATCH_DISTANCE),
                 link_loss_stop_s: utkik_shared::authz::DEFAULT_LINK_LOSS_STOP_S,
                 ground_seal_public: String::new(),
+                volatile_dir: String::new(),
             },
         }
     }

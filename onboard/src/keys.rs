@@ -22,6 +22,13 @@
 //! neither makes no such image and needs no key. `--demo` sets the DEMO public key (the DEMO
 //! station's secret is published, so a DEMO run's images are sealed but not confidential); a DEMO
 //! key without `--demo` is refused like the other DEMO keys.
+//!
+//! Nothing readable on a powered-off drone (issue 17 item 3, `crate::volatile`): without `--demo`
+//! the link key must be on a RAM filesystem, and with the gate or a hit list so must
+//! `gate.volatile_dir` (where uploads are written), `gate.authorization` and
+//! `detect.plate_hit_list`: the crew fills them in at pre-flight, the power takes them away.
+//! These checks run last, so a missing or DEMO key is named first. `--demo` puts the volatile
+//! folder under `audit_dir/DEMO-volatile` when none is set and says so if it is on disk.
 
 use std::path::Path;
 
@@ -93,6 +100,37 @@ pub fn require_keys(config: &Config) -> Result<(), ConfigError> {
             ));
         }
     }
+    require_volatile(config)
+}
+
+/// The RAM-filesystem checks of [`require_keys`] (see the module doc).
+fn require_volatile(config: &Config) -> Result<(), ConfigError> {
+    let ram =
+        |key: &str, path: &str| crate::volatile::require_ram(Path::new(path)).map_err(|e| invalid(key, e.to_string()));
+    ram("gate.link_key", config.gate.link_key.trim())?;
+    if !makes_images(config) {
+        return Ok(());
+    }
+    let volatile = config.gate.volatile_dir.trim();
+    if volatile.is_empty() {
+        return Err(invalid(
+            "gate.volatile_dir",
+            "is not set: with the gate (gate.authorization or gate.enabled) or a hit list (detect.plate_hit_list) the \
+             drone keeps documents and enrolment images uploaded in flight there, on a RAM filesystem, so that a \
+             powered-off drone holds none of them; e.g. `mount -t tmpfs -o size=64m,mode=0700 tmpfs /run/utkik` and \
+             set gate.volatile_dir=\"/run/utkik/volatile\", or pass --demo"
+                .into(),
+        ));
+    }
+    ram("gate.volatile_dir", volatile)?;
+    for (key, path) in [
+        ("gate.authorization", config.gate.authorization.trim()),
+        ("detect.plate_hit_list", config.detect.plate_hit_list.trim()),
+    ] {
+        if !path.is_empty() {
+            ram(key, path)?;
+        }
+    }
     Ok(())
 }
 
@@ -154,8 +192,22 @@ pub fn apply_demo(config: &mut Config) -> Result<DemoSet, ConfigError> {
     config.gate.link_key = set.link_key.display().to_string();
     config.gate.trust_store = set.trust_store.display().to_string();
     config.gate.ground_seal_public = set.seal_public.display().to_string();
+    if config.gate.volatile_dir.trim().is_empty() {
+        config.gate.volatile_dir = Path::new(&config.gate.audit_dir)
+            .join(DEMO_VOLATILE_DIR_NAME)
+            .display()
+            .to_string();
+    }
+    if makes_images(config)
+        && let Err(e) = crate::volatile::require_ram(Path::new(&config.gate.volatile_dir))
+    {
+        eprintln!("utkik-onboard: DEMO: gate.volatile_dir {e}; uploads there survive power-off");
+    }
     Ok(set)
 }
+
+/// Folder of `--demo`'s volatile folder inside `gate.audit_dir` (when none is set).
+pub const DEMO_VOLATILE_DIR_NAME: &str = "DEMO-volatile";
 
 #[cfg(all(test, unix))]
 mod tests {
@@ -166,6 +218,70 @@ mod tests {
 
     const REAL_KEY: &str = r#"{"format":"utkik-link-key/1","link_id":1,"secret_key_hex":"0101010101010101010101010101010101010101010101010101010101010101"}"#;
 
+    /// A folder on a RAM filesystem, where the secrets of a field run must be.
+    fn ram_tempdir() -> tempfile::TempDir {
+        tempfile::tempdir_in("/dev/shm").expect("/dev/shm (a tmpfs) for the RAM-filesystem checks")
+    }
+
+    /// Issue 17 item 3: without --demo the link key, the volatile folder, the authorization and
+    /// the hit list must be on a RAM filesystem; each refusal names the key and the filesystem.
+    #[test]
+    fn secrets_and_uploads_must_be_on_a_ram_filesystem() {
+        let ram = ram_tempdir();
+        let disk = tempfile::tempdir().unwrap();
+        if crate::volatile::require_ram(disk.path()).is_ok() {
+            eprintln!("/tmp is a RAM filesystem on this machine: the refusals are not checked");
+            return;
+        }
+        let key_in = |d: &Path| {
+            let k = d.join("link.json");
+            utkik_shared::secret_file::write_secret(&k, REAL_KEY.as_bytes()).unwrap();
+            format!("gate.link_key={:?}", k.display().to_string())
+        };
+        let e = require_keys(&load(None, &[key_in(disk.path())]).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("gate.link_key") && e.contains("RAM filesystem") && e.contains("power-off"),
+            "{e}"
+        );
+        require_keys(&load(None, &[key_in(ram.path())]).unwrap()).unwrap();
+        let t = ram.path().join("trust.json");
+        std::fs::write(&t, r#"{"format":"utkik-trust-store/1","keys":[]}"#).unwrap();
+        let station = utkik_shared::seal::SealKeyPair::generate();
+        let (sk, pk) = (disk.path().join("seal.key.json"), disk.path().join("seal.public.json"));
+        station.write_files(&sk, &pk, "test").unwrap();
+        let base = vec![
+            key_in(ram.path()),
+            format!("gate.trust_store={:?}", t.display().to_string()),
+            format!("gate.ground_seal_public={:?}", pk.display().to_string()),
+            "gate.enabled=true".into(),
+        ];
+        let with = |extra: &[String]| {
+            let mut sets = base.clone();
+            sets.extend_from_slice(extra);
+            require_keys(&load(None, &sets).unwrap())
+        };
+        let e = with(&[]).unwrap_err().to_string();
+        assert!(
+            e.contains("gate.volatile_dir") && e.contains("tmpfs") && e.contains("--demo"),
+            "{e}"
+        );
+        let v = |d: &Path| format!("gate.volatile_dir={:?}", d.join("volatile").display().to_string());
+        let e = with(&[v(disk.path())]).unwrap_err().to_string();
+        assert!(e.contains("gate.volatile_dir") && e.contains("RAM filesystem"), "{e}");
+        with(&[v(ram.path())]).unwrap();
+        for (key, file) in [("gate.authorization", "a.json"), ("detect.plate_hit_list", "hits.json")] {
+            let on = |d: &Path| format!("{key}={:?}", d.join(file).display().to_string());
+            let e = with(&[v(ram.path()), on(disk.path())]).unwrap_err().to_string();
+            assert!(
+                e.contains(key) && e.contains(file) && e.contains("RAM filesystem"),
+                "{e}"
+            );
+            with(&[v(ram.path()), on(ram.path())]).unwrap();
+        }
+    }
+
     #[test]
     fn no_link_key_is_refused_naming_the_key_and_demo() {
         let e = require_keys(&load(None, &[]).unwrap()).unwrap_err().to_string();
@@ -174,7 +290,7 @@ mod tests {
 
     #[test]
     fn a_link_key_others_can_read_is_refused_with_its_mode_and_the_fix() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = ram_tempdir();
         let p = dir.path().join("link.json");
         std::fs::write(&p, REAL_KEY).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -217,7 +333,7 @@ mod tests {
     /// clear-text mode); the DEMO key only with --demo; the station's secret file is refused.
     #[test]
     fn images_need_the_ground_seal_key_and_never_the_demo_one_without_demo() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = ram_tempdir();
         let k = dir.path().join("real.json");
         utkik_shared::secret_file::write_secret(&k, REAL_KEY.as_bytes()).unwrap();
         let t = dir.path().join("trust.json");
@@ -225,6 +341,10 @@ mod tests {
         let base = vec![
             format!("gate.link_key={:?}", k.display().to_string()),
             format!("gate.trust_store={:?}", t.display().to_string()),
+            format!(
+                "gate.volatile_dir={:?}",
+                dir.path().join("volatile").display().to_string()
+            ),
         ];
         let with = |extra: &[String]| {
             let mut sets = base.clone();
@@ -283,6 +403,10 @@ mod tests {
         let mut c = load(None, &[format!("gate.audit_dir={audit:?}")]).unwrap();
         let set = apply_demo(&mut c).unwrap();
         assert_eq!(c.gate.link_key, set.link_key.display().to_string());
+        assert_eq!(
+            Path::new(&c.gate.volatile_dir),
+            dir.path().join("audit").join(DEMO_VOLATILE_DIR_NAME)
+        );
         utkik_shared::secret_file::check_secret_file(&set.link_key).unwrap();
         assert!(set.dir.starts_with(dir.path().join("audit")));
         // The staged DEMO key would be refused by a run without --demo.

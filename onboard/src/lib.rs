@@ -12,6 +12,7 @@ pub mod privacy;
 pub mod shutdown;
 pub mod telemetry;
 pub mod track;
+pub mod volatile;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -97,6 +97,14 @@ fn run() -> anyhow::Result<()> {
     if !args.demo {
         utkik_onboard::keys::require_keys(&config).context("configuration")?;
     }
+    let swap = utkik_onboard::volatile::swap_devices();
+    if config.gate_enabled() && !swap.is_empty() {
+        tracing::warn!(
+            ?swap,
+            "swap is on: the kernel may write the RAM filesystem's pages (gate.volatile_dir) to disk; run the \
+             companion computer without swap or with encrypted swap"
+        );
+    }
     let shutdown = Shutdown::new();
     let sd = shutdown.clone();
     ctrlc::set_handler(move || {

@@ -203,6 +203,21 @@ fn binary_without_a_link_key_refuses_to_start_unless_demo() {
             err.contains("link.json") && err.contains("0644") && err.contains("chmod 600"),
             "{err}"
         );
+        // Owner-only but on a disk: a powered-off drone would still hold it (issue 17 item 3).
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        if utkik_onboard::volatile::require_ram(&key).is_err() {
+            let out = Command::new(env!("CARGO_BIN_EXE_utkik-onboard"))
+                .args(["--set", "video.source=test://", "--set"])
+                .arg(format!("gate.link_key={:?}", key.display().to_string()))
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("gate.link_key") && err.contains("link.json") && err.contains("RAM filesystem"),
+                "{err}"
+            );
+        }
     }
 }
 

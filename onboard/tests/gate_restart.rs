@@ -129,13 +129,14 @@ fn write_files(dir: &Path, ground: SocketAddr, port: u16, permit: bool) -> (Path
              [link]\nbind = \"127.0.0.1:{port}\"\nground = \"{ground}\"\nstatus_period_ms = 200\n\
              boot_epoch_file = {:?}\n\
              [privacy]\nrestream = false\n\
-             [gate]\n{gate}\ntrust_store = {:?}\nlink_key = {:?}\naudit_dir = {:?}\nground_seal_public = {:?}\n",
+             [gate]\n{gate}\ntrust_store = {:?}\nlink_key = {:?}\naudit_dir = {:?}\nground_seal_public = {:?}\nvolatile_dir = {:?}\n",
             free_udp_port(),
             dir.join("state/boot-epoch").display().to_string(),
             trust_path.display().to_string(),
             key_path.display().to_string(),
             dir.join("audit").display().to_string(),
             seal_public.display().to_string(),
+            dir.join("volatile").display().to_string(),
         ),
     )
     .unwrap();
@@ -144,7 +145,10 @@ fn write_files(dir: &Path, ground: SocketAddr, port: u16, permit: bool) -> (Path
 
 impl Drone {
     fn new(permit: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        // A RAM filesystem: without --demo the link key, the permit and the volatile folder must
+        // be on one (issue 17 item 3); the restarts below show that uploads there survive a
+        // killed process (not a power cycle).
+        let dir = tempfile::tempdir_in("/dev/shm").expect("/dev/shm (a tmpfs)");
         let ground = UdpSocket::bind("127.0.0.1:0").unwrap();
         ground.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         let port = free_udp_port();

@@ -109,6 +109,9 @@ pub struct GateSetup {
     pub link_key: PathBuf,
     /// Onboard audit log and payload store directory.
     pub audit_dir: PathBuf,
+    /// Folder on a RAM filesystem for uploads (documents and enrolment images received in
+    /// flight), gone with the power (`gate.volatile_dir`, `crate::volatile`).
+    pub volatile_dir: PathBuf,
     /// Template distance (dlib Euclidean) below which a face is a possible match.
     pub match_distance: f32,
     /// Model and imagery cache.
@@ -337,7 +340,7 @@ impl Gate {
         apply_retention(
             &mut audit,
             &payloads,
-            &setup.audit_dir.join(super::upload::UPLOADS_DIR),
+            &setup.volatile_dir.join(super::upload::UPLOADS_DIR),
             now_usec,
         )?;
         if let Some((verified, _)) = &configured {
@@ -358,7 +361,7 @@ impl Gate {
             authorization_dir: PathBuf::new(),
             configured: configured.as_ref().map(|(v, p)| (v.digest(), p.clone())),
             trust: trust.clone(),
-            uploads: UploadIntake::new(&setup.audit_dir),
+            uploads: UploadIntake::new(&setup.volatile_dir),
             next_retention_usec: now_usec.saturating_add(RETENTION_EVERY_USEC),
             cache: setup.cache.clone(),
             link_key: key,

@@ -57,6 +57,7 @@ fn setup_in(dir: &Path, authorization: PathBuf, trust_store: PathBuf) -> GateSet
         trust_store,
         link_key: demo_link_key_file(dir),
         audit_dir: dir.join("audit"),
+        volatile_dir: dir.join("volatile"),
         // The shipped threshold (what the drone runs with), not dlib's looser 0.6.
         match_distance: utkik_shared::face::template::MATCH_DISTANCE,
         cache: utkik_models::ModelCache::locate().expect("model cache"),

@@ -12,7 +12,8 @@
 //!   drone's clock (signature, issuer kind, content; an urgent use signed with the senior
 //!   officer's own crew key, `user:<id>`), and every enrolment image the document names is in
 //!   the bundle with the SHA-256 the issuer signed; nothing else is in it. Only then are the
-//!   files written under `gate.audit_dir/uploads/<digest>/` (atomic, 0600), where
+//!   files written under `gate.volatile_dir/uploads/<digest>/` (atomic, 0600; a RAM filesystem,
+//!   so a powered-off drone holds none of them: `crate::volatile`), where
 //!   `enrol.rs` finds the images beside the document as for a file loaded at start-up;
 //! - a document refused or revoked on this drone is not stored again: its enrolment images were
 //!   deleted as data of the use, and neither a re-upload nor chunks recorded off the air and
@@ -35,7 +36,7 @@ use utkik_shared::mavframe::RawFrame;
 
 use super::enrol::CACHE_PREFIX;
 
-/// Folder of the stored uploads inside `gate.audit_dir`, one sub-folder per document digest.
+/// Folder of the stored uploads inside `gate.volatile_dir`, one sub-folder per document digest.
 pub const UPLOADS_DIR: &str = "uploads";
 
 /// Counters of the intake (the out link's dropped acks have their own).
@@ -116,10 +117,10 @@ pub struct UploadIntake {
 }
 
 impl UploadIntake {
-    /// Intake storing under `audit_dir/uploads/`.
-    pub fn new(audit_dir: &Path) -> Self {
+    /// Intake storing under `volatile_dir/uploads/`.
+    pub fn new(volatile_dir: &Path) -> Self {
         Self {
-            dir: audit_dir.join(UPLOADS_DIR),
+            dir: volatile_dir.join(UPLOADS_DIR),
             receiver: UploadReceiver::new(MAX_BUNDLE_BYTES),
             replay: ReplayWindow::new(),
             stats: UploadStats::default(),
@@ -132,7 +133,7 @@ impl UploadIntake {
         self.stats
     }
 
-    /// The folder of all stored uploads (`gate.audit_dir/uploads`).
+    /// The folder of all stored uploads (`gate.volatile_dir/uploads`).
     pub fn dir(&self) -> &Path {
         &self.dir
     }

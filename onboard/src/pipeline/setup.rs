@@ -10,6 +10,20 @@ use crate::config::Config;
 use crate::out::{Clock, OutTransport, SystemClock};
 use crate::telemetry::{TelemetryEndpoint, bind_udp};
 
+/// `gate.volatile_dir`, required with the gate (`crate::keys::require_keys` also checks that it
+/// is on a RAM filesystem; `--demo` sets one).
+fn volatile_dir(config: &Config) -> Result<std::path::PathBuf, crate::config::ConfigError> {
+    let dir = config.gate.volatile_dir.trim();
+    if dir.is_empty() {
+        return Err(crate::config::ConfigError::Invalid {
+            key: "gate.volatile_dir".into(),
+            message: "is not set: the gate keeps uploaded documents and enrolment images there, on a RAM filesystem"
+                .into(),
+        });
+    }
+    Ok(dir.into())
+}
+
 /// The gate of `config`, or `None` when biometric identification is not configured.
 pub fn gate_from_config(config: &Config) -> Result<Option<crate::gate::Gate>, PipelineError> {
     if !config.gate_enabled() {
@@ -27,6 +41,7 @@ pub fn gate_from_config(config: &Config) -> Result<Option<crate::gate::Gate>, Pi
         trust_store: g.trust_store.clone().into(),
         link_key: g.link_key.clone().into(),
         audit_dir: g.audit_dir.clone().into(),
+        volatile_dir: volatile_dir(config)?,
         match_distance: g.match_distance as f32,
         cache,
         system_id: config.link.system_id,

@@ -124,7 +124,7 @@ fn uploaded_enrolment_images_age_out_with_an_erasure_record() {
     let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
     let dir = fx
         .setup
-        .audit_dir
+        .volatile_dir
         .join(crate::gate::upload::UPLOADS_DIR)
         .join("ab".repeat(32));
     std::fs::create_dir_all(&dir).unwrap();

@@ -255,7 +255,7 @@ fn an_uploaded_urgent_use_started_by_the_senior_officer_identifies_with_the_uplo
             .all(|a| a.status == UtkikUploadStatus::UTKIK_UPLOAD_STATUS_RECEIVING),
         "progress until the final answer"
     );
-    let dir = fx.setup.audit_dir.join(UPLOADS_DIR).join(digest.to_hex());
+    let dir = fx.setup.volatile_dir.join(UPLOADS_DIR).join(digest.to_hex());
     assert_eq!(std::fs::read(dir.join(AUTHORIZATION_FILE)).unwrap(), doc);
     assert_eq!(std::fs::read(dir.join(IMAGE)).unwrap(), image_bytes());
     use std::os::unix::fs::PermissionsExt;
@@ -407,7 +407,7 @@ fn chunks_without_the_link_signature_are_not_taken_and_not_acked() {
     // A whole upload by the forger: nothing acknowledged, nothing stored.
     let sent = upload_with(&mut gate, &forger, 6, bytes.clone(), NOW_USEC + S);
     assert!(sent.acks.is_empty() && sent.outcome.is_none());
-    assert!(files_under(&fx.setup.audit_dir.join(UPLOADS_DIR)).is_empty());
+    assert!(files_under(&fx.setup.volatile_dir.join(UPLOADS_DIR)).is_empty());
     let stats = gate.upload_stats();
     assert_eq!((stats.chunks_taken, stats.stored), (0, 0));
     assert!(stats.chunks_dropped > 2);
@@ -455,7 +455,7 @@ fn a_bundle_signed_by_an_operator_is_refused_and_the_running_use_keeps_working()
         "{logged:?}"
     );
     assert!(
-        files_under(&fx.setup.audit_dir.join(UPLOADS_DIR)).is_empty(),
+        files_under(&fx.setup.volatile_dir.join(UPLOADS_DIR)).is_empty(),
         "nothing written"
     );
     assert_eq!(gate.upload_stats().refused, 1);
@@ -467,7 +467,7 @@ fn a_bundle_signed_by_an_operator_is_refused_and_the_running_use_keeps_working()
     let digest = stored(&upload(&mut gate, 12, bundle(by_cecilia), NOW_USEC + 4 * S));
     assert!(
         fx.setup
-            .audit_dir
+            .volatile_dir
             .join(UPLOADS_DIR)
             .join(digest.to_hex())
             .join(IMAGE)
@@ -550,7 +550,7 @@ fn a_truncated_or_garbled_bundle_is_refused_naming_why() {
     );
     assert!(logged[3].1.contains("is not the signed"), "{logged:?}");
     assert!(
-        files_under(&fx.setup.audit_dir.join(UPLOADS_DIR)).is_empty(),
+        files_under(&fx.setup.volatile_dir.join(UPLOADS_DIR)).is_empty(),
         "nothing written"
     );
     assert_eq!(gate.upload_stats().refused, 5);
@@ -596,7 +596,7 @@ fn a_truncated_or_garbled_bundle_is_refused_naming_why() {
     assert_eq!(logged.len(), 6);
     assert_eq!(logged[5].0, "upload");
     assert!(logged[5].1.contains("upload 26"), "{logged:?}");
-    assert!(files_under(&fx.setup.audit_dir.join(UPLOADS_DIR)).is_empty());
+    assert!(files_under(&fx.setup.volatile_dir.join(UPLOADS_DIR)).is_empty());
     // Control: the good bundle is stored.
     assert!(matches!(
         upload(&mut gate, 27, good, NOW_USEC + 6 * S).outcome,
@@ -680,7 +680,7 @@ fn a_refused_uploaded_use_deletes_its_enrolment_images() {
     let mut gate = Gate::open(&fx.setup, NOW_USEC).unwrap();
     let doc = urgent_document("cecilia", "URGENT-UPLOAD-7");
     let digest = stored(&upload(&mut gate, 41, bundle(doc.clone()), NOW_USEC));
-    let dir = fx.setup.audit_dir.join(UPLOADS_DIR).join(digest.to_hex());
+    let dir = fx.setup.volatile_dir.join(UPLOADS_DIR).join(digest.to_hex());
     command_about(
         &mut gate,
         UtkikAuthzCommand::UTKIK_AUTHZ_COMMAND_URGENT_START,
@@ -917,7 +917,7 @@ fn an_uploaded_document_altered_on_disk_is_not_loaded_again() {
     drop(gate); // kill -9
     let file = fx
         .setup
-        .audit_dir
+        .volatile_dir
         .join(UPLOADS_DIR)
         .join(digest.to_hex())
         .join(AUTHORIZATION_FILE);

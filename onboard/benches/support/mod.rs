@@ -1,0 +1,3 @@
+//! Code the benchmark shares with tests.
+
+pub mod sim_frames;
