@@ -82,6 +82,8 @@ commands:
   export|mark|dispatch SYS ALERT  act on a confirmed alert
   search PLATE REASON...        search plate reads for part of a plate, stating why (e.g. the case
                                 number); signed in; every search is logged with its reason
+  history PLATE REASON...       a hit plate's movement history: its sightings from every source in
+                                time order (operator or senior officer; logged with its reason)
   screenshot FILE.png           save the window (with a window only)
   map M_PER_PX                  map scale, metres per screen pixel (0.02-50; the wheel and +/- zoom too)
   quit                          sign out and end the ground station (the recording is closed cleanly)";
@@ -115,6 +117,8 @@ pub enum Command {
     Act(AlertAction, u8, u32),
     /// Plate-read search: (part of a plate, the reason).
     Search(String, String),
+    /// A hit plate's movement history: (the plate, the reason).
+    History(String, String),
     /// Save a PNG of the window.
     Screenshot(PathBuf),
     /// Set the map scale, millimetres per screen pixel (an integer so commands compare exactly).
@@ -236,6 +240,10 @@ impl Command {
                 [plate, reason @ ..] if !reason.is_empty() => Command::Search(plate.to_string(), reason.join(" ")),
                 _ => return Err(ConsoleError::Usage("search PLATE REASON...")),
             },
+            "history" => match args {
+                [plate, reason @ ..] if !reason.is_empty() => Command::History(plate.to_string(), reason.join(" ")),
+                _ => return Err(ConsoleError::Usage("history PLATE REASON...")),
+            },
             "urgent" => match args {
                 [path] => Command::Urgent(PathBuf::from(path)),
                 _ => return Err(ConsoleError::Usage("urgent DRAFT.toml")),
@@ -272,6 +280,8 @@ pub struct Reply {
     pub map_m_per_px: Option<f32>,
     /// End the program (after this reply).
     pub quit: bool,
+    /// A hit plate's movement history just queried (the map draws it as a path).
+    pub hit_path: Option<crate::hit_history::HitPath>,
 }
 
 impl Reply {
@@ -540,6 +550,14 @@ impl Console {
             Command::Search(q, reason) => {
                 let found = ops.search_reads(world, &q, &reason, now_usec)?;
                 Reply::text(search_text(&q, &found))
+            }
+            Command::History(plate, reason) => {
+                let path = ops.hit_history(&plate, &reason, now_usec)?;
+                Reply {
+                    text: path.text(),
+                    hit_path: Some(path),
+                    ..Reply::default()
+                }
             }
         })
     }

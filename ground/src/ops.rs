@@ -9,7 +9,8 @@
 //! marking (`Consultation`), authorization load and refusal (`AuthorizationLoaded`,
 //! `AuthorizationRefused`), every command (`AuthzCommand`, also refused ones), use start and end
 //! (`UseStarted`, `UrgentStarted`, `UseEnded`), urgent decisions (`UrgentApplicationRecorded`,
-//! `UrgentRefused`, `DeletionReceipt`), stored-read searches (`StoredReadSearch`).
+//! `UrgentRefused`, `DeletionReceipt`), stored-read searches (`StoredReadSearch`), hit-history
+//! queries (`HitHistoryQuery`).
 //!
 //! A refused urgent use is also cut out of the link's tlog recordings through the
 //! [`RecordingRedactor`] set at start-up; without one (headless tests, replay) the deletion
@@ -79,6 +80,22 @@ pub enum OpsError {
     /// The non-hit read store failed.
     #[error("stored plate reads: {0}")]
     StoredReads(#[from] crate::stored_reads::StoredReadsError),
+    /// The hit history failed.
+    #[error(transparent)]
+    HitHistory(#[from] crate::hit_history::HitHistoryError),
+    /// The station's hit list is refused (names the file and field).
+    #[error("hit list: {0}")]
+    HitList(#[from] utkik_shared::hitlist::HitListError),
+    /// This station keeps no movement history of hit plates.
+    #[error(
+        "this station keeps no hit history: it is kept only when the station loads the signed hit list the drones fly with"
+    )]
+    NoHitHistory,
+    /// A hit-history query states why (LAW.md section 7, as a stored-read search).
+    #[error(
+        "a hit-history query needs a reason (at least {MIN_SEARCH_REASON_CHARS} characters): `history PLATE REASON...`"
+    )]
+    HistoryReason,
     /// A search in stored reads states why (LAW.md section 7: every search is logged, and a
     /// search without a purpose is not allowed).
     #[error(
@@ -275,6 +292,11 @@ pub struct GroundOps {
     restored_match_ids: BTreeMap<u32, Option<PayloadRef>>,
     /// Non-hit plate reads kept for a limited time (`--keep-non-hits-days`; None: none kept).
     stored_reads: Option<crate::stored_reads::StoredReads>,
+    /// Sightings of hit-list plates, kept until their entry expires (None: not kept).
+    hit_history: Option<crate::hit_history::HitHistory>,
+    /// The signed hit list the drones fly with, verified at the station: names each hit's
+    /// entry and its expiry (a UTKIK_PLATE_READ carries only the entry id).
+    station_hit_list: Option<utkik_shared::hitlist::HitList>,
 }
 
 /// The shortest reason a stored-read search accepts (a case number is about this long).
@@ -318,7 +340,137 @@ impl GroundOps {
             last_deletion: None,
             restored_match_ids: BTreeMap::new(),
             stored_reads: None,
+            hit_history: None,
+            station_hit_list: None,
         }
+    }
+
+    /// Keeps the sightings of hit-list plates in `store` (issue 19 item 4). A sighting is kept
+    /// only when the station's hit list ([`Self::set_station_hit_list`]) names its entry.
+    pub fn set_hit_history(&mut self, store: crate::hit_history::HitHistory) {
+        self.hit_history = Some(store);
+    }
+
+    /// The hit-history store, if the station keeps one.
+    pub fn hit_history_store(&self) -> Option<&crate::hit_history::HitHistory> {
+        self.hit_history.as_ref()
+    }
+
+    /// The signed hit list the drones fly with, verified (by the caller or
+    /// [`Self::load_station_hit_list`]): each stored hit's entry and expiry are looked up in it.
+    pub fn set_station_hit_list(&mut self, list: utkik_shared::hitlist::HitList) {
+        self.station_hit_list = Some(list);
+    }
+
+    /// The station's verified hit list, if loaded.
+    pub fn station_hit_list(&self) -> Option<&utkik_shared::hitlist::HitList> {
+        self.station_hit_list.as_ref()
+    }
+
+    /// Loads and verifies the signed hit list at `path` as the drone does (against this
+    /// station's trust store, plates read by `grammar`, at `now_usec`) and keeps it for
+    /// [`Self::set_station_hit_list`].
+    ///
+    /// # Errors
+    /// The file, its signature or content (the error names the file and the field).
+    pub fn load_station_hit_list(
+        &mut self,
+        path: &Path,
+        grammar: &utkik_shared::plate::PlateGrammar,
+        now_usec: u64,
+    ) -> Result<&utkik_shared::hitlist::HitList, OpsError> {
+        let list = utkik_shared::hitlist::load_hit_list(path, &self.trust, grammar, now_usec)?;
+        tracing::info!(
+            list = list.list_id(),
+            signer = list.signer(),
+            entries = list.len(),
+            "hit list {} verified at the station (hit history)",
+            path.display()
+        );
+        Ok(self.station_hit_list.insert(list))
+    }
+
+    /// Deletes sightings whose hit-list entry expired, if a minute has passed since the last
+    /// purge (the station calls it on a timer, so sightings go even when no hit arrives).
+    ///
+    /// # Errors
+    /// The store.
+    pub fn purge_hit_history(&mut self, now_usec: u64) -> Result<usize, OpsError> {
+        match self.hit_history.as_mut() {
+            Some(h) => Ok(h.purge_if_due(now_usec)?),
+            None => Ok(0),
+        }
+    }
+
+    /// Records the sighting of a plate hit being stored (from [`Self::store_new_alerts`], before
+    /// its `AlertStored` record, so a crash between the two is healed by the drone's resend and
+    /// the store's idempotence). Returns whether a row was added. Nothing is kept without a
+    /// store, without the station's hit list, for an entry the list does not name for this
+    /// plate or an entry already expired (each logged as a warning: the station cannot tell how
+    /// long it may keep it).
+    #[allow(clippy::too_many_arguments)] // one hit's fields, as the alert carries them
+    fn record_sighting(
+        &mut self,
+        world: &World,
+        system_id: u8,
+        alert_id: u32,
+        time_usec: u64,
+        plate: &str,
+        track_id: u32,
+        hit_entry_id: u32,
+        image: Option<&PayloadRef>,
+        now_usec: u64,
+    ) -> Result<bool, OpsError> {
+        let Some(store) = self.hit_history.as_mut() else {
+            return Ok(false);
+        };
+        let Some(list) = self.station_hit_list.as_ref() else {
+            tracing::warn!(
+                system_id,
+                alert_id,
+                "plate hit not kept in the hit history: the station has no hit list loaded, so it cannot tell when the entry expires"
+            );
+            return Ok(false);
+        };
+        let Some(entry) = crate::hit_history::entry_for_hit(list, hit_entry_id, plate) else {
+            tracing::warn!(
+                system_id,
+                alert_id,
+                hit_entry_id,
+                list = list.list_id(),
+                "plate hit not kept in the hit history: the station's hit list has no entry {hit_entry_id} for this plate (the drone flies with another list)"
+            );
+            return Ok(false);
+        };
+        if entry.expires_usec <= now_usec {
+            tracing::warn!(
+                system_id,
+                alert_id,
+                hit_entry_id,
+                "plate hit not kept in the hit history: its entry has expired"
+            );
+            return Ok(false);
+        }
+        let key = TrackKey {
+            system_id,
+            class: crate::state::TrackClass::Plate,
+            track_id,
+        };
+        let lat_lon_deg = world
+            .tracks
+            .get(&key)
+            .and_then(|t| t.position)
+            .map(|g| (g.lat_deg, g.lon_deg));
+        let sighting = crate::hit_history::Sighting {
+            plate: utkik_shared::plate::normalize(plate),
+            entry,
+            time_usec,
+            lat_lon_deg,
+            source: crate::hit_history::Source::drone(system_id),
+            alert_id,
+            image_sha256_hex: image.map(|p| p.sha256_hex.clone()),
+        };
+        Ok(store.record(&sighting, now_usec)?)
     }
 
     /// Keeps non-hit plate reads in `store` (the station runs with `--keep-non-hits-days`).
@@ -672,6 +824,27 @@ impl GroundOps {
                     None => None,
                 },
             };
+            // A plate hit's sighting goes into the hit history first: if the station dies before
+            // the `AlertStored` record, the drone resends and the store ignores the repeat.
+            if let AlertKind::PlateHit {
+                plate,
+                track_id,
+                hit_entry_id,
+                ..
+            } = &a.kind
+            {
+                self.record_sighting(
+                    world,
+                    system_id,
+                    alert_id,
+                    a.time_usec,
+                    plate,
+                    *track_id,
+                    *hit_entry_id,
+                    image.as_ref(),
+                    now_usec,
+                )?;
+            }
             // The alert itself, as the drone sent it, so a restarted station still has it after
             // the drone stopped resending (issue 14 item 4; `crate::restore`).
             self.audit.record(
@@ -1380,5 +1553,39 @@ impl GroundOps {
             stored,
             store_open,
         })
+    }
+
+    /// The movement history of a hit plate (`plate`, any spelling): its sightings from every
+    /// source in time order. LAW.md section 7 as for stored reads: only a signed-in user whose
+    /// role allows it (operator, senior officer), only with a stated `reason`, and every query is
+    /// an audit record (`HitHistoryQuery`: who, the plate, the reason, how many sightings)
+    /// written *before* the path is returned: if the record cannot be written, nothing is.
+    ///
+    /// # Errors
+    /// Not signed in, role, no reason, no hit history at this station, the store, the audit log.
+    pub fn hit_history(
+        &mut self,
+        plate: &str,
+        reason: &str,
+        now_usec: u64,
+    ) -> Result<crate::hit_history::HitPath, OpsError> {
+        let actor = self.session.require(Permission::QueryHitHistory)?.clone();
+        let reason = reason.trim();
+        if reason.chars().count() < MIN_SEARCH_REASON_CHARS {
+            return Err(OpsError::HistoryReason);
+        }
+        let store = self.hit_history.as_mut().ok_or(OpsError::NoHitHistory)?;
+        let plate = utkik_shared::plate::normalize(plate);
+        let sightings = store.sightings_of(&plate, now_usec)?;
+        self.audit.record(
+            now_usec,
+            AuditEvent::HitHistoryQuery {
+                user_id: actor.user_id,
+                plate: plate.clone(),
+                reason: reason.to_string(),
+                results: sightings.len() as u64,
+            },
+        )?;
+        Ok(crate::hit_history::HitPath { plate, sightings })
     }
 }

@@ -96,6 +96,10 @@ fn run_lines(
                         commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path));
                     }
                 }
+                // A hit plate's path just queried (and logged): the map draws it (`hit_path`).
+                if let Some(path) = reply.hit_path {
+                    commands.insert_resource(super::hit_path::HitPathView(Some(path)));
+                }
                 if let Some((target, msg)) = reply.send {
                     match &*source {
                         MessageSource::Live(link) => link.send(target, msg),

@@ -108,6 +108,12 @@ fn ingest(
     {
         error!("{e}");
     }
+    // Sightings of expired hit-list entries go too, at most once a minute (`crate::hit_history`).
+    if let (Some(ops), Some(_)) = (ops.as_mut(), handle)
+        && let Err(e) = ops.ops.purge_hit_history(crate::audit_log::wall_clock_usec())
+    {
+        error!("{e}");
+    }
     if let Some(h) = handle {
         // Alerts that became complete and stored since their last resend are acknowledged now.
         for (system_id, ack) in world.0.alerts.take_acks() {

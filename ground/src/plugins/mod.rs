@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod authz;
 pub mod console;
 pub mod health;
+pub mod hit_path;
 pub mod link;
 pub mod link_loss;
 pub mod map;
@@ -84,6 +85,7 @@ impl Plugin for GroundViewPlugins {
             health::HealthPlugin,
             authz::AuthzPlugin,
             video::VideoWindowPlugin,
+            hit_path::HitPathPlugin,
         ));
     }
 }
