@@ -91,6 +91,9 @@ pub enum OpsError {
         "this station keeps no hit history: it is kept only when the station loads the signed hit list the drones fly with"
     )]
     NoHitHistory,
+    /// A hit-history query names a plate (letters and digits; spaces and dashes are ignored).
+    #[error("`{0}` names no plate: `history PLATE REASON...` with the plate's letters and digits")]
+    HistoryPlate(String),
     /// A hit-history query states why (LAW.md section 7, as a stored-read search).
     #[error(
         "a hit-history query needs a reason (at least {MIN_SEARCH_REASON_CHARS} characters): `history PLATE REASON...`"
@@ -1562,7 +1565,8 @@ impl GroundOps {
     /// written *before* the path is returned: if the record cannot be written, nothing is.
     ///
     /// # Errors
-    /// Not signed in, role, no reason, no hit history at this station, the store, the audit log.
+    /// Not signed in, role, no reason, no plate, no hit history at this station, the store, the
+    /// audit log.
     pub fn hit_history(
         &mut self,
         plate: &str,
@@ -1575,7 +1579,11 @@ impl GroundOps {
             return Err(OpsError::HistoryReason);
         }
         let store = self.hit_history.as_mut().ok_or(OpsError::NoHitHistory)?;
-        let plate = utkik_shared::plate::normalize(plate);
+        let typed = plate;
+        let plate = utkik_shared::plate::normalize(typed);
+        if plate.is_empty() {
+            return Err(OpsError::HistoryPlate(typed.to_string()));
+        }
         let sightings = store.sightings_of(&plate, now_usec)?;
         self.audit.record(
             now_usec,

@@ -258,6 +258,9 @@ fn a_query_needs_sign_in_a_role_and_a_reason_and_is_logged_before_the_path() {
         let e = ops.hit_history("ABC123", reason, NOW_USEC).unwrap_err();
         assert!(matches!(e, OpsError::HistoryReason), "{reason:?}: {e}");
     }
+    // A query naming no plate.
+    let e = ops.hit_history(" - ", "case K-1234-26", NOW_USEC).unwrap_err();
+    assert!(matches!(e, OpsError::HistoryPlate(_)), "{e}");
     assert!(queries(dir.path()).is_empty(), "refused queries are no consultation");
 
     let path = ops

@@ -82,10 +82,8 @@ const PATH_COLOR: Color = Color::srgb(0.85, 0.1, 0.1);
 
 fn draw(mut gizmos: Gizmos, view: Res<MapView>, l: Res<HitPathLayout>) {
     let px = view.m_per_px.max(0.01);
-    if l.points.len() > 1 {
-        for w in l.points.windows(2) {
-            gizmos.arrow_2d(w[0].xy, w[1].xy, PATH_COLOR).with_tip_length(10.0 * px);
-        }
+    for w in l.points.windows(2) {
+        gizmos.arrow_2d(w[0].xy, w[1].xy, PATH_COLOR).with_tip_length(10.0 * px);
     }
     for p in &l.points {
         gizmos.circle_2d(p.xy, 7.0 * px, PATH_COLOR);
