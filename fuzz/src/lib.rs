@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod authz;
 pub mod dialect;
+pub mod events;
 pub mod files;
 pub mod hitlist;
 pub mod mavframe;
@@ -41,6 +42,7 @@ pub const SHARED_TARGETS: &[Target] = &[
     ("audit_verify", audit::verify),
     ("plate_grammar", plate::grammar),
     ("upload_bundle", upload::bundle),
+    ("station_event", events::station_event),
 ];
 
 /// Every target whose code lives in the ground, onboard or simulator crate.

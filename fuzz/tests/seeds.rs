@@ -111,6 +111,7 @@ fn write_seed_corpora() {
         b"# plate\texpires (UTC)\treason[\tadded_by]\nABC 123\t2026-12-31T23:59:59Z\tStolen vehicle, report K-1234-26\nXYZ 12A\t2027-01-15\tWanted in connection with K-99-26\tanna\n",
     );
     hit_list_seeds();
+    station_event_seeds();
     // Audit: a real log from the writer (mode 1), and a build-and-edit input (mode 0).
     let dir = tempfile::tempdir().expect("temp");
     let path = dir.path().join("audit.jsonl");
@@ -181,6 +182,26 @@ fn hit_list_seeds() {
     write("hit_list", "demo-raw", &d);
     write("hit_list", "demo-edited", &[1, 0x80, 0x51, 0x01, 0x00, 0, 7, 0, 32]);
     write("hit_list", "demo-resigned", &[2, 0x80, 0x51, 0x01, 0x00, 0, 7, 0, 32]);
+}
+
+/// The station-event seeds: a genuine signed event raw (mode 0), followed by a replay of itself
+/// after a NUL, edited (mode 1) and edited then re-signed (mode 2).
+fn station_event_seeds() {
+    let mut d = vec![0];
+    d.extend(utkik_fuzz::events::seed_event());
+    write("station_event", "genuine", &d);
+    d.push(0);
+    d.extend(utkik_fuzz::events::seed_event());
+    write("station_event", "replayed", &d);
+    write("station_event", "edited", &[1, 0, 7, 0, 32]);
+    write("station_event", "resigned", &[2, 0, 7, 0, 32]);
+}
+
+/// Only the station-event seeds (`cargo test -p utkik-fuzz --test seeds -- --ignored station_event`).
+#[test]
+#[ignore = "writes the seed corpora into the source tree; run by hand"]
+fn write_station_event_seed_corpora() {
+    station_event_seeds();
 }
 
 /// Only the hit-list seeds (`cargo test -p utkik-fuzz --test seeds -- --ignored hit_list`).

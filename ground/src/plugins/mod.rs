@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod authz;
 pub mod console;
+pub mod event_bus;
 pub mod health;
 pub mod hit_path;
 pub mod link;
@@ -64,6 +65,7 @@ impl Plugin for GroundCorePlugins {
                 retention::RetentionPlugin,
                 link_loss::LinkLossPlugin,
                 video::VideoPlugin,
+                event_bus::EventBusPlugin,
             ));
         if !app.world().contains_resource::<State<AppState>>() {
             app.insert_resource(State::new(AppState::Live));

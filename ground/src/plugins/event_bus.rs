@@ -1,0 +1,378 @@
+//! Publishes the station's plate hits, alerts, verdicts and authorization states as signed
+//! station events on the Zenoh bus (issue 19, `utkik-ground --publish-events zenoh`), windowed
+//! and headless alike.
+//!
+//! [`EventTracker`] compares the world with what was already published, each frame after the
+//! world is updated, and yields what is new:
+//! - an **alert** event when an alert first appears and on every change of its review state;
+//! - a **verdict** event for each user who checked, confirmed or dismissed an alert, once;
+//! - a **plate hit** event once the hit is complete (its plate image arrived, was refused, or
+//!   none was announced), with the SHA-256 of the opened image as its reference and the plate
+//!   track's ground point when known. Only alerts of kind plate hit, which exist only for
+//!   `UTKIK_PLATE_STATUS_HIT` reads, become one; [`PlateHitEvent::from_plate_read`] refuses
+//!   anything else, so a non-hit read's text is never published (LAW.md section 7);
+//! - an **authorization** event when a drone's reported lifecycle state changes.
+//!
+//! Signing and publishing run on their own thread ([`StationBus::start`]), fed by a channel,
+//! so a slow network never stalls the frame. The source of every event is the drone's system
+//! id, kind `drone`, legal basis `own`: the station receives only its own drones today; the
+//! source kind and legal basis of fixed and vehicle cameras will come with their status
+//! (issue 19 item 1). A restarted station publishes its restored alerts again (new `seq`).
+
+use std::collections::{BTreeSet, HashMap};
+use std::thread::JoinHandle;
+
+use bevy::prelude::*;
+use crossbeam_channel::{Receiver, Sender};
+use sha2::{Digest, Sha256};
+use utkik_shared::authz::AuthzState;
+use utkik_shared::dialect::{MavMessage, UtkikAuthzState};
+use utkik_shared::events::{
+    self, AlertEvent, AuthorizationEvent, EventBody, EventPosition, EventSource, LegalBasis, PlateHitEvent, SourceKind,
+    Verdict, VerdictEvent,
+};
+
+use super::{GroundSet, WorldRes};
+use crate::audit_log::wall_clock_usec;
+use crate::centre::{CentreError, EventPublisher};
+use crate::state::alerts::{Alert, AlertKind, AlertState};
+use crate::state::{TrackClass, TrackKey, World};
+
+/// The lifecycle state a drone reports, `None` for no authorization.
+fn authz_state(s: UtkikAuthzState) -> Option<AuthzState> {
+    Some(match s {
+        UtkikAuthzState::UTKIK_AUTHZ_STATE_NONE => return None,
+        UtkikAuthzState::UTKIK_AUTHZ_STATE_PENDING => AuthzState::Pending,
+        UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE => AuthzState::Active,
+        UtkikAuthzState::UTKIK_AUTHZ_STATE_EXPIRED => AuthzState::Expired,
+        UtkikAuthzState::UTKIK_AUTHZ_STATE_REVOKED => AuthzState::Revoked,
+        UtkikAuthzState::UTKIK_AUTHZ_STATE_URGENT => AuthzState::Urgent,
+        UtkikAuthzState::UTKIK_AUTHZ_STATE_URGENT_EXPIRED => AuthzState::UrgentExpired,
+        UtkikAuthzState::UTKIK_AUTHZ_STATE_REFUSED => AuthzState::Refused,
+        UtkikAuthzState::UTKIK_AUTHZ_STATE_STOPPED => AuthzState::Stopped,
+    })
+}
+
+fn drone(system_id: u8) -> EventSource {
+    EventSource {
+        system_id,
+        kind: SourceKind::Drone,
+        legal_basis: LegalBasis::Own,
+    }
+}
+
+/// An alert's kind and review state as events carry them, and the verdicts given so far.
+fn alert_view(a: &Alert) -> (events::AlertKind, events::AlertState, Vec<(String, Verdict)>) {
+    let kind = match a.kind {
+        AlertKind::PlateHit { .. } => events::AlertKind::PlateHit,
+        AlertKind::PossibleMatch { .. } => events::AlertKind::PossibleMatch,
+    };
+    let (state, verdicts) = match &a.state {
+        AlertState::NeedsCheck => (events::AlertState::NeedsCheck, vec![]),
+        AlertState::Checked { by } => (events::AlertState::Checked, vec![(by.clone(), Verdict::Confirm)]),
+        AlertState::PossibleMatch { confirmed_by } => (
+            events::AlertState::PossibleMatch,
+            confirmed_by.iter().map(|u| (u.clone(), Verdict::Confirm)).collect(),
+        ),
+        AlertState::Confirmed { by } => (
+            events::AlertState::Confirmed,
+            by.iter().map(|u| (u.clone(), Verdict::Confirm)).collect(),
+        ),
+        AlertState::Dismissed { by } => (events::AlertState::Dismissed, vec![(by.clone(), Verdict::Reject)]),
+    };
+    (kind, state, verdicts)
+}
+
+#[derive(Debug, Default)]
+struct AlertSeen {
+    state: Option<events::AlertState>,
+    verdicts: BTreeSet<(String, bool)>,
+    hit_published: bool,
+}
+
+/// What of the world has been published (see the module doc).
+#[derive(Debug, Default)]
+pub struct EventTracker {
+    alerts: HashMap<(u8, u32), AlertSeen>,
+    authz: HashMap<u8, Option<AuthzState>>,
+}
+
+impl EventTracker {
+    /// The events the world has that were not yet published, in the order to publish them.
+    pub fn changes(&mut self, world: &World) -> Vec<(EventSource, EventBody)> {
+        let mut out = Vec::new();
+        for a in world.alerts.iter() {
+            let seen = self.alerts.entry((a.system_id, a.alert_id)).or_default();
+            let source = drone(a.system_id);
+            if !seen.hit_published
+                && a.complete()
+                && let MavMessage::UTKIK_PLATE_READ(read) = &a.message
+            {
+                let position = world
+                    .tracks
+                    .get(&TrackKey {
+                        system_id: a.system_id,
+                        class: TrackClass::Plate,
+                        track_id: read.track_id,
+                    })
+                    .and_then(|t| t.position)
+                    .map(|p| EventPosition {
+                        lat_deg: p.lat_deg,
+                        lon_deg: p.lon_deg,
+                    });
+                let image = a.evidence_jpeg.as_ref().map(|j| hex::encode(Sha256::digest(j)));
+                match PlateHitEvent::from_plate_read(read, position, image) {
+                    Ok(hit) => out.push((source, EventBody::PlateHit(hit))),
+                    Err(e) => warn!(
+                        "event bus: alert {} of system {} not published as a plate hit: {e}",
+                        a.alert_id, a.system_id
+                    ),
+                }
+                seen.hit_published = true;
+            }
+            let (kind, state, verdicts) = alert_view(a);
+            if seen.state != Some(state) {
+                seen.state = Some(state);
+                out.push((
+                    source,
+                    EventBody::Alert(AlertEvent {
+                        alert_id: a.alert_id,
+                        kind,
+                        state,
+                    }),
+                ));
+            }
+            for (user_id, verdict) in verdicts {
+                if seen.verdicts.insert((user_id.clone(), verdict == Verdict::Confirm)) {
+                    out.push((
+                        source,
+                        EventBody::Verdict(VerdictEvent {
+                            alert_id: a.alert_id,
+                            user_id,
+                            verdict,
+                        }),
+                    ));
+                }
+            }
+        }
+        for (&sysid, v) in &world.vehicles {
+            let Some(status) = &v.authz else { continue };
+            let state = authz_state(status.state);
+            if self.authz.get(&sysid) != Some(&state) {
+                self.authz.insert(sysid, state);
+                out.push((drone(sysid), EventBody::Authorization(AuthorizationEvent { state })));
+            }
+        }
+        out
+    }
+}
+
+/// The station's side of the bus: the tracker and the publishing thread.
+#[derive(Resource)]
+pub struct StationBus {
+    tracker: EventTracker,
+    tx: Option<Sender<(EventSource, EventBody)>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StationBus {
+    /// Starts the publishing thread with an opened publisher.
+    pub fn start(publisher: EventPublisher) -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let thread = std::thread::Builder::new()
+            .name("event-bus".into())
+            .spawn(move || publish_loop(publisher, rx))
+            .expect("spawning the event-bus thread");
+        Self {
+            tracker: EventTracker::default(),
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for StationBus {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread after it published what was queued.
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn publish_loop(mut publisher: EventPublisher, rx: Receiver<(EventSource, EventBody)>) {
+    let mut failed = 0u64;
+    for (source, body) in rx {
+        let kind = body.kind_name();
+        match publisher.publish(wall_clock_usec(), source, body) {
+            Ok((signed, key)) => debug!("event bus: published {key} seq {}", signed.event.seq),
+            Err(e) => {
+                failed += 1;
+                error!(
+                    "event bus: a {kind} event of system {} was not published: {e}",
+                    source.system_id
+                );
+            }
+        }
+    }
+    info!(
+        "event bus: station {} published {} events ({failed} failed)",
+        publisher.station_id(),
+        publisher.published()
+    );
+    if let Err(e) = publisher.close() {
+        warn!("event bus: {e}");
+    }
+}
+
+fn publish_changes(world: Res<WorldRes>, bus: Option<ResMut<StationBus>>) {
+    let Some(mut bus) = bus else { return };
+    let changes = bus.tracker.changes(&world.0);
+    let Some(tx) = &bus.tx else { return };
+    let stopped = changes.into_iter().any(|c| tx.send(c).is_err());
+    if stopped {
+        error!("event bus: the publishing thread has stopped; events are no longer published");
+        bus.tx = None;
+    }
+}
+
+/// Publishes station events when a [`StationBus`] resource is present (`--publish-events`).
+pub struct EventBusPlugin;
+
+impl Plugin for EventBusPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(Update, publish_changes.after(GroundSet::World));
+    }
+}
+
+/// Opens the publisher: a convenience for the binary and tests.
+///
+/// # Errors
+/// As [`EventPublisher::open`].
+pub fn open_station_bus(
+    bus: &crate::centre::BusConfig,
+    key: events::StationKey,
+    region: &str,
+) -> Result<StationBus, CentreError> {
+    Ok(StationBus::start(EventPublisher::open(
+        bus,
+        key,
+        region,
+        wall_clock_usec(),
+    )?))
+}
+
+#[cfg(test)]
+mod tests {
+    use utkik_shared::dialect::{UTKIK_PLATE_READ_DATA, UtkikPlateStatus};
+
+    use super::*;
+    use crate::state::Origin;
+
+    fn plate_read(alert_id: u32, status: UtkikPlateStatus, hit_entry_id: u32) -> MavMessage {
+        let mut p = UTKIK_PLATE_READ_DATA {
+            time_usec: 1_765_000_000_000_000,
+            track_id: 5,
+            alert_id,
+            hit_entry_id,
+            status,
+            confidence: 90,
+            ..Default::default()
+        };
+        p.plate[..6].copy_from_slice(b"ABC123");
+        MavMessage::UTKIK_PLATE_READ(p)
+    }
+
+    fn apply(world: &mut World, msg: &MavMessage) {
+        world.apply(
+            Origin {
+                system_id: 1,
+                component_id: 191,
+                sequence: 0,
+            },
+            msg,
+            1.0,
+        );
+    }
+
+    #[test]
+    fn a_hit_is_published_once_with_its_alert_and_a_non_hit_never() {
+        let mut world = World::new();
+        let mut t = EventTracker::default();
+        apply(
+            &mut world,
+            &plate_read(0, UtkikPlateStatus::UTKIK_PLATE_STATUS_NO_HIT, 0),
+        );
+        assert!(t.changes(&world).is_empty(), "a non-hit read publishes nothing");
+        apply(&mut world, &plate_read(3, UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT, 2));
+        let first = t.changes(&world);
+        let kinds: Vec<&str> = first.iter().map(|(_, b)| b.kind_name()).collect();
+        assert_eq!(kinds, ["plate_hit", "alert"]);
+        let EventBody::PlateHit(h) = &first[0].1 else {
+            unreachable!()
+        };
+        assert_eq!((h.plate.as_str(), h.hit_entry_id.get(), h.alert_id), ("ABC123", 2, 3));
+        assert_eq!(first[0].0, drone(1));
+        // The drone resends the hit until acknowledged: nothing new is published.
+        apply(&mut world, &plate_read(3, UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT, 2));
+        assert!(t.changes(&world).is_empty());
+    }
+
+    #[test]
+    fn a_check_publishes_the_new_state_and_the_verdict_once() {
+        use utkik_shared::authz::{Actor, Role};
+        let mut world = World::new();
+        let mut t = EventTracker::default();
+        apply(&mut world, &plate_read(3, UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT, 2));
+        t.changes(&world);
+        world
+            .alerts
+            .confirm(1, 3, &Actor::new("anna", [Role::Operator]))
+            .unwrap();
+        let c = t.changes(&world);
+        assert_eq!(
+            c.into_iter().map(|(_, b)| b).collect::<Vec<_>>(),
+            vec![
+                EventBody::Alert(AlertEvent {
+                    alert_id: 3,
+                    kind: events::AlertKind::PlateHit,
+                    state: events::AlertState::Checked,
+                }),
+                EventBody::Verdict(VerdictEvent {
+                    alert_id: 3,
+                    user_id: "anna".into(),
+                    verdict: Verdict::Confirm,
+                }),
+            ]
+        );
+        assert!(t.changes(&world).is_empty());
+    }
+
+    #[test]
+    fn authorization_changes_are_published_on_change_only() {
+        let mut world = World::new();
+        let mut t = EventTracker::default();
+        let status = |state| {
+            MavMessage::UTKIK_AUTHZ_STATUS(utkik_shared::dialect::UTKIK_AUTHZ_STATUS_DATA {
+                state,
+                ..Default::default()
+            })
+        };
+        apply(&mut world, &status(UtkikAuthzState::UTKIK_AUTHZ_STATE_PENDING));
+        let c = t.changes(&world);
+        assert_eq!(
+            c,
+            vec![(
+                drone(1),
+                EventBody::Authorization(AuthorizationEvent {
+                    state: Some(AuthzState::Pending)
+                })
+            )]
+        );
+        apply(&mut world, &status(UtkikAuthzState::UTKIK_AUTHZ_STATE_PENDING));
+        assert!(t.changes(&world).is_empty());
+        apply(&mut world, &status(UtkikAuthzState::UTKIK_AUTHZ_STATE_ACTIVE));
+        assert_eq!(t.changes(&world).len(), 1);
+    }
+}
