@@ -20,6 +20,7 @@ use utkik_ground::map::load_geojson;
 use utkik_ground::map::tiles::TileSource;
 use utkik_ground::ops::GroundOps;
 use utkik_ground::plugins::console::ConsolePlugin;
+use utkik_ground::plugins::event_bus::StationBus;
 use utkik_ground::plugins::link::MessageSource;
 use utkik_ground::plugins::map::MapView;
 use utkik_ground::plugins::retention::RetentionRes;
@@ -115,6 +116,10 @@ struct LiveArgs {
     /// out with the tlogs (--retention-days); `--record-video false` only shows it.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     record_video: bool,
+    /// Signed station events to operations centres (`--publish-events zenoh --station-key FILE
+    /// --station-id ID`; docs/centre.md).
+    #[command(flatten)]
+    events: utkik_ground::centre::cli::PublishArgs,
 }
 
 /// Sign-in of a reviewer (replay, report): who, and where their consultations and
@@ -165,6 +170,14 @@ enum Cmd {
     /// own key) and `hitlist verify` (check a list as the drone does).
     #[command(subcommand)]
     Hitlist(utkik_ground::hitlist_cli::HitlistCmd),
+    /// An operations centre (headless): subscribes to the stations' signed events on the Zenoh
+    /// bus, verifies each against --trusted-stations and prints the accepted ones as JSON lines;
+    /// refused ones are counted and logged with the reason (docs/centre.md).
+    Centre(utkik_ground::centre::cli::CentreArgs),
+    /// A station's event-signing key: `station-key new --station-id ID --out FILE` (mode 0600)
+    /// prints the centre's trusted-stations entry for it.
+    #[command(subcommand)]
+    StationKey(utkik_ground::centre::cli::StationKeyCmd),
     /// Render the real window and save a PNG after N seconds.
     Screenshot {
         /// Output PNG.
@@ -684,6 +697,7 @@ fn station_video(args: &LiveArgs) -> Result<Option<VideoRes>> {
     Ok(video)
 }
 
+#[allow(clippy::too_many_arguments)] // the headless app's resources, each built and checked by run()
 fn run_headless(
     src: MessageSource,
     state: AppState,
@@ -692,6 +706,7 @@ fn run_headless(
     kept: RetentionRes,
     video: Option<VideoRes>,
     seal: Option<utkik_shared::seal::SealKeyPair>,
+    bus: Option<StationBus>,
 ) {
     if has_display() {
         println!("utkik-ground: headless (--headless): printing a summary; operator console on stdin");
@@ -709,6 +724,9 @@ fn run_headless(
         .add_plugins((GroundCorePlugins, ConsolePlugin))
         .add_systems(Update, (print_summary, quit_after));
     install_seal_key(&mut app, seal);
+    if let Some(b) = bus {
+        app.insert_resource(b);
+    }
     if let Some(v) = video {
         app.insert_resource(v);
     }
@@ -970,6 +988,7 @@ fn run() -> Result<()> {
                 keep_non_hits_days: 0,
                 video: None,
                 record_video: false,
+                events: Default::default(),
             };
             let mut app = windowed_app(&args, MessageSource::None, AppState::Replay);
             app.insert_resource(ReviewRes::new(session, file.clone()));
@@ -998,6 +1017,8 @@ fn run() -> Result<()> {
             println!("{}", utkik_ground::auth::cli::run(&cmd)?);
             Ok(())
         }
+        Some(Cmd::Centre(args)) => utkik_ground::centre::cli::run_centre(&args),
+        Some(Cmd::StationKey(cmd)) => utkik_ground::centre::cli::station_key(&cmd),
         Some(Cmd::Hitlist(cmd)) => {
             println!("{}", utkik_ground::hitlist_cli::run(&cmd)?.trim_end());
             Ok(())
@@ -1155,12 +1176,16 @@ fn run() -> Result<()> {
                 ops.ops.set_redactor(Box::new(r));
             }
             let video = station_video(&cli.live)?;
+            let bus = cli.live.events.station_bus()?;
             if cli.live.headless || !has_display() {
-                run_headless(src, state, cli.live.duration_s, ops, kept, video, seal);
+                run_headless(src, state, cli.live.duration_s, ops, kept, video, seal, bus);
             } else {
                 let mut app = windowed_app(&cli.live, src, state);
                 app.insert_resource(ops).insert_resource(kept);
                 install_seal_key(&mut app, seal);
+                if let Some(b) = bus {
+                    app.insert_resource(b);
+                }
                 if let Some(v) = video {
                     app.insert_resource(v);
                 }
