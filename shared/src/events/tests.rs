@@ -330,7 +330,7 @@ fn trusted_lists_parse_and_name_bad_entries() {
     let pk = hex::encode(a.key.verifying_key().as_bytes());
     let cases = [
         (
-            format!(r#"{{"format":"utkik-trusted-stations/2","stations":[]}}"#),
+            r#"{"format":"utkik-trusted-stations/2","stations":[]}"#.to_string(),
             "format",
         ),
         (
