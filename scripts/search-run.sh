@@ -208,25 +208,6 @@ if [ -n "$URGENT" ]; then
   done
   since_mark | grep -E '^urgent use|^URGENT_START sent|NOT on vehicle|^refused' || true
   since_mark | grep -q '^URGENT_START sent' || { echo "search-run: the urgent use did not start" >&2; RESULT=1; }
-  # At rest (issue 17 item 3): the uploaded enrolment image is on the RAM filesystem only; the
-  # drone's disk (its audit dir: log, sealed crops, states) holds no JPEG and none of its bytes.
-  python3 - "$VOLATILE_DIR" "$RUN_DIR/onboard-audit" <<'PY' || RESULT=1
-import os, sys
-ram, disk = sys.argv[1], sys.argv[2]
-def files(root, skip=()):
-    for d, dirs, names in os.walk(root):
-        dirs[:] = [x for x in dirs if x not in skip]
-        for n in names:
-            yield os.path.join(d, n)
-images = [open(f, "rb").read() for f in files(ram) if open(f, "rb").read(3) == b"\xff\xd8\xff"]
-# DEMO-keys: the public DEMO keys a --demo run stages (published, not secrets of this run).
-on_disk = [(f, open(f, "rb").read()) for f in files(disk, skip=("DEMO-keys",))]
-bad = [f for f, b in on_disk if b.startswith(b"\xff\xd8\xff") or any(i[:64] in b for i in images)]
-print(f"search-run: at rest: {len(images)} enrolment image(s) on the RAM filesystem only; the drone's disk "
-      f"({len(on_disk)} files under onboard-audit) holds no JPEG and none of their bytes" if images and not bad
-      else f"search-run: at rest: FAILED: {len(images)} images in {ram}, on disk: {bad}")
-sys.exit(0 if images and not bad else 1)
-PY
   say "logout"
 else
   activate
@@ -300,6 +281,26 @@ if [ -n "$STOP_IN_CUT" ] && [ -n "$IMPAIR_T0" ]; then
   fi
 fi
 if [ -n "$URGENT" ]; then
+  # At rest (issue 17 item 3), after the match and before the refusal deletes anything: the
+  # uploaded enrolment image is on the RAM filesystem only; the drone's disk (its audit dir: log,
+  # sealed evidence crop, states) holds no JPEG and none of the image's bytes.
+  python3 - "$VOLATILE_DIR" "$RUN_DIR/onboard-audit" <<'PY' || RESULT=1
+import os, sys
+ram, disk = sys.argv[1], sys.argv[2]
+def files(root, skip=()):
+    for d, dirs, names in os.walk(root):
+        dirs[:] = [x for x in dirs if x not in skip]
+        for n in names:
+            yield os.path.join(d, n)
+images = [open(f, "rb").read() for f in files(ram) if open(f, "rb").read(3) == b"\xff\xd8\xff"]
+# DEMO-keys: the public DEMO keys a --demo run stages (published, not secrets of this run).
+on_disk = [(f, open(f, "rb").read()) for f in files(disk, skip=("DEMO-keys",))]
+bad = [f for f, b in on_disk if b.startswith(b"\xff\xd8\xff") or any(i[:64] in b for i in images)]
+print(f"search-run: at rest: {len(images)} enrolment image(s) on the RAM filesystem only; the drone's disk "
+      f"({len(on_disk)} files under onboard-audit) holds no JPEG and none of their bytes" if images and not bad
+      else f"search-run: at rest: FAILED: {len(images)} images in {ram}, on disk: {bad}")
+sys.exit(0 if images and not bad else 1)
+PY
   # The permit application is made, and refused: everything of the use goes, at both ends.
   count_files() { find "$1" -maxdepth 1 -type f -name "$2" 2>/dev/null | wc -l; }
   VIEWING_BEFORE=$(count_files "$RUN_DIR/audit/viewing" '*')

@@ -7,8 +7,8 @@
 
 pub mod audit_log;
 pub mod auth;
-pub mod centre;
 pub mod authorization;
+pub mod centre;
 pub mod console;
 pub mod derived_files;
 pub mod hit_history;

@@ -116,6 +116,11 @@ struct LiveArgs {
     /// out with the tlogs (--retention-days); `--record-video false` only shows it.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     record_video: bool,
+    /// SRTP key of the --video stream (`utkik-video-key/1`, mode 0600; the drone's
+    /// privacy.srtp_key, made by `utkik-ground video-key new`). Without it the stream is taken as
+    /// plain RTP; --demo uses the DEMO key.
+    #[arg(long)]
+    video_key: Option<PathBuf>,
     /// Signed station events to operations centres (`--publish-events zenoh --station-key FILE
     /// --station-id ID`; docs/centre.md).
     #[command(flatten)]
@@ -166,6 +171,11 @@ enum Cmd {
     /// gate.ground_seal_public).
     #[command(subcommand)]
     SealKey(SealKeyCmd),
+    /// The masked re-stream's SRTP key: `video-key new --out FILE` writes a new key (mode 0600),
+    /// the station's --video-key and the drone's privacy.srtp_key (copied to its RAM filesystem
+    /// at pre-flight).
+    #[command(subcommand)]
+    VideoKey(VideoKeyCmd),
     /// The signed ANPR hit list: `hitlist sign` (a senior officer signs typed entries with her
     /// own key) and `hitlist verify` (check a list as the drone does).
     #[command(subcommand)]
@@ -362,6 +372,37 @@ enum SealKeyCmd {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// `video-key` subcommands.
+#[derive(Subcommand)]
+enum VideoKeyCmd {
+    /// Make a new key: FILE (mode 0600; refused if it exists).
+    New {
+        /// The key file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `video-key new`: 44 bytes from the operating system's random source as `utkik-video-key/1`.
+fn video_key_new(out: &std::path::Path) -> Result<()> {
+    if out.exists() {
+        anyhow::bail!(
+            "video-key new: {} exists; a new key would leave drones with the old one unwatchable (move it away first)",
+            out.display()
+        );
+    }
+    let mut bytes = [0u8; utkik_shared::video_key::VIDEO_KEY_LEN];
+    getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("video-key new: no random source: {e}"))?;
+    let key = utkik_shared::video_key::VideoKey::from_bytes(bytes);
+    utkik_shared::secret_file::write_secret(out, key.to_json("utkik-ground video-key new").as_bytes())
+        .with_context(|| format!("video-key new: writing {}", out.display()))?;
+    println!(
+        "video key (station --video-key, drone privacy.srtp_key; mode 0600): {}",
+        out.display()
+    );
+    Ok(())
 }
 
 /// `seal-key new`: a new station seal key pair; prints the two paths and the public key.
@@ -678,13 +719,38 @@ fn quit_after(limit: Option<Res<QuitAfter>>, time: Res<Time>, mut exit: MessageW
 
 /// The masked video of `--video` (none without it), recorded unless `--record-video false`.
 fn station_video(args: &LiveArgs) -> Result<Option<VideoRes>> {
-    let video = start_station_video(
-        args.video.as_ref(),
-        args.record_video,
-        &args.record_dir,
-        wall_clock_usec(),
-    )
-    .context("--video")?;
+    let mut source = args.video.clone();
+    if let Some(s) = &mut source {
+        let key = match (&args.video_key, args.auth.demo) {
+            (Some(p), false) => {
+                let bytes = utkik_shared::secret_file::read_secret(p)
+                    .with_context(|| format!("--video-key {}", p.display()))?;
+                anyhow::ensure!(
+                    !utkik_shared::demo::looks_like_demo(&bytes),
+                    "--video-key {}: the public DEMO video key is refused without --demo",
+                    p.display()
+                );
+                Some(utkik_shared::video_key::VideoKey::from_json(&bytes, p)?)
+            }
+            (Some(_), true) => anyhow::bail!("--demo uses the public DEMO video key; drop --video-key or --demo"),
+            (None, true) => Some(utkik_shared::video_key::VideoKey::from_json(
+                utkik_shared::demo::VIDEO_KEY_JSON,
+                std::path::Path::new(utkik_shared::demo::VIDEO_KEY_FILE),
+            )?),
+            (None, false) => {
+                warn!(
+                    "--video without --video-key: the re-stream is taken as plain RTP (anyone on the radio can watch it)"
+                );
+                None
+            }
+        };
+        s.srtp_key = key
+            .map(|k| utkik_media::SrtpKey::from_bytes(k.as_bytes()))
+            .transpose()
+            .context("--video-key")?;
+    }
+    let video = start_station_video(source.as_ref(), args.record_video, &args.record_dir, wall_clock_usec())
+        .context("--video")?;
     if let Some(v) = &video {
         info!(
             "video: masked re-stream on udp {}; recording {}",
@@ -988,6 +1054,7 @@ fn run() -> Result<()> {
                 keep_non_hits_days: 0,
                 video: None,
                 record_video: false,
+                video_key: None,
                 events: Default::default(),
             };
             let mut app = windowed_app(&args, MessageSource::None, AppState::Replay);
@@ -1013,6 +1080,7 @@ fn run() -> Result<()> {
             Ok(())
         }
         Some(Cmd::SealKey(SealKeyCmd::New { out })) => seal_key_new(&out),
+        Some(Cmd::VideoKey(VideoKeyCmd::New { out })) => video_key_new(&out),
         Some(Cmd::Users(cmd)) => {
             println!("{}", utkik_ground::auth::cli::run(&cmd)?);
             Ok(())

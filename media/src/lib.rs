@@ -10,7 +10,9 @@
 pub mod ntp64;
 pub mod receiver;
 pub mod sender;
+pub mod srtp;
 
 pub use ntp64::{NTP_UNIX_OFFSET_S, NTP64_EXT_ID, ntp64_of_unix_usec, ntp64_unix_usec_from_rtp};
 pub use receiver::{H264RtpReceiver, ReceiverError, ReceiverStats, RtpReceiverConfig, VideoFrame};
 pub use sender::{H264RtpSender, MediaError, PTS_BASE_NS, RTP_H264_CAPS, RtpSenderConfig};
+pub use srtp::{SRTP_KEY_LEN, SrtpKey, SrtpKeyLength};

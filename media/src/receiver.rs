@@ -58,6 +58,9 @@ pub struct RtpReceiverConfig {
     pub retry_initial: Duration,
     /// Longest delay before a restart.
     pub retry_max: Duration,
+    /// The stream is SRTP under this key ([`crate::srtp`]): packets that do not authenticate
+    /// under it are dropped by `srtpdec` and never decoded. `None`: plain RTP.
+    pub srtp_key: Option<crate::srtp::SrtpKey>,
 }
 
 impl RtpReceiverConfig {
@@ -70,7 +73,14 @@ impl RtpReceiverConfig {
             stall_timeout: Duration::from_secs(2),
             retry_initial: Duration::from_millis(250),
             retry_max: Duration::from_secs(5),
+            srtp_key: None,
         }
+    }
+
+    /// The same, for an SRTP stream under `key`.
+    pub fn with_srtp_key(mut self, key: crate::srtp::SrtpKey) -> Self {
+        self.srtp_key = Some(key);
+        self
     }
 }
 
@@ -260,9 +270,16 @@ struct Running {
     frames: u64,
 }
 
-fn launch_description(host: &str, port: u16, record: Option<&Path>) -> String {
+fn launch_description(host: &str, port: u16, record: Option<&Path>, srtp: bool) -> String {
+    // With SRTP the source's caps carry the key: they are set on the element after parsing,
+    // never written into this (logged) description.
+    let source = if srtp {
+        format!("udpsrc name=src address={host} port={port} reuse=false ! srtpdec name=srtp")
+    } else {
+        format!("udpsrc name=src address={host} port={port} reuse=false caps=\"{RTP_H264_CAPS}\"")
+    };
     let mut d = format!(
-        "udpsrc name=src address={host} port={port} reuse=false caps=\"{RTP_H264_CAPS}\" \
+        "{source} \
          ! rtpjitterbuffer latency=50 ! rtph264depay name=depay ! h264parse ! tee name=t \
          t. ! queue ! avdec_h264 ! videoconvert ! video/x-raw,format=RGBA \
          ! appsink name=sink max-buffers=1 drop=true sync=false"
@@ -293,9 +310,10 @@ fn build(
     host: &str,
     port: u16,
     record: Option<PathBuf>,
+    srtp_key: Option<&crate::srtp::SrtpKey>,
     shared: &Arc<Shared>,
 ) -> Result<Running, ReceiverError> {
-    let description = launch_description(host, port, record.as_deref());
+    let description = launch_description(host, port, record.as_deref(), srtp_key.is_some());
     let err = |message: String| ReceiverError::Build {
         address: address.to_string(),
         description: description.clone(),
@@ -309,6 +327,14 @@ fn build(
         .by_name("sink")
         .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
         .ok_or_else(|| err("no appsink".into()))?;
+    if let Some(key) = srtp_key {
+        let caps = key.decoder_caps(RTP_H264_CAPS).map_err(err)?;
+        let src = pipeline.by_name("src").ok_or_else(|| err("no udpsrc".into()))?;
+        src.set_property("caps", &caps);
+        // A new SSRC (the drone's sender restarted) asks for its key again: the same one.
+        let dec = pipeline.by_name("srtp").ok_or_else(|| err("no srtpdec".into()))?;
+        dec.connect("request-key", false, move |_| Some(caps.to_value()));
+    }
     let depay_sink = pipeline
         .by_name("depay")
         .and_then(|d| d.static_pad("sink"))
@@ -512,7 +538,14 @@ impl H264RtpReceiver {
             }
         }
         let shared = Arc::new(Shared::default());
-        let first = build(&config.address, &host, port, config.record_path.clone(), &shared)?;
+        let first = build(
+            &config.address,
+            &host,
+            port,
+            config.record_path.clone(),
+            config.srtp_key.as_ref(),
+            &shared,
+        )?;
         let s = shared.clone();
         let address = config.address.clone();
         let thread = std::thread::Builder::new()
@@ -617,7 +650,7 @@ fn run_thread(config: RtpReceiverConfig, host: String, port: u16, first: Running
                     }
                 }
             });
-            match build(&config.address, &host, port, record, shared) {
+            match build(&config.address, &host, port, record, config.srtp_key.as_ref(), shared) {
                 Ok(r) => {
                     run = Some(r);
                     break;
@@ -640,6 +673,10 @@ mod tests {
     }
 
     fn sender(port: u16) -> H264RtpSender {
+        sender_with(port, None)
+    }
+
+    fn sender_with(port: u16, srtp_key: Option<crate::srtp::SrtpKey>) -> H264RtpSender {
         H264RtpSender::start(RtpSenderConfig {
             destination: format!("127.0.0.1:{port}"),
             width_px: 160,
@@ -649,6 +686,7 @@ mod tests {
             key_int_max_frames: 15,
             block_when_behind: true,
             epoch_unix_usec: None,
+            srtp_key,
         })
         .unwrap()
     }
@@ -744,6 +782,73 @@ mod tests {
         let n = frames_in_mkv(&record);
         assert!(n >= 60, "{n} frames in the recording of 90 sent");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Frames a receiver decodes from 60 frames of an SRTP stream sent under `sent_with`.
+    fn frames_received(sent_with: &crate::srtp::SrtpKey, receiver_key: Option<crate::srtp::SrtpKey>) -> ReceiverStats {
+        let port = free_port();
+        let mut config = RtpReceiverConfig::new(format!("127.0.0.1:{port}"), None);
+        config.srtp_key = receiver_key;
+        let rx = H264RtpReceiver::start(config).unwrap();
+        let mut tx = sender_with(port, Some(sent_with.clone()));
+        for i in 0..60u64 {
+            tx.push(&rgb_frame(i), unix_now_usec()).unwrap();
+            std::thread::sleep(Duration::from_millis(33));
+        }
+        tx.finish().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        rx.stop().unwrap()
+    }
+
+    /// Issue 17 item 4: the re-stream under SRTP (AES-256-GCM) plays only with its key: the
+    /// same key decodes the frames with their capture times; a receiver without SRTP or with
+    /// another key decodes none, and the bytes on the wire are no plain H.264.
+    #[test]
+    fn an_srtp_stream_plays_only_with_its_key() {
+        let key = crate::srtp::SrtpKey::from_bytes(&[0x42; crate::srtp::SRTP_KEY_LEN]).unwrap();
+        let other = crate::srtp::SrtpKey::from_bytes(&[0x17; crate::srtp::SRTP_KEY_LEN]).unwrap();
+        let with_key = frames_received(&key, Some(key.clone()));
+        assert!(with_key.frames >= 20, "{with_key:?}");
+        assert_eq!(with_key.frames_with_capture_time, with_key.frames, "{with_key:?}");
+        let plain = frames_received(&key, None);
+        assert_eq!(plain.frames, 0, "a plain RTP receiver decoded SRTP: {plain:?}");
+        let wrong = frames_received(&key, Some(other));
+        assert_eq!(wrong.frames, 0, "another key decoded it: {wrong:?}");
+        assert_eq!(
+            wrong.bytes, 0,
+            "packets that do not authenticate reach no depayloader: {wrong:?}"
+        );
+        // On the wire: the SPS a plain stream repeats before every key frame (8 bytes from its
+        // NAL header 0x67, profile baseline 0x42) is in the plain capture and nowhere in the
+        // SRTP one.
+        let plain_packets = capture(None);
+        let sps: Vec<u8> = plain_packets
+            .iter()
+            .find_map(|p| p.windows(8).find(|w| w[0] == 0x67 && w[1] == 0x42).map(<[u8]>::to_vec))
+            .expect("the plain stream carries its SPS (control)");
+        let srtp_packets = capture(Some(key));
+        assert!(srtp_packets.len() >= 20, "{} packets", srtp_packets.len());
+        assert!(
+            !srtp_packets.iter().any(|p| p.windows(8).any(|w| w == sps.as_slice())),
+            "the SRTP stream shows the SPS {sps:02x?} in clear"
+        );
+    }
+
+    /// The UDP datagrams of 20 frames sent with `key` (or plain).
+    fn capture(key: Option<crate::srtp::SrtpKey>) -> Vec<Vec<u8>> {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let mut tx = sender_with(sock.local_addr().unwrap().port(), key);
+        let mut packets = Vec::new();
+        let mut buf = [0u8; 2048];
+        for i in 0..20u64 {
+            tx.push(&rgb_frame(i), unix_now_usec()).unwrap();
+            while let Ok(n) = sock.recv(&mut buf) {
+                packets.push(buf[..n].to_vec());
+            }
+        }
+        tx.finish().unwrap();
+        packets
     }
 
     #[test]

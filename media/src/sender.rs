@@ -59,6 +59,9 @@ pub struct RtpSenderConfig {
     pub block_when_behind: bool,
     /// Capture time (Unix µs) of PTS [`PTS_BASE_NS`]; `None`: the first frame's.
     pub epoch_unix_usec: Option<u64>,
+    /// Encrypt and authenticate the stream with SRTP under this key ([`crate::srtp`]);
+    /// `None`: plain RTP (the simulator's camera cable, or a re-stream without a video key).
+    pub srtp_key: Option<crate::srtp::SrtpKey>,
 }
 
 /// Why the stream could not be built or fed.
@@ -146,13 +149,19 @@ impl H264RtpSender {
              ! videoconvert ! video/x-raw,format=I420 \
              ! x264enc tune=zerolatency speed-preset=ultrafast bitrate={bitrate} key-int-max={key_int} \
              ! video/x-h264,profile=baseline \
-             ! rtph264pay name=pay config-interval=1 pt=96 ! {caps} \
+             ! rtph264pay name=pay config-interval=1 pt=96 ! {caps}{srtp} \
              ! udpsink host={host} port={port} sync=false async=false",
             block = config.block_when_behind,
             max_bytes = 4 * rgb_len,
             bitrate = config.bitrate_kbps,
             key_int = config.key_int_max_frames.max(1),
             caps = RTP_H264_CAPS,
+            // The key is set on the element below, never written into the (logged) description.
+            srtp = if config.srtp_key.is_some() {
+                " ! srtpenc name=srtp"
+            } else {
+                ""
+            },
         );
         let err = |message: String| MediaError::Build {
             description: description.clone(),
@@ -166,6 +175,10 @@ impl H264RtpSender {
             .by_name("src")
             .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
             .ok_or_else(|| err("no appsrc".into()))?;
+        if let Some(key) = &config.srtp_key {
+            let enc = pipeline.by_name("srtp").ok_or_else(|| err("no srtpenc".into()))?;
+            key.configure_encoder(&enc);
+        }
         src.set_caps(Some(
             &gst::Caps::builder("video/x-raw")
                 .field("format", "RGB")
@@ -325,6 +338,7 @@ mod tests {
             key_int_max_frames: 30,
             block_when_behind: true,
             epoch_unix_usec: epoch,
+            srtp_key: None,
         }
     }
 

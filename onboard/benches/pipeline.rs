@@ -28,7 +28,7 @@ use utkik_onboard::out::{ManualClock, OutLink, OutLinkConfig, OutTransport, Rese
 use utkik_onboard::pipeline::{Inference, ObjectClass, ObjectDetector, tract};
 use utkik_onboard::privacy::{MaskConfig, Restream, RestreamConfig, mask_boxes};
 use utkik_onboard::shutdown::Shutdown;
-use utkik_onboard::telemetry::{FramePose, PoseBuffer, PoseConfig};
+use utkik_onboard::telemetry::{PoseBuffer, PoseConfig};
 use utkik_onboard::track::{BoxPx, Detection, GroundFix, Tracker, TrackerConfig};
 use utkik_shared::dialect::{
     ATTITUDE_DATA, GIMBAL_DEVICE_ATTITUDE_STATUS_DATA, GLOBAL_POSITION_INT_DATA, GimbalDeviceFlags, MavMessage,
@@ -66,6 +66,7 @@ fn bench_ingest(frames: &[RgbFrame]) -> (Vec<u64>, f64) {
         destination: format!("127.0.0.1:{port}"),
         bitrate_kbps: 4000,
         fps: 30,
+        srtp_key: None,
     });
     let mut lat = Vec::new();
     let start = Instant::now();
@@ -723,6 +724,7 @@ fn main() {
             destination: sink.local_addr().unwrap().to_string(),
             bitrate_kbps: 1500,
             fps: 15,
+            srtp_key: None,
         });
         let boxes: Vec<BoxPx> = (0..10)
             .map(|k| BoxPx::from_xywh(100.0 * k as f64, 200.0, 60.0, 70.0))

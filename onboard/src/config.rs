@@ -174,6 +174,11 @@ pub struct PrivacyConfig {
     pub bitrate_kbps: u32,
     /// Frame rate announced to the encoder.
     pub fps: u32,
+    /// SRTP key file of the re-stream (`utkik-video-key/1`, `utkik_shared::video_key`, mode
+    /// 0600, on a RAM filesystem like the link key): the video is encrypted and authenticated on
+    /// the radio (AES-256-GCM). Empty: plain RTP, warned at start-up. `--demo` sets the DEMO key.
+    #[serde(default)]
+    pub srtp_key: String,
 }
 
 /// `[gate]`: biometric identification (LAW.md). Off unless `authorization` names a file or
@@ -315,6 +320,7 @@ impl Default for Config {
                 margin: 0.2,
                 bitrate_kbps: 1500,
                 fps: 15,
+                srtp_key: String::new(),
             },
             gate: GateConfig {
                 enabled: false,

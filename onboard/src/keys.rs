@@ -27,7 +27,8 @@
 //! the link key must be on a RAM filesystem, and with the gate or a hit list so must
 //! `gate.volatile_dir` (where uploads are written), `gate.authorization` and
 //! `detect.plate_hit_list`: the crew fills them in at pre-flight, the power takes them away.
-//! These checks run last, so a missing or DEMO key is named first. `--demo` puts the volatile
+//! The re-stream's SRTP key (`privacy.srtp_key`), when set, is checked the same way (RAM
+//! filesystem, no DEMO key). These checks run last, so a missing or DEMO key is named first. `--demo` puts the volatile
 //! folder under `audit_dir/DEMO-volatile` when none is set and says so if it is on disk.
 
 use std::path::Path;
@@ -89,6 +90,17 @@ pub fn require_keys(config: &Config) -> Result<(), ConfigError> {
             ));
         }
     }
+    let srtp_key = config.privacy.srtp_key.trim();
+    if !srtp_key.is_empty()
+        && demo::looks_like_demo(
+            &std::fs::read(srtp_key).map_err(|e| invalid("privacy.srtp_key", format!("{srtp_key}: {e}")))?,
+        )
+    {
+        return Err(invalid(
+            "privacy.srtp_key",
+            format!("{srtp_key} is the public DEMO video key: refused without --demo"),
+        ));
+    }
     let trust_store = config.gate.trust_store.trim();
     if !trust_store.is_empty() {
         let bytes =
@@ -108,6 +120,10 @@ fn require_volatile(config: &Config) -> Result<(), ConfigError> {
     let ram =
         |key: &str, path: &str| crate::volatile::require_ram(Path::new(path)).map_err(|e| invalid(key, e.to_string()));
     ram("gate.link_key", config.gate.link_key.trim())?;
+    let srtp_key = config.privacy.srtp_key.trim();
+    if !srtp_key.is_empty() {
+        ram("privacy.srtp_key", srtp_key)?;
+    }
     if !makes_images(config) {
         return Ok(());
     }
@@ -179,6 +195,7 @@ pub fn apply_demo(config: &mut Config) -> Result<DemoSet, ConfigError> {
         ("gate.link_key", &config.gate.link_key),
         ("gate.trust_store", &config.gate.trust_store),
         ("gate.ground_seal_public", &config.gate.ground_seal_public),
+        ("privacy.srtp_key", &config.privacy.srtp_key),
     ] {
         if !value.trim().is_empty() {
             return Err(invalid(
@@ -192,6 +209,7 @@ pub fn apply_demo(config: &mut Config) -> Result<DemoSet, ConfigError> {
     config.gate.link_key = set.link_key.display().to_string();
     config.gate.trust_store = set.trust_store.display().to_string();
     config.gate.ground_seal_public = set.seal_public.display().to_string();
+    config.privacy.srtp_key = set.video_key.display().to_string();
     if config.gate.volatile_dir.trim().is_empty() {
         config.gate.volatile_dir = Path::new(&config.gate.audit_dir)
             .join(DEMO_VOLATILE_DIR_NAME)

@@ -65,6 +65,7 @@ fn binary_streams_reports_status_and_stops_on_sigint() {
             destination: format!("127.0.0.1:{video_port}"),
             bitrate_kbps: 1000,
             fps: 20,
+            srtp_key: None,
         });
         let autopilot = UdpSocket::bind("127.0.0.1:0").unwrap();
         let boot_unix_usec = utkik_onboard::ingest::time::unix_now_usec() - 60_000_000;

@@ -42,6 +42,9 @@ pub const SEAL_KEY_JSON: &[u8] = include_bytes!("../../assets/authz/DEMO-seal.ke
 /// The public half of [`SEAL_KEY_JSON`] (`assets/authz/DEMO-seal.public.json`), the DEMO drone's
 /// `gate.ground_seal_public`.
 pub const SEAL_PUBLIC_JSON: &[u8] = include_bytes!("../../assets/authz/DEMO-seal.public.json");
+/// The public DEMO SRTP key of the masked re-stream (`utkik-video-key/1`, `crate::video_key`):
+/// a DEMO run's video is encrypted on the wire, but anyone can open it.
+pub const VIDEO_KEY_JSON: &[u8] = include_bytes!("../../assets/authz/DEMO-video.key.NOT-SECRET.json");
 
 /// The DEMO crew who sign commands (LAW.md 4.5): user id and role, as in the DEMO users file and
 /// the DEMO trust store. The auditor `eva` has no key (auditors give no commands).
@@ -75,6 +78,8 @@ pub const GROUND_AUDIT_KEY_FILE: &str = "DEMO-ground-audit.key.NOT-SECRET.json";
 pub const SEAL_KEY_FILE: &str = "DEMO-seal.key.NOT-SECRET.json";
 /// See [`USERS_FILE`].
 pub const SEAL_PUBLIC_FILE: &str = "DEMO-seal.public.json";
+/// File name of the staged DEMO video key.
+pub const VIDEO_KEY_FILE: &str = "DEMO-video.key.NOT-SECRET.json";
 
 /// The DEMO set written out for one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +98,8 @@ pub struct DemoSet {
     pub seal_key: PathBuf,
     /// Its public half (the drone's `gate.ground_seal_public`).
     pub seal_public: PathBuf,
+    /// The re-stream's SRTP key (the drone's `privacy.srtp_key`, the station's `--video-key`).
+    pub video_key: PathBuf,
 }
 
 /// Writes the DEMO set into `dir` (created `0700` if missing), each file `0600`, replacing
@@ -125,6 +132,7 @@ pub fn stage(dir: &Path) -> Result<DemoSet, SecretFileError> {
         ground_audit_key: put(GROUND_AUDIT_KEY_FILE, GROUND_AUDIT_KEY_JSON)?,
         seal_key: put(SEAL_KEY_FILE, SEAL_KEY_JSON)?,
         seal_public: put(SEAL_PUBLIC_FILE, SEAL_PUBLIC_JSON)?,
+        video_key: put(VIDEO_KEY_FILE, VIDEO_KEY_JSON)?,
     })
 }
 
@@ -144,6 +152,7 @@ pub fn looks_like_demo(bytes: &[u8]) -> bool {
         GROUND_AUDIT_KEY_JSON,
         SEAL_KEY_JSON,
         SEAL_PUBLIC_JSON,
+        VIDEO_KEY_JSON,
     ]
     .contains(&bytes)
     {
@@ -254,6 +263,7 @@ mod tests {
             &set.ground_audit_key,
             &set.seal_key,
             &set.seal_public,
+            &set.video_key,
         ] {
             crate::secret_file::check_secret_file(p).unwrap();
         }

@@ -11,9 +11,9 @@ pub mod authz;
 pub mod camera;
 pub mod demo;
 pub mod dialect;
+pub mod events;
 pub mod face;
 pub mod geo;
-pub mod events;
 pub mod hitlist;
 pub mod image_transfer;
 pub mod link_signing;
@@ -23,6 +23,7 @@ pub mod seal;
 pub mod secret_file;
 pub mod tlog;
 pub mod utc;
+pub mod video_key;
 
 // The generated dialect refers to `crate::utils` for serde defaults.
 #[doc(hidden)]

@@ -22,11 +22,13 @@ use crate::audit_log::wall_clock_usec;
 /// No frame for this long: the view says "stalled".
 pub const STALLED_AFTER_S: f64 = 2.0;
 
-/// What `--video` names: where the re-stream arrives.
+/// What `--video` names: where the re-stream arrives (and `--video-key`: its SRTP key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoSource {
     /// `IP:PORT` to listen on.
     pub address: String,
+    /// The re-stream is SRTP under this key (the drone's `privacy.srtp_key`); `None`: plain RTP.
+    pub srtp_key: Option<utkik_media::SrtpKey>,
 }
 
 impl std::str::FromStr for VideoSource {
@@ -42,7 +44,10 @@ impl std::str::FromStr for VideoSource {
             .trim_end_matches(']')
             .parse::<std::net::IpAddr>()
             .map_err(|_| bad())?;
-        Ok(Self { address: rest.into() })
+        Ok(Self {
+            address: rest.into(),
+            srtp_key: None,
+        })
     }
 }
 
@@ -174,7 +179,9 @@ impl VideoRes {
     /// # Errors
     /// The receiver could not start (names the address, element or file).
     pub fn start(source: &VideoSource, record: Option<PathBuf>) -> Result<Self, ReceiverError> {
-        let receiver = H264RtpReceiver::start(RtpReceiverConfig::new(source.address.clone(), record.clone()))?;
+        let mut config = RtpReceiverConfig::new(source.address.clone(), record.clone());
+        config.srtp_key = source.srtp_key.clone();
+        let receiver = H264RtpReceiver::start(config)?;
         Ok(Self {
             receiver: Some(receiver),
             address: source.address.clone(),
@@ -430,6 +437,7 @@ mod tests {
             key_int_max_frames: 10,
             block_when_behind: true,
             epoch_unix_usec: None,
+            srtp_key: None,
         })
         .unwrap();
         for i in 0..60u32 {

@@ -338,6 +338,7 @@ mod tests {
             destination: format!("127.0.0.1:{port}"),
             bitrate_kbps: 500,
             fps: 30,
+            srtp_key: None,
         });
         let t0 = crate::ingest::time::unix_now_usec();
         let mut got = None;

@@ -131,6 +131,7 @@ pub fn run_with_gate(
             destination: config.privacy.destination.clone(),
             bitrate_kbps: config.privacy.bitrate_kbps,
             fps: config.privacy.fps,
+            srtp_key: super::setup::srtp_key(config)?,
         };
         let mask = MaskConfig {
             mode: config.privacy.mode,

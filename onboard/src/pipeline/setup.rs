@@ -10,6 +10,30 @@ use crate::config::Config;
 use crate::out::{Clock, OutTransport, SystemClock};
 use crate::telemetry::{TelemetryEndpoint, bind_udp};
 
+/// The re-stream's SRTP key (`privacy.srtp_key`), loaded; `None` when none is set (plain RTP,
+/// warned: a listener on the radio sees the masked video).
+///
+/// # Errors
+/// The file cannot be read, is too open or is not a video key (named `privacy.srtp_key`).
+pub fn srtp_key(config: &Config) -> Result<Option<utkik_media::SrtpKey>, crate::config::ConfigError> {
+    let path = config.privacy.srtp_key.trim();
+    if path.is_empty() {
+        tracing::warn!(
+            "privacy.srtp_key not set: the masked re-stream goes out as plain RTP (anyone on the radio can watch it)"
+        );
+        return Ok(None);
+    }
+    let invalid = |message: String| crate::config::ConfigError::Invalid {
+        key: "privacy.srtp_key".into(),
+        message,
+    };
+    let key =
+        utkik_shared::video_key::VideoKey::load(std::path::Path::new(path)).map_err(|e| invalid(e.to_string()))?;
+    utkik_media::SrtpKey::from_bytes(key.as_bytes())
+        .map(Some)
+        .map_err(|e| invalid(e.to_string()))
+}
+
 /// `gate.volatile_dir`, required with the gate (`crate::keys::require_keys` also checks that it
 /// is on a RAM filesystem; `--demo` sets one).
 fn volatile_dir(config: &Config) -> Result<std::path::PathBuf, crate::config::ConfigError> {

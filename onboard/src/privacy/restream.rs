@@ -81,6 +81,8 @@ pub struct RestreamConfig {
     pub bitrate_kbps: u32,
     /// Frames per second announced to the encoder.
     pub fps: u32,
+    /// SRTP key (`privacy.srtp_key`); `None`: plain RTP.
+    pub srtp_key: Option<utkik_media::SrtpKey>,
 }
 
 /// Why the re-stream could not be built or fed.
@@ -133,6 +135,7 @@ impl Restream {
             block_when_behind: false,
             // Capture times relative to the first frame of this sender.
             epoch_unix_usec: None,
+            srtp_key: self.config.srtp_key.clone(),
         })
         .map_err(RestreamError::Build)?;
         self.sender = Some(sender);
@@ -277,6 +280,7 @@ mod tests {
             destination: format!("127.0.0.1:{port}"),
             bitrate_kbps: 4000,
             fps: 30,
+            srtp_key: None,
         });
         let t0 = 1_763_800_000_000_000u64;
         let face = BoxPx::from_xywh(96.0, 64.0, 64.0, 64.0);

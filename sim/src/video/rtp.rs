@@ -67,6 +67,7 @@ impl RtpSender {
             // The simulator drops no frame: it waits for the encoder.
             block_when_behind: true,
             epoch_unix_usec: Some(config.epoch_unix_usec),
+            srtp_key: None,
         })
         .map_err(video_err)?;
         Ok(Self {
