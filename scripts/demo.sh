@@ -99,6 +99,9 @@ pids+=($!)
 # --demo: the public DEMO users (assets/users/README.md) and keys; the window title, the console
 # banner and the audit log say DEMO.
 GROUND_ARGS=(--demo --link udp:0.0.0.0:14550 --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles" --record-dir "$RUN_DIR")
+# The same signed hit list as the drone's: each plate hit is kept as a sighting until its entry
+# expires (console `history PLATE REASON...`, signed in; issue 19 item 4).
+GROUND_ARGS+=(--hit-list "$RUN_DIR/hitlist.json")
 if [ -n "${DURATION_S}" ]; then GROUND_ARGS+=(--duration-s "$DURATION_S"); fi
 # The search scenario runs under the DEMO authorization (verified at start, activated from the panel).
 if [ "$SCENARIO" = search ]; then GROUND_ARGS+=(--authorization assets/authz/person-search.authz.json); fi

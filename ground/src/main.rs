@@ -107,6 +107,12 @@ struct LiveArgs {
     /// `detect.send_non_hit_text`). Never in the tlogs either way.
     #[arg(long, default_value_t = 0)]
     keep_non_hits_days: u32,
+    /// The signed ANPR hit list the drones fly with (`utkik-hit-list/1`, verified against this
+    /// station's trust store, Swedish plates): each stored plate hit is kept as a sighting in
+    /// RECORD_DIR/hit-history.sqlite until its entry expires, searchable signed in with a reason
+    /// (console `history PLATE REASON...`, issue 19 item 4). Without it no sighting is kept.
+    #[arg(long)]
+    hit_list: Option<PathBuf>,
     /// The drone's re-stream, faces and plates masked on the drone: udp:IP:PORT to listen on
     /// (the onboard's privacy.destination, e.g. udp:127.0.0.1:5700). Shown in a window and
     /// recorded; default: no video.
@@ -598,6 +604,24 @@ fn ground_ops(args: &LiveArgs) -> Result<OpsRes> {
     } else {
         info!("non-hit plate reads are not kept (--keep-non-hits-days 0): their text is dropped on arrival");
     }
+    // Hit-plate sightings: kept with --hit-list (each hit's entry and expiry come from it); a
+    // store left by an earlier run is opened anyway so that its sightings still expire on time.
+    let history_path = args.record_dir.join(utkik_ground::hit_history::STORE_FILE);
+    if let Some(list) = &args.hit_list {
+        let grammar = utkik_shared::plate::PlateGrammar::for_countries(&["SE"]).context("--hit-list")?;
+        ops.load_station_hit_list(list, &grammar, wall_clock_usec())
+            .with_context(|| format!("--hit-list {}", list.display()))?;
+    }
+    if args.hit_list.is_some() || history_path.exists() {
+        std::fs::create_dir_all(&args.record_dir).with_context(|| format!("creating {}", args.record_dir.display()))?;
+        let (store, purged) = utkik_ground::hit_history::HitHistory::open(&history_path, wall_clock_usec())
+            .with_context(|| format!("hit history {}", history_path.display()))?;
+        info!(
+            "hit-plate sightings: {} ({purged} expired sightings deleted at start-up)",
+            history_path.display()
+        );
+        ops.set_hit_history(store);
+    }
     // A DEMO run's exports (disclosures of evidence) go to a folder that says DEMO.
     let exports = if args.auth.demo { "DEMO-exports" } else { "exports" };
     Ok(OpsRes::new(ops, audit_dir.join(exports)))
@@ -1052,6 +1076,7 @@ fn run() -> Result<()> {
                 seal_key: None,
                 retention_days: utkik_shared::audit::MIN_IDENTIFICATION_RETENTION_DAYS,
                 keep_non_hits_days: 0,
+                hit_list: None,
                 video: None,
                 record_video: false,
                 video_key: None,

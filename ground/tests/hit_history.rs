@@ -461,3 +461,60 @@ fn the_map_draws_the_queried_path_in_time_order_with_time_labels() {
     app.update();
     assert!(app.world().resource::<HitPathLayout>().points.is_empty());
 }
+
+/// The workspace's other binaries sit beside this crate's.
+fn sibling(name: &str) -> std::path::PathBuf {
+    let p = std::path::Path::new(env!("CARGO_BIN_EXE_utkik-ground")).with_file_name(name);
+    assert!(p.exists(), "{} missing: build the workspace", p.display());
+    p
+}
+
+/// The real station binary: `--hit-list` with the drones' signed list opens the store in the
+/// record dir; a list that is not signed stops start-up naming `--hit-list`.
+#[test]
+fn the_station_binary_keeps_sightings_only_with_a_verified_hit_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("hitlist.json");
+    let out = std::process::Command::new(sibling("utkik-sim"))
+        .args(["hitlist", "--scenario"])
+        .arg(common::repo("assets/scenarios/anpr-road.toml"))
+        .arg("--out")
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let station = |record: &std::path::Path, list: &std::path::Path| {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_utkik-ground"))
+            .args(["--headless", "--demo", "--duration-s", "2", "--link"])
+            .arg(format!("udp:127.0.0.1:{port}"))
+            .arg("--record-dir")
+            .arg(record)
+            .arg("--hit-list")
+            .arg(list)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let record = dir.path().join("station");
+    let (ok, text) = station(&record, &list);
+    assert!(ok, "{text}");
+    assert!(record.join(STORE_FILE).is_file(), "{text}");
+    let unsigned = dir.path().join("hits.tsv");
+    std::fs::write(&unsigned, "ABC 123\t2030-01-01T00:00:00Z\tstolen car\tanna\n").unwrap();
+    let other = dir.path().join("other");
+    let (ok, text) = station(&other, &unsigned);
+    assert!(!ok, "an unsigned hit list was taken: {text}");
+    assert!(text.contains("--hit-list") && text.contains("hits.tsv"), "{text}");
+    assert!(!other.join(STORE_FILE).exists(), "nothing kept on a refused list");
+}
