@@ -28,18 +28,6 @@ fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The workspace's other binaries sit beside this crate's (`cargo nextest run --workspace`
-/// builds them all).
-fn sibling(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_utkik-ground")).with_file_name(name);
-    assert!(
-        p.exists(),
-        "{} missing: build the workspace (cargo nextest run --workspace)",
-        p.display()
-    );
-    p
-}
-
 /// (plate as printed, on the hit list) of every car of the scenario.
 fn scenario_plates() -> Vec<(String, bool)> {
     let text = std::fs::read_to_string(repo(SCENARIO)).unwrap();
@@ -86,7 +74,11 @@ fn a_default_anpr_mission_leaves_no_non_hit_plate_text_at_the_ground() {
     let drone = run.path().join("drone");
     std::fs::create_dir_all(&station).unwrap();
     std::fs::create_dir_all(&drone).unwrap();
-    let (sim, onboard, ground) = (sibling("utkik-sim"), sibling("utkik-onboard"), sibling("utkik-ground"));
+    let (sim, onboard, ground) = (
+        common::sibling("utkik-sim"),
+        common::sibling("utkik-onboard"),
+        common::sibling("utkik-ground"),
+    );
     let (telemetry_port, ground_port, video_port) = (free_udp_port(), free_udp_port(), free_udp_port());
 
     let hitlist = drone.join("hitlist.json");

@@ -462,20 +462,13 @@ fn the_map_draws_the_queried_path_in_time_order_with_time_labels() {
     assert!(app.world().resource::<HitPathLayout>().points.is_empty());
 }
 
-/// The workspace's other binaries sit beside this crate's.
-fn sibling(name: &str) -> std::path::PathBuf {
-    let p = std::path::Path::new(env!("CARGO_BIN_EXE_utkik-ground")).with_file_name(name);
-    assert!(p.exists(), "{} missing: build the workspace", p.display());
-    p
-}
-
 /// The real station binary: `--hit-list` with the drones' signed list opens the store in the
 /// record dir; a list that is not signed stops start-up naming `--hit-list`.
 #[test]
 fn the_station_binary_keeps_sightings_only_with_a_verified_hit_list() {
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("hitlist.json");
-    let out = std::process::Command::new(sibling("utkik-sim"))
+    let out = std::process::Command::new(common::sibling("utkik-sim"))
         .args(["hitlist", "--scenario"])
         .arg(common::repo("assets/scenarios/anpr-road.toml"))
         .arg("--out")

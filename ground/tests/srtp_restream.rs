@@ -4,22 +4,17 @@
 //! `utkik-ground --demo --video` (the DEMO key at the station too) shows and records it.
 
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use utkik_media::{H264RtpReceiver, RtpReceiverConfig};
 
+mod common;
+use common::sibling;
+
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The workspace's other binaries sit beside this crate's (`cargo nextest run --workspace`
-/// builds them all).
-fn sibling(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_utkik-ground")).with_file_name(name);
-    assert!(p.exists(), "{} missing: build the workspace", p.display());
-    p
 }
 
 struct Kill(Vec<Child>);

@@ -21,6 +21,18 @@ use utkik_shared::dialect::{
 pub const NOW_USEC: u64 = 1_798_761_600_000_000;
 pub const CROP: &[u8] = b"\xff\xd8 evidence crop of the designated person \xff\xd9";
 
+/// Another binary of the workspace (`utkik-sim`, `utkik-onboard`): it sits beside this crate's
+/// (`cargo nextest run --workspace` builds them all).
+pub fn sibling(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_utkik-ground")).with_file_name(name);
+    assert!(
+        p.exists(),
+        "{} missing: build the workspace (cargo nextest run --workspace)",
+        p.display()
+    );
+    p
+}
+
 pub fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
 }
