@@ -18,8 +18,14 @@
 //! so no old page outlives its transaction in a log. The same choices as
 //! [`crate::stored_reads`], the model this follows.
 //!
-//! Recording is idempotent on (source kind, system id, alert id): the drone resends an alert
-//! until it is acknowledged and a restarted station sees it again; neither adds a row.
+//! Recording is idempotent on (station, source kind, system id, alert id): the drone resends an
+//! alert until it is acknowledged and a restarted station sees it again; neither adds a row. The
+//! station is empty for this station's own drones and the signed station id for sightings an
+//! operations centre takes from other stations' events (`plugins::event_intake`), whose system
+//! ids overlap.
+//!
+//! Schema 2 added the station (version 1 files are migrated when opened: their rows are this
+//! station's own).
 //!
 //! The file says what it is: SQLite's `application_id` is [`APPLICATION_ID`] and
 //! `user_version` is [`SCHEMA_VERSION`]; a database of something else, or of a later schema, is
@@ -41,7 +47,7 @@ pub const STORE_FILE: &str = "hit-history.sqlite";
 pub const APPLICATION_ID: i32 = 0x5554_4B48;
 
 /// Schema version this code reads and writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Expired sightings are purged at least this often while the station runs, µs.
 pub const PURGE_PERIOD_USEC: u64 = 60_000_000;
@@ -114,8 +120,11 @@ impl SourceKind {
 }
 
 /// The camera a sighting came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Source {
+    /// The station it reports to: empty for this station's own sources, else the id of the
+    /// station whose signed event brought the sighting.
+    pub station_id: String,
     /// Its kind.
     pub kind: SourceKind,
     /// Its MAVLink system id.
@@ -123,9 +132,10 @@ pub struct Source {
 }
 
 impl Source {
-    /// A drone with this system id.
+    /// This station's own drone with this system id.
     pub fn drone(system_id: u8) -> Self {
         Self {
+            station_id: String::new(),
             kind: SourceKind::Drone,
             system_id,
         }
@@ -134,6 +144,9 @@ impl Source {
 
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.station_id.is_empty() {
+            write!(f, "{} ", self.station_id)?;
+        }
         write!(f, "{} {}", self.kind.as_str(), self.system_id)
     }
 }
@@ -183,7 +196,7 @@ impl HitPath {
     /// alert), then when its entry's sightings are deleted.
     pub fn text(&self) -> String {
         use std::fmt::Write as _;
-        let sources: std::collections::BTreeSet<Source> = self.sightings.iter().map(|s| s.source).collect();
+        let sources: std::collections::BTreeSet<&Source> = self.sightings.iter().map(|s| &s.source).collect();
         let mut s = format!(
             "hit history of {}: {} sightings from {} sources (query logged)",
             self.plate,
@@ -237,10 +250,24 @@ const CREATE: &str = "CREATE TABLE sightings (
         system_id INTEGER NOT NULL,
         alert_id INTEGER NOT NULL,
         image_sha256_hex TEXT,
-        UNIQUE (source_kind, system_id, alert_id)
+        station_id TEXT NOT NULL DEFAULT '',
+        UNIQUE (station_id, source_kind, system_id, alert_id)
     );
     CREATE INDEX sightings_expiry ON sightings (expires_usec);
     CREATE INDEX sightings_plate_time ON sightings (plate, time_usec);";
+
+/// Schema 1 -> 2: the station column, in the unique key (a table rebuild: SQLite cannot change
+/// a constraint in place). The old table is dropped with `secure_delete` on, so its pages are
+/// overwritten.
+const MIGRATE_1_TO_2: &str = "ALTER TABLE sightings RENAME TO sightings_v1;
+    DROP INDEX IF EXISTS sightings_expiry;
+    DROP INDEX IF EXISTS sightings_plate_time;";
+
+const COPY_1_TO_2: &str = "INSERT INTO sightings (plate, list_id, entry_id, expires_usec, time_usec, lat_deg, lon_deg,
+        source_kind, system_id, alert_id, image_sha256_hex, station_id)
+    SELECT plate, list_id, entry_id, expires_usec, time_usec, lat_deg, lon_deg, source_kind, system_id, alert_id,
+        image_sha256_hex, '' FROM sightings_v1;
+    DROP TABLE sightings_v1;";
 
 impl HitHistory {
     /// Opens (creating) the store at `path` and deletes what expired by `now_usec`. Returns the
@@ -274,7 +301,7 @@ impl HitHistory {
                     what: format!("no application id; tables {}", tables.join(", ")),
                 });
             }
-            APPLICATION_ID if version == SCHEMA_VERSION => {}
+            APPLICATION_ID if version == SCHEMA_VERSION || version == 1 => {}
             APPLICATION_ID => {
                 return Err(HitHistoryError::Version {
                     path: path.to_path_buf(),
@@ -301,6 +328,12 @@ impl HitHistory {
                 "BEGIN; {CREATE} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))
             .map_err(sql)?;
+        } else if version == 1 {
+            conn.execute_batch(&format!(
+                "BEGIN; {MIGRATE_1_TO_2} {CREATE} {COPY_1_TO_2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(sql)?;
+            tracing::info!(store = %path.display(), "hit history migrated from schema 1 to {SCHEMA_VERSION}");
         }
         let mut store = Self {
             path: path.to_path_buf(),
@@ -356,8 +389,8 @@ impl HitHistory {
             .conn()
             .execute(
                 "INSERT OR IGNORE INTO sightings (plate, list_id, entry_id, expires_usec, time_usec, lat_deg, lon_deg,
-                     source_kind, system_id, alert_id, image_sha256_hex)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     source_kind, system_id, alert_id, image_sha256_hex, station_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     s.plate,
                     s.entry.list_id,
@@ -370,6 +403,7 @@ impl HitHistory {
                     s.source.system_id,
                     s.alert_id,
                     s.image_sha256_hex,
+                    s.source.station_id,
                 ],
             )
             .map_err(|e| self.sql(e))?;
@@ -380,11 +414,11 @@ impl HitHistory {
     ///
     /// # Errors
     /// SQLite failed.
-    pub fn contains(&self, source: Source, alert_id: u32) -> Result<bool, HitHistoryError> {
+    pub fn contains(&self, source: &Source, alert_id: u32) -> Result<bool, HitHistoryError> {
         self.conn()
             .query_row(
-                "SELECT 1 FROM sightings WHERE source_kind = ?1 AND system_id = ?2 AND alert_id = ?3",
-                params![source.kind.as_str(), source.system_id, alert_id],
+                "SELECT 1 FROM sightings WHERE station_id = ?1 AND source_kind = ?2 AND system_id = ?3 AND alert_id = ?4",
+                params![source.station_id, source.kind.as_str(), source.system_id, alert_id],
                 |_| Ok(()),
             )
             .optional()
@@ -441,10 +475,11 @@ impl HitHistory {
             .prepare(
                 "SELECT * FROM (
                      SELECT plate, list_id, entry_id, expires_usec, time_usec, lat_deg, lon_deg, source_kind,
-                            system_id, alert_id, image_sha256_hex
+                            system_id, alert_id, image_sha256_hex, station_id
                      FROM sightings WHERE plate = ?1
-                     ORDER BY time_usec DESC, source_kind DESC, system_id DESC, alert_id DESC LIMIT ?2)
-                 ORDER BY time_usec, source_kind, system_id, alert_id",
+                     ORDER BY time_usec DESC, station_id DESC, source_kind DESC, system_id DESC, alert_id DESC
+                     LIMIT ?2)
+                 ORDER BY time_usec, station_id, source_kind, system_id, alert_id",
             )
             .and_then(|mut stmt| {
                 stmt.query_map(params![plate, MAX_PATH_POINTS as i64], row_sighting)?
@@ -487,6 +522,7 @@ fn row_sighting(r: &rusqlite::Row<'_>) -> rusqlite::Result<Sighting> {
         time_usec: r.get::<_, i64>(4)? as u64,
         lat_lon_deg: lat.zip(lon),
         source: Source {
+            station_id: r.get(11)?,
             kind,
             system_id: r.get(8)?,
         },
@@ -541,20 +577,27 @@ mod tests {
         assert!(h.record(&s, T0).unwrap());
         assert!(!h.record(&s, T0 + 1).unwrap(), "a resend");
         let fixed = Source {
+            station_id: String::new(),
             kind: SourceKind::Fixed,
             system_id: 1,
         };
         // Same system id and alert id from another kind of source: another sighting.
-        assert!(h.record(&sighting("ABC123", fixed, 7, T0 + 1, T0 + HOUR), T0).unwrap());
-        assert!(h.record(&sighting("XYZ789", fixed, 8, T0, T0 + HOUR), T0).unwrap());
+        assert!(
+            h.record(&sighting("ABC123", fixed.clone(), 7, T0 + 1, T0 + HOUR), T0)
+                .unwrap()
+        );
+        assert!(
+            h.record(&sighting("XYZ789", fixed.clone(), 8, T0, T0 + HOUR), T0)
+                .unwrap()
+        );
         let p = h.sightings_of("abc 123", T0).unwrap();
         assert_eq!(
-            p.iter().map(|s| (s.time_usec, s.source)).collect::<Vec<_>>(),
+            p.iter().map(|s| (s.time_usec, s.source.clone())).collect::<Vec<_>>(),
             [(T0 + 1, fixed), (T0 + 2, Source::drone(1))]
         );
         assert_eq!(p[1], s);
-        assert!(h.contains(Source::drone(1), 7).unwrap());
-        assert!(!h.contains(Source::drone(2), 7).unwrap());
+        assert!(h.contains(&Source::drone(1), 7).unwrap());
+        assert!(!h.contains(&Source::drone(2), 7).unwrap());
         assert!(h.sightings_of("", T0).unwrap().is_empty());
     }
 
@@ -609,10 +652,67 @@ mod tests {
         drop(HitHistory::open(&path, T0).unwrap());
         Connection::open(&path)
             .unwrap()
-            .pragma_update(None, "user_version", 2)
+            .pragma_update(None, "user_version", 3)
             .unwrap();
         let e = HitHistory::open(&path, T0).unwrap_err();
-        assert!(matches!(e, HitHistoryError::Version { found: 2, .. }), "{e}");
+        assert!(matches!(e, HitHistoryError::Version { found: 3, .. }), "{e}");
+    }
+
+    /// A schema-1 store (before stations were recorded) is migrated: its rows become this
+    /// station's own, nothing is lost, and a centre can then record the same system id and
+    /// alert id from another station.
+    #[test]
+    fn a_schema_1_store_is_migrated_and_keeps_its_sightings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STORE_FILE);
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(&format!(
+                "CREATE TABLE sightings (
+                    id INTEGER PRIMARY KEY, plate TEXT NOT NULL, list_id TEXT NOT NULL,
+                    entry_id INTEGER NOT NULL, expires_usec INTEGER NOT NULL, time_usec INTEGER NOT NULL,
+                    lat_deg REAL, lon_deg REAL,
+                    source_kind TEXT NOT NULL CHECK (source_kind IN ('drone', 'fixed', 'vehicle')),
+                    system_id INTEGER NOT NULL, alert_id INTEGER NOT NULL, image_sha256_hex TEXT,
+                    UNIQUE (source_kind, system_id, alert_id));
+                 CREATE INDEX sightings_expiry ON sightings (expires_usec);
+                 CREATE INDEX sightings_plate_time ON sightings (plate, time_usec);
+                 INSERT INTO sightings (plate, list_id, entry_id, expires_usec, time_usec, lat_deg, lon_deg,
+                     source_kind, system_id, alert_id, image_sha256_hex)
+                 VALUES ('ABC123', 'L1', 1, {}, {}, 59.3, 18.0, 'drone', 1, 7, NULL);
+                 PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;",
+                T0 + HOUR,
+                T0
+            ))
+            .unwrap();
+        }
+        let (mut h, purged) = HitHistory::open(&path, T0).unwrap();
+        assert_eq!(purged, 0);
+        assert!(h.contains(&Source::drone(1), 7).unwrap());
+        let remote = Source {
+            station_id: "stn-north".into(),
+            ..Source::drone(1)
+        };
+        assert!(
+            h.record(&sighting("ABC123", remote.clone(), 7, T0 + 5, T0 + HOUR), T0)
+                .unwrap()
+        );
+        let path_of = h.sightings_of("ABC123", T0).unwrap();
+        assert_eq!(path_of.len(), 2);
+        assert_eq!(path_of[1].source, remote);
+        assert_eq!(path_of[1].source.to_string(), "stn-north drone 1");
+        drop(h);
+        let c = Connection::open(&path).unwrap();
+        let v: i32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        let old: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sightings_v1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0, "the old table is gone");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use utkik_ground::map::tiles::TileSource;
 use utkik_ground::ops::GroundOps;
 use utkik_ground::plugins::console::ConsolePlugin;
 use utkik_ground::plugins::event_bus::StationBus;
+use utkik_ground::plugins::event_intake::{EventIntake, RemoteRes};
 use utkik_ground::plugins::link::MessageSource;
 use utkik_ground::plugins::map::MapView;
 use utkik_ground::plugins::retention::RetentionRes;
@@ -49,7 +50,8 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 struct LiveArgs {
-    /// Link: udp:HOST:PORT (listen), tcp:HOST:PORT (connect), serial:PATH:BAUD.
+    /// Link: udp:HOST:PORT (listen), tcp:HOST:PORT (connect), serial:PATH:BAUD, or `none` (no
+    /// drone: an operations centre with --subscribe-events).
     #[arg(long, default_value = "udp:0.0.0.0:14550")]
     link: String,
     /// Vector basemap / overlays (GeoJSON; e.g. `utkik-sim geojson` output).
@@ -190,6 +192,13 @@ enum Cmd {
     /// bus, verifies each against --trusted-stations and prints the accepted ones as JSON lines;
     /// refused ones are counted and logged with the reason (docs/centre.md).
     Centre(utkik_ground::centre::cli::CentreArgs),
+    /// A Zenoh router (what `zenohd` is, without plugins): stations and centres of several
+    /// sites connect to it with --zenoh-connect (docs/centre.md).
+    Router(utkik_ground::centre::cli::RouterArgs),
+    /// Load test of the event bus on this machine: a router, N centres (child processes) and
+    /// simulated stations publishing tracks and plate hits; prints delivery, losses, CPU and
+    /// memory (README, "Operations centre").
+    CentreLoad(utkik_ground::centre::load::LoadArgs),
     /// A station's event-signing key: `station-key new --station-id ID --out FILE` (mode 0600)
     /// prints the centre's trusted-stations entry for it.
     #[command(subcommand)]
@@ -694,6 +703,10 @@ fn source(args: &LiveArgs, tlog: Option<&PathBuf>) -> Result<(MessageSource, App
         }
         return Ok((MessageSource::Channel(rx), AppState::Replay, None));
     }
+    if args.link == "none" {
+        info!("no drone link (--link none): a centre showing other stations' events");
+        return Ok((MessageSource::None, AppState::Live, None));
+    }
     let src: LinkSource = args.link.parse()?;
     let handle = link::start(LinkConfig {
         source: src.clone(),
@@ -797,6 +810,7 @@ fn run_headless(
     video: Option<VideoRes>,
     seal: Option<utkik_shared::seal::SealKeyPair>,
     bus: Option<StationBus>,
+    intake: Option<EventIntake>,
 ) {
     if has_display() {
         println!("utkik-ground: headless (--headless): printing a summary; operator console on stdin");
@@ -817,6 +831,9 @@ fn run_headless(
     if let Some(b) = bus {
         app.insert_resource(b);
     }
+    if let Some(i) = intake {
+        app.insert_resource(i);
+    }
     if let Some(v) = video {
         app.insert_resource(v);
     }
@@ -826,10 +843,31 @@ fn run_headless(
     app.run();
 }
 
-fn print_summary(world: Res<WorldRes>, video: Option<ResMut<VideoRes>>, time: Res<Time>, mut last: Local<f32>) {
+fn print_summary(
+    world: Res<WorldRes>,
+    video: Option<ResMut<VideoRes>>,
+    intake: Option<Res<EventIntake>>,
+    remote: Res<RemoteRes>,
+    time: Res<Time>,
+    mut last: Local<f32>,
+) {
     if time.elapsed_secs() - *last >= 2.0 {
         *last = time.elapsed_secs();
         println!("{}", world.0.summary());
+        if let Some(i) = intake {
+            let c = &i.counts;
+            println!(
+                "  centre: {} sources; events accepted {}, refused {}; plate hits kept {}, not kept {}",
+                remote.0.len(),
+                c.centre.accepted,
+                c.centre.refused_total(),
+                c.sightings_kept,
+                c.sightings_not_kept
+            );
+            for line in remote.0.summary_lines(wall_clock_usec()) {
+                println!("    {line}");
+            }
+        }
         if let Some(mut v) = video {
             println!(
                 "  video (masked by the drone): {}",
@@ -1111,6 +1149,8 @@ fn run() -> Result<()> {
             Ok(())
         }
         Some(Cmd::Centre(args)) => utkik_ground::centre::cli::run_centre(&args),
+        Some(Cmd::Router(args)) => utkik_ground::centre::cli::run_router(&args),
+        Some(Cmd::CentreLoad(args)) => utkik_ground::centre::load::run(&args),
         Some(Cmd::StationKey(cmd)) => utkik_ground::centre::cli::station_key(&cmd),
         Some(Cmd::Hitlist(cmd)) => {
             println!("{}", utkik_ground::hitlist_cli::run(&cmd)?.trim_end());
@@ -1153,11 +1193,20 @@ fn run() -> Result<()> {
             }
             let _ = std::fs::remove_file(&out);
             let video = station_video(&live)?;
+            // A live station or centre photographs as it runs: its event bus too.
+            let bus = live.events.station_bus()?;
+            let intake = live.events.event_intake()?;
             let mut app = windowed_app(&live, src, state);
             app.insert_resource(ops).insert_resource(kept);
             install_seal_key(&mut app, seal);
             if let Some(v) = video {
                 app.insert_resource(v);
+            }
+            if let Some(b) = bus {
+                app.insert_resource(b);
+            }
+            if let Some(i) = intake {
+                app.insert_resource(i);
             }
             if live.console {
                 app.add_plugins(ConsolePlugin);
@@ -1270,14 +1319,18 @@ fn run() -> Result<()> {
             }
             let video = station_video(&cli.live)?;
             let bus = cli.live.events.station_bus()?;
+            let intake = cli.live.events.event_intake()?;
             if cli.live.headless || !has_display() {
-                run_headless(src, state, cli.live.duration_s, ops, kept, video, seal, bus);
+                run_headless(src, state, cli.live.duration_s, ops, kept, video, seal, bus, intake);
             } else {
                 let mut app = windowed_app(&cli.live, src, state);
                 app.insert_resource(ops).insert_resource(kept);
                 install_seal_key(&mut app, seal);
                 if let Some(b) = bus {
                     app.insert_resource(b);
+                }
+                if let Some(i) = intake {
+                    app.insert_resource(i);
                 }
                 if let Some(v) = video {
                     app.insert_resource(v);

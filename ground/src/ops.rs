@@ -476,6 +476,75 @@ impl GroundOps {
         Ok(store.record(&sighting, now_usec)?)
     }
 
+    /// Records a plate hit another station published (a centre, `--subscribe-events`): kept in
+    /// the hit history under that station's id, with the expiry of its entry in *this*
+    /// station's hit list (`--hit-list`), exactly as for its own drones. Returns whether a
+    /// sighting was added; `Ok(false)` without a store or list, for an entry the list does not
+    /// name for that plate, or an expired entry (each logged), or a sighting already held.
+    ///
+    /// The event was verified by the caller (signature of a trusted station, sequence). The
+    /// plate image stays at its station: only its SHA-256 is kept as the reference.
+    ///
+    /// # Errors
+    /// The store.
+    pub fn record_remote_sighting(
+        &mut self,
+        station_id: &str,
+        source: &utkik_shared::events::EventSource,
+        hit: &utkik_shared::events::PlateHitEvent,
+        now_usec: u64,
+    ) -> Result<bool, OpsError> {
+        let Some(store) = self.hit_history.as_mut() else {
+            return Ok(false);
+        };
+        let Some(list) = self.station_hit_list.as_ref() else {
+            tracing::warn!(
+                station_id,
+                alert_id = hit.alert_id,
+                "remote plate hit not kept in the hit history: no hit list loaded (--hit-list), so its expiry is unknown"
+            );
+            return Ok(false);
+        };
+        let Some(entry) = crate::hit_history::entry_for_hit(list, hit.hit_entry_id.get(), &hit.plate) else {
+            tracing::warn!(
+                station_id,
+                alert_id = hit.alert_id,
+                hit_entry_id = hit.hit_entry_id.get(),
+                list = list.list_id(),
+                "remote plate hit not kept in the hit history: this station's hit list has no such entry for that plate"
+            );
+            return Ok(false);
+        };
+        if entry.expires_usec <= now_usec {
+            tracing::warn!(
+                station_id,
+                alert_id = hit.alert_id,
+                "remote plate hit not kept: its entry has expired"
+            );
+            return Ok(false);
+        }
+        use utkik_shared::events::SourceKind as K;
+        let kind = match source.kind {
+            K::Drone => crate::hit_history::SourceKind::Drone,
+            K::Fixed => crate::hit_history::SourceKind::Fixed,
+            K::Vehicle => crate::hit_history::SourceKind::Vehicle,
+        };
+        let sighting = crate::hit_history::Sighting {
+            plate: utkik_shared::plate::normalize(&hit.plate),
+            entry,
+            time_usec: hit.capture_time_usec,
+            lat_lon_deg: hit.position.map(|p| (p.lat_deg, p.lon_deg)),
+            source: crate::hit_history::Source {
+                station_id: station_id.to_string(),
+                kind,
+                system_id: source.system_id,
+            },
+            alert_id: hit.alert_id,
+            image_sha256_hex: hit.image_sha256_hex.clone(),
+        };
+        Ok(store.record(&sighting, now_usec)?)
+    }
+
     /// Keeps non-hit plate reads in `store` (the station runs with `--keep-non-hits-days`).
     pub fn set_stored_reads(&mut self, store: crate::stored_reads::StoredReads) {
         self.stored_reads = Some(store);

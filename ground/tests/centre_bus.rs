@@ -300,3 +300,83 @@ fn the_centre_binary_prints_accepted_events_and_counts_a_forged_one() {
     forger.close().unwrap();
     router.close().wait().unwrap();
 }
+
+/// The load test at a small scale with the real binary (issue 19 item 5): `utkik-ground
+/// centre-load` starts a real router (`utkik-ground router`) and two centres (`utkik-ground
+/// centre --quiet`, client mode) as processes; stations publish tracks events and plate hits
+/// through the router; both centres must account for every hit and every tracks event, refuse
+/// nothing, and report latency percentiles; the CPU and memory figures come from /proc.
+#[test]
+fn the_load_test_runs_a_router_and_two_centres_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("load.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_utkik-ground"))
+        .args([
+            "centre-load",
+            "--sources",
+            "6",
+            "--stations",
+            "2",
+            "--tracks-per-source",
+            "10",
+            "--rate-hz",
+            "5",
+            "--hits-per-s",
+            "4",
+            "--centres",
+            "2",
+            "--duration-s",
+            "4",
+            "--warmup-s",
+            "2",
+            "--json-out",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}\n{stdout}\n{stderr}", out.status);
+    assert!(
+        stdout.contains("| centre 2 |") && stdout.contains("| router |"),
+        "{stdout}"
+    );
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let published = &r["published"];
+    let hits = published["plate_hits"].as_u64().unwrap();
+    let tracks_events = published["tracks_events"].as_u64().unwrap();
+    // 4 s at 4 hits/s; 6 sources x 5 Hz x 4 s = 120 tracks events (a period may fall either side).
+    assert!((14..=16).contains(&hits), "{published}");
+    assert!((114..=126).contains(&tracks_events), "{published}");
+    assert_eq!(published["track_updates"].as_u64().unwrap(), tracks_events * 10);
+    let centres = r["centres"].as_array().unwrap();
+    assert_eq!(centres.len(), 2);
+    for c in centres {
+        assert_eq!(c["plate_hits_lost"], 0, "{c}");
+        assert_eq!(c["tracks_events_lost"], 0, "{c}");
+        let s = &c["summary"];
+        assert_eq!(s["by_kind"]["plate_hit"]["events"].as_u64().unwrap(), hits, "{s}");
+        assert_eq!(
+            s["by_kind"]["tracks"]["items"].as_u64().unwrap(),
+            tracks_events * 10,
+            "{s}"
+        );
+        let lat = &s["by_kind"]["tracks"]["latency"];
+        let (p50, p95) = (lat["p50_ms"].as_f64().unwrap(), lat["p95_ms"].as_f64().unwrap());
+        assert!(p50 > 0.0 && p50 <= p95, "{lat}");
+        assert!(c["process"]["peak_rss_mib"].as_f64().unwrap() > 1.0, "{c}");
+    }
+    assert!(r["router"]["cpu_pct_of_one_core"].as_f64().unwrap() >= 0.0);
+}
+
+/// The router refuses to start without anything to listen on, naming the option.
+#[test]
+fn a_router_without_a_listen_endpoint_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_utkik-ground"))
+        .args(["router", "--duration-s", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--zenoh-listen"), "{stderr}");
+}

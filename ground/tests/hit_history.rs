@@ -154,7 +154,7 @@ fn each_stored_plate_hit_is_one_sighting_never_a_non_hit_read_and_not_again_afte
         assert_eq!(ops.store_new_alerts(&mut w, NOW_USEC).unwrap(), 1, "the hit only");
         let h = ops.hit_history_store().unwrap();
         assert_eq!(h.count().unwrap(), 1);
-        assert!(h.contains(Source::drone(1), 1).unwrap());
+        assert!(h.contains(&Source::drone(1), 1).unwrap());
         // The drone resends the hit (its ack was lost): no second row.
         hit(&mut w, 1, 1, 41, "ABC123", 1, NOW_USEC - 5_000_000);
         ops.store_new_alerts(&mut w, NOW_USEC + 1).unwrap();

@@ -29,6 +29,8 @@ fn main() {
         video_out: None,
         truth: None,
         video: Default::default(),
+        system_id: 1,
+        source: None,
     };
     let sim = std::thread::spawn(move || run_with(scenario, link, &config, &AtomicBool::new(false)).unwrap());
     let mut arrivals = Vec::new();

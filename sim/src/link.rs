@@ -90,6 +90,12 @@ impl MavLink {
         })
     }
 
+    /// The MAVLink system id this autopilot sends as (default 1; each vehicle of a multi-vehicle
+    /// run has its own, as SITL instances do).
+    pub fn set_system_id(&mut self, system_id: u8) {
+        self.system_id = u32::from(system_id);
+    }
+
     /// Local address (useful after binding port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local

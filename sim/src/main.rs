@@ -54,6 +54,14 @@ enum Command {
         /// Write per-frame ground truth (JSON lines) to this file; renders frames even without --video-out.
         #[arg(long)]
         truth: Option<PathBuf>,
+        /// MAVLink system id of the simulated autopilot: give each vehicle of a multi-vehicle
+        /// run its own (1..=250), as SITL instances have.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=250))]
+        system_id: u8,
+        /// Run this camera of a multi-source scenario (its `[[sources]]` name): its route,
+        /// gimbal, camera and system id (then --system-id is not used).
+        #[arg(long, conflicts_with = "system_id")]
+        source: Option<String>,
     },
     /// Score onboard output against ground truth: precision/recall per class,
     /// plate-read accuracy, identity switches, geolocation error.
@@ -89,6 +97,10 @@ enum Command {
         /// Scenario file.
         #[arg(long)]
         scenario: PathBuf,
+        /// A source of a multi-source scenario: also its system id, kind, legal basis and,
+        /// for a fixed camera, its site.
+        #[arg(long)]
+        source: Option<String>,
     },
     /// Write the scenario's DEMO ANPR hit list (cars with `hit_list = true`), signed with the
     /// DEMO senior officer's public key, for an onboard run with `--demo`
@@ -247,6 +259,8 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             video_size,
             video_bitrate_kbps,
             truth,
+            system_id,
+            source,
         } => {
             let config = utkik_sim::run::RunConfig {
                 scenario,
@@ -262,6 +276,8 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                     bitrate_kbps: video_bitrate_kbps,
                     ..Default::default()
                 },
+                system_id,
+                source,
             };
             let summary = utkik_sim::run::run(&config, &shutdown).context("simulation failed")?;
             eprintln!(
@@ -308,9 +324,13 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             }
             eprintln!("{}", report.summary());
         }
-        Command::Camera { scenario } => {
+        Command::Camera { scenario, source } => {
             let s = utkik_sim::scenario::Scenario::load(&scenario)?;
-            let overrides = utkik_sim::onboard_config::onboard_camera_overrides(&s);
+            let overrides = match source {
+                Some(name) => utkik_sim::onboard_config::onboard_source_overrides(&s, &name)
+                    .map_err(|e| anyhow::anyhow!("--source: {e}"))?,
+                None => utkik_sim::onboard_config::onboard_camera_overrides(&s),
+            };
             print!("{}", utkik_sim::onboard_config::format_overrides(&overrides));
         }
         Command::Hitlist {

@@ -122,6 +122,62 @@ pub fn valid_until_usec(now_usec: u64, valid_hours: u64) -> Result<u64, String> 
         .ok_or_else(|| format!("--valid-hours {valid_hours} is too far in the future"))
 }
 
+/// The onboard settings of one source of a multi-source scenario (`utkik-sim camera --source
+/// NAME`): its camera, system id, source kind and legal basis, and for a fixed camera its site
+/// (position from the scenario's origin and the mast's local position, ground level the origin's
+/// altitude, heading the mast's yaw plus the gimbal's, pitch the gimbal's), so the onboard
+/// georeferences from the configured site exactly as the simulator placed the camera.
+///
+/// # Errors
+/// No such source (the message lists the scenario's).
+pub fn onboard_source_overrides(scenario: &Scenario, source: &str) -> Result<Vec<(&'static str, String)>, String> {
+    use utkik_shared::events::SourceKind;
+    let (s, src) = scenario.for_source(source)?;
+    let mut out = vec![
+        ("camera.hfov_deg", format!("{:?}", s.camera.hfov_deg)),
+        ("link.system_id", src.system_id.to_string()),
+        ("source.kind", format!("\"{}\"", src.kind.name())),
+        (
+            "source.legal_basis",
+            match src.legal_basis {
+                utkik_shared::events::LegalBasis::Own => "\"own\"".to_owned(),
+                utkik_shared::events::LegalBasis::OtherOperator => "\"other_operator\"".to_owned(),
+            },
+        ),
+    ];
+    match src.kind {
+        SourceKind::Fixed => {
+            let (
+                crate::scenario::Route::Hover { at, yaw_deg },
+                crate::scenario::GimbalSpec::Fixed {
+                    pitch_deg,
+                    yaw_deg: gimbal_yaw_deg,
+                },
+            ) = (&s.route, &s.gimbal)
+            else {
+                return Err(format!(
+                    "source {source}: a fixed camera needs a hover route and a fixed gimbal"
+                ));
+            };
+            let frame = utkik_shared::geo::LocalFrame::new(s.origin.geo());
+            let g = frame.from_enu(glam::DVec3::new(at.east_m, at.north_m, 0.0));
+            out.extend([
+                ("site.lat_deg", format!("{:?}", g.lat_deg)),
+                ("site.lon_deg", format!("{:?}", g.lon_deg)),
+                ("site.ground_alt_m_amsl", format!("{:?}", s.origin.alt_m_amsl)),
+                ("site.height_m_agl", format!("{:?}", at.alt_m_agl)),
+                (
+                    "site.heading_deg",
+                    format!("{:?}", (yaw_deg + gimbal_yaw_deg).rem_euclid(360.0)),
+                ),
+                ("site.pitch_deg", format!("{:?}", pitch_deg)),
+            ]);
+        }
+        SourceKind::Drone | SourceKind::Vehicle => out.push(("camera.mount", "gimbal".to_owned())),
+    }
+    Ok(out)
+}
+
 /// The overrides as `KEY=VALUE` lines (each ending in a newline).
 pub fn format_overrides(overrides: &[(&str, String)]) -> String {
     overrides.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
@@ -131,6 +187,34 @@ pub fn format_overrides(overrides: &[(&str, String)]) -> String {
 mod tests {
     use super::*;
     use crate::scenario::scenarios_dir;
+
+    #[test]
+    fn a_fixed_source_gets_its_site_and_a_drone_its_system_id() {
+        let s = Scenario::load(&scenarios_dir().join("centre-road.toml")).unwrap();
+        let fixed = onboard_source_overrides(&s, "fixed-west").unwrap();
+        let get = |o: &[(&str, String)], k: &str| o.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone());
+        assert_eq!(get(&fixed, "source.kind").as_deref(), Some("\"fixed\""));
+        assert_eq!(get(&fixed, "source.legal_basis").as_deref(), Some("\"other_operator\""));
+        assert_eq!(get(&fixed, "link.system_id").as_deref(), Some("11"));
+        assert_eq!(get(&fixed, "site.height_m_agl").as_deref(), Some("6.0"));
+        assert_eq!(get(&fixed, "site.heading_deg").as_deref(), Some("85.0"));
+        assert_eq!(get(&fixed, "site.pitch_deg").as_deref(), Some("-12.0"));
+        // 150 m west of the origin: the longitude is smaller, the latitude ~6 m south.
+        let lon: f64 = get(&fixed, "site.lon_deg").unwrap().parse().unwrap();
+        let lat: f64 = get(&fixed, "site.lat_deg").unwrap().parse().unwrap();
+        assert!(
+            (lon - (17.889 - 150.0 / (111_320.0 * 59.3979_f64.to_radians().cos()))).abs() < 1e-5,
+            "{lon}"
+        );
+        assert!((lat - (59.3979 - 6.0 / 111_200.0)).abs() < 1e-5, "{lat}");
+        assert_eq!(get(&fixed, "camera.mount"), None);
+        let drone = onboard_source_overrides(&s, "drone-3").unwrap();
+        assert_eq!(get(&drone, "link.system_id").as_deref(), Some("3"));
+        assert_eq!(get(&drone, "camera.mount").as_deref(), Some("gimbal"));
+        assert_eq!(get(&drone, "site.lat_deg"), None);
+        let e = onboard_source_overrides(&s, "drone-9").unwrap_err();
+        assert!(e.contains("fixed-west, fixed-east, drone-1, drone-2, drone-3"), "{e}");
+    }
 
     #[test]
     fn the_written_hit_list_is_signed_and_holds_exactly_the_listed_cars() {

@@ -67,6 +67,12 @@ pub struct RunConfig {
     pub truth: Option<PathBuf>,
     /// Camera settings (used when `video_out` or `truth` is set).
     pub video: VideoOptions,
+    /// MAVLink system id of the simulated autopilot (1 unless several vehicles fly); a
+    /// `source` brings its own.
+    pub system_id: u8,
+    /// The camera of a multi-source scenario to run (`[[sources]]`); `None`: the scenario's
+    /// own route and gimbal.
+    pub source: Option<String>,
 }
 
 /// Camera settings of a run; `None` fields come from the scenario.
@@ -131,6 +137,9 @@ pub enum RunError {
     /// The render thread panicked.
     #[error("render thread panicked: {0}")]
     RenderPanic(String),
+    /// `--source` names no source of the scenario.
+    #[error("--source: {0}")]
+    Source(String),
 }
 
 fn unix_now_usec() -> u64 {
@@ -181,8 +190,16 @@ impl CameraPlan {
 /// duration or `shutdown`.
 pub fn run(config: &RunConfig, shutdown: &AtomicBool) -> Result<RunSummary, RunError> {
     let scenario = Scenario::load(&config.scenario)?;
+    let (scenario, system_id) = match &config.source {
+        Some(name) => {
+            let (s, src) = scenario.for_source(name).map_err(RunError::Source)?;
+            (s, src.system_id)
+        }
+        None => (scenario, config.system_id),
+    };
     let camera = CameraPlan::prepare(&scenario, config)?;
-    let link = MavLink::bind(config.telemetry_listen, config.telemetry_out.iter().copied())?;
+    let mut link = MavLink::bind(config.telemetry_listen, config.telemetry_out.iter().copied())?;
+    link.set_system_id(system_id);
     run_prepared(scenario, camera, link, config, shutdown)
 }
 

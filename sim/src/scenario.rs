@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
+use utkik_shared::events::{LegalBasis, SourceKind};
 use utkik_shared::geo::GeoPoint;
 
 /// A scenario could not be loaded.
@@ -356,6 +357,35 @@ pub struct AuthorizationSpec {
     pub purpose: String,
 }
 
+/// One camera of a multi-source scenario (issue 19): the scenario's world (roads, cars,
+/// people) seen by several drones and fixed cameras at once, each run as its own simulator
+/// instance (`utkik-sim run --source NAME`, as multi-vehicle SITL runs one instance per
+/// vehicle), with its own system id, ports and truth.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// Name used on the command line (`--source`), ASCII letters, digits, `-`.
+    pub name: String,
+    /// Drone or fixed camera (vehicle cameras are not simulated yet).
+    pub kind: SourceKind,
+    /// MAVLink system id (1..=250, unique in the scenario).
+    pub system_id: u8,
+    /// Whose camera: own, or another operator's (a road authority's traffic camera).
+    #[serde(default = "own")]
+    pub legal_basis: LegalBasis,
+    /// What it flies; a fixed camera: `kind = "hover"`, its mast top and heading.
+    pub route: Route,
+    /// Its gimbal; a fixed camera: `mode = "fixed"` (it does not pan).
+    pub gimbal: GimbalSpec,
+    /// Its camera when it differs from the scenario's `[camera]`.
+    #[serde(default)]
+    pub camera: Option<CameraSpec>,
+}
+
+fn own() -> LegalBasis {
+    LegalBasis::Own
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
@@ -382,6 +412,8 @@ struct RawScenario {
     vehicles: Vec<Spanned<VehicleActorSpec>>,
     #[serde(default)]
     authorization: Option<Spanned<AuthorizationSpec>>,
+    #[serde(default)]
+    sources: Vec<Spanned<SourceSpec>>,
 }
 
 fn duration() -> f64 {
@@ -419,6 +451,8 @@ pub struct Scenario {
     pub vehicles: Vec<VehicleActorSpec>,
     /// Authorization for designated-person scenarios.
     pub authorization: Option<AuthorizationSpec>,
+    /// The cameras of a multi-source scenario (empty: one drone, `route` and `gimbal` above).
+    pub sources: Vec<SourceSpec>,
 }
 
 /// Directory of the checked-in scenarios (`<repo>/assets/scenarios`).
@@ -635,6 +669,62 @@ impl Scenario {
                 ));
             }
         }
+        for (i, src) in raw.sources.iter().enumerate() {
+            let sp = src.get_ref();
+            let bad = |field: &str, message: String| invalid(src.span(), format!("sources[{i}].{field}"), message);
+            if sp.name.is_empty() || !sp.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(bad(
+                    "name",
+                    format!("{:?}: ASCII letters, digits and `-` only", sp.name),
+                ));
+            }
+            if !(1..=250).contains(&sp.system_id) {
+                return Err(bad("system_id", format!("{} is not in 1..=250", sp.system_id)));
+            }
+            if let Some(o) = raw.sources[..i]
+                .iter()
+                .map(Spanned::get_ref)
+                .find(|o| o.name == sp.name || o.system_id == sp.system_id)
+            {
+                return Err(bad(
+                    "name",
+                    format!(
+                        "{:?} (system id {}) repeats source {:?} (system id {})",
+                        sp.name, sp.system_id, o.name, o.system_id
+                    ),
+                ));
+            }
+            match sp.kind {
+                SourceKind::Drone => {}
+                SourceKind::Fixed => {
+                    if !matches!(sp.route, Route::Hover { .. }) || !matches!(sp.gimbal, GimbalSpec::Fixed { .. }) {
+                        return Err(bad(
+                            "route",
+                            "a fixed camera needs route kind = \"hover\" (its mast) and gimbal mode = \"fixed\"".into(),
+                        ));
+                    }
+                }
+                SourceKind::Vehicle => {
+                    return Err(bad(
+                        "kind",
+                        "vehicle cameras are not simulated yet: drone or fixed".into(),
+                    ));
+                }
+            }
+            if let GimbalSpec::FollowEntity { entity } = &sp.gimbal
+                && raw
+                    .pedestrians
+                    .iter()
+                    .filter(|p| &p.get_ref().face.identity == entity)
+                    .count()
+                    != 1
+            {
+                return Err(bad(
+                    "gimbal.entity",
+                    format!("follow_entity needs exactly one pedestrian {entity:?}"),
+                ));
+            }
+        }
         let _ = top;
         Ok(Scenario {
             name: raw.name,
@@ -651,7 +741,40 @@ impl Scenario {
             pedestrians: raw.pedestrians.into_iter().map(Spanned::into_inner).collect(),
             vehicles: raw.vehicles.into_iter().map(Spanned::into_inner).collect(),
             authorization: raw.authorization.map(Spanned::into_inner),
+            sources: raw.sources.into_iter().map(Spanned::into_inner).collect(),
         })
+    }
+
+    /// The scenario as source `name` sees it: its route, gimbal and camera in place of the
+    /// scenario's; a fixed camera also feels no wind (a mast does not drift). The world (roads,
+    /// cars, people, seed) is the same for every source, so their truths agree.
+    ///
+    /// # Errors
+    /// No source of that name (the message lists the scenario's sources).
+    pub fn for_source(&self, name: &str) -> Result<(Scenario, SourceSpec), String> {
+        let Some(src) = self.sources.iter().find(|s| s.name == name) else {
+            let names: Vec<&str> = self.sources.iter().map(|s| s.name.as_str()).collect();
+            return Err(if names.is_empty() {
+                format!("scenario {} has no [[sources]]; run it without --source", self.name)
+            } else {
+                format!(
+                    "scenario {} has no source {name:?}; its sources: {}",
+                    self.name,
+                    names.join(", ")
+                )
+            });
+        };
+        let mut s = self.clone();
+        s.route = src.route.clone();
+        s.gimbal = src.gimbal.clone();
+        if let Some(c) = src.camera {
+            s.camera = c;
+        }
+        if src.kind == SourceKind::Fixed {
+            s.vehicle.wind_m_s = [0.0, 0.0];
+            s.vehicle.gust_m_s = 0.0;
+        }
+        Ok((s, src.clone()))
     }
 
     /// Index of the pedestrian whose face identity is `identity`.

@@ -32,6 +32,8 @@ fn pymavlink_sees_the_vehicle_and_its_position() {
         video_out: None,
         truth: None,
         video: Default::default(),
+        system_id: 1,
+        source: None,
     };
     let shutdown = std::sync::Arc::new(AtomicBool::new(false));
     let sd = shutdown.clone();

@@ -93,6 +93,8 @@ fn streamed_frames_decode_to_the_rendered_frames_with_their_capture_times() {
         video_out: Some(format!("127.0.0.1:{port}").parse().unwrap()),
         truth: Some(truth_path.clone()),
         video: VideoOptions::default(),
+        system_id: 1,
+        source: None,
     };
     let shutdown = Arc::new(AtomicBool::new(false));
     let (sc, cfg, sd) = (scenario.clone(), config.clone(), shutdown.clone());

@@ -68,9 +68,24 @@ pub struct PublishArgs {
     /// The station id: must be the one in --station-key.
     #[arg(long = "station-id")]
     pub station_id: Option<String>,
+    /// Publish each drone's live tracks at most this many times a second (one signed `tracks`
+    /// event per drone and period); 0: tracks are not published.
+    #[arg(long = "publish-tracks-hz", default_value_t = crate::plugins::event_bus::DEFAULT_TRACKS_HZ)]
+    pub tracks_hz: f64,
     /// Region segment of the event keys (utkik/REGION/STATION/SOURCE/KIND).
     #[arg(long = "region", id = "event_region", default_value = DEFAULT_REGION)]
     pub region: String,
+    /// Centre mode: subscribe to other stations' signed events and show their sources, tracks,
+    /// alerts and authorization states (panel "Operations centre"); their plate hits go into
+    /// the hit history with --hit-list. With `--link none` the station has no drone of its own.
+    #[arg(long = "subscribe-events", value_enum)]
+    pub subscribe_events: Option<EventTransport>,
+    /// The stations whose events are accepted (`utkik-trusted-stations/1`), for --subscribe-events.
+    #[arg(long = "trusted-stations", id = "live_trusted_stations")]
+    pub trusted_stations: Option<PathBuf>,
+    /// What --subscribe-events subscribes to: utkik/** (everything) or utkik/REGION/**.
+    #[arg(long = "subscribe-key-expr", default_value = "utkik/**")]
+    pub subscribe_key_expr: String,
     /// How to join the bus.
     #[command(flatten)]
     pub zenoh: ZenohArgs,
@@ -105,13 +120,59 @@ impl PublishArgs {
                 path.display()
             );
         }
-        let bus = open_station_bus(&self.zenoh.bus(), key, &self.region)
+        if !(self.tracks_hz.is_finite() && (0.0..=50.0).contains(&self.tracks_hz)) {
+            bail!(
+                "--publish-tracks-hz {}: expected 0 (off) to 50 events per drone and second",
+                self.tracks_hz
+            );
+        }
+        let bus = open_station_bus(&self.zenoh.bus(), key, &self.region, self.tracks_hz)
             .context("--publish-events zenoh: joining the bus")?;
         tracing::info!(
             "publishing signed events as station {id} under utkik/{}/{id}/**",
             self.region
         );
         Ok(Some(bus))
+    }
+}
+
+impl PublishArgs {
+    /// Subscribes when `--subscribe-events` is given; refuses a missing or empty trusted list.
+    ///
+    /// # Errors
+    /// Naming the option that is missing or wrong, or the bus error.
+    pub fn event_intake(&self) -> Result<Option<crate::plugins::event_intake::EventIntake>> {
+        let Some(EventTransport::Zenoh) = self.subscribe_events else {
+            if self.trusted_stations.is_some() {
+                bail!("--trusted-stations is used only with --subscribe-events zenoh");
+            }
+            return Ok(None);
+        };
+        let path = self
+            .trusted_stations
+            .as_ref()
+            .context("--subscribe-events needs --trusted-stations FILE (the stations whose events are accepted)")?;
+        let trusted = TrustedStations::load(path).context("--trusted-stations")?;
+        if trusted.is_empty() {
+            bail!("{}: lists no station; every event would be refused", path.display());
+        }
+        if self.publish_events.is_some() && !self.zenoh.listen.is_empty() {
+            bail!(
+                "--publish-events and --subscribe-events together open two sessions: use --zenoh-connect to a router, not --zenoh-listen"
+            );
+        }
+        let intake = crate::plugins::event_intake::EventIntake::start(
+            &self.zenoh.bus(),
+            trusted.clone(),
+            &self.subscribe_key_expr,
+        )
+        .context("--subscribe-events zenoh: joining the bus")?;
+        tracing::info!(
+            "centre mode: subscribed to {} trusting {} stations",
+            self.subscribe_key_expr,
+            trusted.len()
+        );
+        Ok(Some(intake))
     }
 }
 
@@ -127,9 +188,56 @@ pub struct CentreArgs {
     /// Quit after this many seconds; default: until killed.
     #[arg(long = "duration-s", id = "centre_duration_s")]
     pub duration_s: Option<f64>,
+    /// Do not print each accepted event; only the summary at the end (load tests).
+    #[arg(long)]
+    pub quiet: bool,
     /// How to join the bus.
     #[command(flatten)]
     pub zenoh: ZenohArgs,
+}
+
+/// `utkik-ground router`: a Zenoh router and nothing else (what `zenohd` is, without its
+/// plugins), for the sites where stations and centres meet.
+#[derive(Args, Debug, Clone)]
+pub struct RouterArgs {
+    /// Quit after this many seconds; default: until killed.
+    #[arg(long = "duration-s", id = "router_duration_s")]
+    pub duration_s: Option<f64>,
+    /// How to join the bus (the mode is always router; give --zenoh-listen).
+    #[command(flatten)]
+    pub zenoh: ZenohArgs,
+}
+
+/// Runs a router until `--duration-s` or killed.
+///
+/// # Errors
+/// No listen endpoint, or the bus.
+pub fn run_router(args: &RouterArgs) -> Result<()> {
+    if args.zenoh.listen.is_empty() && args.zenoh.config.is_none() {
+        bail!("router: give --zenoh-listen tcp/ADDR:PORT (or tls/...), or --zenoh-config with listen endpoints");
+    }
+    let mut bus = args.zenoh.bus();
+    bus.mode = BusMode::Router;
+    let session = bus.open().context("router")?;
+    println!(
+        "router: listening on {} (zenoh id {})",
+        args.zenoh.listen.join(", "),
+        session.zid()
+    );
+    std::io::stdout().flush().ok();
+    match args.duration_s {
+        Some(s) => std::thread::sleep(Duration::from_secs_f64(s.max(0.0))),
+        None => loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        },
+    }
+    use zenoh::Wait;
+    session
+        .close()
+        .wait()
+        .map_err(|e| anyhow::anyhow!("router: closing: {e}"))?;
+    println!("router: stopped");
+    Ok(())
 }
 
 /// One accepted event as the centre prints it (a JSON line).
@@ -178,6 +286,7 @@ pub fn run_centre(args: &CentreArgs) -> Result<()> {
             None => Duration::from_millis(500),
         };
         match centre.recv_timeout(wait)? {
+            Some(Outcome::Accepted(_)) if args.quiet => {}
             Some(Outcome::Accepted(ev)) => {
                 let line = serde_json::to_string(&Printed {
                     key: &ev.key,
@@ -195,6 +304,11 @@ pub fn run_centre(args: &CentreArgs) -> Result<()> {
         }
     }
     println!("centre: {}", centre.stats());
+    println!(
+        "centre: summary {}",
+        serde_json::to_string(&centre.stats().summary()).expect("a summary serializes")
+    );
+    std::io::stdout().flush().ok();
     centre.close()?;
     Ok(())
 }

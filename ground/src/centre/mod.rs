@@ -25,6 +25,8 @@
 //! history. Delivery of events published while a centre was away is not part of this slice.
 
 pub mod cli;
+pub mod latency;
+pub mod load;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -334,6 +336,17 @@ pub enum Outcome {
     },
 }
 
+/// What a centre accepted of one event kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindStats {
+    /// Events accepted.
+    pub events: u64,
+    /// What they carried: tracks for `tracks` events, else one per event.
+    pub items: u64,
+    /// From the station's signature to the centre's verification.
+    pub latency: latency::LatencyHistogram,
+}
+
 /// Counts of a centre.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CentreStats {
@@ -341,12 +354,70 @@ pub struct CentreStats {
     pub accepted: u64,
     /// Samples refused, by [`CentreRefusal::kind`].
     pub refused: BTreeMap<&'static str, u64>,
+    /// Accepted events by kind ([`EventBody::kind_name`]).
+    pub by_kind: BTreeMap<&'static str, KindStats>,
+}
+
+/// [`KindStats`] as printed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KindSummary {
+    /// Events accepted.
+    pub events: u64,
+    /// Tracks (for `tracks`) or events.
+    pub items: u64,
+    /// Delivery latency.
+    pub latency: latency::LatencySummary,
+}
+
+/// [`CentreStats`] as `utkik-ground centre` prints it at the end (`centre: summary {json}`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CentreSummary {
+    /// Events accepted.
+    pub accepted: u64,
+    /// Refused samples by reason.
+    pub refused: BTreeMap<&'static str, u64>,
+    /// Accepted events by kind.
+    pub by_kind: BTreeMap<&'static str, KindSummary>,
 }
 
 impl CentreStats {
     /// All refused samples.
     pub fn refused_total(&self) -> u64 {
         self.refused.values().sum()
+    }
+
+    /// Counts an accepted event verified at `received_usec` (UTC µs).
+    pub fn count_accepted(&mut self, event: &StationEvent, received_usec: u64) {
+        self.accepted += 1;
+        let k = self.by_kind.entry(event.body.kind_name()).or_default();
+        k.events += 1;
+        k.items += match &event.body {
+            EventBody::Tracks(t) => t.tracks.len() as u64,
+            _ => 1,
+        };
+        k.latency.record(event.time_usec, received_usec);
+    }
+
+    /// The printable summary.
+    pub fn summary(&self) -> CentreSummary {
+        CentreSummary {
+            accepted: self.accepted,
+            refused: self.refused.clone(),
+            by_kind: self
+                .by_kind
+                .iter()
+                .map(|(k, s)| {
+                    (
+                        *k,
+                        KindSummary {
+                            events: s.events,
+                            items: s.items,
+                            latency: s.latency.summary(),
+                        },
+                    )
+                })
+                .collect(),
+        }
     }
 }
 
@@ -475,7 +546,8 @@ impl Centre {
         let payload = sample.payload().to_bytes();
         match check_sample(&mut self.verifier, &key, &payload) {
             Ok(ev) => {
-                self.stats.accepted += 1;
+                self.stats
+                    .count_accepted(&ev.event, crate::audit_log::wall_clock_usec());
                 if self.events.len() == KEPT_EVENTS {
                     self.events.pop_front();
                 }

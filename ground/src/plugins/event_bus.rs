@@ -11,7 +11,11 @@
 //!   track's ground point when known. Only alerts of kind plate hit, which exist only for
 //!   `UTKIK_PLATE_STATUS_HIT` reads, become one; [`PlateHitEvent::from_plate_read`] refuses
 //!   anything else, so a non-hit read's text is never published (LAW.md section 7);
-//! - an **authorization** event when a drone's reported lifecycle state changes.
+//! - an **authorization** event when a drone's reported lifecycle state changes;
+//! - a **tracks** event per drone at most `--publish-tracks-hz` times a second (default 2; 0: no
+//!   tracks): its live, geolocated tracks (position, class, capture time; no plate text), and
+//!   one empty event when its last track went stale, so a centre clears them. A drone whose
+//!   tracks did not change since the last event publishes nothing.
 //!
 //! Signing and publishing run on their own thread ([`StationBus::start`]), fed by a channel,
 //! so a slow network never stalls the frame. The source of every event is the drone's system
@@ -90,17 +94,104 @@ struct AlertSeen {
     hit_published: bool,
 }
 
-/// What of the world has been published (see the module doc).
+/// Default of `--publish-tracks-hz`.
+pub const DEFAULT_TRACKS_HZ: f64 = 2.0;
+
+/// The event class of a station track class.
+fn track_class(c: TrackClass) -> events::TrackClass {
+    match c {
+        TrackClass::Unknown => events::TrackClass::Unknown,
+        TrackClass::Face => events::TrackClass::Face,
+        TrackClass::Plate => events::TrackClass::Plate,
+        TrackClass::Person => events::TrackClass::Person,
+        TrackClass::Vehicle => events::TrackClass::Vehicle,
+    }
+}
+
+/// Per drone: when its tracks were last published and what they were.
 #[derive(Debug, Default)]
+struct TracksSeen {
+    at_s: Option<f64>,
+    last: Vec<events::TrackEvent>,
+}
+
+/// What of the world has been published (see the module doc).
+#[derive(Debug)]
 pub struct EventTracker {
     alerts: HashMap<(u8, u32), AlertSeen>,
     authz: HashMap<u8, Option<AuthzState>>,
+    /// Shortest time between two tracks events of one drone, seconds; `None`: no tracks.
+    tracks_period_s: Option<f64>,
+    tracks: HashMap<u8, TracksSeen>,
+}
+
+impl Default for EventTracker {
+    fn default() -> Self {
+        Self::new(DEFAULT_TRACKS_HZ)
+    }
 }
 
 impl EventTracker {
+    /// A tracker publishing each drone's tracks at most `tracks_hz` times a second (0 or less,
+    /// or not finite: tracks are not published).
+    pub fn new(tracks_hz: f64) -> Self {
+        Self {
+            alerts: HashMap::new(),
+            authz: HashMap::new(),
+            tracks_period_s: (tracks_hz.is_finite() && tracks_hz > 0.0).then(|| 1.0 / tracks_hz),
+            tracks: HashMap::new(),
+        }
+    }
+
+    /// Tracks events due at the world's time (see the module doc).
+    fn track_changes(&mut self, world: &World, out: &mut Vec<(EventSource, EventBody)>) {
+        let Some(period_s) = self.tracks_period_s else { return };
+        let mut live: HashMap<u8, Vec<events::TrackEvent>> = HashMap::new();
+        for t in world.tracks.iter() {
+            if t.is_stale(world.now_s) {
+                continue;
+            }
+            let Some(p) = t.position else { continue };
+            let list = live.entry(t.key.system_id).or_default();
+            if list.len() < events::MAX_TRACKS_PER_EVENT {
+                list.push(events::TrackEvent {
+                    track_id: t.key.track_id,
+                    class: track_class(t.key.class),
+                    position: EventPosition {
+                        lat_deg: p.lat_deg,
+                        lon_deg: p.lon_deg,
+                    },
+                    time_usec: t.time_usec,
+                });
+            }
+        }
+        let mut systems: BTreeSet<u8> = live.keys().copied().collect();
+        systems.extend(
+            self.tracks
+                .iter()
+                .filter(|(_, s)| !s.last.is_empty())
+                .map(|(&id, _)| id),
+        );
+        for sysid in systems {
+            let mut now = live.remove(&sysid).unwrap_or_default();
+            now.sort_by_key(|t| (t.track_id, t.class as u8));
+            let seen = self.tracks.entry(sysid).or_default();
+            let due = seen
+                .at_s
+                .is_none_or(|at| world.now_s - at >= period_s || world.now_s < at);
+            if !due || now == seen.last {
+                continue;
+            }
+            seen.at_s = Some(world.now_s);
+            seen.last = now.clone();
+            out.push((drone(sysid), EventBody::Tracks(events::TracksEvent { tracks: now })));
+        }
+    }
+
     /// The events the world has that were not yet published, in the order to publish them.
     pub fn changes(&mut self, world: &World) -> Vec<(EventSource, EventBody)> {
         let mut out = Vec::new();
+        self.track_changes(world, &mut out);
         for a in world.alerts.iter() {
             let seen = self.alerts.entry((a.system_id, a.alert_id)).or_default();
             let source = drone(a.system_id);
@@ -176,15 +267,16 @@ pub struct StationBus {
 }
 
 impl StationBus {
-    /// Starts the publishing thread with an opened publisher.
-    pub fn start(publisher: EventPublisher) -> Self {
+    /// Starts the publishing thread with an opened publisher; each drone's tracks are published
+    /// at most `tracks_hz` times a second (0: not at all).
+    pub fn start(publisher: EventPublisher, tracks_hz: f64) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name("event-bus".into())
             .spawn(move || publish_loop(publisher, rx))
             .expect("spawning the event-bus thread");
         Self {
-            tracker: EventTracker::default(),
+            tracker: EventTracker::new(tracks_hz),
             tx: Some(tx),
             thread: Some(thread),
         }
@@ -254,13 +346,12 @@ pub fn open_station_bus(
     bus: &crate::centre::BusConfig,
     key: events::StationKey,
     region: &str,
+    tracks_hz: f64,
 ) -> Result<StationBus, CentreError> {
-    Ok(StationBus::start(EventPublisher::open(
-        bus,
-        key,
-        region,
-        wall_clock_usec(),
-    )?))
+    Ok(StationBus::start(
+        EventPublisher::open(bus, key, region, wall_clock_usec())?,
+        tracks_hz,
+    ))
 }
 
 #[cfg(test)]
@@ -347,6 +438,70 @@ mod tests {
             ]
         );
         assert!(t.changes(&world).is_empty());
+    }
+
+    fn track(track_id: u32, lat_deg: f64) -> MavMessage {
+        MavMessage::UTKIK_TRACK(utkik_shared::dialect::UTKIK_TRACK_DATA {
+            time_usec: 1_765_000_000_000_000,
+            track_id,
+            object_class: utkik_shared::dialect::UtkikObjectClass::UTKIK_OBJECT_CLASS_FACE,
+            flags: utkik_shared::dialect::UtkikTrackFlags::UTKIK_TRACK_FLAGS_GEO_VALID,
+            lat: (lat_deg * 1e7).round() as i32,
+            lon: 180_000_000,
+            ..Default::default()
+        })
+    }
+
+    fn tracks_of(c: &[(EventSource, EventBody)]) -> Vec<Vec<u32>> {
+        c.iter()
+            .filter_map(|(_, b)| match b {
+                EventBody::Tracks(t) => Some(t.tracks.iter().map(|t| t.track_id).collect()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tracks_are_published_per_drone_at_the_set_rate_and_cleared_when_gone() {
+        let mut world = World::new();
+        let mut t = EventTracker::new(2.0);
+        let at = |world: &mut World, s: f64, msgs: &[MavMessage]| {
+            world.now_s = s;
+            for m in msgs {
+                world.apply(
+                    Origin {
+                        system_id: 1,
+                        component_id: 191,
+                        sequence: 0,
+                    },
+                    m,
+                    s,
+                );
+            }
+        };
+        at(&mut world, 10.0, &[track(1, 59.30), track(2, 59.31)]);
+        assert_eq!(tracks_of(&t.changes(&world)), vec![vec![1, 2]]);
+        // A moved track within the period waits; after it, it is published.
+        at(&mut world, 10.2, &[track(1, 59.3001)]);
+        assert!(tracks_of(&t.changes(&world)).is_empty(), "0.2 s < 0.5 s period");
+        at(&mut world, 10.6, &[]);
+        let c = t.changes(&world);
+        assert_eq!(tracks_of(&c), vec![vec![1, 2]]);
+        let EventBody::Tracks(ev) = &c[0].1 else { unreachable!() };
+        assert!((ev.tracks[0].position.lat_deg - 59.3001).abs() < 1e-6, "{ev:?}");
+        assert_eq!(ev.tracks[0].class, events::TrackClass::Face);
+        // Nothing changed: nothing published.
+        at(&mut world, 11.2, &[]);
+        assert!(tracks_of(&t.changes(&world)).is_empty());
+        // All tracks stale: one empty event, then silence.
+        at(&mut world, 10.6 + crate::state::tracks::TRACK_STALE_S + 1.0, &[]);
+        assert_eq!(tracks_of(&t.changes(&world)), vec![Vec::<u32>::new()]);
+        at(&mut world, 30.0, &[]);
+        assert!(tracks_of(&t.changes(&world)).is_empty());
+        // 0 Hz: never.
+        let mut off = EventTracker::new(0.0);
+        at(&mut world, 40.0, &[track(3, 59.3)]);
+        assert!(tracks_of(&off.changes(&world)).is_empty());
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct HitPathLayout {
 /// returns them so; sorted here too so the line never depends on the caller).
 pub fn path_points(view: &MapView, path: &HitPath) -> Vec<PathPoint> {
     let mut sightings: Vec<_> = path.sightings.iter().collect();
-    sightings.sort_by_key(|s| (s.time_usec, s.source, s.alert_id));
+    sightings.sort_by(|a, b| (a.time_usec, &a.source, a.alert_id).cmp(&(b.time_usec, &b.source, b.alert_id)));
     sightings
         .into_iter()
         .filter_map(|s| {

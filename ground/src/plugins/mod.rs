@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod authz;
 pub mod console;
 pub mod event_bus;
+pub mod event_intake;
 pub mod health;
 pub mod hit_path;
 pub mod link;
@@ -66,6 +67,7 @@ impl Plugin for GroundCorePlugins {
                 link_loss::LinkLossPlugin,
                 video::VideoPlugin,
                 event_bus::EventBusPlugin,
+                event_intake::EventIntakePlugin,
             ));
         if !app.world().contains_resource::<State<AppState>>() {
             app.insert_resource(State::new(AppState::Live));
@@ -88,6 +90,7 @@ impl Plugin for GroundViewPlugins {
             authz::AuthzPlugin,
             video::VideoWindowPlugin,
             hit_path::HitPathPlugin,
+            event_intake::RemoteTracksPlugin,
         ));
     }
 }

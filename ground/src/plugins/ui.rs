@@ -43,6 +43,8 @@ fn panels(
     source: Res<MessageSource>,
     state: Res<State<super::AppState>>,
     cam: Query<(&Camera, &GlobalTransform), With<MapCamera>>,
+    intake: Option<Res<super::event_intake::EventIntake>>,
+    remote: Option<Res<super::event_intake::RemoteRes>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
     let mut root = egui::Ui::new(
@@ -77,6 +79,10 @@ fn panels(
         egui::ScrollArea::vertical().show(ui, |ui| {
             if let Some(ops) = ops.as_deref_mut() {
                 session_panel(ui, ops);
+                ui.separator();
+            }
+            if let (Some(intake), Some(remote)) = (intake.as_deref(), remote.as_deref()) {
+                super::event_intake::centre_panel(ui, intake, remote);
                 ui.separator();
             }
             health_panel(ui, &world, &link, &rec);

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod commands;
 pub mod link_stats;
+pub mod remote;
 pub mod tracks;
 pub mod uploads;
 pub mod vehicle;

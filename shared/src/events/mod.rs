@@ -69,7 +69,7 @@ pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 pub const MAX_ID_BYTES: usize = 64;
 
 /// What kind of camera the event's data came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     /// A drone.
@@ -162,6 +162,23 @@ pub enum TrackClass {
     Person,
     /// A road vehicle.
     Vehicle,
+}
+
+/// Most tracks in one [`TracksEvent`]: a source shows tens of live tracks; 256 of about 110
+/// bytes each stay far below [`MAX_EVENT_BYTES`].
+pub const MAX_TRACKS_PER_EVENT: usize = 256;
+
+/// A source's live, geolocated tracks at one moment: one event per source and publishing period
+/// rather than one per track, so a centre verifies one signature per source and period however
+/// many tracks it shows (issue 19 item 5: 50 sources x 50 tracks at 5 Hz are 250 events/s, not
+/// 12,500). Tracks are positions only: no identity, no plate text (a plate track's text is in
+/// a [`PlateHitEvent`] when, and only when, it is a hit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TracksEvent {
+    /// The tracks, at most [`MAX_TRACKS_PER_EVENT`]; empty when the source has none left
+    /// (so a centre clears what it showed).
+    pub tracks: Vec<TrackEvent>,
 }
 
 /// A track's latest position.
@@ -316,8 +333,8 @@ pub struct AuthorizationEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum EventBody {
-    /// A track's position.
-    Track(TrackEvent),
+    /// A source's live tracks.
+    Tracks(TracksEvent),
     /// A plate hit (hits only).
     PlateHit(PlateHitEvent),
     /// An alert's state.
@@ -332,7 +349,7 @@ impl EventBody {
     /// The body's name in JSON and in key expressions.
     pub fn kind_name(&self) -> &'static str {
         match self {
-            Self::Track(_) => "track",
+            Self::Tracks(_) => "tracks",
             Self::PlateHit(_) => "plate_hit",
             Self::Alert(_) => "alert",
             Self::Verdict(_) => "verdict",
@@ -406,7 +423,18 @@ impl StationEvent {
         }
         check_station_id(&self.station_id)?;
         match &self.body {
-            EventBody::Track(t) => t.position.check("body.track.position"),
+            EventBody::Tracks(t) => {
+                if t.tracks.len() > MAX_TRACKS_PER_EVENT {
+                    return Err(format!(
+                        "body.tracks.tracks: {} tracks, at most {MAX_TRACKS_PER_EVENT}",
+                        t.tracks.len()
+                    ));
+                }
+                t.tracks
+                    .iter()
+                    .enumerate()
+                    .try_for_each(|(i, t)| t.position.check(&format!("body.tracks.tracks[{i}].position")))
+            }
             EventBody::PlateHit(h) => {
                 check_id("body.plate_hit.plate", &h.plate)?;
                 if !h.plate.bytes().all(|b| b.is_ascii_graphic()) {

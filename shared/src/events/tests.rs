@@ -40,15 +40,29 @@ fn signed_events_of_every_kind_verify_and_round_trip() {
     let k = key("stn-1", 1);
     let mut v = EventVerifier::new(trusted(&[(&k, Some("north"))]));
     let bodies = vec![
-        EventBody::Track(TrackEvent {
-            track_id: 3,
-            class: TrackClass::Vehicle,
-            position: EventPosition {
-                lat_deg: -33.123_456_789_012_3,
-                lon_deg: 151.000_000_000_1,
-            },
-            time_usec: 5,
+        EventBody::Tracks(TracksEvent {
+            tracks: vec![
+                TrackEvent {
+                    track_id: 3,
+                    class: TrackClass::Vehicle,
+                    position: EventPosition {
+                        lat_deg: -33.123_456_789_012_3,
+                        lon_deg: 151.000_000_000_1,
+                    },
+                    time_usec: 5,
+                },
+                TrackEvent {
+                    track_id: 4,
+                    class: TrackClass::Face,
+                    position: EventPosition {
+                        lat_deg: 59.3,
+                        lon_deg: 18.07,
+                    },
+                    time_usec: 6,
+                },
+            ],
         }),
+        EventBody::Tracks(TracksEvent { tracks: vec![] }),
         hit_body(),
         EventBody::Alert(AlertEvent {
             alert_id: 7,
@@ -71,7 +85,7 @@ fn signed_events_of_every_kind_verify_and_round_trip() {
         assert_eq!(got.event.body, body);
         assert_eq!(got.region.as_deref(), Some("north"));
     }
-    assert_eq!(v.highest_seq("stn-1"), Some(15));
+    assert_eq!(v.highest_seq("stn-1"), Some(16));
 }
 
 #[test]
@@ -228,6 +242,31 @@ fn bad_content_is_not_signed() {
     assert!(e.0.contains("image_sha256_hex"), "{e}");
     let e = SignedStationEvent::sign(StationEvent::new("stn/1", 1, 0, source(), hit_body()), &k.key).unwrap_err();
     assert!(e.0.contains("station_id"), "{e}");
+    let track = |lat_deg| TrackEvent {
+        track_id: 1,
+        class: TrackClass::Face,
+        position: EventPosition { lat_deg, lon_deg: 18.0 },
+        time_usec: 1,
+    };
+    let bad = EventBody::Tracks(TracksEvent {
+        tracks: vec![track(59.0), track(91.0)],
+    });
+    let e = SignedStationEvent::sign(StationEvent::new("stn-1", 1, 0, source(), bad), &k.key).unwrap_err();
+    assert!(e.0.contains("body.tracks.tracks[1].position.lat_deg"), "{e}");
+    let too_many = EventBody::Tracks(TracksEvent {
+        tracks: vec![track(59.0); MAX_TRACKS_PER_EVENT + 1],
+    });
+    let e = SignedStationEvent::sign(StationEvent::new("stn-1", 1, 0, source(), too_many), &k.key).unwrap_err();
+    assert!(e.0.contains("at most 256"), "{e}");
+    let most = EventBody::Tracks(TracksEvent {
+        tracks: vec![track(59.123_456_789); MAX_TRACKS_PER_EVENT],
+    });
+    let signed = SignedStationEvent::sign(StationEvent::new("stn-1", 1, 0, source(), most), &k.key).unwrap();
+    assert!(
+        signed.to_bytes().len() < MAX_EVENT_BYTES,
+        "the largest tracks event fits the wire limit: {} bytes",
+        signed.to_bytes().len()
+    );
 }
 
 /// LAW.md section 7: the text of a read that is not a hit never becomes an event.
