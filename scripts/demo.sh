@@ -9,7 +9,8 @@
 #
 # With a display, the ground station opens its window; without one it says
 # so and prints a live summary (vehicle, tracks, alerts) instead.
-# Options: --scenario NAME (urban | anpr | search, default search)
+# Options: --scenario NAME (urban | anpr | search | centre, default search; centre: five
+#            cameras, two stations and an operations centre, scripts/demo-centre.sh)
 #          --duration-s N (default: until Ctrl-C)
 #          --onboard-set KEY=VALUE (repeatable): an onboard setting, e.g.
 #            --onboard-set 'detect.runtime="onnxruntime"' (applied after the scenario's own)
@@ -24,10 +25,14 @@ while [ $# -gt 0 ]; do
     --scenario) SCENARIO=$2; shift 2 ;;
     --duration-s) DURATION_S=$2; shift 2 ;;
     --onboard-set) EXTRA_ONBOARD_SET+=(--set "$2"); shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "demo: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+# The operations centre: five cameras, two stations and a centre (scripts/demo-centre.sh).
+if [ "$SCENARIO" = centre ]; then
+  exec scripts/demo-centre.sh ${DURATION_S:+--duration-s "$DURATION_S"}
+fi
 # The simulator's scenario files by the demo's short names (a full file name also works).
 case "$SCENARIO" in
   urban) SCENARIO_FILE=assets/scenarios/urban-street.toml ;;

@@ -16,6 +16,7 @@ pub mod events;
 pub mod files;
 pub mod hitlist;
 pub mod mavframe;
+pub mod nmea;
 pub mod plate;
 pub mod signing;
 pub mod tlog;
@@ -43,6 +44,7 @@ pub const SHARED_TARGETS: &[Target] = &[
     ("plate_grammar", plate::grammar),
     ("upload_bundle", upload::bundle),
     ("station_event", events::station_event),
+    ("nmea", nmea::stream),
 ];
 
 /// Every target whose code lives in the ground, onboard or simulator crate.

@@ -12,6 +12,167 @@ use crate::privacy::MaskMode;
 /// The checked-in default configuration file.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
+/// What carries the camera (`source.kind`): where its pose comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A drone: pose from its autopilot over MAVLink (`telemetry.endpoint`).
+    Drone,
+    /// A camera at a fixed site (a traffic camera): pose from `[site]`, no telemetry.
+    Fixed,
+    /// A camera fixed to a car: position and heading from a GNSS receiver's NMEA
+    /// (`telemetry.endpoint = "nmea+..."`), camera placement from `[vehicle_camera]`.
+    Vehicle,
+}
+
+impl SourceKind {
+    /// The word used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Drone => "drone",
+            Self::Fixed => "fixed",
+            Self::Vehicle => "vehicle",
+        }
+    }
+
+    /// As sent in UTKIK_PIPELINE_STATUS.source_kind.
+    pub fn to_mavlink(self) -> utkik_shared::dialect::UtkikSourceKind {
+        use utkik_shared::dialect::UtkikSourceKind as K;
+        match self {
+            Self::Drone => K::UTKIK_SOURCE_KIND_DRONE,
+            Self::Fixed => K::UTKIK_SOURCE_KIND_FIXED,
+            Self::Vehicle => K::UTKIK_SOURCE_KIND_VEHICLE,
+        }
+    }
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whose camera the feed is (`source.legal_basis`): the legal basis for using it differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalBasis {
+    /// The police's own camera.
+    Own,
+    /// Another operator's camera the police has access to (e.g. the road authority's).
+    OtherOperator,
+}
+
+impl LegalBasis {
+    /// The word used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Own => "own",
+            Self::OtherOperator => "other_operator",
+        }
+    }
+
+    /// As sent in UTKIK_PIPELINE_STATUS.legal_basis.
+    pub fn to_mavlink(self) -> utkik_shared::dialect::UtkikLegalBasis {
+        use utkik_shared::dialect::UtkikLegalBasis as L;
+        match self {
+            Self::Own => L::UTKIK_LEGAL_BASIS_OWN,
+            Self::OtherOperator => L::UTKIK_LEGAL_BASIS_OTHER_OPERATOR,
+        }
+    }
+}
+
+impl std::fmt::Display for LegalBasis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[source]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// What carries the camera.
+    pub kind: SourceKind,
+    /// Whose camera it is.
+    pub legal_basis: LegalBasis,
+}
+
+/// The words `source.kind` and `source.legal_basis` take, checked before the types see them so
+/// the error names the dotted key.
+const SOURCE_WORDS: [(&str, &[&str]); 2] = [
+    ("kind", &["drone", "fixed", "vehicle"]),
+    ("legal_basis", &["own", "other_operator"]),
+];
+
+/// `[site]`: a camera at a fixed site (`source.kind = "fixed"` only). Every key but `roll_deg`
+/// is required then; they are optional here so that a missing one is reported by name
+/// (`crate::telemetry::FixedSite::from_config`), not as a parse error.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Camera latitude, WGS84 degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat_deg: Option<f64>,
+    /// Camera longitude, WGS84 degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lon_deg: Option<f64>,
+    /// Ground level at the site (flat terrain around it), m AMSL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ground_alt_m_amsl: Option<f64>,
+    /// Camera height above that ground, m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height_m_agl: Option<f64>,
+    /// Azimuth of the optical axis, degrees clockwise from true north.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading_deg: Option<f64>,
+    /// Elevation of the optical axis, degrees (-90 = straight down, 0 = horizontal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch_deg: Option<f64>,
+    /// Rotation about the optical axis, degrees (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll_deg: Option<f64>,
+}
+
+/// `[vehicle_camera]`: the camera of a car (`source.kind = "vehicle"` only, then required).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VehicleCameraConfig {
+    /// Camera (and GNSS antenna) height above the road, m: ground = GGA altitude - this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height_m_agl: Option<f64>,
+    /// Camera azimuth relative to the car's direction of travel, degrees clockwise, 0 = forward.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yaw_offset_deg: Option<f64>,
+}
+
+/// Tables that are absent by default and so missing from the defaults' key check: their keys
+/// and types, for checking a layer that sets them.
+fn optional_tables() -> toml::Table {
+    let mut t = toml::Table::new();
+    let site = SiteConfig {
+        lat_deg: Some(0.0),
+        lon_deg: Some(0.0),
+        ground_alt_m_amsl: Some(0.0),
+        height_m_agl: Some(0.0),
+        heading_deg: Some(0.0),
+        pitch_deg: Some(0.0),
+        roll_deg: Some(0.0),
+    };
+    let vehicle = VehicleCameraConfig {
+        height_m_agl: Some(0.0),
+        yaw_offset_deg: Some(0.0),
+    };
+    t.insert(
+        "site".into(),
+        toml::Value::Table(toml::Table::try_from(site).expect("a table serializes")),
+    );
+    t.insert(
+        "vehicle_camera".into(),
+        toml::Value::Table(toml::Table::try_from(vehicle).expect("a table serializes")),
+    );
+    t
+}
+
 /// `[video]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,7 +191,8 @@ pub struct VideoConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetryConfig {
-    /// Autopilot endpoint.
+    /// Autopilot MAVLink endpoint (`source.kind = "drone"`) or GNSS receiver NMEA endpoint
+    /// (`"vehicle"`, `nmea+...`); unused for a fixed site.
     pub endpoint: String,
     /// Largest frame-to-pose-sample distance, ms.
     pub pose_max_age_ms: u64,
@@ -230,6 +392,14 @@ pub struct GateConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// What carries the camera and whose it is.
+    pub source: SourceConfig,
+    /// A fixed site's place and angles (`source.kind = "fixed"` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteConfig>,
+    /// A car camera's height and direction (`source.kind = "vehicle"` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle_camera: Option<VehicleCameraConfig>,
     /// Video ingest.
     pub video: VideoConfig,
     /// Autopilot telemetry.
@@ -251,6 +421,12 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            source: SourceConfig {
+                kind: SourceKind::Drone,
+                legal_basis: LegalBasis::Own,
+            },
+            site: None,
+            vehicle_camera: None,
             video: VideoConfig {
                 source: "udp://0.0.0.0:5600".into(),
                 retry_initial_ms: 250,
@@ -405,22 +581,42 @@ fn type_name(v: &toml::Value) -> &'static str {
     }
 }
 
-/// Merges `layer` into `base`, checking every key and type against `base`.
-fn merge(base: &mut toml::Table, layer: &toml::Table, prefix: &str, source_name: &str) -> Result<(), ConfigError> {
+/// Merges `layer` into `base`, checking every key and type against `base`, or, for a key
+/// `base` does not hold yet (the optional tables, `[site]` and `[vehicle_camera]`), against
+/// `schema`, the same place in [`optional_tables`].
+fn merge(
+    base: &mut toml::Table,
+    layer: &toml::Table,
+    schema: Option<&toml::Table>,
+    prefix: &str,
+    source_name: &str,
+) -> Result<(), ConfigError> {
     for (k, v) in layer {
         let key = if prefix.is_empty() {
             k.clone()
         } else {
             format!("{prefix}.{k}")
         };
-        let Some(slot) = base.get_mut(k) else {
-            return Err(ConfigError::UnknownKey {
-                source_name: source_name.into(),
-                key,
-            });
-        };
+        let schema_here = schema.and_then(|s| s.get(k));
+        if !base.contains_key(k) {
+            let Some(template) = schema_here else {
+                return Err(ConfigError::UnknownKey {
+                    source_name: source_name.into(),
+                    key,
+                });
+            };
+            // Start from an empty value of the template's kind: only the keys given are set.
+            let empty = match template {
+                toml::Value::Table(_) => toml::Value::Table(toml::Table::new()),
+                other => other.clone(),
+            };
+            base.insert(k.clone(), empty);
+        }
+        let slot = base.get_mut(k).expect("present or just inserted");
         match (slot, v) {
-            (toml::Value::Table(b), toml::Value::Table(l)) => merge(b, l, &key, source_name)?,
+            (toml::Value::Table(b), toml::Value::Table(l)) => {
+                merge(b, l, schema_here.and_then(toml::Value::as_table), &key, source_name)?
+            }
             (slot @ toml::Value::Float(_), toml::Value::Integer(i)) => *slot = toml::Value::Float(*i as f64),
             (slot, v) if std::mem::discriminant(slot) == std::mem::discriminant(v) => *slot = v.clone(),
             (slot, v) => {
@@ -461,13 +657,14 @@ pub fn load_text(user: Option<(&str, &str)>, overrides: &[String]) -> Result<Con
         source_name: "default.toml".into(),
         message: e.to_string(),
     })?;
-    merge(&mut table, &default_layer, "", "default.toml")?;
+    let optional = optional_tables();
+    merge(&mut table, &default_layer, Some(&optional), "", "default.toml")?;
     if let Some((name, text)) = user {
         let layer: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
             source_name: name.to_string(),
             message: e.to_string(),
         })?;
-        merge(&mut table, &layer, "", name)?;
+        merge(&mut table, &layer, Some(&optional), "", name)?;
     }
     for o in overrides {
         let (key, value) = o
@@ -492,7 +689,20 @@ pub fn load_text(user: Option<(&str, &str)>, overrides: &[String]) -> Result<Con
                 .expect("just inserted a table");
         }
         node.insert(last.to_string(), parsed);
-        merge(&mut table, &layer, "", &format!("override {o:?}"))?;
+        merge(&mut table, &layer, Some(&optional), "", &format!("override {o:?}"))?;
+    }
+    for (key, words) in SOURCE_WORDS {
+        if let Some(v) = table
+            .get("source")
+            .and_then(|s| s.get(key))
+            .and_then(toml::Value::as_str)
+            && !words.contains(&v)
+        {
+            return Err(ConfigError::Invalid {
+                key: format!("source.{key}"),
+                message: format!("must be one of {words:?}, got {v:?}"),
+            });
+        }
     }
     // Through text, so a value the types reject (an unknown enum word) is shown with its line.
     let text = toml::to_string(&table).expect("a table serializes");
@@ -522,7 +732,12 @@ impl Config {
         if self.video.retry_initial_ms == 0 || self.video.retry_max_ms < self.video.retry_initial_ms {
             return bad("video.retry_max_ms", "must be >= video.retry_initial_ms > 0".into());
         }
-        if let Err(e) = crate::telemetry::TelemetryEndpoint::parse(&self.telemetry.endpoint) {
+        // The endpoint is MAVLink for a drone, NMEA for a car, unused at a fixed site
+        // (validate_source).
+        if self.source.kind == SourceKind::Drone
+            && !crate::telemetry::NmeaEndpoint::is_nmea(&self.telemetry.endpoint)
+            && let Err(e) = crate::telemetry::TelemetryEndpoint::parse(&self.telemetry.endpoint)
+        {
             return bad("telemetry.endpoint", e.to_string());
         }
         if !(1.0..179.0).contains(&self.camera.hfov_deg) {
@@ -650,6 +865,94 @@ impl Config {
                 ),
             );
         }
+        self.validate_source()
+    }
+
+    /// The source kind and what it needs: a drone's MAVLink endpoint, a fixed site's `[site]`,
+    /// a car's NMEA endpoint, body-fixed camera and `[vehicle_camera]`; tables of another kind
+    /// are refused rather than ignored, since a camera georeferenced from the wrong place is
+    /// worse than one that does not start.
+    fn validate_source(&self) -> Result<(), ConfigError> {
+        use crate::telemetry::{FixedSite, NmeaEndpoint, VehicleCamera};
+        let bad = |key: &str, message: String| {
+            Err(ConfigError::Invalid {
+                key: key.into(),
+                message,
+            })
+        };
+        let kind = self.source.kind;
+        let endpoint = &self.telemetry.endpoint;
+        if kind != SourceKind::Fixed && self.site.is_some() {
+            return bad(
+                "site",
+                format!(
+                    "is set but source.kind = \"{kind}\": [site] places a camera at a fixed site (source.kind = \"fixed\")"
+                ),
+            );
+        }
+        if kind != SourceKind::Vehicle && self.vehicle_camera.is_some() {
+            return bad(
+                "vehicle_camera",
+                format!(
+                    "is set but source.kind = \"{kind}\": [vehicle_camera] is for a camera in a car (source.kind = \"vehicle\")"
+                ),
+            );
+        }
+        match kind {
+            SourceKind::Drone => {
+                if NmeaEndpoint::is_nmea(endpoint) {
+                    return bad(
+                        "telemetry.endpoint",
+                        format!(
+                            "{endpoint:?} is a GNSS receiver, for source.kind = \"vehicle\"; a drone's pose comes from its autopilot over MAVLink"
+                        ),
+                    );
+                }
+            }
+            SourceKind::Fixed => {
+                FixedSite::from_config(self.site.as_ref())?;
+                if NmeaEndpoint::is_nmea(endpoint) {
+                    return bad(
+                        "telemetry.endpoint",
+                        format!(
+                            "{endpoint:?} is a GNSS receiver, for source.kind = \"vehicle\"; a fixed site's pose is [site]"
+                        ),
+                    );
+                }
+            }
+            SourceKind::Vehicle => {
+                if !NmeaEndpoint::is_nmea(endpoint) {
+                    return bad(
+                        "telemetry.endpoint",
+                        format!(
+                            "source.kind = \"vehicle\" reads a GNSS receiver: nmea+tcp://HOST:PORT, nmea+gpsd://HOST:PORT or nmea+serial:///dev/ttyX:BAUD, got {endpoint:?}"
+                        ),
+                    );
+                }
+                if let Err(e) = NmeaEndpoint::parse(endpoint) {
+                    return bad("telemetry.endpoint", e.to_string());
+                }
+                if self.camera.mount != "fixed" {
+                    return bad(
+                        "camera.mount",
+                        format!(
+                            "must be \"fixed\" with source.kind = \"vehicle\" (a camera fixed to the car, pitch camera.fixed_pitch_deg), got {:?}",
+                            self.camera.mount
+                        ),
+                    );
+                }
+                if !(-90.0..=0.0).contains(&self.camera.fixed_pitch_deg) {
+                    return bad(
+                        "camera.fixed_pitch_deg",
+                        format!(
+                            "must be in -90..=0 (below the horizon) for a car's camera, got {}",
+                            self.camera.fixed_pitch_deg
+                        ),
+                    );
+                }
+                VehicleCamera::from_config(self.vehicle_camera.as_ref())?;
+            }
+        }
         Ok(())
     }
 
@@ -680,7 +983,11 @@ mod tests {
             toml::Value::Table(file).try_into::<Config>().unwrap(),
             Config::default()
         );
-        assert_eq!(built_in.len(), 8);
+        assert_eq!(
+            built_in.len(),
+            9,
+            "the optional [site] and [vehicle_camera] are not set"
+        );
         assert_eq!(load(None, &[]).unwrap(), Config::default());
     }
 
@@ -846,5 +1153,136 @@ mod tests {
                 .to_string()
                 .contains("missing.toml")
         );
+    }
+
+    #[test]
+    fn source_is_a_drone_of_our_own_by_default_and_bad_words_are_named() {
+        let c = load(None, &[]).unwrap();
+        assert_eq!(
+            (c.source.kind, c.source.legal_basis),
+            (SourceKind::Drone, LegalBasis::Own)
+        );
+        assert_eq!((c.site.clone(), c.vehicle_camera.clone()), (None, None));
+        let e = load(None, &["source.kind=\"boat\"".into()]).unwrap_err().to_string();
+        assert!(e.contains("`source.kind`") && e.contains("\"boat\""), "{e}");
+        let e = load(None, &["source.legal_basis=borrowed".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`source.legal_basis`") && e.contains("\"borrowed\""), "{e}");
+        let c = load(None, &["source.legal_basis=other_operator".into()]).unwrap();
+        assert_eq!(c.source.legal_basis, LegalBasis::OtherOperator);
+        // A drone does not read NMEA.
+        let e = load(None, &["telemetry.endpoint=\"nmea+tcp://127.0.0.1:10110\"".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`telemetry.endpoint`") && e.contains("vehicle"), "{e}");
+    }
+
+    #[test]
+    fn a_fixed_site_needs_its_place_in_range_and_other_kinds_refuse_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            &dir,
+            "[source]\nkind = \"fixed\"\nlegal_basis = \"other_operator\"\n\
+             [site]\nlat_deg = 59.3293\nlon_deg = 18.0686\nground_alt_m_amsl = 25\nheight_m_agl = 8\n\
+             heading_deg = 135\npitch_deg = -30\n",
+        );
+        let c = load(Some(&p), &[]).unwrap();
+        assert_eq!(c.source.kind, SourceKind::Fixed);
+        let site = c.site.clone().unwrap();
+        assert_eq!(site.ground_alt_m_amsl, Some(25.0), "integer accepted for a float key");
+        assert_eq!(site.roll_deg, None, "optional, 0 by default");
+        assert!(crate::telemetry::FixedSite::from_config(Some(&site)).is_ok());
+        // The default telemetry endpoint is not used and not in the way.
+        assert_eq!(c.telemetry.endpoint, Config::default().telemetry.endpoint);
+        // Out of range, named with the value.
+        let e = load(Some(&p), &["site.heading_deg=400".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`site.heading_deg`") && e.contains("400"), "{e}");
+        let e = load(Some(&p), &["site.pitch_deg=15".into()]).unwrap_err().to_string();
+        assert!(e.contains("`site.pitch_deg`"), "{e}");
+        // Missing: the table, then one key.
+        let e = load(None, &["source.kind=fixed".into()]).unwrap_err().to_string();
+        assert!(e.contains("`site`") && e.contains("is missing"), "{e}");
+        let e = load(
+            None,
+            &[
+                "source.kind=fixed".into(),
+                "site.lat_deg=59.3".into(),
+                "site.lon_deg=18.0".into(),
+                "site.ground_alt_m_amsl=20".into(),
+                "site.height_m_agl=6".into(),
+                "site.heading_deg=10".into(),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`site.pitch_deg`") && e.contains("is missing"), "{e}");
+        // Unknown keys and wrong types in the optional table are named like any other.
+        let e = load(Some(&p), &["site.altitude=3".into()]).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::UnknownKey { key, .. } if key == "site.altitude"),
+            "{e}"
+        );
+        let e = load(Some(&p), &["site.lat_deg=\"north\"".into()]).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::WrongType { key, .. } if key == "site.lat_deg"),
+            "{e}"
+        );
+        // A site with another kind is refused, not ignored.
+        let e = load(Some(&p), &["source.kind=drone".into()]).unwrap_err().to_string();
+        assert!(e.contains("`site`") && e.contains("\"drone\""), "{e}");
+        // Neither NMEA nor [vehicle_camera] at a fixed site.
+        let e = load(Some(&p), &["telemetry.endpoint=\"nmea+tcp://127.0.0.1:1\"".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`telemetry.endpoint`"), "{e}");
+        let e = load(Some(&p), &["vehicle_camera.height_m_agl=1.5".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`vehicle_camera`"), "{e}");
+    }
+
+    #[test]
+    fn a_vehicle_needs_nmea_a_fixed_camera_and_its_height() {
+        let good: Vec<String> = [
+            "source.kind=vehicle",
+            "telemetry.endpoint=\"nmea+serial:///dev/ttyUSB0:4800\"",
+            "camera.mount=fixed",
+            "camera.fixed_pitch_deg=-20",
+            "vehicle_camera.height_m_agl=1.6",
+            "vehicle_camera.yaw_offset_deg=-90",
+        ]
+        .map(String::from)
+        .to_vec();
+        let c = load(None, &good).unwrap();
+        assert_eq!(c.source.kind, SourceKind::Vehicle);
+        let vc = c.vehicle_camera.clone().unwrap();
+        assert_eq!((vc.height_m_agl, vc.yaw_offset_deg), (Some(1.6), Some(-90.0)));
+        let with = |edit: &[&str]| {
+            let mut o = good.clone();
+            o.extend(edit.iter().map(|s| s.to_string()));
+            load(None, &o).map(|_| ()).unwrap_err().to_string()
+        };
+        let e = with(&["telemetry.endpoint=\"udp://127.0.0.1:14540\""]);
+        assert!(e.contains("`telemetry.endpoint`") && e.contains("nmea+tcp://"), "{e}");
+        let e = with(&["telemetry.endpoint=\"nmea+serial:///dev/ttyUSB0\""]);
+        assert!(e.contains("`telemetry.endpoint`") && e.contains("missing :BAUD"), "{e}");
+        let e = with(&["camera.mount=gimbal"]);
+        assert!(e.contains("`camera.mount`"), "{e}");
+        let e = with(&["camera.fixed_pitch_deg=30"]);
+        assert!(e.contains("`camera.fixed_pitch_deg`") && e.contains("30"), "{e}");
+        let e = with(&["vehicle_camera.yaw_offset_deg=200"]);
+        assert!(
+            e.contains("`vehicle_camera.yaw_offset_deg`") && e.contains("200"),
+            "{e}"
+        );
+        let e = with(&["vehicle_camera.height_m_agl=0"]);
+        assert!(e.contains("`vehicle_camera.height_m_agl`"), "{e}");
+        let e = load(None, &good[..4]).unwrap_err().to_string();
+        assert!(e.contains("`vehicle_camera`") && e.contains("is missing"), "{e}");
+        let e = load(None, &good[..5]).unwrap_err().to_string();
+        assert!(e.contains("`vehicle_camera.yaw_offset_deg`"), "{e}");
     }
 }

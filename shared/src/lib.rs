@@ -18,6 +18,7 @@ pub mod hitlist;
 pub mod image_transfer;
 pub mod link_signing;
 pub mod mavframe;
+pub mod nmea;
 pub mod plate;
 pub mod seal;
 pub mod secret_file;

@@ -18,10 +18,10 @@
 //!   tracks did not change since the last event publishes nothing.
 //!
 //! Signing and publishing run on their own thread ([`StationBus::start`]), fed by a channel,
-//! so a slow network never stalls the frame. The source of every event is the drone's system
-//! id, kind `drone`, legal basis `own`: the station receives only its own drones today; the
-//! source kind and legal basis of fixed and vehicle cameras will come with their status
-//! (issue 19 item 1). A restarted station publishes its restored alerts again (new `seq`).
+//! so a slow network never stalls the frame. The source of every event is the system id with
+//! the kind (drone, fixed or vehicle camera) and legal basis (own, other operator's) that source
+//! reports in its UTKIK_PIPELINE_STATUS; a source not heard from yet counts as the station's own
+//! drone. A restarted station publishes its restored alerts again (new `seq`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::thread::JoinHandle;
@@ -62,6 +62,27 @@ fn drone(system_id: u8) -> EventSource {
         system_id,
         kind: SourceKind::Drone,
         legal_basis: LegalBasis::Own,
+    }
+}
+
+/// The source `system_id` as it reported itself (kind and legal basis from its pipeline
+/// status); the station's own drone until it has.
+fn source_of(world: &World, system_id: u8) -> EventSource {
+    use utkik_shared::dialect::{UtkikLegalBasis, UtkikSourceKind};
+    let Some((kind, basis)) = world.vehicles.get(&system_id).and_then(|v| v.source()) else {
+        return drone(system_id);
+    };
+    EventSource {
+        system_id,
+        kind: match kind {
+            UtkikSourceKind::UTKIK_SOURCE_KIND_DRONE => SourceKind::Drone,
+            UtkikSourceKind::UTKIK_SOURCE_KIND_FIXED => SourceKind::Fixed,
+            UtkikSourceKind::UTKIK_SOURCE_KIND_VEHICLE => SourceKind::Vehicle,
+        },
+        legal_basis: match basis {
+            UtkikLegalBasis::UTKIK_LEGAL_BASIS_OWN => LegalBasis::Own,
+            UtkikLegalBasis::UTKIK_LEGAL_BASIS_OTHER_OPERATOR => LegalBasis::OtherOperator,
+        },
     }
 }
 
@@ -184,7 +205,10 @@ impl EventTracker {
             }
             seen.at_s = Some(world.now_s);
             seen.last = now.clone();
-            out.push((drone(sysid), EventBody::Tracks(events::TracksEvent { tracks: now })));
+            out.push((
+                source_of(world, sysid),
+                EventBody::Tracks(events::TracksEvent { tracks: now }),
+            ));
         }
     }
 
@@ -194,7 +218,7 @@ impl EventTracker {
         self.track_changes(world, &mut out);
         for a in world.alerts.iter() {
             let seen = self.alerts.entry((a.system_id, a.alert_id)).or_default();
-            let source = drone(a.system_id);
+            let source = source_of(world, a.system_id);
             if !seen.hit_published
                 && a.complete()
                 && let MavMessage::UTKIK_PLATE_READ(read) = &a.message
@@ -251,7 +275,10 @@ impl EventTracker {
             let state = authz_state(status.state);
             if self.authz.get(&sysid) != Some(&state) {
                 self.authz.insert(sysid, state);
-                out.push((drone(sysid), EventBody::Authorization(AuthorizationEvent { state })));
+                out.push((
+                    source_of(world, sysid),
+                    EventBody::Authorization(AuthorizationEvent { state }),
+                ));
             }
         }
         out
@@ -502,6 +529,34 @@ mod tests {
         let mut off = EventTracker::new(0.0);
         at(&mut world, 40.0, &[track(3, 59.3)]);
         assert!(tracks_of(&off.changes(&world)).is_empty());
+    }
+
+    #[test]
+    fn a_fixed_camera_of_another_operator_is_published_as_such() {
+        use utkik_shared::dialect::{UTKIK_PIPELINE_STATUS_DATA, UtkikLegalBasis, UtkikSourceKind};
+        let mut world = World::new();
+        let mut t = EventTracker::default();
+        apply(
+            &mut world,
+            &MavMessage::UTKIK_PIPELINE_STATUS(UTKIK_PIPELINE_STATUS_DATA {
+                source_kind: UtkikSourceKind::UTKIK_SOURCE_KIND_FIXED,
+                legal_basis: UtkikLegalBasis::UTKIK_LEGAL_BASIS_OTHER_OPERATOR,
+                ..Default::default()
+            }),
+        );
+        apply(&mut world, &plate_read(3, UtkikPlateStatus::UTKIK_PLATE_STATUS_HIT, 2));
+        let c = t.changes(&world);
+        assert!(!c.is_empty());
+        for (source, _) in &c {
+            assert_eq!(
+                *source,
+                EventSource {
+                    system_id: 1,
+                    kind: SourceKind::Fixed,
+                    legal_basis: LegalBasis::OtherOperator,
+                }
+            );
+        }
     }
 
     #[test]

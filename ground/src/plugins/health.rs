@@ -1,4 +1,5 @@
-//! Health plugin: panel content for the onboard pipeline status (fps, latency, dropped frames),
+//! Health plugin: panel content for the onboard pipeline status (fps, latency, dropped frames,
+//! what carries the camera and whose it is),
 //! link statistics (loss from sequence gaps, silence, garbage bytes, drops, unsigned links,
 //! frames refused by the signature check) and vehicle state.
 
@@ -53,6 +54,19 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
         );
         match &v.pipeline {
             Some(s) => {
+                if let Some(t) = v.source_text() {
+                    // Another operator's camera is used on a different legal basis: it stands out.
+                    let other =
+                        s.legal_basis == utkik_shared::dialect::UtkikLegalBasis::UTKIK_LEGAL_BASIS_OTHER_OPERATOR;
+                    ui.colored_label(
+                        if other {
+                            egui::Color32::from_rgb(120, 170, 255)
+                        } else {
+                            ui.visuals().text_color()
+                        },
+                        format!("source: {t}"),
+                    );
+                }
                 ui.monospace(format!(
                     "pipeline {:.1} fps  lat p50 {} / p95 {} ms",
                     s.fps as f64 / 100.0,

@@ -4,7 +4,10 @@
 use std::collections::VecDeque;
 
 use utkik_shared::camera::{Camera, CameraPose, FlatTerrain, GimbalAttitude, Intrinsics, VehicleAttitude};
-use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_STATUS_DATA, UTKIK_PIPELINE_STATUS_DATA, UtkikRestreamState};
+use utkik_shared::dialect::{
+    MavMessage, UTKIK_AUTHZ_STATUS_DATA, UTKIK_PIPELINE_STATUS_DATA, UtkikLegalBasis, UtkikRestreamState,
+    UtkikSourceKind,
+};
 use utkik_shared::geo::GeoPoint;
 
 /// Trail length kept per vehicle (positions).
@@ -38,7 +41,8 @@ pub struct Vehicle {
     pub attitude: Option<VehicleAttitude>,
     /// Gimbal attitude (GIMBAL_DEVICE_ATTITUDE_STATUS).
     pub gimbal: Option<GimbalAttitude>,
-    /// Last onboard pipeline status.
+    /// Last onboard pipeline status; its `source_kind` and `legal_basis` say what carries the
+    /// camera and whose it is ([`Vehicle::source`]).
     pub pipeline: Option<UTKIK_PIPELINE_STATUS_DATA>,
     /// Last authorization status.
     pub authz: Option<UTKIK_AUTHZ_STATUS_DATA>,
@@ -163,10 +167,40 @@ impl Vehicle {
             .restream_text()
             .map(|t| format!(", masked video {t}"))
             .unwrap_or_default();
+        // A drone of our own is what every line was before sources had kinds: said only otherwise.
+        let source = match self.source() {
+            Some((UtkikSourceKind::UTKIK_SOURCE_KIND_DRONE, UtkikLegalBasis::UTKIK_LEGAL_BASIS_OWN)) | None => {
+                String::new()
+            }
+            Some(_) => format!(", source {}", self.source_text().unwrap_or_default()),
+        };
         format!(
-            "vehicle {} at {pos} alt {:.1} m hdg {:.0} spd {:.1} m/s batt {batt}{video}",
+            "vehicle {} at {pos} alt {:.1} m hdg {:.0} spd {:.1} m/s batt {batt}{source}{video}",
             self.system_id, self.alt_m_rel, self.heading_deg, self.groundspeed_m_s
         )
+    }
+
+    /// What carries the camera and whose it is (UTKIK_PIPELINE_STATUS.source_kind and
+    /// legal_basis); `None` before a pipeline status. A pipeline older than the fields sends 0:
+    /// a drone of our own.
+    pub fn source(&self) -> Option<(UtkikSourceKind, UtkikLegalBasis)> {
+        let p = self.pipeline.as_ref()?;
+        Some((p.source_kind, p.legal_basis))
+    }
+
+    /// [`Vehicle::source`] in words, e.g. "fixed camera, other operator's (e.g. road authority)".
+    pub fn source_text(&self) -> Option<String> {
+        let (kind, basis) = self.source()?;
+        let kind = match kind {
+            UtkikSourceKind::UTKIK_SOURCE_KIND_DRONE => "drone",
+            UtkikSourceKind::UTKIK_SOURCE_KIND_FIXED => "fixed camera",
+            UtkikSourceKind::UTKIK_SOURCE_KIND_VEHICLE => "vehicle camera",
+        };
+        let basis = match basis {
+            UtkikLegalBasis::UTKIK_LEGAL_BASIS_OWN => "own",
+            UtkikLegalBasis::UTKIK_LEGAL_BASIS_OTHER_OPERATOR => "other operator's (e.g. road authority)",
+        };
+        Some(format!("{kind}, {basis}"))
     }
 
     /// Whether the drone re-streams its video with faces and plates masked, and why not
@@ -219,6 +253,39 @@ mod tests {
         v.apply(191, &status(UtkikRestreamState::UTKIK_RESTREAM_STATE_OFF_CONFIG), 4.0);
         assert!(
             v.summary().contains("off (privacy.restream = false)"),
+            "{}",
+            v.summary()
+        );
+    }
+
+    #[test]
+    fn source_kind_and_legal_basis_are_kept_and_said() {
+        let mut v = Vehicle::new(7);
+        assert_eq!((v.source(), v.source_text()), (None, None));
+        // An older pipeline sends zeros: a drone of our own, and the summary is as before.
+        v.apply(191, &MavMessage::UTKIK_PIPELINE_STATUS(Default::default()), 1.0);
+        assert_eq!(v.source_text().as_deref(), Some("drone, own"));
+        assert!(!v.summary().contains("source"), "{}", v.summary());
+        v.apply(
+            191,
+            &MavMessage::UTKIK_PIPELINE_STATUS(UTKIK_PIPELINE_STATUS_DATA {
+                source_kind: UtkikSourceKind::UTKIK_SOURCE_KIND_FIXED,
+                legal_basis: UtkikLegalBasis::UTKIK_LEGAL_BASIS_OTHER_OPERATOR,
+                restream_state: UtkikRestreamState::UTKIK_RESTREAM_STATE_STREAMING,
+                ..Default::default()
+            }),
+            2.0,
+        );
+        assert_eq!(
+            v.source(),
+            Some((
+                UtkikSourceKind::UTKIK_SOURCE_KIND_FIXED,
+                UtkikLegalBasis::UTKIK_LEGAL_BASIS_OTHER_OPERATOR
+            ))
+        );
+        assert!(
+            v.summary()
+                .ends_with(", source fixed camera, other operator's (e.g. road authority), masked video streaming"),
             "{}",
             v.summary()
         );

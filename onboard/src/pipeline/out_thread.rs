@@ -7,11 +7,18 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crossbeam_channel::{RecvTimeoutError, Sender};
-use utkik_shared::dialect::{MavMessage, UTKIK_PIPELINE_STATUS_DATA};
+use utkik_shared::dialect::{MavMessage, UTKIK_PIPELINE_STATUS_DATA, UtkikLegalBasis, UtkikSourceKind};
 
 use super::{OutItem, PipelineState};
 use crate::out::{Clock, CpuLoad, OutLink, SystemClock, rss_kib};
 use crate::shutdown::Shutdown;
+
+/// What the status says about the camera itself: its kind and whose it is (`[source]`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SourceStatus {
+    pub(super) kind: UtkikSourceKind,
+    pub(super) legal_basis: UtkikLegalBasis,
+}
 
 /// The out thread: queue, budget, status at the configured period. Returns (messages, bytes).
 pub(super) fn run_out(
@@ -20,6 +27,7 @@ pub(super) fn run_out(
     commands: Sender<Vec<u8>>,
     state: Arc<PipelineState>,
     status_period_usec: u64,
+    source: SourceStatus,
     shutdown: &Shutdown,
 ) -> (u64, u64) {
     let clock = SystemClock;
@@ -88,6 +96,8 @@ pub(super) fn run_out(
                 mem_rss: rss_kib(),
                 video_state: state.ingest.state() as u8,
                 restream_state: crate::privacy::restream_state_from_u8(c.restream_state.load(Ordering::Relaxed)),
+                source_kind: source.kind,
+                legal_basis: source.legal_basis,
             };
             link.push(MavMessage::UTKIK_PIPELINE_STATUS(status));
         }

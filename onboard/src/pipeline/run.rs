@@ -8,17 +8,29 @@ use std::time::Duration;
 use crossbeam_channel::unbounded;
 
 use super::inference::Inference;
-use super::out_thread::run_out;
+use super::out_thread::{SourceStatus, run_out};
 use super::setup::{gate_from_config, hit_list_from_config, link_key_from_config, open_endpoints};
 use super::{ObjectDetector, OutItem, PipelineError, PipelineState, RunSummary, tract};
-use crate::config::Config;
+use crate::config::{Config, SourceKind};
 use crate::frame::RgbFrame;
 use crate::ingest::{IngestConfig, latest, run_ingest};
 use crate::out::{OutLink, OutLinkConfig, ResendPolicy, SystemClock};
 use crate::privacy::{MaskConfig, Restream, RestreamConfig, mask_boxes};
 use crate::shutdown::Shutdown;
-use crate::telemetry::{PoseBuffer, PoseConfig, run_telemetry};
+use crate::telemetry::{
+    FixedSite, NmeaEndpoint, NmeaFeed, PoseBuffer, PoseConfig, VehicleCamera, run_nmea, run_telemetry,
+};
 use crate::track::BoxPx;
+
+/// Where the camera pose comes from, by `source.kind`.
+enum PoseSource {
+    /// A drone's autopilot over MAVLink.
+    Autopilot,
+    /// A fixed site's configured pose.
+    Site(FixedSite),
+    /// A car's GNSS receiver.
+    Gnss(NmeaEndpoint, VehicleCamera),
+}
 
 /// Runs the pipeline with the detectors the config asks for, until `shutdown` fires.
 pub fn run(config: &Config, shutdown: Shutdown) -> Result<RunSummary, PipelineError> {
@@ -49,7 +61,37 @@ pub fn run_with_gate(
     state: Arc<PipelineState>,
 ) -> Result<RunSummary, PipelineError> {
     config.validate()?;
+    // Whose camera and what kind: the legal basis of using the feed depends on it, so it is in
+    // the log of every run and in every status.
+    tracing::info!(
+        source_kind = %config.source.kind,
+        legal_basis = %config.source.legal_basis,
+        "video source: {} camera, {}",
+        config.source.kind,
+        match config.source.legal_basis {
+            crate::config::LegalBasis::Own => "our own",
+            crate::config::LegalBasis::OtherOperator => "another operator's (other_operator)",
+        }
+    );
     crate::ingest::runner::check_source(&config.video.source)?;
+    // Where the pose comes from (validated with the config: a fixed site has its [site], a car
+    // its NMEA endpoint and [vehicle_camera]).
+    let pose_source = match config.source.kind {
+        SourceKind::Drone => PoseSource::Autopilot,
+        SourceKind::Fixed => {
+            let site = FixedSite::from_config(config.site.as_ref())?;
+            tracing::info!(?site, "fixed site: every frame georeferenced from the configured pose");
+            PoseSource::Site(site)
+        }
+        SourceKind::Vehicle => {
+            let endpoint =
+                NmeaEndpoint::parse(&config.telemetry.endpoint).map_err(|e| crate::config::ConfigError::Invalid {
+                    key: "telemetry.endpoint".into(),
+                    message: e.to_string(),
+                })?;
+            PoseSource::Gnss(endpoint, VehicleCamera::from_config(config.vehicle_camera.as_ref())?)
+        }
+    };
     let hit_list = hit_list_from_config(config)?;
     // Evidence crops and plate images are sealed to the ground station's public key before they
     // are stored or sent (crate::keys: required with the gate or a hit list).
@@ -88,10 +130,17 @@ pub fn run_with_gate(
         telemetry: state.telemetry.clone(),
         counters: state.counters.clone(),
     });
-    let poses = Arc::new(Mutex::new(PoseBuffer::new(PoseConfig {
+    let pose_config = PoseConfig {
         max_age_usec: config.telemetry.pose_max_age_ms * 1000,
         fixed_pitch_rad: (config.camera.mount == "fixed").then(|| config.camera.fixed_pitch_deg.to_radians()),
-    })));
+    };
+    let poses = Arc::new(Mutex::new(match &pose_source {
+        PoseSource::Autopilot => PoseBuffer::new(pose_config),
+        PoseSource::Site(site) => site.pose_buffer(pose_config),
+        PoseSource::Gnss(_, camera) => {
+            PoseBuffer::new(pose_config).with_camera_yaw_offset(camera.yaw_offset_deg.to_radians())
+        }
+    }));
     let (msg_tx, msg_rx) = unbounded::<OutItem>();
     let (cmd_tx, cmd_rx) = unbounded::<Vec<u8>>();
     let mut threads = Vec::new();
@@ -114,15 +163,30 @@ pub fn run_with_gate(
             }
         }));
     }
-    // Telemetry.
+    // Telemetry: the autopilot's MAVLink or the GNSS receiver's NMEA; a fixed site has none.
     {
         let (p, s, sd) = (poses.clone(), state.telemetry.clone(), shutdown.clone());
-        let (ep, udp) = (endpoints.telemetry, endpoints.telemetry_udp);
-        threads.push(
-            std::thread::Builder::new()
-                .name("telemetry".into())
-                .spawn(move || run_telemetry(&ep, udp, p, s, &sd)),
-        );
+        match (pose_source, endpoints.telemetry) {
+            (PoseSource::Autopilot, Some(ep)) => {
+                let udp = endpoints.telemetry_udp;
+                threads.push(
+                    std::thread::Builder::new()
+                        .name("telemetry".into())
+                        .spawn(move || run_telemetry(&ep, udp, p, s, &sd)),
+                );
+            }
+            (PoseSource::Gnss(ep, camera), _) => {
+                tracing::info!(endpoint = ?ep, ?camera, "vehicle: pose from the GNSS receiver's NMEA");
+                let feed = NmeaFeed::new(camera.height_m_agl);
+                threads.push(
+                    std::thread::Builder::new()
+                        .name("gnss".into())
+                        .spawn(move || run_nmea(&ep, feed, p, s, &sd)),
+                );
+            }
+            (PoseSource::Site(_), _) => {}
+            (PoseSource::Autopilot, None) => unreachable!("open_endpoints opens the autopilot link of a drone"),
+        }
     }
     // Re-stream.
     let restream_tx = if config.privacy.restream && restream_refused.is_none() {
@@ -234,11 +298,15 @@ pub fn run_with_gate(
         }
     }
     let status_period_usec = config.link.status_period_ms * 1000;
+    let source_status = SourceStatus {
+        kind: config.source.kind.to_mavlink(),
+        legal_basis: config.source.legal_basis.to_mavlink(),
+    };
     let out_state = state.clone();
     let sd = shutdown.clone();
     let out = std::thread::Builder::new()
         .name("out".into())
-        .spawn(move || run_out(link, msg_rx, cmd_tx, out_state, status_period_usec, &sd))
+        .spawn(move || run_out(link, msg_rx, cmd_tx, out_state, status_period_usec, source_status, &sd))
         .map_err(|e| PipelineError::Io {
             what: "thread",
             address: "out".into(),
@@ -395,6 +463,14 @@ mod tests {
         let (n, _) = run.video_sink.recv_from(&mut buf).expect("re-stream packets");
         assert!(n > 12 && buf[0] >> 6 == 2, "RTP version 2");
         let s = status_after(&run.ground, 1);
+        assert_eq!(
+            (s.source_kind, s.legal_basis),
+            (
+                utkik_shared::dialect::UtkikSourceKind::UTKIK_SOURCE_KIND_DRONE,
+                utkik_shared::dialect::UtkikLegalBasis::UTKIK_LEGAL_BASIS_OWN
+            ),
+            "the defaults"
+        );
         assert_ne!(s.face_detector_model, 0);
         assert_eq!(
             s.restream_state,
@@ -404,6 +480,57 @@ mod tests {
         run.handle.join().unwrap().unwrap();
         let log = String::from_utf8_lossy(&run.log.0.lock().unwrap()).into_owned();
         assert!(!log.contains("re-stream NOT started"), "{log}");
+    }
+
+    /// A traffic camera of another operator at a fixed site: no telemetry is opened (the
+    /// endpoint here could not even be bound), and every status says what the source is.
+    #[test]
+    fn a_fixed_site_runs_without_telemetry_and_its_status_says_what_it_is() {
+        use utkik_shared::dialect::{UtkikLegalBasis, UtkikSourceKind};
+        let ground = UdpSocket::bind("127.0.0.1:0").unwrap();
+        ground.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut config = Config::default();
+        config.source.kind = SourceKind::Fixed;
+        config.source.legal_basis = crate::config::LegalBasis::OtherOperator;
+        config.site = Some(crate::config::SiteConfig {
+            lat_deg: Some(59.3293),
+            lon_deg: Some(18.0686),
+            ground_alt_m_amsl: Some(25.0),
+            height_m_agl: Some(8.0),
+            heading_deg: Some(135.0),
+            pitch_deg: Some(-30.0),
+            roll_deg: None,
+        });
+        config.video.source = "test://ball".into();
+        // TEST-NET-1: not an address of this machine, so binding it fails if anything tries.
+        config.telemetry.endpoint = "udp://192.0.2.1:14540".into();
+        config.link.bind = "127.0.0.1:0".into();
+        config.link.ground = ground.local_addr().unwrap().to_string();
+        config.link.status_period_ms = 100;
+        config.privacy.restream = false;
+        let state_dir = tempfile::tempdir().unwrap();
+        config.link.boot_epoch_file = state_dir.path().join("boot-epoch").display().to_string();
+        let shutdown = Shutdown::new();
+        let (sd, log) = (shutdown.clone(), Log::default());
+        let writer = log.clone();
+        let handle = std::thread::spawn(move || {
+            let subscriber = tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            let _guard = tracing::subscriber::set_default(subscriber);
+            run_with_detectors(&config, Vec::new(), sd, Arc::default())
+        });
+        let s = status_after(&ground, 0);
+        assert_eq!(s.source_kind, UtkikSourceKind::UTKIK_SOURCE_KIND_FIXED);
+        assert_eq!(s.legal_basis, UtkikLegalBasis::UTKIK_LEGAL_BASIS_OTHER_OPERATOR);
+        shutdown.trigger();
+        handle.join().unwrap().unwrap();
+        let log = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+        assert!(
+            log.contains("source_kind=fixed") && log.contains("legal_basis=other_operator"),
+            "{log}"
+        );
     }
 
     #[test]

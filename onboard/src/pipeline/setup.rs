@@ -99,7 +99,8 @@ pub fn gate_from_config(config: &Config) -> Result<Option<crate::gate::Gate>, Pi
 }
 /// Bound sockets and opened ports, acquired before any thread starts.
 pub(super) struct Endpoints {
-    pub(super) telemetry: TelemetryEndpoint,
+    /// The autopilot link; `None` for a source without one (`source.kind` fixed or vehicle).
+    pub(super) telemetry: Option<TelemetryEndpoint>,
     pub(super) telemetry_udp: Option<UdpSocket>,
     pub(super) out: OutTransport,
 }
@@ -113,13 +114,20 @@ fn io_err<'a>(what: &'static str, address: &'a str) -> impl Fn(std::io::Error) -
 }
 
 pub(super) fn open_endpoints(config: &Config) -> Result<Endpoints, PipelineError> {
-    let telemetry =
-        TelemetryEndpoint::parse(&config.telemetry.endpoint).map_err(|e| crate::config::ConfigError::Invalid {
-            key: "telemetry.endpoint".into(),
-            message: e.to_string(),
-        })?;
+    // Only a drone has an autopilot link; a car's GNSS receiver is opened (and retried) by its
+    // own thread, a fixed site has no telemetry at all.
+    let telemetry = if config.source.kind == crate::config::SourceKind::Drone {
+        Some(
+            TelemetryEndpoint::parse(&config.telemetry.endpoint).map_err(|e| crate::config::ConfigError::Invalid {
+                key: "telemetry.endpoint".into(),
+                message: e.to_string(),
+            })?,
+        )
+    } else {
+        None
+    };
     let telemetry_udp = match &telemetry {
-        TelemetryEndpoint::Udp(a) => Some(bind_udp(a).map_err(io_err("telemetry UDP port", a))?),
+        Some(TelemetryEndpoint::Udp(a)) => Some(bind_udp(a).map_err(io_err("telemetry UDP port", a))?),
         _ => None,
     };
     let out = match config.link.transport.as_str() {

@@ -5,10 +5,15 @@
 //! are only kept once that mapping is known (before it, every frame is POSE_STALE). A frame
 //! whose time is further than `max_age` from the nearest sample of any series (position,
 //! attitude, gimbal) has no pose: it is flagged and not geolocated.
+//!
+//! Two sources without an autopilot use the same buffer, so georeferencing stays one code path:
+//! a GNSS receiver in a car ([`PoseBuffer::push_fix`], already in Unix time, heading from the
+//! course over ground) and a camera at a fixed site ([`PoseBuffer::set_fixed_pose`], one pose
+//! for every frame time).
 
 use std::collections::VecDeque;
 
-use glam::{DQuat, EulerRot};
+use glam::{DQuat, DVec3, EulerRot};
 use utkik_shared::camera::{CameraMount, CameraPose, GimbalAttitude, VehicleAttitude, YawFrame};
 use utkik_shared::dialect::MavMessage;
 use utkik_shared::geo::GeoPoint;
@@ -39,8 +44,9 @@ struct Position {
 /// Why a frame has no pose.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoseStale {
-    /// No SYSTEM_TIME yet: boot time cannot be mapped to Unix time.
-    #[error("no SYSTEM_TIME from the autopilot yet")]
+    /// No SYSTEM_TIME yet: boot time cannot be mapped to Unix time (or, from a GNSS receiver,
+    /// no fix yet).
+    #[error("no SYSTEM_TIME from the autopilot yet (or no fix from the GNSS receiver)")]
     NoTimeSync,
     /// A series has no sample near the frame time.
     #[error("no {series} sample within {max_age_ms} ms of the frame (nearest {nearest_ms:?} ms away)")]
@@ -52,6 +58,25 @@ pub enum PoseStale {
         /// Distance to the nearest sample, if any.
         nearest_ms: Option<u64>,
     },
+}
+
+/// A position fix from a source without an autopilot (a GNSS receiver's NMEA), already in Unix
+/// time, with the ground level under the vehicle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoseFix {
+    /// Time of the fix, Unix µs (UTC).
+    pub time_usec: u64,
+    /// Latitude, degrees.
+    pub lat_deg: f64,
+    /// Longitude, degrees.
+    pub lon_deg: f64,
+    /// Camera altitude, m AMSL.
+    pub alt_m_amsl: f64,
+    /// Ground level under the vehicle, m AMSL.
+    pub ground_alt_m_amsl: f64,
+    /// Vehicle heading, radians clockwise from north; `None` when not known at this fix (a car
+    /// standing still: its course over ground is noise), and the last heading is held.
+    pub heading_rad: Option<f64>,
 }
 
 /// The camera pose at a frame time, with the ground level under the vehicle.
@@ -72,6 +97,14 @@ pub struct PoseBuffer {
     positions: VecDeque<(u64, Position)>,
     attitudes: VecDeque<(u64, DQuat)>,
     gimbals: VecDeque<(u64, DQuat, YawFrame)>,
+    /// A fixed site: this pose at every frame time.
+    fixed_pose: Option<FramePose>,
+    /// Samples come from [`Self::push_fix`], in Unix time: no SYSTEM_TIME needed.
+    unix_fixes: bool,
+    /// Heading of the last fix that had one, held while the vehicle stands still.
+    last_heading_rad: Option<f64>,
+    /// Azimuth of a body-fixed camera relative to the vehicle's forward axis, radians.
+    camera_yaw_offset_rad: f64,
 }
 
 impl PoseBuffer {
@@ -84,12 +117,63 @@ impl PoseBuffer {
             positions: VecDeque::new(),
             attitudes: VecDeque::new(),
             gimbals: VecDeque::new(),
+            fixed_pose: None,
+            unix_fixes: false,
+            last_heading_rad: None,
+            camera_yaw_offset_rad: 0.0,
         }
     }
 
-    /// Whether boot time can be mapped to Unix time.
+    /// A camera fixed to the body (`fixed_pitch_rad` set) looking `yaw_rad` to the right of the
+    /// vehicle's forward axis (a camera in a car looking sideways).
+    pub fn with_camera_yaw_offset(mut self, yaw_rad: f64) -> Self {
+        self.camera_yaw_offset_rad = yaw_rad;
+        self
+    }
+
+    /// A camera at a fixed site: `pose` is the answer for every frame time, never stale.
+    pub fn set_fixed_pose(&mut self, pose: FramePose) {
+        self.fixed_pose = Some(pose);
+    }
+
+    /// Takes in one fix of a source without an autopilot. A fix at the time of the newest one
+    /// replaces it (the second NMEA sentence of an epoch adds altitude or course); an older one
+    /// is dropped. Without a heading the last one is held; before any heading there is no
+    /// attitude, so frames are stale (which way the camera looks is not known).
+    pub fn push_fix(&mut self, fix: &PoseFix) {
+        self.unix_fixes = true;
+        let t = fix.time_usec;
+        let p = Position {
+            lat_deg: fix.lat_deg,
+            lon_deg: fix.lon_deg,
+            alt_m_amsl: fix.alt_m_amsl,
+            home_alt_m_amsl: fix.ground_alt_m_amsl,
+        };
+        Self::push_or_replace(&mut self.positions, t, p);
+        if let Some(h) = fix.heading_rad {
+            self.last_heading_rad = Some(h);
+        }
+        if let Some(yaw_rad) = self.last_heading_rad {
+            let a = VehicleAttitude {
+                roll_rad: 0.0,
+                pitch_rad: 0.0,
+                yaw_rad,
+            };
+            Self::push_or_replace(&mut self.attitudes, t, a.rotation_body_to_ned());
+        }
+    }
+
+    fn push_or_replace<T>(q: &mut VecDeque<(u64, T)>, t: u64, v: T) {
+        match q.back_mut() {
+            Some(b) if b.0 == t => b.1 = v,
+            _ => Self::push(q, t, v),
+        }
+    }
+
+    /// Whether frame times can be placed in the pose history: boot time mapped to Unix time,
+    /// fixes in Unix time, or a fixed site.
     pub fn time_synced(&self) -> bool {
-        self.boot_offset_usec.is_some()
+        self.boot_offset_usec.is_some() || self.unix_fixes || self.fixed_pose.is_some()
     }
 
     /// Unix time of the newest position sample.
@@ -181,7 +265,10 @@ impl PoseBuffer {
 
     /// The pose at `time_usec` (Unix µs), or why there is none.
     pub fn pose_at(&self, time_usec: u64) -> Result<FramePose, PoseStale> {
-        if self.boot_offset_usec.is_none() {
+        if let Some(p) = self.fixed_pose {
+            return Ok(p);
+        }
+        if !self.time_synced() {
             return Err(PoseStale::NoTimeSync);
         }
         let max = self.config.max_age_usec;
@@ -205,7 +292,12 @@ impl PoseBuffer {
                     q_wxyz: [1.0, 0.0, 0.0, 0.0],
                     yaw_frame: YawFrame::Body,
                 },
-                CameraMount::fixed_pitch(pitch),
+                CameraMount {
+                    offset_body_frd_m: DVec3::ZERO,
+                    // Tilt about the body's y axis first, then turn about its z (down) axis.
+                    base_to_body: DQuat::from_rotation_z(self.camera_yaw_offset_rad)
+                        * CameraMount::fixed_pitch(pitch).base_to_body,
+                },
             ),
             None => {
                 let series: VecDeque<(u64, (DQuat, YawFrame))> =
