@@ -88,6 +88,8 @@ CENTRE=(--demo --link none --record-dir "$RUN_DIR/centre" --hit-list "$RUN_DIR/h
   --geojson "$RUN_DIR/basemap.geojson" --tiles "$RUN_DIR/basemap.mbtiles"
   --subscribe-events zenoh --trusted-stations "$RUN_DIR/trusted-stations.json" "${BUS[@]}")
 if [ -n "$SHOT" ]; then
+  # The window's clock starts after the app is up (software rendering takes a while), so the
+  # picture is taken a little after the history query below.
   "$BIN/utkik-ground" screenshot --out "$SHOT" --after-s "$((DURATION_S - 5))" --console "${CENTRE[@]}" \
     < "$RUN_DIR/centre.fifo" > "$RUN_DIR/centre.log" 2>&1 &
 elif [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
@@ -124,7 +126,6 @@ for entry in "${SOURCES[@]}"; do
     --set "telemetry.endpoint=\"udp://127.0.0.1:$((14540 + i))\"" \
     --set "link.bind=\"0.0.0.0:$((14650 + i))\"" --set "link.ground=\"127.0.0.1:$port\"" \
     --set detect.faces=false --set detect.plate_every_n_frames=1 --set detect.threads=1 \
-    --set detect.plate_scan_scale=1.0 \
     --set privacy.restream=false --set 'detect.runtime="onnxruntime"' \
     --set "detect.plate_hit_list=\"$RUN_DIR/hitlist.json\"" \
     --set "gate.audit_dir=\"$RUN_DIR/onboard-$name/audit\"" \
@@ -142,7 +143,8 @@ say "history ABC123 demo: movements of a hit car across both stations"
 sleep 6
 say "logout"
 sleep 2
-say "quit"
+# With --screenshot the centre ends itself once the picture is saved.
+if [ -z "$SHOT" ]; then say "quit"; fi
 exec 3>&-
 wait "$CENTRE_PID" || true
 echo "demo-centre: centre console and summary (centre.log):"

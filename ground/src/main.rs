@@ -1219,6 +1219,11 @@ fn run() -> Result<()> {
             .add_systems(Update, screenshot_system);
             let code = app.run();
             anyhow::ensure!(code.is_success(), "screenshot not saved to {}", out.display());
+            anyhow::ensure!(
+                std::fs::metadata(&out).is_ok_and(|m| m.len() > 0),
+                "screenshot not saved to {}: the station ended (console `quit`, --duration-s) before --after-s",
+                out.display()
+            );
             println!("saved {}", out.display());
             Ok(())
         }
