@@ -87,37 +87,9 @@ pub enum HitHistoryError {
     Refused(String),
 }
 
-/// What kind of camera saw the plate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SourceKind {
-    /// A drone (the station's own sources today).
-    Drone,
-    /// A fixed site (traffic camera).
-    Fixed,
-    /// A camera in a police vehicle.
-    Vehicle,
-}
-
-impl SourceKind {
-    /// The name stored in the file and printed.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Drone => "drone",
-            SourceKind::Fixed => "fixed",
-            SourceKind::Vehicle => "vehicle",
-        }
-    }
-
-    /// The kind named `s` (as [`Self::as_str`]).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "drone" => Some(SourceKind::Drone),
-            "fixed" => Some(SourceKind::Fixed),
-            "vehicle" => Some(SourceKind::Vehicle),
-            _ => None,
-        }
-    }
-}
+/// What kind of camera saw the plate: the one kind of the whole system (events carry it too),
+/// stored by its name (`drone`, `fixed`, `vehicle`).
+pub use utkik_shared::events::SourceKind;
 
 /// The camera a sighting came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -147,7 +119,7 @@ impl std::fmt::Display for Source {
         if !self.station_id.is_empty() {
             write!(f, "{} ", self.station_id)?;
         }
-        write!(f, "{} {}", self.kind.as_str(), self.system_id)
+        write!(f, "{} {}", self.kind.name(), self.system_id)
     }
 }
 
@@ -399,7 +371,7 @@ impl HitHistory {
                     s.time_usec as i64,
                     s.lat_lon_deg.map(|p| p.0),
                     s.lat_lon_deg.map(|p| p.1),
-                    s.source.kind.as_str(),
+                    s.source.kind.name(),
                     s.source.system_id,
                     s.alert_id,
                     s.image_sha256_hex,
@@ -418,7 +390,7 @@ impl HitHistory {
         self.conn()
             .query_row(
                 "SELECT 1 FROM sightings WHERE station_id = ?1 AND source_kind = ?2 AND system_id = ?3 AND alert_id = ?4",
-                params![source.station_id, source.kind.as_str(), source.system_id, alert_id],
+                params![source.station_id, source.kind.name(), source.system_id, alert_id],
                 |_| Ok(()),
             )
             .optional()
@@ -505,7 +477,7 @@ fn row_sighting(r: &rusqlite::Row<'_>) -> rusqlite::Result<Sighting> {
     let lat: Option<f64> = r.get(5)?;
     let lon: Option<f64> = r.get(6)?;
     let kind: String = r.get(7)?;
-    let kind = SourceKind::parse(&kind).ok_or_else(|| {
+    let kind = SourceKind::from_name(&kind).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             7,
             rusqlite::types::Type::Text,

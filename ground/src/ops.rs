@@ -523,12 +523,6 @@ impl GroundOps {
             );
             return Ok(false);
         }
-        use utkik_shared::events::SourceKind as K;
-        let kind = match source.kind {
-            K::Drone => crate::hit_history::SourceKind::Drone,
-            K::Fixed => crate::hit_history::SourceKind::Fixed,
-            K::Vehicle => crate::hit_history::SourceKind::Vehicle,
-        };
         let sighting = crate::hit_history::Sighting {
             plate: utkik_shared::plate::normalize(&hit.plate),
             entry,
@@ -536,7 +530,7 @@ impl GroundOps {
             lat_lon_deg: hit.position.map(|p| (p.lat_deg, p.lon_deg)),
             source: crate::hit_history::Source {
                 station_id: station_id.to_string(),
-                kind,
+                kind: source.kind,
                 system_id: source.system_id,
             },
             alert_id: hit.alert_id,

@@ -89,6 +89,13 @@ impl SourceKind {
             Self::Vehicle => "vehicle",
         }
     }
+
+    /// The kind called `name` (as [`Self::name`] gives it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Drone, Self::Fixed, Self::Vehicle]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
 }
 
 /// Whose camera it is: the legal basis of the feed.
