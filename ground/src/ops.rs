@@ -424,36 +424,6 @@ impl GroundOps {
         image: Option<&PayloadRef>,
         now_usec: u64,
     ) -> Result<bool, OpsError> {
-        let Some(store) = self.hit_history.as_mut() else {
-            return Ok(false);
-        };
-        let Some(list) = self.station_hit_list.as_ref() else {
-            tracing::warn!(
-                system_id,
-                alert_id,
-                "plate hit not kept in the hit history: the station has no hit list loaded, so it cannot tell when the entry expires"
-            );
-            return Ok(false);
-        };
-        let Some(entry) = crate::hit_history::entry_for_hit(list, hit_entry_id, plate) else {
-            tracing::warn!(
-                system_id,
-                alert_id,
-                hit_entry_id,
-                list = list.list_id(),
-                "plate hit not kept in the hit history: the station's hit list has no entry {hit_entry_id} for this plate (the drone flies with another list)"
-            );
-            return Ok(false);
-        };
-        if entry.expires_usec <= now_usec {
-            tracing::warn!(
-                system_id,
-                alert_id,
-                hit_entry_id,
-                "plate hit not kept in the hit history: its entry has expired"
-            );
-            return Ok(false);
-        }
         let key = TrackKey {
             system_id,
             class: crate::state::TrackClass::Plate,
@@ -464,14 +434,72 @@ impl GroundOps {
             .get(&key)
             .and_then(|t| t.position)
             .map(|g| (g.lat_deg, g.lon_deg));
+        self.keep_sighting(
+            crate::hit_history::Source::drone(system_id),
+            alert_id,
+            hit_entry_id,
+            plate,
+            time_usec,
+            lat_lon_deg,
+            image.map(|p| p.sha256_hex.clone()),
+            now_usec,
+        )
+    }
+
+    /// Keeps one plate hit of `source` in the hit history, with the expiry of its entry in this
+    /// station's hit list. `Ok(false)` (logged) without a store or list, for an entry the list
+    /// does not name for that plate (the source flies with another list), for an expired entry,
+    /// or for a sighting already held.
+    #[allow(clippy::too_many_arguments)]
+    fn keep_sighting(
+        &mut self,
+        source: crate::hit_history::Source,
+        alert_id: u32,
+        hit_entry_id: u32,
+        plate: &str,
+        time_usec: u64,
+        lat_lon_deg: Option<(f64, f64)>,
+        image_sha256_hex: Option<String>,
+        now_usec: u64,
+    ) -> Result<bool, OpsError> {
+        let Some(store) = self.hit_history.as_mut() else {
+            return Ok(false);
+        };
+        let Some(list) = self.station_hit_list.as_ref() else {
+            tracing::warn!(
+                %source,
+                alert_id,
+                "plate hit not kept in the hit history: the station has no hit list loaded (--hit-list), so it cannot tell when the entry expires"
+            );
+            return Ok(false);
+        };
+        let Some(entry) = crate::hit_history::entry_for_hit(list, hit_entry_id, plate) else {
+            tracing::warn!(
+                %source,
+                alert_id,
+                hit_entry_id,
+                list = list.list_id(),
+                "plate hit not kept in the hit history: the station's hit list has no entry {hit_entry_id} for this plate (the source flies with another list)"
+            );
+            return Ok(false);
+        };
+        if entry.expires_usec <= now_usec {
+            tracing::warn!(
+                %source,
+                alert_id,
+                hit_entry_id,
+                "plate hit not kept in the hit history: its entry has expired"
+            );
+            return Ok(false);
+        }
         let sighting = crate::hit_history::Sighting {
             plate: utkik_shared::plate::normalize(plate),
             entry,
             time_usec,
             lat_lon_deg,
-            source: crate::hit_history::Source::drone(system_id),
+            source,
             alert_id,
-            image_sha256_hex: image.map(|p| p.sha256_hex.clone()),
+            image_sha256_hex,
         };
         Ok(store.record(&sighting, now_usec)?)
     }
@@ -494,49 +522,20 @@ impl GroundOps {
         hit: &utkik_shared::events::PlateHitEvent,
         now_usec: u64,
     ) -> Result<bool, OpsError> {
-        let Some(store) = self.hit_history.as_mut() else {
-            return Ok(false);
-        };
-        let Some(list) = self.station_hit_list.as_ref() else {
-            tracing::warn!(
-                station_id,
-                alert_id = hit.alert_id,
-                "remote plate hit not kept in the hit history: no hit list loaded (--hit-list), so its expiry is unknown"
-            );
-            return Ok(false);
-        };
-        let Some(entry) = crate::hit_history::entry_for_hit(list, hit.hit_entry_id.get(), &hit.plate) else {
-            tracing::warn!(
-                station_id,
-                alert_id = hit.alert_id,
-                hit_entry_id = hit.hit_entry_id.get(),
-                list = list.list_id(),
-                "remote plate hit not kept in the hit history: this station's hit list has no such entry for that plate"
-            );
-            return Ok(false);
-        };
-        if entry.expires_usec <= now_usec {
-            tracing::warn!(
-                station_id,
-                alert_id = hit.alert_id,
-                "remote plate hit not kept: its entry has expired"
-            );
-            return Ok(false);
-        }
-        let sighting = crate::hit_history::Sighting {
-            plate: utkik_shared::plate::normalize(&hit.plate),
-            entry,
-            time_usec: hit.capture_time_usec,
-            lat_lon_deg: hit.position.map(|p| (p.lat_deg, p.lon_deg)),
-            source: crate::hit_history::Source {
+        self.keep_sighting(
+            crate::hit_history::Source {
                 station_id: station_id.to_string(),
                 kind: source.kind,
                 system_id: source.system_id,
             },
-            alert_id: hit.alert_id,
-            image_sha256_hex: hit.image_sha256_hex.clone(),
-        };
-        Ok(store.record(&sighting, now_usec)?)
+            hit.alert_id,
+            hit.hit_entry_id.get(),
+            &hit.plate,
+            hit.capture_time_usec,
+            hit.position.map(|p| (p.lat_deg, p.lon_deg)),
+            hit.image_sha256_hex.clone(),
+            now_usec,
+        )
     }
 
     /// Keeps non-hit plate reads in `store` (the station runs with `--keep-non-hits-days`).
