@@ -91,6 +91,7 @@ fn build(events: &[(u32, Ev)]) -> (Vec<Vec<u8>>, Option<ChainHead>) {
                 authorization_digest: None,
                 accepted: *accepted,
                 reason: reason.clone(),
+                system_id: None,
             },
             Ev::Checkpoint => match &head {
                 Some(h) => signer.checkpoint_event(h),

@@ -5,6 +5,7 @@
 //! the same machine with its own clock; this copy is what the operator sees and what the ground
 //! audit log records.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use utkik_shared::authz::{
@@ -106,12 +107,22 @@ pub struct CommandOutcome {
     pub deletion: Option<DeletionOrder>,
 }
 
-/// The loaded authorization and its mirrored lifecycle.
+/// The station's authorizations: the document it loaded last and, for each vehicle, the mirrored
+/// lifecycle of the authorization that vehicle flies under (issue 19: a station commands several
+/// drones, and identification runs on each only under its own activation, LAW.md 2-4).
+///
+/// A vehicle takes the loaded document when it is first commanded, and again when a use is
+/// started on it (ACTIVATE, URGENT_START) after another document was loaded and its own use is
+/// not running. A running use keeps its document until it is stopped, so STOP, REVOKE and the
+/// urgent decisions always name what runs on that vehicle.
 #[derive(Debug, Default)]
 pub struct AuthzConsole {
-    /// The verified document's lifecycle, once loaded.
-    pub loaded: Option<Lifecycle>,
-    /// Where it came from.
+    /// The verified document loaded last, in the state it was loaded in: what the next use on a
+    /// vehicle starts under.
+    pub document: Option<Lifecycle>,
+    /// Each commanded vehicle's mirrored lifecycle, by system id.
+    pub vehicles: BTreeMap<u8, Lifecycle>,
+    /// Where the document came from.
     pub path: Option<PathBuf>,
     /// The last load refusal (shown in the panel).
     pub failure: Option<LoadFailure>,
@@ -133,20 +144,21 @@ impl AuthzConsole {
         Self::default()
     }
 
-    /// Loads and verifies `path` against `trust` at `now_usec`. On a refusal nothing stays loaded
-    /// and [`AuthzConsole::failure`] names the field.
+    /// Loads and verifies `path` against `trust` at `now_usec`. On a refusal no document stays
+    /// loaded and [`AuthzConsole::failure`] names the field; the vehicles' uses are untouched
+    /// either way (a running one is stopped on its vehicle, never by loading another file).
     ///
     /// # Errors
     /// The refusal.
     pub fn load(&mut self, path: &Path, trust: &TrustStore, now_usec: u64) -> Result<AuthzDigest, AuthzError> {
-        self.loaded = None;
+        self.document = None;
         self.path = Some(path.to_path_buf());
         match authorize_file(path, trust, now_usec) {
             Ok(v) => {
                 self.failure = None;
                 let l = Lifecycle::new(v, now_usec);
                 let d = l.digest();
-                self.loaded = Some(l);
+                self.document = Some(l);
                 Ok(d)
             }
             Err(e) => {
@@ -166,22 +178,84 @@ impl AuthzConsole {
         self.next_request_id = last_request_id;
     }
 
-    /// The loaded digest.
+    /// The loaded document's digest.
     pub fn digest(&self) -> Option<AuthzDigest> {
-        self.loaded.as_ref().map(Lifecycle::digest)
+        self.document.as_ref().map(Lifecycle::digest)
+    }
+
+    /// The mirrored lifecycle of `system_id`'s authorization, once it was commanded.
+    pub fn vehicle(&self, system_id: u8) -> Option<&Lifecycle> {
+        self.vehicles.get(&system_id)
+    }
+
+    /// `system_id`'s mirrored state, once it was commanded.
+    pub fn state_of(&self, system_id: u8) -> Option<AuthzState> {
+        self.vehicle(system_id).map(Lifecycle::state)
+    }
+
+    /// Whether identification runs on `system_id` (as mirrored here).
+    pub fn running_on(&self, system_id: u8) -> bool {
+        self.state_of(system_id).is_some_and(AuthzState::allows_identification)
+    }
+
+    /// Moves every vehicle's mirror on to `now_usec` (windows and urgent deadlines end).
+    pub fn tick(&mut self, now_usec: u64) {
+        for l in self.vehicles.values_mut() {
+            l.tick(now_usec);
+        }
+    }
+
+    /// Whether `action` on `system_id` goes by the loaded document rather than the vehicle's
+    /// own mirror: a vehicle never commanded, or a use started on a vehicle whose own use is not
+    /// running after another document was loaded.
+    fn takes_document(&self, system_id: u8, action: AuthzAction) -> bool {
+        match self.vehicles.get(&system_id) {
+            None => true,
+            Some(own) => {
+                matches!(action, AuthzAction::Activate | AuthzAction::UrgentStart)
+                    && !own.state().allows_identification()
+                    && self.document.as_ref().is_some_and(|d| d.digest() != own.digest())
+            }
+        }
+    }
+
+    /// The lifecycle `action` on `system_id` acts on (a copy; [`Self::commit`] keeps it).
+    pub(crate) fn lifecycle_for(&self, system_id: u8, action: AuthzAction) -> Option<Lifecycle> {
+        if self.takes_document(system_id, action) {
+            self.document.clone()
+        } else {
+            self.vehicles.get(&system_id).cloned()
+        }
+    }
+
+    /// Keeps `lifecycle` as `system_id`'s mirror.
+    pub(crate) fn commit(&mut self, system_id: u8, lifecycle: Lifecycle) {
+        self.vehicles.insert(system_id, lifecycle);
+    }
+
+    /// The digest `action` on `system_id` would carry (None: nothing loaded for it).
+    pub fn digest_for(&self, system_id: u8, action: AuthzAction) -> Option<AuthzDigest> {
+        if self.takes_document(system_id, action) {
+            self.digest()
+        } else {
+            self.vehicles.get(&system_id).map(Lifecycle::digest)
+        }
     }
 
     /// The full digest whose first 16 bytes are `prefix` (as in UTKIK_BIOMETRIC_MATCH), when it is
-    /// the loaded one; otherwise the prefix padded with zeros.
+    /// the loaded document's or a vehicle's; otherwise the prefix padded with zeros.
     pub fn resolve_digest(&self, prefix: &[u8; 16]) -> AuthzDigest {
-        match self.digest() {
-            Some(d) if d.0[..16] == prefix[..] => d,
-            _ => {
-                let mut b = [0u8; 32];
-                b[..16].copy_from_slice(prefix);
-                AuthzDigest(b)
-            }
-        }
+        let known = self
+            .document
+            .iter()
+            .chain(self.vehicles.values())
+            .map(Lifecycle::digest)
+            .find(|d| d.0[..16] == prefix[..]);
+        known.unwrap_or_else(|| {
+            let mut b = [0u8; 32];
+            b[..16].copy_from_slice(prefix);
+            AuthzDigest(b)
+        })
     }
 
     /// Carries out `action` for `actor` on the mirrored lifecycle and returns the message to send.
@@ -212,10 +286,8 @@ impl AuthzConsole {
         target_system: u8,
         now_usec: u64,
     ) -> Result<UTKIK_AUTHZ_COMMAND_DATA, CommandError> {
-        let saved = self.loaded.clone();
-        let out = self.run(actor, action, target_system, now_usec, None);
-        self.loaded = saved;
-        Ok(out?.message)
+        let (out, _) = self.transition(actor, action, target_system, now_usec, None)?;
+        Ok(out.message)
     }
 
     /// Carries out a command prepared with [`Self::prepare`] (its request id and time, as signed)
@@ -241,11 +313,28 @@ impl AuthzConsole {
         now_usec: u64,
         prepared: Option<UTKIK_AUTHZ_COMMAND_DATA>,
     ) -> Result<CommandOutcome, CommandError> {
+        let (out, lifecycle) = self.transition(actor, action, target_system, now_usec, prepared)?;
+        if let Some(l) = lifecycle {
+            self.commit(target_system, l);
+        }
+        Ok(out)
+    }
+
+    /// The command and the target's lifecycle after it, changing nothing here but the request id.
+    fn transition(
+        &mut self,
+        actor: &Actor,
+        action: AuthzAction,
+        target_system: u8,
+        now_usec: u64,
+        prepared: Option<UTKIK_AUTHZ_COMMAND_DATA>,
+    ) -> Result<(CommandOutcome, Option<Lifecycle>), CommandError> {
         if !actor_allows(actor, action.permission()) {
             return Err(not_permitted(actor, action.permission()).into());
         }
         let mut deletion = None;
-        let (state, digest) = match (&mut self.loaded, action) {
+        let mut lifecycle = self.lifecycle_for(target_system, action);
+        let (state, digest) = match (&mut lifecycle, action) {
             (None, AuthzAction::Stop) => (AuthzState::Stopped, [0u8; 32]),
             (None, _) => return Err(CommandError::NoAuthorization),
             (Some(l), _) => {
@@ -264,14 +353,15 @@ impl AuthzConsole {
             }
         };
         if let Some(message) = prepared {
-            return Ok(CommandOutcome {
+            let out = CommandOutcome {
                 message,
                 state,
                 deletion,
-            });
+            };
+            return Ok((out, lifecycle));
         }
         self.next_request_id = self.next_request_id.wrapping_add(1);
-        Ok(CommandOutcome {
+        let out = CommandOutcome {
             message: UTKIK_AUTHZ_COMMAND_DATA {
                 time_usec: now_usec,
                 target_system,
@@ -284,7 +374,8 @@ impl AuthzConsole {
             },
             state,
             deletion,
-        })
+        };
+        Ok((out, lifecycle))
     }
 }
 
@@ -337,7 +428,7 @@ mod tests {
         let mut c = AuthzConsole::new();
         let err = c.load(&p, &trust(), NOW_USEC).unwrap_err();
         assert_eq!(err.field(), "signature_ed25519_hex", "{err}");
-        assert!(c.loaded.is_none(), "nothing stays loaded");
+        assert!(c.document.is_none(), "nothing stays loaded");
         assert_eq!(c.failure.as_ref().unwrap().field, "signature_ed25519_hex");
         // A malformed field is named by its path.
         let bad = text.replacen("\"find_victims\"", "\"general_surveillance\"", 1);
@@ -370,7 +461,8 @@ mod tests {
                 "{who:?} {action:?}"
             );
         }
-        assert_eq!(c.loaded.as_ref().unwrap().state(), AuthzState::Pending);
+        assert_eq!(c.state_of(1), None, "no vehicle commanded");
+        assert_eq!(c.document.as_ref().unwrap().state(), AuthzState::Pending);
         let pilot = Actor::new("david", [Role::Pilot]);
         c.command(
             &Actor::new("anna", [Role::Operator]),
@@ -390,5 +482,100 @@ mod tests {
             c.command(&senior, AuthzAction::Activate, 1, NOW_USEC),
             Err(CommandError::Transition(_))
         ));
+    }
+
+    /// The demo document with another decision id, signed with the DEMO prosecutor key: a second
+    /// authorization for another drone.
+    fn second_document(dir: &Path) -> PathBuf {
+        use utkik_shared::authz::SignedAuthorization;
+        use utkik_shared::authz::signing_key::IssuerSigningKey;
+        let text = std::fs::read(repo("assets/authz/person-search.authz.json")).unwrap();
+        let mut doc = SignedAuthorization::from_json(&text).unwrap().document;
+        doc.decision_id = format!("{}-B", doc.decision_id);
+        let key = IssuerSigningKey::load(&repo("assets/authz/DEMO-prosecutor.key.NOT-SECRET.json")).unwrap();
+        let p = dir.join("second.authz.json");
+        std::fs::write(&p, SignedAuthorization::sign(doc, &key.key).to_json_pretty()).unwrap();
+        p
+    }
+
+    #[test]
+    fn each_vehicle_has_its_own_use() {
+        let mut c = loaded();
+        let anna = Actor::new("anna", [Role::Operator]);
+        c.command(&anna, AuthzAction::Activate, 1, NOW_USEC).unwrap();
+        assert_eq!(c.state_of(1), Some(AuthzState::Active));
+        assert_eq!(c.state_of(2), None, "drone 2 was never commanded");
+        let two = c.command(&anna, AuthzAction::Activate, 2, NOW_USEC + 1).unwrap();
+        assert_eq!(two.message.target_system, 2);
+        assert_eq!(
+            two.state,
+            AuthzState::Active,
+            "drone 2's activation does not wait for drone 1's"
+        );
+        let stop = c.command(&anna, AuthzAction::Stop, 1, NOW_USEC + 2).unwrap();
+        assert_eq!(stop.message.target_system, 1);
+        assert_eq!(c.state_of(1), Some(AuthzState::Stopped));
+        assert_eq!(
+            c.state_of(2),
+            Some(AuthzState::Active),
+            "stopping drone 1 leaves drone 2 running"
+        );
+        assert!(c.running_on(2) && !c.running_on(1));
+        // A refused command changes nothing on its vehicle.
+        let senior = Actor::new("cecilia", [Role::SeniorOfficer]);
+        assert!(c.command(&senior, AuthzAction::UrgentStart, 1, NOW_USEC + 3).is_err());
+        assert_eq!(c.state_of(1), Some(AuthzState::Stopped));
+    }
+
+    #[test]
+    fn a_running_use_keeps_its_document_when_another_is_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = loaded();
+        let first = c.digest().unwrap();
+        let anna = Actor::new("anna", [Role::Operator]);
+        c.command(&anna, AuthzAction::Activate, 1, NOW_USEC).unwrap();
+        let second = c.load(&second_document(dir.path()), &trust(), NOW_USEC + 1).unwrap();
+        assert_ne!(first, second);
+        assert_eq!(c.digest(), Some(second));
+        // Drone 2 starts under the new document; drone 1 still runs under the first.
+        let two = c.command(&anna, AuthzAction::Activate, 2, NOW_USEC + 2).unwrap();
+        assert_eq!(two.message.authorization_digest, second.0);
+        assert_eq!(c.digest_for(1, AuthzAction::Stop), Some(first));
+        let stop = c.command(&anna, AuthzAction::Stop, 1, NOW_USEC + 3).unwrap();
+        assert_eq!(
+            stop.message.authorization_digest, first.0,
+            "STOP names what runs on drone 1"
+        );
+        // Once stopped, drone 1's next use starts under the document loaded now.
+        assert_eq!(c.digest_for(1, AuthzAction::Activate), Some(second));
+        let again = c.command(&anna, AuthzAction::Activate, 1, NOW_USEC + 4).unwrap();
+        assert_eq!(again.message.authorization_digest, second.0);
+        // A match under the first document still resolves to its full digest.
+        let mut prefix = [0u8; 16];
+        prefix.copy_from_slice(&first.0[..16]);
+        let mut c2 = loaded();
+        c2.command(&anna, AuthzAction::Activate, 3, NOW_USEC).unwrap();
+        c2.load(&second_document(dir.path()), &trust(), NOW_USEC + 1).unwrap();
+        assert_eq!(
+            c2.resolve_digest(&prefix),
+            first,
+            "vehicle 3 still runs the first document"
+        );
+    }
+
+    #[test]
+    fn a_prepared_command_changes_no_vehicle() {
+        let mut c = loaded();
+        let anna = Actor::new("anna", [Role::Operator]);
+        let m = c.prepare(&anna, AuthzAction::Activate, 2, NOW_USEC).unwrap();
+        assert_eq!(m.target_system, 2);
+        assert_eq!(c.state_of(2), None, "a proposal is not carried out");
+        // Carried out for its proposer once co-signed (GroundOps::cosign_activation).
+        let out = c
+            .command_prepared(&anna, AuthzAction::Activate, m.clone(), NOW_USEC + 1)
+            .unwrap();
+        assert_eq!(out.message, m);
+        assert_eq!(c.state_of(2), Some(AuthzState::Active));
+        assert_eq!(c.state_of(1), None);
     }
 }

@@ -68,10 +68,11 @@ commands:
   alerts                        every alert with its review state
   login USER                    sign in (the next line is the password)
   logout                        sign out
-  authz ACTION                  activate | stop | revoke | urgent-start | urgent-applied | urgent-refused
-                                (signed with your key; an operator's activate waits for a co-signature)
+  authz ACTION [SYS]            activate | stop | revoke | urgent-start | urgent-applied | urgent-refused
+                                to vehicle SYS (needed when several are heard; each has its own use);
+                                signed with your key; an operator's activate waits for a co-signature
   authz cosign                  a second operator co-signs the activation another operator proposed
-  urgent DRAFT.toml             senior officer: start urgent use from a draft (purpose, persons with
+  urgent DRAFT.toml [SYS]       senior officer: start urgent use from a draft (purpose, persons with
                                 enrolment images, area, window, justification; see
                                 assets/authz/urgent-draft.example.toml): signed with your key, sent
                                 to the drone, URGENT_START when the drone has verified it
@@ -101,12 +102,12 @@ pub enum Command {
     Login(String),
     /// Sign out.
     Logout,
-    /// An authorization command to the drone.
-    Authz(AuthzAction),
+    /// An authorization command to a vehicle (None: the only one heard).
+    Authz(AuthzAction, Option<u8>),
     /// Co-sign the activation another operator proposed (two-operator activation).
     CoSign,
-    /// Start urgent use from the draft file (senior officer).
-    Urgent(PathBuf),
+    /// Start urgent use from the draft file on a vehicle (senior officer; None: the only one heard).
+    Urgent(PathBuf, Option<u8>),
     /// Open an alert's image (evidence crop or plate image; written to a viewing file; logged).
     Evidence(u8, u32),
     /// Confirm alert (system id, alert id).
@@ -149,9 +150,38 @@ pub enum ConsoleError {
         "vehicle {0}: no authorization status from its onboard computer yet, so the command could reach only the autopilot; try again when `status` shows it"
     )]
     NotHeard(u8),
+    /// Several vehicles are heard and the command did not name one.
+    #[error("several vehicles are heard ({0}): name the one the command is for (e.g. `authz stop 2`)")]
+    WhichVehicle(String),
     /// The operation was refused (the rule is named).
     #[error("{0}")]
     Refused(#[from] OpsError),
+}
+
+fn system_id(word: &str) -> Result<u8, ConsoleError> {
+    word.parse()
+        .ok()
+        .filter(|s| *s != 0)
+        .ok_or_else(|| ConsoleError::BadArgument {
+            what: "system id (1-255)",
+            value: word.to_string(),
+        })
+}
+
+/// The vehicle a command is for: the one named, else the only one heard, else vehicle 1 when
+/// none is heard yet (a STOP is sent all the same; a start waits for the gate to be heard).
+pub fn command_target(named: Option<u8>, world: &World) -> Result<u8, ConsoleError> {
+    if let Some(s) = named {
+        return Ok(s);
+    }
+    let heard: Vec<u8> = world.vehicles.keys().copied().collect();
+    match heard.as_slice() {
+        [] => Ok(1),
+        [only] => Ok(*only),
+        several => Err(ConsoleError::WhichVehicle(
+            several.iter().map(u8::to_string).collect::<Vec<_>>().join(", "),
+        )),
+    }
 }
 
 fn alert_ref(args: &[&str], usage: &'static str) -> Result<(u8, u32), ConsoleError> {
@@ -193,14 +223,21 @@ impl Command {
                 _ => return Err(ConsoleError::Usage("login USER (the password goes on the next line)")),
             },
             "authz" => {
-                let usage = "authz activate|stop|revoke|urgent-start|urgent-applied|urgent-refused|cosign";
-                let [action] = args else {
-                    return Err(ConsoleError::Usage(usage));
+                let usage =
+                    "authz activate|stop|revoke|urgent-start|urgent-applied|urgent-refused [SYS] | authz cosign";
+                let (action, target) = match args {
+                    [action] => (action, None),
+                    [action, sys] => (action, Some(system_id(sys)?)),
+                    _ => return Err(ConsoleError::Usage(usage)),
                 };
                 if action.eq_ignore_ascii_case("cosign") || action.eq_ignore_ascii_case("co-sign") {
+                    if target.is_some() {
+                        // The proposal names its vehicle already.
+                        return Err(ConsoleError::Usage(usage));
+                    }
                     return Ok(Some(Command::CoSign));
                 }
-                Command::Authz(match action.to_ascii_lowercase().replace('_', "-").as_str() {
+                let action = match action.to_ascii_lowercase().replace('_', "-").as_str() {
                     "activate" => AuthzAction::Activate,
                     "stop" => AuthzAction::Stop,
                     "revoke" => AuthzAction::Revoke,
@@ -213,7 +250,8 @@ impl Command {
                             value: (*action).to_string(),
                         });
                     }
-                })
+                };
+                Command::Authz(action, target)
             }
             "evidence" => {
                 let (s, a) = alert_ref(args, "evidence SYS ALERT")?;
@@ -245,8 +283,9 @@ impl Command {
                 _ => return Err(ConsoleError::Usage("history PLATE REASON...")),
             },
             "urgent" => match args {
-                [path] => Command::Urgent(PathBuf::from(path)),
-                _ => return Err(ConsoleError::Usage("urgent DRAFT.toml")),
+                [path] => Command::Urgent(PathBuf::from(path), None),
+                [path, sys] => Command::Urgent(PathBuf::from(path), Some(system_id(sys)?)),
+                _ => return Err(ConsoleError::Usage("urgent DRAFT.toml [SYS]")),
             },
             "screenshot" => match args {
                 [path] if path.to_ascii_lowercase().ends_with(".png") => Command::Screenshot(PathBuf::from(path)),
@@ -387,17 +426,25 @@ impl Console {
             Command::Help => Reply::text(HELP),
             Command::Status => {
                 let mut s = world.summary();
-                match ops.console.loaded.as_ref() {
+                ops.console.tick(now_usec);
+                match ops.console.document.as_ref() {
                     Some(l) => {
                         let _ = write!(
                             s,
-                            "\nauthorization {} ({:?}), ground mirror {:?}",
+                            "\nauthorization {} ({:?}) loaded",
                             l.authorization().document().decision_id,
                             l.authorization().document().purpose,
-                            l.state()
                         );
                     }
                     None => s.push_str("\nno authorization loaded"),
+                }
+                for (sys, l) in &ops.console.vehicles {
+                    let _ = write!(
+                        s,
+                        "\nvehicle {sys}: authorization {}, ground mirror {:?}",
+                        l.authorization().document().decision_id,
+                        l.state()
+                    );
                 }
                 if let Some(p) = ops.pending_cosign() {
                     let _ = write!(
@@ -450,8 +497,8 @@ impl Console {
                     None => "nobody was signed in".into(),
                 })
             }
-            Command::Authz(action) => {
-                let target = world.vehicles.keys().next().copied().unwrap_or(1);
+            Command::Authz(action, named) => {
+                let target = command_target(named, world)?;
                 // Starting identification needs the onboard gate heard (its UTKIK_AUTHZ_STATUS):
                 // before that the command may reach only the autopilot. Stopping is always sent.
                 let starts = matches!(action, AuthzAction::Activate | AuthzAction::UrgentStart);
@@ -475,8 +522,8 @@ impl Console {
                     ..Reply::default()
                 }
             }
-            Command::Urgent(draft) => {
-                let target = world.vehicles.keys().next().copied().unwrap_or(1);
+            Command::Urgent(draft, named) => {
+                let target = command_target(named, world)?;
                 // The drone must be able to take it: its gate is heard (a drone without a permit
                 // says NONE), and nothing else is on its way to it.
                 if world.vehicles.get(&target).is_none_or(|v| v.authz.is_none()) {
@@ -560,5 +607,61 @@ impl Console {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Origin;
+    use utkik_shared::dialect::HEARTBEAT_DATA;
+
+    fn heard(ids: &[u8]) -> World {
+        let mut w = World::new();
+        for &system_id in ids {
+            let origin = Origin {
+                system_id,
+                component_id: 1,
+                sequence: 0,
+            };
+            w.apply(origin, &MavMessage::HEARTBEAT(HEARTBEAT_DATA::default()), 1.0);
+        }
+        w
+    }
+
+    #[test]
+    fn authorization_commands_name_their_vehicle() {
+        assert_eq!(
+            Command::parse("authz stop").unwrap(),
+            Some(Command::Authz(AuthzAction::Stop, None))
+        );
+        assert_eq!(
+            Command::parse("AUTHZ activate 2").unwrap(),
+            Some(Command::Authz(AuthzAction::Activate, Some(2)))
+        );
+        assert_eq!(
+            Command::parse("urgent d.toml 3").unwrap(),
+            Some(Command::Urgent(PathBuf::from("d.toml"), Some(3)))
+        );
+        // 0 is MAVLink's broadcast: a command for every vehicle is never what was meant.
+        for bad in ["authz stop 0", "authz stop 256", "authz stop two", "urgent d.toml 0"] {
+            let e = Command::parse(bad).unwrap_err();
+            assert!(e.to_string().contains("system id"), "{bad}: {e}");
+        }
+        assert!(matches!(Command::parse("authz stop 1 2"), Err(ConsoleError::Usage(_))));
+        assert!(matches!(Command::parse("authz cosign 2"), Err(ConsoleError::Usage(_))));
+        assert_eq!(Command::parse("authz cosign").unwrap(), Some(Command::CoSign));
+    }
+
+    #[test]
+    fn with_several_vehicles_a_command_must_name_one() {
+        assert_eq!(command_target(None, &heard(&[])).unwrap(), 1, "none heard: vehicle 1");
+        assert_eq!(command_target(None, &heard(&[7])).unwrap(), 7, "the only one heard");
+        let several = heard(&[1, 2, 11]);
+        assert_eq!(several.vehicles.len(), 3);
+        let e = command_target(None, &several).unwrap_err();
+        assert!(matches!(e, ConsoleError::WhichVehicle(_)), "{e}");
+        assert!(e.to_string().contains("1, 2, 11"), "{e}");
+        assert_eq!(command_target(Some(2), &several).unwrap(), 2);
     }
 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use utkik_shared::audit::{AuditError, AuditEvent, DeletedCount, DerivedFileKind, PayloadRef, UseEndReason, Verdict};
 use utkik_shared::authz::Role;
 use utkik_shared::authz::command_signature::{cosign_command, sign_command, signers_text};
-use utkik_shared::authz::{Actor, AuthzDigest, AuthzError, AuthzState, DeletionOrder, TrustStore, UseDataKind};
+use utkik_shared::authz::{Actor, AuthzDigest, AuthzError, DeletionOrder, TrustStore, UseDataKind};
 use utkik_shared::dialect::{MavMessage, UTKIK_AUTHZ_COMMAND_DATA};
 
 use crate::audit_log::GroundAudit;
@@ -272,7 +272,7 @@ pub struct GroundOps {
     pub users: UserDirectory,
     /// Who is signed in.
     pub session: Session,
-    /// The loaded authorization.
+    /// The loaded authorization and each vehicle's use of one.
     pub console: AuthzConsole,
     /// Issuer keys for verifying authorizations.
     pub trust: TrustStore,
@@ -280,8 +280,8 @@ pub struct GroundOps {
     pub audit: GroundAudit,
     /// Possible matches already logged, with their evidence crop in the payload store.
     logged_matches: BTreeMap<(u8, u32), Option<PayloadRef>>,
-    /// When the current use started (µs), for `UseEnded`.
-    use_started_usec: Option<u64>,
+    /// When the use running on each vehicle started (µs), for `UseEnded`.
+    use_started_usec: BTreeMap<u8, u64>,
     /// (vehicle, alert, user) who have looked at a possible match's evidence crop.
     evidence_seen: BTreeSet<(u8, u32, String)>,
     /// Cuts a refused use out of the tlog recordings (the live link's; none without a link).
@@ -336,7 +336,7 @@ impl GroundOps {
             trust,
             audit,
             logged_matches: BTreeMap::new(),
-            use_started_usec: None,
+            use_started_usec: BTreeMap::new(),
             evidence_seen: BTreeSet::new(),
             redactor: None,
             pending_cosign: None,
@@ -608,9 +608,12 @@ impl GroundOps {
         self.evidence_seen.insert((system_id, alert_id, user_id));
     }
 
-    /// After a restart: when the running use started (None: none running).
-    pub(crate) fn restore_use_started(&mut self, started_usec: Option<u64>) {
-        self.use_started_usec = started_usec;
+    /// After a restart: when the use running on `system_id` started (None: none running).
+    pub(crate) fn restore_use_started(&mut self, system_id: u8, started_usec: Option<u64>) {
+        match started_usec {
+            Some(t) => self.use_started_usec.insert(system_id, t),
+            None => self.use_started_usec.remove(&system_id),
+        };
     }
 
     /// The drone settled a command (confirmed, refused): logged, so a restarted station does not
@@ -638,7 +641,7 @@ impl GroundOps {
             },
         )?;
         if refused && starts_use(c.message.command) {
-            self.mirror_refused_start(&c.message.authorization_digest, now_usec)?;
+            self.mirror_refused_start(c.system_id, &c.message.authorization_digest, now_usec)?;
         }
         Ok(())
     }
@@ -647,8 +650,8 @@ impl GroundOps {
     /// mirror had already started: the mirror stops again (so the crew can act on the drone's
     /// answer, e.g. activate once more), and the use the station logged as started is logged as
     /// ended. `crate::restore` replays the same step.
-    fn mirror_refused_start(&mut self, digest: &[u8; 32], now_usec: u64) -> Result<(), OpsError> {
-        let Some(l) = self.console.loaded.as_mut() else {
+    fn mirror_refused_start(&mut self, system_id: u8, digest: &[u8; 32], now_usec: u64) -> Result<(), OpsError> {
+        let Some(l) = self.console.vehicles.get_mut(&system_id) else {
             return Ok(());
         };
         if l.digest().0 != *digest || !l.state().allows_identification() {
@@ -656,7 +659,7 @@ impl GroundOps {
         }
         l.stop(now_usec);
         let d = l.digest();
-        if let Some(started_usec) = self.use_started_usec.take() {
+        if let Some(started_usec) = self.use_started_usec.remove(&system_id) {
             self.audit.record(
                 now_usec,
                 AuditEvent::UseEnded {
@@ -1186,7 +1189,7 @@ impl GroundOps {
     pub fn load_authorization(&mut self, path: &Path, now_usec: u64) -> Result<AuthzDigest, OpsError> {
         match self.console.load(path, &self.trust, now_usec) {
             Ok(d) => {
-                let l = self.console.loaded.as_ref().expect("just loaded");
+                let l = self.console.document.as_ref().expect("just loaded");
                 let auth = l.authorization();
                 self.audit.record(
                     now_usec,
@@ -1272,7 +1275,7 @@ impl GroundOps {
 
     /// Signs and records the first half of a two-operator activation; the refusal to return.
     fn propose_activation(&mut self, actor: &Actor, target_system: u8, now_usec: u64) -> OpsError {
-        let digest = self.console.digest();
+        let digest = self.console.digest_for(target_system, AuthzAction::Activate);
         let refused = |ops: &mut Self, e: OpsError| -> OpsError {
             let record = ops.audit.record(
                 now_usec,
@@ -1282,6 +1285,7 @@ impl GroundOps {
                     authorization_digest: digest,
                     accepted: false,
                     reason: e.to_string(),
+                    system_id: Some(target_system),
                 },
             );
             match record {
@@ -1325,8 +1329,8 @@ impl GroundOps {
         cosign: Option<Proposal>,
     ) -> Result<MavMessage, OpsError> {
         let actor = actor.clone();
-        let digest = self.console.digest();
-        let before_state = self.console.loaded.as_ref().map(|l| l.state());
+        let digest = self.console.digest_for(target_system, action);
+        let was_running = self.console.running_on(target_system);
         // Who the records name: both operators of a co-signed activation, as the drone does.
         let who = match &cosign {
             Some(p) => signers_text([p.proposer.user_id.as_str(), actor.user_id.as_str()]),
@@ -1355,6 +1359,7 @@ impl GroundOps {
                         authorization_digest: digest,
                         accepted: false,
                         reason: e.to_string(),
+                        system_id: Some(target_system),
                     },
                 )?;
                 return Err(e);
@@ -1375,13 +1380,13 @@ impl GroundOps {
                 authorization_digest: digest,
                 accepted: true,
                 reason: String::new(),
+                system_id: Some(target_system),
             },
         )?;
-        let was_running = before_state.is_some_and(AuthzState::allows_identification);
-        if let (Some(d), Some(l)) = (digest, self.console.loaded.as_ref()) {
+        if let (Some(d), Some(l)) = (digest, self.console.vehicle(target_system)) {
             let doc = l.authorization().document();
             if outcome.state.allows_identification() && !was_running {
-                self.use_started_usec = Some(now_usec);
+                self.use_started_usec.insert(target_system, now_usec);
                 if action == AuthzAction::UrgentStart {
                     self.audit.record(
                         now_usec,
@@ -1414,7 +1419,7 @@ impl GroundOps {
                     now_usec,
                     AuditEvent::UseEnded {
                         authorization_digest: d,
-                        started_usec: self.use_started_usec.take().unwrap_or(now_usec),
+                        started_usec: self.use_started_usec.remove(&target_system).unwrap_or(now_usec),
                         ended_usec: now_usec,
                         reason,
                     },

@@ -17,8 +17,10 @@
 //! - [`AuditEvent::AuthzCommandSent`] / [`AuditEvent::AuthzCommandSettled`]: the newest command
 //!   per vehicle, pending unless settled (resent at once, with its original first-send time, so
 //!   an old unconfirmed STOP alarms at once); request ids continue after the highest used.
-//! - accepted `AuthzCommand`s about the loaded authorization: its mirrored lifecycle (an urgent
-//!   use keeps its start and deadline; a revoked one stays revoked).
+//! - accepted `AuthzCommand`s about the loaded authorization: each vehicle's mirrored lifecycle
+//!   of it (an urgent use keeps its start and deadline; a revoked one stays revoked). The record
+//!   names its vehicle; in logs written before stations commanded several, the
+//!   `AuthzCommandSent` record that follows it does.
 //! - [`AuditEvent::AuthorizationLoaded`]: an urgent document this station built and loaded
 //!   (`crate::urgent`, no file on the command line) is loaded again from its copy.
 //!
@@ -165,7 +167,9 @@ pub fn restore(ops: &mut GroundOps, world: &mut World) -> Result<RestoreSummary,
     let mut seen: Vec<(u8, u32, String)> = Vec::new();
     let mut deleted: Vec<[u8; 16]> = Vec::new();
     let mut max_request_id: Option<u16> = None;
-    let mut lifecycle: Vec<(u64, String, String)> = Vec::new();
+    let mut lifecycle: Vec<Step> = Vec::new();
+    // An accepted command of an older log, waiting for its `AuthzCommandSent` to name the vehicle.
+    let mut unnamed: Option<usize> = None;
     for line in bytes[..good_len].split_inclusive(|&b| b == b'\n') {
         let Ok(rec) = decode_record(line) else { break };
         let t_usec = rec.body.time_usec;
@@ -211,8 +215,13 @@ pub fn restore(ops: &mut GroundOps, world: &mut World) -> Result<RestoreSummary,
                 system_id,
                 request_id,
                 frame_hex,
-                ..
+                command,
             } => {
+                if let Some(i) = unnamed.take()
+                    && lifecycle[i].command == command
+                {
+                    lifecycle[i].system_id = Some(system_id);
+                }
                 max_request_id = Some(max_request_id.map_or(request_id, |m| m.max(request_id)));
                 match frame_message(&frame_hex) {
                     Ok((_, MavMessage::UTKIK_AUTHZ_COMMAND(c))) => {
@@ -237,9 +246,14 @@ pub fn restore(ops: &mut GroundOps, world: &mut World) -> Result<RestoreSummary,
                 // The drone refused to start identification: the mirror stopped again then.
                 if outcome.starts_with("refused")
                     && (command == "ACTIVATE" || command == "URGENT_START")
-                    && !lifecycle.is_empty()
+                    && lifecycle.iter().any(|s| s.system_id == Some(system_id))
                 {
-                    lifecycle.push((t_usec, "STOP".to_string(), String::new()));
+                    lifecycle.push(Step {
+                        t_usec,
+                        command: "STOP".to_string(),
+                        operator_id: String::new(),
+                        system_id: Some(system_id),
+                    });
                 }
                 let status = UTKIK_AUTHZ_STATUS_DATA {
                     last_request_id: request_id,
@@ -257,8 +271,19 @@ pub fn restore(ops: &mut GroundOps, world: &mut World) -> Result<RestoreSummary,
                 operator_id,
                 authorization_digest: Some(d),
                 accepted: true,
+                system_id,
                 ..
-            } if Some(d) == loaded => lifecycle.push((t_usec, command, operator_id)),
+            } if Some(d) == loaded => {
+                if system_id.is_none() {
+                    unnamed = Some(lifecycle.len());
+                }
+                lifecycle.push(Step {
+                    t_usec,
+                    command,
+                    operator_id,
+                    system_id,
+                });
+            }
             _ => {}
         }
     }
@@ -368,9 +393,22 @@ pub fn restore(ops: &mut GroundOps, world: &mut World) -> Result<RestoreSummary,
     }
     summary.evidence_seen = seen_set.len();
 
-    // The loaded authorization's mirrored lifecycle, step by step at the recorded times.
-    for (t_usec, command, operator_id) in lifecycle {
-        match replay_step(ops, &command, &operator_id, t_usec) {
+    // Each vehicle's mirrored lifecycle of the loaded authorization, step by step at the
+    // recorded times.
+    for step in lifecycle {
+        let Step {
+            t_usec,
+            command,
+            operator_id,
+            system_id,
+        } = step;
+        let result = match system_id {
+            Some(s) => replay_step(ops, s, &command, &operator_id, t_usec),
+            // Sending a document changes no state; anything else needs its vehicle.
+            None if command == crate::urgent::UPLOAD_COMMAND => Ok(()),
+            None => Err("the log names no vehicle for it".to_string()),
+        };
+        match result {
             Ok(()) => summary.lifecycle_steps += 1,
             Err(e) => summary
                 .problems
@@ -418,16 +456,31 @@ fn reload_station_urgent(ops: &mut GroundOps, log: &[u8], summary: &mut RestoreS
     }
 }
 
-/// One accepted command applied to the loaded lifecycle at its recorded time, by the user who
-/// gave it (with their roles in today's users file).
-fn replay_step(ops: &mut GroundOps, command: &str, operator_id: &str, t_usec: u64) -> Result<(), String> {
+/// One accepted authorization command of the log, about the loaded document.
+struct Step {
+    t_usec: u64,
+    command: String,
+    operator_id: String,
+    /// The vehicle it was for (None: an older record, until its `AuthzCommandSent` names it).
+    system_id: Option<u8>,
+}
+
+/// One accepted command applied to `system_id`'s mirrored lifecycle at its recorded time, by the
+/// user who gave it (with their roles in today's users file).
+fn replay_step(
+    ops: &mut GroundOps,
+    system_id: u8,
+    command: &str,
+    operator_id: &str,
+    t_usec: u64,
+) -> Result<(), String> {
     if command == "STOP" && operator_id.is_empty() {
         // The mirror's own stop after the drone refused a start (no user gave it).
-        if let Some(l) = ops.console.loaded.as_mut() {
+        if let Some(l) = ops.console.vehicles.get_mut(&system_id) {
             let was_running = l.state().allows_identification();
             l.stop(t_usec);
             if was_running {
-                ops.restore_use_started(None);
+                ops.restore_use_started(system_id, None);
             }
         }
         return Ok(());
@@ -440,7 +493,15 @@ fn replay_step(ops: &mut GroundOps, command: &str, operator_id: &str, t_usec: u6
         .map(|u| u.roles.clone())
         .ok_or_else(|| format!("user `{operator_id}` is not in the users file"))?;
     let actor = Actor::new(operator_id.to_string(), roles);
-    let l = ops.console.loaded.as_mut().ok_or("no authorization loaded")?;
+    let action = match command {
+        "ACTIVATE" => Some(crate::authorization::AuthzAction::Activate),
+        "URGENT_START" => Some(crate::authorization::AuthzAction::UrgentStart),
+        _ => None,
+    };
+    let mut l = ops
+        .console
+        .lifecycle_for(system_id, action.unwrap_or(crate::authorization::AuthzAction::Stop))
+        .ok_or("no authorization loaded")?;
     let was_running = l.state().allows_identification();
     let r = match command {
         "ACTIVATE" => l.activate(&actor, t_usec).map(|_| ()),
@@ -458,8 +519,11 @@ fn replay_step(ops: &mut GroundOps, command: &str, operator_id: &str, t_usec: u6
     };
     r.map_err(|e| e.to_string())?;
     let running = l.state().allows_identification();
+    if command != crate::urgent::UPLOAD_COMMAND {
+        ops.console.commit(system_id, l);
+    }
     if running != was_running {
-        ops.restore_use_started(running.then_some(t_usec));
+        ops.restore_use_started(system_id, running.then_some(t_usec));
     }
     Ok(())
 }

@@ -368,7 +368,7 @@ impl GroundOps {
     /// stored it ([`after_upload`]).
     ///
     /// # Errors
-    /// Not signed in or not a senior officer, no signing key, a use running, the draft or its
+    /// Not signed in or not a senior officer, no signing key, a use running on the vehicle, the draft or its
     /// images refused (naming the field), the document refused by the station's own trust store,
     /// the audit log. Nothing is sent then; refusals after sign-in are logged.
     pub fn start_urgent(
@@ -389,6 +389,7 @@ impl GroundOps {
                     authorization_digest: None,
                     accepted: false,
                     reason: e.to_string(),
+                    system_id: Some(target_system),
                 },
             );
             match r {
@@ -396,7 +397,7 @@ impl GroundOps {
                 Err(a) => a.into(),
             }
         };
-        if let Some(l) = self.console.loaded.as_ref()
+        if let Some(l) = self.console.vehicle(target_system)
             && l.state().allows_identification()
         {
             let e = OpsError::UseRunning(l.authorization().document().decision_id.clone());
@@ -448,6 +449,7 @@ impl GroundOps {
                 authorization_digest: Some(digest),
                 accepted: true,
                 reason: String::new(),
+                system_id: Some(target_system),
             },
         )?;
         let now_s = now_usec as f64 / 1e6;

@@ -156,7 +156,7 @@ fn refused_urgent_use_deletes_everything_at_the_ground_and_leaves_a_receipt() {
     login(&mut ops, "cecilia");
     ops.authz_command(&mut w, AuthzAction::UrgentRefused, 1, NOW_USEC + 1)
         .unwrap();
-    assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Refused);
+    assert_eq!(ops.console.state_of(1).unwrap(), AuthzState::Refused);
     assert!(w.alerts.get(1, 5).is_none(), "alert deleted");
     assert!(
         files_containing(&audit_dir, CROP).is_empty(),
@@ -681,7 +681,14 @@ fn commands_carry_the_users_signature_the_drone_checks() {
     let mut ops = ops_in(dir.path(), demo_trust());
     ops.load_authorization(&repo("assets/authz/person-search.authz.json"), NOW_USEC)
         .unwrap();
-    let doc = ops.console.loaded.as_ref().unwrap().authorization().document().clone();
+    let doc = ops
+        .console
+        .document
+        .as_ref()
+        .unwrap()
+        .authorization()
+        .document()
+        .clone();
     let trust = demo_trust();
     let mut w = World::new();
     let command = |m: MavMessage| match m {
@@ -707,7 +714,7 @@ fn commands_carry_the_users_signature_the_drone_checks() {
         Err(OpsError::AwaitingCoSignature { .. })
     ));
     assert_eq!(
-        ops.console.loaded.as_ref().unwrap().state(),
+        ops.console.state_of(1).unwrap(),
         utkik_shared::authz::AuthzState::Stopped,
         "a proposal changes nothing"
     );

@@ -164,7 +164,7 @@ fn a_killed_station_restarts_with_its_alerts_verdicts_evidence_views_and_pending
     assert_eq!(p.state, AlertState::Checked { by: "anna".into() });
 
     // The mirrored lifecycle: activated, then stopped.
-    assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Stopped);
+    assert_eq!(ops.console.state_of(1).unwrap(), AuthzState::Stopped);
 
     // The pending STOP is resent at once, as it was sent, and alarms (older than the alarm time).
     let now_s = (NOW_USEC + 60_000_000) as f64 / 1e6;
@@ -267,7 +267,7 @@ fn a_start_the_drone_refused_stops_the_mirror_before_and_after_a_restart() {
             MavMessage::UTKIK_AUTHZ_COMMAND(c) => c,
             other => panic!("{other:?}"),
         };
-        assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Active);
+        assert_eq!(ops.console.state_of(1).unwrap(), AuthzState::Active);
         let mut refused = status(activate.request_id);
         refused.last_result = MavResult::MAV_RESULT_DENIED;
         w.commands.apply_status(1, &refused, NOW_USEC as f64 / 1e6 + 1.0);
@@ -276,7 +276,7 @@ fn a_start_the_drone_refused_stops_the_mirror_before_and_after_a_restart() {
                 ops.record_command_settled(&c, NOW_USEC + 1_000_000).unwrap();
             }
         }
-        assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Stopped);
+        assert_eq!(ops.console.state_of(1).unwrap(), AuthzState::Stopped);
         assert!(
             events(dir.path())
                 .iter()
@@ -289,10 +289,127 @@ fn a_start_the_drone_refused_stops_the_mirror_before_and_after_a_restart() {
     let mut w = World::new();
     let summary = restore(&mut ops, &mut w).unwrap();
     assert!(summary.problems.is_empty(), "{}", summary.line());
-    assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Stopped);
+    assert_eq!(ops.console.state_of(1).unwrap(), AuthzState::Stopped);
     // ... and the crew can activate again.
     login(&mut ops, "cecilia");
     ops.authz_command(&mut w, AuthzAction::Activate, 1, NOW_USEC + 3_000_000)
         .unwrap();
-    assert_eq!(ops.console.loaded.as_ref().unwrap().state(), AuthzState::Active);
+    assert_eq!(ops.console.state_of(1).unwrap(), AuthzState::Active);
+}
+
+/// A station commanding two drones (issue 19): each has its own use, and a restart gives each
+/// back its own state and the start time its use is ended with.
+#[test]
+fn each_vehicles_use_comes_back_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let authz = repo("assets/authz/person-search.authz.json");
+    {
+        let mut ops = ops_in(dir.path(), demo_trust());
+        ops.load_authorization(&authz, NOW_USEC).unwrap();
+        let mut w = World::new();
+        login(&mut ops, "cecilia");
+        ops.authz_command(&mut w, AuthzAction::Activate, 1, NOW_USEC).unwrap();
+        ops.authz_command(&mut w, AuthzAction::Activate, 2, NOW_USEC + 1_000_000)
+            .unwrap();
+        ops.authz_command(&mut w, AuthzAction::Stop, 1, NOW_USEC + 2_000_000)
+            .unwrap();
+        assert_eq!(ops.console.state_of(1), Some(AuthzState::Stopped));
+        assert_eq!(
+            ops.console.state_of(2),
+            Some(AuthzState::Active),
+            "stopping 1 left 2 running"
+        );
+        // kill -9.
+    }
+    let mut ops = ops_in(dir.path(), demo_trust());
+    ops.load_authorization(&authz, NOW_USEC + 3_000_000).unwrap();
+    let mut w = World::new();
+    let summary = restore(&mut ops, &mut w).unwrap();
+    assert!(summary.problems.is_empty(), "{}", summary.line());
+    assert_eq!(summary.lifecycle_steps, 3);
+    assert_eq!(ops.console.state_of(1), Some(AuthzState::Stopped));
+    assert_eq!(ops.console.state_of(2), Some(AuthzState::Active));
+    assert_eq!(ops.console.state_of(3), None, "never commanded");
+    // Drone 2's use ends with the start it had before the restart.
+    login(&mut ops, "cecilia");
+    ops.authz_command(&mut w, AuthzAction::Stop, 2, NOW_USEC + 4_000_000)
+        .unwrap();
+    let ended: Vec<(u64, u64)> = events(dir.path())
+        .into_iter()
+        .filter_map(|e| match e {
+            AuditEvent::UseEnded {
+                started_usec,
+                ended_usec,
+                ..
+            } => Some((started_usec, ended_usec)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ended,
+        [
+            (NOW_USEC, NOW_USEC + 2_000_000),
+            (NOW_USEC + 1_000_000, NOW_USEC + 4_000_000)
+        ]
+    );
+}
+
+/// A log written before stations named the vehicle in `AuthzCommand` records (a single-drone
+/// station's): the `AuthzCommandSent` record after each names it, and the restart uses that.
+#[test]
+fn an_older_log_without_vehicles_in_its_command_records_restores_by_the_sent_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let authz = repo("assets/authz/person-search.authz.json");
+    {
+        let mut ops = ops_in(dir.path(), demo_trust());
+        let digest = ops.load_authorization(&authz, NOW_USEC).unwrap();
+        let senior = utkik_shared::authz::Actor::new("cecilia", [utkik_shared::authz::Role::SeniorOfficer]);
+        let out = ops
+            .console
+            .command(&senior, AuthzAction::Activate, 2, NOW_USEC)
+            .unwrap();
+        // The records as the station wrote them then: no `system_id` in the command record.
+        ops.audit
+            .record(
+                NOW_USEC,
+                AuditEvent::AuthzCommand {
+                    command: "ACTIVATE".into(),
+                    operator_id: "cecilia".into(),
+                    authorization_digest: Some(digest),
+                    accepted: true,
+                    reason: String::new(),
+                    system_id: None,
+                },
+            )
+            .unwrap();
+        let header = mavlink_core::MavHeader {
+            system_id: 255,
+            component_id: 190,
+            sequence: 0,
+        };
+        let frame = utkik_shared::mavframe::encode_v2(header, &MavMessage::UTKIK_AUTHZ_COMMAND(out.message.clone()));
+        ops.audit
+            .record(
+                NOW_USEC,
+                AuditEvent::AuthzCommandSent {
+                    system_id: 2,
+                    request_id: out.message.request_id,
+                    command: "ACTIVATE".into(),
+                    frame_hex: hex::encode(frame),
+                },
+            )
+            .unwrap();
+        let line = std::fs::read_to_string(dir.path().join(utkik_ground::audit_log::AUDIT_FILE)).unwrap();
+        let command_line = line.lines().find(|l| l.contains(r#""kind":"authz_command""#)).unwrap();
+        assert!(
+            !command_line.contains("system_id"),
+            "written as an older station did: {command_line}"
+        );
+    }
+    let mut ops = ops_in(dir.path(), demo_trust());
+    ops.load_authorization(&authz, NOW_USEC + 1_000_000).unwrap();
+    let summary = restore(&mut ops, &mut World::new()).unwrap();
+    assert!(summary.problems.is_empty(), "{}", summary.line());
+    assert_eq!(ops.console.state_of(2), Some(AuthzState::Active));
+    assert_eq!(ops.console.state_of(1), None);
 }

@@ -312,7 +312,7 @@ fn a_restarted_station_takes_its_urgent_use_back_with_start_and_deadline() {
     let summary = utkik_ground::restore::restore(&mut ops, &mut world).unwrap();
     assert!(summary.reloaded.is_some(), "{}", summary.line());
     assert_eq!(ops.console.digest(), Some(digest));
-    let l = ops.console.loaded.as_ref().unwrap();
+    let l = ops.console.vehicle(1).unwrap();
     assert!(l.state().allows_identification(), "{:?}", l.state());
     assert!(summary.problems.is_empty(), "{}", summary.line());
 

@@ -6,7 +6,7 @@
 use bevy::prelude::*;
 use bevy_egui::egui;
 use utkik_shared::authz::AuthzState;
-use utkik_shared::dialect::UtkikAuthzState;
+use utkik_shared::dialect::{MavMessage, UtkikAuthzState};
 
 use super::link::MessageSource;
 use super::map::MapView;
@@ -30,20 +30,33 @@ impl Plugin for AuthzPlugin {
     }
 }
 
-/// The loaded document's area as map points (closed ring), when the projection is known.
-pub fn area_points(ops: &OpsRes, view: &MapView) -> Option<Vec<Vec2>> {
-    let l = ops.ops.console.loaded.as_ref()?;
-    l.authorization()
-        .document()
-        .area
-        .vertices
-        .iter()
-        .map(|v| view.xy(v.lon_deg, v.lat_deg))
-        .collect()
+/// The areas to draw as map points (closed rings), when the projection is known: the loaded
+/// document's and that of every use running on a vehicle under another document.
+pub fn area_points(ops: &OpsRes, view: &MapView) -> Vec<Vec<Vec2>> {
+    let console = &ops.ops.console;
+    let running = console.vehicles.values().filter(|l| l.state().allows_identification());
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for l in console.document.iter().chain(running) {
+        if seen.contains(&l.digest()) {
+            continue;
+        }
+        seen.push(l.digest());
+        let ring: Option<Vec<Vec2>> = l
+            .authorization()
+            .document()
+            .area
+            .vertices
+            .iter()
+            .map(|v| view.xy(v.lon_deg, v.lat_deg))
+            .collect();
+        out.extend(ring);
+    }
+    out
 }
 
 fn draw_area(mut gizmos: Gizmos, ops: Res<OpsRes>, view: Res<MapView>) {
-    if let Some(pts) = area_points(&ops, &view) {
+    for pts in area_points(&ops, &view) {
         gizmos.linestrip_2d(pts.iter().copied().chain(pts.first().copied()), AREA_COLOR);
     }
 }
@@ -124,11 +137,32 @@ fn urgent_form(ui: &mut egui::Ui, world: &mut WorldRes, ops: &mut OpsRes, target
     });
 }
 
-/// The authorization panel.
-pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSource, ops: Option<&mut OpsRes>) {
+/// Sends a command the station carried out to vehicle `to`, or shows why it was not.
+fn send(ops: &mut OpsRes, source: &MessageSource, result: Result<MavMessage, crate::ops::OpsError>, to: u8) {
+    match result {
+        Ok(msg) => {
+            ops.message = None;
+            match source {
+                MessageSource::Live(link) => link.send(to, msg),
+                _ => ops.message = Some("no live link: command logged but not sent".into()),
+            }
+        }
+        Err(e) => ops.message = Some(e.to_string()),
+    }
+}
+
+/// The authorization panel: the loaded document, the vehicle commands go to (`target`: the
+/// vehicle selected in the health panel, or the only one heard; None with several and none
+/// selected) with its own use, and the buttons for it.
+pub fn authz_panel(
+    ui: &mut egui::Ui,
+    world: &mut WorldRes,
+    source: &MessageSource,
+    ops: Option<&mut OpsRes>,
+    target: Option<u8>,
+) {
     ui.heading("Authorization");
     let now = wall_clock_usec();
-    let target = world.0.vehicles.keys().next().copied().unwrap_or(1);
     if let Some(ops) = ops {
         if let Some(f) = &ops.ops.console.failure {
             ui.colored_label(
@@ -137,96 +171,126 @@ pub fn authz_panel(ui: &mut egui::Ui, world: &mut WorldRes, source: &MessageSour
             );
             ui.small(&f.message);
         }
+        ops.ops.console.tick(now);
+        match ops.ops.console.document.as_ref() {
+            Some(l) => {
+                let doc = l.authorization().document();
+                ui.label(format!("loaded: {} ({:?})", doc.decision_id, doc.purpose));
+                ui.small(format!("digest {}", &l.digest().to_hex()[..16]));
+                let until = doc.window.until_usec.saturating_sub(now) / 1_000_000;
+                ui.monospace(format!("window ends in {}", hms(until)));
+            }
+            None => {
+                ui.label("no authorization loaded (--authorization FILE)");
+            }
+        }
         let mut clicked = None;
         let mut cosign_clicked = false;
-        if let Some(l) = ops.ops.console.loaded.as_mut() {
-            let state = l.tick(now);
-            let doc = l.authorization().document().clone();
-            ui.label(format!("{} ({:?})", doc.decision_id, doc.purpose));
-            ui.small(format!("digest {}", &l.digest().to_hex()[..16]));
-            ui.label(format!("ground mirror: {state:?}"));
-            let until = doc.window.until_usec.saturating_sub(now) / 1_000_000;
-            ui.monospace(format!("window ends in {}", hms(until)));
-            if let Some(deadline) = l.urgent_deadline_usec() {
-                let left = deadline.saturating_sub(now) / 1_000_000;
-                let applied = l.application_recorded_usec().is_some();
+        let mut stop_all = false;
+        // Two-operator activation: a second operator co-signs what another proposed (for the
+        // vehicle the proposal names).
+        if let Some(p) = ops.ops.pending_cosign() {
+            let label = format!(
+                "CO-SIGN ACTIVATE on vehicle {} (proposed by {})",
+                p.message.target_system, p.proposer.user_id
+            );
+            if ui.button(label).clicked() {
+                cosign_clicked = true;
+            }
+        }
+        match target {
+            None => {
                 ui.colored_label(
-                    egui::Color32::from_rgb(255, 120, 60),
-                    if applied {
-                        "urgent use: application recorded (no 24 h stop)".to_string()
-                    } else {
-                        format!("urgent deadline in {}", hms(left))
-                    },
+                    egui::Color32::from_rgb(230, 190, 60),
+                    "several vehicles: select the one to command in the health panel",
                 );
+                if !world.0.vehicles.is_empty()
+                    && ui
+                        .button(egui::RichText::new("STOP identification on every vehicle").color(egui::Color32::RED))
+                        .clicked()
+                {
+                    stop_all = true;
+                }
             }
-            ui.horizontal_wrapped(|ui| {
-                let urgent = doc.is_urgent();
-                let buttons: &[AuthzAction] = if urgent {
-                    &[
-                        AuthzAction::UrgentStart,
-                        AuthzAction::Stop,
-                        AuthzAction::UrgentApplied,
-                        AuthzAction::UrgentRefused,
-                        AuthzAction::Revoke,
-                    ]
-                } else {
-                    &[AuthzAction::Activate, AuthzAction::Stop, AuthzAction::Revoke]
+            Some(target) => {
+                ui.strong(format!("commands go to vehicle {target}"));
+                let console = &ops.ops.console;
+                // What a start would run under, or what runs on the vehicle now.
+                let own = console.vehicle(target);
+                let shown = own
+                    .filter(|l| l.state().allows_identification())
+                    .or(console.document.as_ref())
+                    .or(own);
+                match own {
+                    Some(l) => ui.label(format!(
+                        "vehicle {target}: {} - ground mirror {:?}",
+                        l.authorization().document().decision_id,
+                        l.state()
+                    )),
+                    None => ui.label(format!("vehicle {target}: no use started from this station")),
                 };
-                // Two-operator activation: a second operator co-signs what another proposed.
-                if let Some(p) = ops.ops.pending_cosign() {
-                    let label = format!("CO-SIGN ACTIVATE (proposed by {})", p.proposer.user_id);
-                    if ui.button(label).clicked() {
-                        cosign_clicked = true;
-                    }
+                if let Some(l) = own
+                    && let Some(deadline) = l.urgent_deadline_usec()
+                {
+                    let left = deadline.saturating_sub(now) / 1_000_000;
+                    let applied = l.application_recorded_usec().is_some();
+                    ui.colored_label(
+                        egui::Color32::from_rgb(255, 120, 60),
+                        if applied {
+                            "urgent use: application recorded (no 24 h stop)".to_string()
+                        } else {
+                            format!("urgent deadline in {}", hms(left))
+                        },
+                    );
                 }
-                for a in buttons {
-                    let text = egui::RichText::new(a.name());
-                    let text = if *a == AuthzAction::Stop && state == AuthzState::Active {
-                        text.strong().color(egui::Color32::RED)
-                    } else {
-                        text
+                let running = own.is_some_and(|l| l.state() == AuthzState::Active);
+                ui.horizontal_wrapped(|ui| {
+                    let buttons: &[AuthzAction] = match shown {
+                        Some(l) if l.authorization().document().is_urgent() => &[
+                            AuthzAction::UrgentStart,
+                            AuthzAction::Stop,
+                            AuthzAction::UrgentApplied,
+                            AuthzAction::UrgentRefused,
+                            AuthzAction::Revoke,
+                        ],
+                        Some(_) => &[AuthzAction::Activate, AuthzAction::Stop, AuthzAction::Revoke],
+                        None => &[AuthzAction::Stop],
                     };
-                    if ui.button(text).clicked() {
-                        clicked = Some(*a);
+                    for a in buttons {
+                        let text = egui::RichText::new(a.name());
+                        let text = if *a == AuthzAction::Stop && running {
+                            text.strong().color(egui::Color32::RED)
+                        } else {
+                            text
+                        };
+                        if ui.button(text).clicked() {
+                            clicked = Some(*a);
+                        }
                     }
-                }
-            });
-        } else {
-            ui.label("no authorization loaded (--authorization FILE)");
-            if ui
-                .button(egui::RichText::new("STOP identification").color(egui::Color32::RED))
-                .clicked()
-            {
-                clicked = Some(AuthzAction::Stop);
+                });
+                urgent_form(ui, world, ops, target, now);
             }
         }
-        urgent_form(ui, world, ops, target, now);
         if cosign_clicked {
-            match ops.ops.cosign_activation(&mut world.0, now) {
-                Ok(msg) => {
-                    ops.message = None;
-                    match source {
-                        MessageSource::Live(link) => link.send(target, msg),
-                        _ => ops.message = Some("no live link: command logged but not sent".into()),
-                    }
-                }
-                Err(e) => ops.message = Some(e.to_string()),
+            let to = ops.ops.pending_cosign().map_or(0, |p| p.message.target_system);
+            let r = ops.ops.cosign_activation(&mut world.0, now);
+            send(ops, source, r, to);
+        }
+        if stop_all {
+            let ids: Vec<u8> = world.0.vehicles.keys().copied().collect();
+            for id in ids {
+                let r = ops.ops.authz_command(&mut world.0, AuthzAction::Stop, id, now);
+                send(ops, source, r, id);
             }
         }
-        let starts = matches!(clicked, Some(AuthzAction::Activate | AuthzAction::UrgentStart));
-        if starts && world.0.vehicles.get(&target).is_none_or(|v| v.authz.is_none()) {
-            // The command could reach only the autopilot before the onboard gate is heard.
-            ops.message = Some(crate::console::ConsoleError::NotHeard(target).to_string());
-        } else if let Some(action) = clicked {
-            match ops.ops.authz_command(&mut world.0, action, target, now) {
-                Ok(msg) => {
-                    ops.message = None;
-                    match source {
-                        MessageSource::Live(link) => link.send(target, msg),
-                        _ => ops.message = Some("no live link: command logged but not sent".into()),
-                    }
-                }
-                Err(e) => ops.message = Some(e.to_string()),
+        if let (Some(action), Some(target)) = (clicked, target) {
+            let starts = matches!(action, AuthzAction::Activate | AuthzAction::UrgentStart);
+            if starts && world.0.vehicles.get(&target).is_none_or(|v| v.authz.is_none()) {
+                // The command could reach only the autopilot before the onboard gate is heard.
+                ops.message = Some(crate::console::ConsoleError::NotHeard(target).to_string());
+            } else {
+                let r = ops.ops.authz_command(&mut world.0, action, target, now);
+                send(ops, source, r, target);
             }
         }
     }

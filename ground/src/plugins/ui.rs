@@ -87,7 +87,8 @@ fn panels(
             }
             health_panel(ui, &world, &link, &rec);
             ui.separator();
-            authz_panel(ui, &mut world, &source, ops.as_deref_mut());
+            let target = crate::console::command_target(None, &world.0).ok();
+            authz_panel(ui, &mut world, &source, ops.as_deref_mut(), target);
             if let Some(ops) = ops.as_deref_mut() {
                 ui.separator();
                 search_panel(ui, &world, ops);

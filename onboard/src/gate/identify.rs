@@ -859,6 +859,7 @@ impl Gate {
                 authorization_digest: Some(AuthzDigest(cmd.authorization_digest)),
                 accepted: false,
                 reason,
+                system_id: None,
             },
         );
         self.last_request_id = cmd.request_id;
@@ -969,6 +970,7 @@ impl Gate {
                 authorization_digest: Some(d),
                 accepted,
                 reason,
+                system_id: None,
             },
         );
         self.last_request_id = cmd.request_id;

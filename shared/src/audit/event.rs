@@ -177,6 +177,11 @@ pub enum AuditEvent {
         accepted: bool,
         /// Why not (empty when accepted).
         reason: String,
+        /// The vehicle a station's command was for (a station commands several, each with an
+        /// authorization of its own); absent in a drone's own log and in logs written before
+        /// stations named it (their `AuthzCommandSent` record names it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        system_id: Option<u8>,
     },
     /// Identification started under an authorization (Art. 12(3)(a) start, (b) reference database).
     UseStarted {
