@@ -199,15 +199,17 @@ pub fn authz_panel(
             }
         }
         match target {
+            None if world.0.vehicles.is_empty() => {
+                ui.label("no vehicle heard yet");
+            }
             None => {
                 ui.colored_label(
                     egui::Color32::from_rgb(230, 190, 60),
-                    "several vehicles: select the one to command in the health panel",
+                    "several vehicles (or none heard now): select the one to command in the health panel",
                 );
-                if !world.0.vehicles.is_empty()
-                    && ui
-                        .button(egui::RichText::new("STOP identification on every vehicle").color(egui::Color32::RED))
-                        .clicked()
+                if ui
+                    .button(egui::RichText::new("STOP identification on every vehicle").color(egui::Color32::RED))
+                    .clicked()
                 {
                     stop_all = true;
                 }

@@ -27,6 +27,7 @@ use utkik_shared::events::{EventBody, TrackClass, TrustedStations};
 
 use super::GroundSet;
 use super::map::MapView;
+use super::palette::source_color;
 use super::session::OpsRes;
 use crate::audit_log::wall_clock_usec;
 use crate::centre::{BusConfig, Centre, CentreError, CentreStats, Outcome, ReceivedEvent};
@@ -172,22 +173,6 @@ pub fn intake(intake: Option<ResMut<EventIntake>>, mut remote: ResMut<RemoteRes>
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
     intake.counts.centre = stats;
-}
-
-/// A colour per source, stable while the set of sources is (palette by key order).
-pub fn source_color(index: usize) -> Color {
-    const PALETTE: [(f32, f32, f32); 8] = [
-        (0.90, 0.30, 0.10),
-        (0.10, 0.55, 0.90),
-        (0.20, 0.70, 0.25),
-        (0.75, 0.25, 0.75),
-        (0.95, 0.75, 0.10),
-        (0.10, 0.70, 0.70),
-        (0.55, 0.35, 0.15),
-        (0.45, 0.45, 0.95),
-    ];
-    let (r, g, b) = PALETTE[index % PALETTE.len()];
-    Color::srgb(r, g, b)
 }
 
 fn draw(mut gizmos: Gizmos, remote: Res<RemoteRes>, view: Res<MapView>) {

@@ -2,13 +2,22 @@
 //! what carries the camera and whose it is),
 //! link statistics (loss from sequence gaps, silence, garbage bytes, drops, unsigned links,
 //! frames refused by the signature check) and vehicle state.
+//!
+//! Each vehicle's line starts with its colour swatch (the colour of its arrow, footprint, label
+//! and track marks on the map); a click on it selects that vehicle ([`SelectedVehicle`]) for
+//! commands and "F: follow", as QGroundControl's vehicle selector does. The panel says where a
+//! command would go now, so with several sources the operator sees that a choice is needed.
 
 use bevy::prelude::*;
 use bevy_egui::egui;
 
 use super::WorldRes;
 use super::link::LinkStatus;
+use super::palette::{swatch, vehicle_color32};
 use super::recording::Recording;
+use super::selection::{SelectedVehicle, heard_vehicles, is_heard, silence_s};
+use super::vehicle::vehicle_label;
+use crate::state::World;
 
 /// Marker plugin (the panel is drawn by the UI plugin through [`health_panel`]).
 pub struct HealthPlugin;
@@ -17,19 +26,77 @@ impl Plugin for HealthPlugin {
     fn build(&self, _app: &mut App) {}
 }
 
-/// Vehicles, pipeline, link and recording.
-pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec: &Recording) {
+/// Where a command would go now, in words, and whether that needs the operator's choice.
+pub fn target_text(selected: &SelectedVehicle, world: &World) -> (String, bool) {
+    let label = |id: u8| {
+        world
+            .vehicles
+            .get(&id)
+            .map(vehicle_label)
+            .unwrap_or_else(|| id.to_string())
+    };
+    match (selected.command_target(world), selected.0) {
+        (Some(t), Some(s)) if t == s => (format!("commands go to {} (selected)", label(t)), false),
+        (Some(t), Some(s)) => (
+            format!("commands go to {}, the only one heard ({} is lost)", label(t), label(s)),
+            false,
+        ),
+        (Some(t), None) => (format!("commands go to {}, the only one heard", label(t)), false),
+        (None, Some(s)) if heard_vehicles(world).is_empty() => {
+            (format!("{} is lost; no vehicle heard", label(s)), true)
+        }
+        (None, Some(s)) => (
+            format!("{} is lost: click the vehicle commands should go to", label(s)),
+            true,
+        ),
+        (None, None) if heard_vehicles(world).is_empty() => ("no vehicle heard: no command can be sent".into(), true),
+        (None, None) => ("several vehicles: click the one commands should go to".into(), true),
+    }
+}
+
+/// Vehicles (each selectable), pipeline, link and recording.
+pub fn health_panel(
+    ui: &mut egui::Ui,
+    world: &WorldRes,
+    link: &LinkStatus,
+    rec: &Recording,
+    selected: &mut SelectedVehicle,
+) {
     let w = &world.0;
     ui.heading("Vehicles");
     if w.vehicles.is_empty() {
         ui.label("no vehicle yet");
+    } else {
+        let (text, needs_choice) = target_text(selected, w);
+        if needs_choice {
+            ui.colored_label(egui::Color32::from_rgb(230, 150, 40), text);
+        } else {
+            ui.label(text);
+        }
     }
     for v in w.vehicles.values() {
-        ui.strong(format!(
-            "Vehicle {}{}",
-            v.system_id,
-            if v.armed { " (armed)" } else { "" }
-        ));
+        ui.horizontal(|ui| {
+            swatch(ui, vehicle_color32(v.system_id));
+            let mut title = vehicle_label(v);
+            if v.armed {
+                title.push_str(" (armed)");
+            }
+            let is_selected = selected.0 == Some(v.system_id);
+            // The swatch carries the colour; the text stays in the panel's colour (dark palette
+            // colours would not read on a dark panel).
+            let text = egui::RichText::new(title).strong();
+            if ui
+                .selectable_label(is_selected, text)
+                .on_hover_text("select: commands and F (follow) go to this vehicle; click again to clear")
+                .clicked()
+            {
+                selected.toggle(v.system_id);
+            }
+            if !is_heard(w, v.system_id) {
+                let silent = silence_s(w, v.system_id).unwrap_or(f64::INFINITY);
+                ui.colored_label(egui::Color32::LIGHT_RED, format!("lost, silent {silent:.0} s"));
+            }
+        });
         if let Some(p) = v.position {
             ui.monospace(format!("{:.6}, {:.6}", p.lat_deg, p.lon_deg));
         }
@@ -103,26 +170,29 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
     ui.heading("Link");
     for ((sys, comp), s) in &w.links {
         let silent = s.silence_s(w.now_s);
-        let color = if silent > 3.0 || s.quality() < 0.9 {
-            egui::Color32::LIGHT_RED
-        } else {
-            egui::Color32::LIGHT_GREEN
-        };
-        ui.colored_label(
-            color,
-            format!(
-                "{sys}/{comp}: {} rx, {} lost ({:.1}%), silent {:.1} s{}",
-                s.received,
-                s.lost,
-                (1.0 - s.quality()) * 100.0,
-                silent,
-                if s.unsigned > 0 {
-                    format!("  UNSIGNED {}", s.unsigned)
-                } else {
-                    String::new()
-                }
-            ),
-        );
+        ui.horizontal(|ui| {
+            swatch(ui, vehicle_color32(*sys));
+            let color = if silent > 3.0 || s.quality() < 0.9 {
+                egui::Color32::LIGHT_RED
+            } else {
+                egui::Color32::LIGHT_GREEN
+            };
+            ui.colored_label(
+                color,
+                format!(
+                    "{sys}/{comp}: {} rx, {} lost ({:.1}%), silent {:.1} s{}",
+                    s.received,
+                    s.lost,
+                    (1.0 - s.quality()) * 100.0,
+                    silent,
+                    if s.unsigned > 0 {
+                        format!("  UNSIGNED {}", s.unsigned)
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+        });
     }
     let c = &link.counters;
     ui.monospace(format!(
@@ -157,5 +227,59 @@ pub fn health_panel(ui: &mut egui::Ui, world: &WorldRes, link: &LinkStatus, rec:
     }
     if let Some(f) = rec.files.last() {
         ui.small(format!("recording {} ({} files)", f.display(), rec.files.len()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utkik_shared::dialect::{HEARTBEAT_DATA, MavMessage};
+
+    use super::*;
+    use crate::plugins::selection::VEHICLE_LOST_AFTER_S;
+    use crate::state::Origin;
+
+    fn hear(world: &mut World, system_id: u8, time_s: f64) {
+        let origin = Origin {
+            system_id,
+            component_id: 1,
+            sequence: 0,
+        };
+        world.apply(origin, &MavMessage::HEARTBEAT(HEARTBEAT_DATA::default()), time_s);
+    }
+
+    #[test]
+    fn the_panel_says_where_a_command_goes_and_when_a_choice_is_needed() {
+        let mut world = World::new();
+        let none = SelectedVehicle(None);
+        assert!(target_text(&none, &world).1);
+        hear(&mut world, 1, 10.0);
+        assert_eq!(
+            target_text(&none, &world),
+            ("commands go to 1, the only one heard".to_string(), false)
+        );
+        hear(&mut world, 2, 10.0);
+        assert_eq!(
+            target_text(&none, &world),
+            (
+                "several vehicles: click the one commands should go to".to_string(),
+                true
+            )
+        );
+        let two = SelectedVehicle(Some(2));
+        assert_eq!(
+            target_text(&two, &world),
+            ("commands go to 2 (selected)".to_string(), false)
+        );
+        // 2 falls silent while 1 is heard: 1 is the only one heard and gets the commands.
+        hear(&mut world, 1, 11.0 + VEHICLE_LOST_AFTER_S);
+        assert_eq!(
+            target_text(&two, &world),
+            ("commands go to 1, the only one heard (2 is lost)".to_string(), false)
+        );
+        hear(&mut world, 3, 11.0 + VEHICLE_LOST_AFTER_S);
+        assert_eq!(
+            target_text(&two, &world),
+            ("2 is lost: click the vehicle commands should go to".to_string(), true)
+        );
     }
 }

@@ -7,6 +7,7 @@ use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 use bevy_egui::EguiContexts;
 
+use super::selection::SelectedVehicle;
 use super::{GroundSet, WorldRes};
 use crate::map::{MapProjection, Overlay, OverlayKind};
 
@@ -25,7 +26,7 @@ pub struct MapView {
     pub cursor_lonlat: Option<(f64, f64)>,
     /// Metres per screen pixel at the current zoom.
     pub m_per_px: f32,
-    /// Follow the first vehicle.
+    /// Follow the selected vehicle ([`SelectedVehicle::follow_position`]: else the first).
     pub follow: bool,
 }
 
@@ -106,21 +107,26 @@ fn setup(mut commands: Commands, mut view: ResMut<MapView>) {
 
 fn origin_from_vehicle(
     world: Res<WorldRes>,
+    selected: Option<Res<SelectedVehicle>>,
     mut view: ResMut<MapView>,
     mut cam: Query<&mut Transform, With<MapCamera>>,
 ) {
-    let first = world.0.vehicles.values().find_map(|v| v.position);
-    if view.projection.is_none() {
-        if let Some(p) = first {
-            view.set_origin(p.lat_deg, p.lon_deg);
-        }
+    if view.projection.is_none()
+        && let Some(p) = world.0.vehicles.values().find_map(|v| v.position)
+    {
+        view.set_origin(p.lat_deg, p.lon_deg);
     }
     if view.follow {
-        if let (Some(p), Ok(mut t)) = (first, cam.single_mut()) {
-            if let Some(xy) = view.xy(p.lon_deg, p.lat_deg) {
-                t.translation.x = xy.x;
-                t.translation.y = xy.y;
-            }
+        let followed = selected
+            .as_deref()
+            .copied()
+            .unwrap_or_default()
+            .follow_position(&world.0);
+        if let (Some(p), Ok(mut t)) = (followed, cam.single_mut())
+            && let Some(xy) = view.xy(p.lon_deg, p.lat_deg)
+        {
+            t.translation.x = xy.x;
+            t.translation.y = xy.y;
         }
     }
 }

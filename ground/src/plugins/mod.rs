@@ -13,8 +13,10 @@ pub mod hit_path;
 pub mod link;
 pub mod link_loss;
 pub mod map;
+pub mod palette;
 pub mod recording;
 pub mod retention;
+pub mod selection;
 pub mod session;
 pub mod tiles;
 pub mod tracks;
@@ -68,6 +70,7 @@ impl Plugin for GroundCorePlugins {
                 video::VideoPlugin,
                 event_bus::EventBusPlugin,
                 event_intake::EventIntakePlugin,
+                selection::SelectionPlugin,
             ));
         if !app.world().contains_resource::<State<AppState>>() {
             app.insert_resource(State::new(AppState::Live));

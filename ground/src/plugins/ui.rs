@@ -1,6 +1,7 @@
 //! UI plugin: the egui layout around the map (left: vehicles, health, authorization; right:
 //! alerts, tracks with class filters and the selected track's details; top: banner, alert cue,
 //! cursor coordinates; bottom: scale bar) plus labels for tracks with plate text on the map.
+//! Each track's line starts with the colour swatch of the source that saw it, as on the map.
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
@@ -11,9 +12,11 @@ use super::authz::authz_panel;
 use super::health::health_panel;
 use super::link::{LinkStatus, MessageSource};
 use super::map::{MapCamera, MapView};
+use super::palette::{color32, swatch, vehicle_color32};
 use super::recording::Recording;
+use super::selection::SelectedVehicle;
 use super::session::{OpsRes, session_panel};
-use super::tracks::{TrackView, class_color};
+use super::tracks::{TrackView, class_color, seen_by};
 use crate::state::TrackClass;
 
 /// Panels.
@@ -25,11 +28,6 @@ impl Plugin for UiPlugin {
     }
 }
 
-fn egui_color(c: Color) -> egui::Color32 {
-    let s = c.to_srgba();
-    egui::Color32::from_rgb((s.red * 255.0) as u8, (s.green * 255.0) as u8, (s.blue * 255.0) as u8)
-}
-
 #[allow(clippy::too_many_arguments)]
 fn panels(
     mut contexts: EguiContexts,
@@ -37,6 +35,7 @@ fn panels(
     mut ops: Option<ResMut<OpsRes>>,
     mut cue: ResMut<AlertCue>,
     mut tv: ResMut<TrackView>,
+    mut selected: ResMut<SelectedVehicle>,
     view: Res<MapView>,
     link: Res<LinkStatus>,
     rec: Res<Recording>,
@@ -58,7 +57,7 @@ fn panels(
         ui.horizontal(|ui| {
             ui.strong("UTKIK ground");
             ui.label(format!("{:?}", state.get()));
-            if cue.flash_frames > 0 && (cue.flash_frames / 15) % 2 == 0 {
+            if cue.flash_frames > 0 && (cue.flash_frames / 15).is_multiple_of(2) {
                 ui.colored_label(
                     egui::Color32::RED,
                     egui::RichText::new("  NEW ALERT  ").strong().size(18.0),
@@ -85,9 +84,9 @@ fn panels(
                 super::event_intake::centre_panel(ui, intake, remote);
                 ui.separator();
             }
-            health_panel(ui, &world, &link, &rec);
+            health_panel(ui, &world, &link, &rec, &mut selected);
             ui.separator();
-            let target = crate::console::command_target(None, &world.0).ok();
+            let target = selected.command_target(&world.0);
             authz_panel(ui, &mut world, &source, ops.as_deref_mut(), target);
             if let Some(ops) = ops.as_deref_mut() {
                 ui.separator();
@@ -102,7 +101,7 @@ fn panels(
         ui.horizontal_wrapped(|ui| {
             for c in TrackClass::ALL {
                 let mut shown = !tv.hidden.contains(&c);
-                let text = egui::RichText::new(c.name()).color(egui_color(class_color(c)));
+                let text = egui::RichText::new(c.name()).color(color32(class_color(c)));
                 if ui.checkbox(&mut shown, text).changed() {
                     if shown {
                         tv.hidden.remove(&c);
@@ -135,19 +134,21 @@ fn panels(
                         label.push_str(" (stale)");
                     }
                     let sel = tv.selected == Some(t.key);
-                    if ui.selectable_label(sel, label).clicked() {
-                        tv.selected = if sel { None } else { Some(t.key) };
-                    }
+                    ui.horizontal(|ui| {
+                        swatch(ui, vehicle_color32(t.key.system_id));
+                        if ui.selectable_label(sel, label).clicked() {
+                            tv.selected = if sel { None } else { Some(t.key) };
+                        }
+                    });
                 }
             });
         if let Some(t) = tv.selected.and_then(|k| world.0.tracks.get(&k)) {
             ui.separator();
-            ui.strong(format!(
-                "{} track {} (vehicle {})",
-                t.key.class.name(),
-                t.key.track_id,
-                t.key.system_id
-            ));
+            ui.strong(format!("{} track {}", t.key.class.name(), t.key.track_id));
+            ui.horizontal(|ui| {
+                swatch(ui, vehicle_color32(t.key.system_id));
+                ui.label(seen_by(&world.0, &t.key));
+            });
             match t.plate.as_deref() {
                 Some("") => {
                     ui.label("plate read: not on the hit list (its text is not kept, LAW.md 7)");
@@ -199,7 +200,7 @@ fn panels(
                 format!("{len_m} m")
             });
             ui.separator();
-            ui.small("drag: pan  wheel or +/-: zoom  Q/E: rotate  R: north up  F: follow");
+            ui.small("drag: pan  wheel or +/-: zoom  Q/E: rotate  R: north up  F: follow (selected vehicle)");
         });
     });
     // Plate labels on the map.
