@@ -14,6 +14,9 @@
 //!   date (across midnight too), and the two sentences of one epoch are merged into one fix.
 //!   A sentence without a fix (RMC status `V` or mode `N`, GGA quality 0) gives no fix: the
 //!   position it may still carry is the receiver's last guess, not a measurement.
+//! - [`write_rmc`] and [`write_gga`] go the other way, for a simulated receiver (the
+//!   simulator's police car, `utkik-sim run --nmea-listen`): a [`FixReport`] as sentences with
+//!   checksums that the parser above reads back to the same fix within the format's precision.
 
 use crate::utc::parse_utc_usec;
 
@@ -614,6 +617,106 @@ impl FixTracker {
     }
 }
 
+/// What a GNSS receiver reports at one epoch: the input of [`write_rmc`] and [`write_gga`]
+/// (the simulator's car sends these, as a receiver on the car's roof would).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FixReport {
+    /// UTC time of the fix, microseconds since the Unix epoch (written to the centisecond).
+    pub time_usec: u64,
+    /// Antenna latitude, degrees, north positive.
+    pub lat_deg: f64,
+    /// Antenna longitude, degrees, east positive.
+    pub lon_deg: f64,
+    /// Antenna altitude above mean sea level, metres (written to the centimetre).
+    pub alt_m_amsl: f64,
+    /// Speed over ground, m/s (written in knots to 0.001 kn).
+    pub speed_m_s: f64,
+    /// Course over ground, degrees clockwise from true north; any value, written in 0..360.
+    pub course_deg: f64,
+    /// GGA fix quality (1 GPS, 2 DGPS, 4 RTK fixed, ...; 0 writes a sentence without a fix).
+    pub quality: u8,
+    /// Satellites used.
+    pub satellites: u8,
+    /// Horizontal dilution of precision.
+    pub hdop: f64,
+}
+
+/// Decimal places of the minutes of latitude and longitude written: 1e-5 minute is 1.9 cm of
+/// latitude, finer than the 0.0001 minute (19 cm) most receivers give, so a simulated car's
+/// position survives the sentence to well under the metre the onboard cares about.
+pub const WRITE_MINUTE_DECIMALS: u32 = 5;
+
+/// `body` (between `$` and `*`) as a full sentence with its checksum and CR LF.
+fn with_checksum(body: &str) -> String {
+    let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+    format!("${body}*{sum:02X}\r\n")
+}
+
+/// `|deg|` as `d(d)ddmm.mmmmm` with `degree_digits` digits of degrees, rounded once in whole
+/// units of the last digit so that 59.999999 minutes carries into the degrees.
+fn write_angle(deg: f64, degree_digits: usize) -> String {
+    let scale = 10u64.pow(WRITE_MINUTE_DECIMALS);
+    let units = (deg.abs() * 60.0 * scale as f64).round() as u64;
+    let (whole_deg, minute_units) = (units / (60 * scale), units % (60 * scale));
+    format!(
+        "{whole_deg:0degree_digits$}{:02}.{:0width$}",
+        minute_units / scale,
+        minute_units % scale,
+        width = WRITE_MINUTE_DECIMALS as usize
+    )
+}
+
+/// Time (`hhmmss.ss`) and date (`ddmmyy`) of `time_usec`, rounded to the centisecond.
+fn write_time_date(time_usec: u64) -> (String, String) {
+    let cs = (time_usec + 5_000) / 10_000;
+    let (days, cs_of_day) = (cs / 8_640_000, cs % 8_640_000);
+    let (s, frac) = (cs_of_day / 100, cs_of_day % 100);
+    let time = format!("{:02}{:02}{:02}.{frac:02}", s / 3600, s / 60 % 60, s % 60);
+    let (year, month, day) = crate::utc::civil_from_days(days as i64);
+    (time, format!("{day:02}{month:02}{:02}", year.rem_euclid(100)))
+}
+
+/// An RMC sentence (with `\r\n`) for `fix` from talker `talker` (e.g. `GP`, `GN`): status `A`
+/// and mode `A` when `fix.quality > 0`, else status `V` and mode `N` with no position.
+/// Course is written in 0..360 to 0.01 degree (359.996 becomes 0.00).
+pub fn write_rmc(talker: &str, fix: &FixReport) -> String {
+    let (time, date) = write_time_date(fix.time_usec);
+    if fix.quality == 0 {
+        return with_checksum(&format!("{talker}RMC,{time},V,,,,,,,{date},,,N"));
+    }
+    let course_centideg = (fix.course_deg.rem_euclid(360.0) * 100.0).round() as u64 % 36_000;
+    let speed_kn = fix.speed_m_s.max(0.0) / M_S_PER_KNOT;
+    with_checksum(&format!(
+        "{talker}RMC,{time},A,{},{},{},{},{speed_kn:.3},{}.{:02},{date},,,A",
+        write_angle(fix.lat_deg, 2),
+        if fix.lat_deg < 0.0 { 'S' } else { 'N' },
+        write_angle(fix.lon_deg, 3),
+        if fix.lon_deg < 0.0 { 'W' } else { 'E' },
+        course_centideg / 100,
+        course_centideg % 100,
+    ))
+}
+
+/// A GGA sentence (with `\r\n`) for `fix` from talker `talker`: quality, satellites, HDOP and
+/// the antenna altitude (geoid separation left empty: the altitude is already above the geoid).
+pub fn write_gga(talker: &str, fix: &FixReport) -> String {
+    let (time, _) = write_time_date(fix.time_usec);
+    if fix.quality == 0 {
+        return with_checksum(&format!("{talker}GGA,{time},,,,,0,00,,,M,,M,,"));
+    }
+    with_checksum(&format!(
+        "{talker}GGA,{time},{},{},{},{},{},{:02},{:.1},{:.2},M,,M,,",
+        write_angle(fix.lat_deg, 2),
+        if fix.lat_deg < 0.0 { 'S' } else { 'N' },
+        write_angle(fix.lon_deg, 3),
+        if fix.lon_deg < 0.0 { 'W' } else { 'E' },
+        fix.quality.min(9),
+        fix.satellites,
+        fix.hdop.max(0.0),
+        fix.alt_m_amsl,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -881,5 +984,127 @@ mod tests {
         assert_eq!(lines, vec![RMC.as_bytes().to_vec()]);
         assert_eq!(s.stats().overlong_lines, 1);
         assert_eq!(s.stats().lines, 5);
+    }
+
+    fn report(time_usec: u64, lat_deg: f64, lon_deg: f64, course_deg: f64) -> FixReport {
+        FixReport {
+            time_usec,
+            lat_deg,
+            lon_deg,
+            alt_m_amsl: -12.34,
+            speed_m_s: 13.9,
+            course_deg,
+            quality: 1,
+            satellites: 9,
+            hdop: 0.8,
+        }
+    }
+
+    /// Writes RMC then GGA for `r`, parses them back through the tracker: the merged fix.
+    fn round_trip(r: &FixReport) -> (Fix, Gga) {
+        let rmc_line = write_rmc("GP", r);
+        let gga_line = write_gga("GP", r);
+        for line in [&rmc_line, &gga_line] {
+            assert!(line.ends_with("\r\n") && line.len() <= 82, "{line:?}");
+        }
+        let mut t = FixTracker::new();
+        t.push(&parse_sentence(rmc_line.as_bytes()).unwrap()).unwrap();
+        let g = gga(gga_line.trim_end());
+        let fix = t.push(&Sentence::Gga(g.clone())).unwrap();
+        (fix, g)
+    }
+
+    #[test]
+    fn written_rmc_and_gga_parse_back_to_the_same_fix_in_every_hemisphere() {
+        // 2026-12-08T01:09:18.123456Z and a time just before midnight (rounds into the next day).
+        let t0 = parse_utc_usec("2026-12-08T01:09:18Z").unwrap() + 123_456;
+        let before_midnight = parse_utc_usec("2026-12-31T23:59:59Z").unwrap() + 996_000;
+        // Minute error of the format: half a unit of the 5th decimal.
+        let tol_deg = 0.5e-5 / 60.0 + 1e-12;
+        for (lat, lon) in [
+            (59.397_9, 17.889),
+            (-33.851_234, -151.208_333),
+            (0.000_001, -0.000_001),
+            (-89.999_999_9, 179.999_999_9),
+            (48.116_666_666, 11.516_666_666),
+        ] {
+            for t in [t0, before_midnight] {
+                let r = report(t, lat, lon, 84.4);
+                let (fix, g) = round_trip(&r);
+                assert!((fix.lat_deg - lat).abs() <= tol_deg, "{lat} -> {}", fix.lat_deg);
+                assert!((fix.lon_deg - lon).abs() <= tol_deg, "{lon} -> {}", fix.lon_deg);
+                assert!(fix.time_usec.abs_diff(t) <= 5_000, "{t} -> {}", fix.time_usec);
+                assert!((fix.alt_m_amsl.unwrap() - r.alt_m_amsl).abs() <= 0.005);
+                assert!((fix.speed_m_s.unwrap() - r.speed_m_s).abs() <= 0.0005 * M_S_PER_KNOT + 1e-9);
+                assert!((fix.course_deg.unwrap() - 84.4).abs() <= 0.005);
+                assert_eq!((g.quality, g.satellites, g.hdop), (1, Some(9), Some(0.8)));
+            }
+        }
+        // The time after rounding lands on the next day: the date follows it.
+        let (fix, _) = round_trip(&report(before_midnight, 1.0, 1.0, 0.0));
+        assert_eq!(fix.time_usec, parse_utc_usec("2027-01-01T00:00:00Z").unwrap());
+    }
+
+    #[test]
+    fn written_course_wraps_into_0_to_360() {
+        let t = parse_utc_usec("2026-06-01T12:00:00Z").unwrap();
+        for (given, read) in [
+            (-90.0, 270.0),
+            (450.0, 90.0),
+            (359.996, 0.0),
+            (-0.001, 0.0),
+            (360.0, 0.0),
+            (0.0, 0.0),
+            (181.234, 181.23),
+        ] {
+            let (fix, _) = round_trip(&report(t, 10.0, 10.0, given));
+            let c = fix.course_deg.unwrap();
+            assert!((0.0..360.0).contains(&c), "{given} -> {c}");
+            assert!((c - read).abs() < 1e-9, "{given} -> {c}, expected {read}");
+        }
+    }
+
+    #[test]
+    fn minutes_that_round_to_60_carry_into_the_degrees() {
+        // 10.99999999 deg = 10 deg 59.9999994 min, which rounds to 11 deg 00.00000 min.
+        let line = write_rmc("GN", &report(0, 10.999_999_99, -20.999_999_99, 0.0));
+        assert!(line.contains(",1100.00000,N,02100.00000,W,"), "{line}");
+        assert!(rmc(line.trim_end()).valid);
+    }
+
+    #[test]
+    fn a_report_without_a_fix_writes_sentences_without_a_fix() {
+        let mut r = report(parse_utc_usec("2026-06-01T12:00:00Z").unwrap(), 59.0, 18.0, 0.0);
+        r.quality = 0;
+        let mut t = FixTracker::new();
+        let rmc_s = parse_sentence(write_rmc("GP", &r).as_bytes()).unwrap();
+        let gga_s = parse_sentence(write_gga("GP", &r).as_bytes()).unwrap();
+        assert!(matches!(&rmc_s, Sentence::Rmc(x) if !x.valid && x.position.is_none()));
+        assert_eq!(t.push(&rmc_s), None);
+        assert_eq!(t.push(&gga_s), None);
+    }
+
+    #[test]
+    fn a_written_textbook_fix_matches_the_textbook_sentence_fields() {
+        // The textbook fix of RMC/GGA above: same fields, written at the writer's precision.
+        let r = FixReport {
+            time_usec: parse_utc_usec("1994-03-23T12:35:19Z").unwrap(),
+            lat_deg: 48.0 + 7.038 / 60.0,
+            lon_deg: 11.0 + 31.0 / 60.0,
+            alt_m_amsl: 545.4,
+            speed_m_s: 22.4 * M_S_PER_KNOT,
+            course_deg: 84.4,
+            quality: 1,
+            satellites: 8,
+            hdop: 0.9,
+        };
+        assert_eq!(
+            write_rmc("GP", &r),
+            sentence("GPRMC,123519.00,A,4807.03800,N,01131.00000,E,22.400,84.40,230394,,,A") + "\r\n"
+        );
+        assert_eq!(
+            write_gga("GP", &r),
+            sentence("GPGGA,123519.00,4807.03800,N,01131.00000,E,1,08,0.9,545.40,M,,M,,") + "\r\n"
+        );
     }
 }

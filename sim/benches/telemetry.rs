@@ -31,6 +31,8 @@ fn main() {
         video: Default::default(),
         system_id: 1,
         source: None,
+        nmea_listen: None,
+        nmea_rate_hz: utkik_sim::nmea_out::DEFAULT_NMEA_RATE_HZ,
     };
     let sim = std::thread::spawn(move || run_with(scenario, link, &config, &AtomicBool::new(false)).unwrap());
     let mut arrivals = Vec::new();

@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod geojson;
 pub mod impair;
 pub mod link;
+pub mod nmea_out;
 pub mod onboard_config;
 pub mod render;
 pub mod run;

@@ -62,6 +62,14 @@ enum Command {
         /// gimbal, camera and system id (then --system-id is not used).
         #[arg(long, conflicts_with = "system_id")]
         source: Option<String>,
+        /// A car source (`kind = "vehicle"`): serve its GNSS receiver's NMEA (RMC + GGA) over
+        /// TCP on this address, e.g. 127.0.0.1:10110, to every client (the onboard's
+        /// `telemetry.endpoint = "nmea+tcp://HOST:PORT"`). A car sends no MAVLink.
+        #[arg(long, requires = "source")]
+        nmea_listen: Option<SocketAddr>,
+        /// NMEA epochs (one RMC and one GGA) per second of sim time.
+        #[arg(long, default_value_t = utkik_sim::nmea_out::DEFAULT_NMEA_RATE_HZ)]
+        nmea_rate_hz: f64,
     },
     /// Score onboard output against ground truth: precision/recall per class,
     /// plate-read accuracy, identity switches, geolocation error.
@@ -98,9 +106,13 @@ enum Command {
         #[arg(long)]
         scenario: PathBuf,
         /// A source of a multi-source scenario: also its system id, kind, legal basis and,
-        /// for a fixed camera, its site.
+        /// for a fixed camera, its site; for a car, its camera mounting and NMEA endpoint.
         #[arg(long)]
         source: Option<String>,
+        /// A car source: the address its `run --nmea-listen` serves, for the printed
+        /// `telemetry.endpoint`.
+        #[arg(long, default_value = utkik_sim::nmea_out::DEFAULT_NMEA_LISTEN)]
+        nmea_listen: SocketAddr,
     },
     /// Write the scenario's DEMO ANPR hit list (cars with `hit_list = true`), signed with the
     /// DEMO senior officer's public key, for an onboard run with `--demo`
@@ -261,6 +273,8 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             truth,
             system_id,
             source,
+            nmea_listen,
+            nmea_rate_hz,
         } => {
             let config = utkik_sim::run::RunConfig {
                 scenario,
@@ -278,12 +292,15 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 },
                 system_id,
                 source,
+                nmea_listen,
+                nmea_rate_hz,
             };
             let summary = utkik_sim::run::run(&config, &shutdown).context("simulation failed")?;
             eprintln!(
-                "utkik-sim: {:.1} s simulated, {} messages sent, {} commands answered, {} frames rendered ({} dropped){}",
+                "utkik-sim: {:.1} s simulated, {} messages sent, {} NMEA epochs sent, {} commands answered, {} frames rendered ({} dropped){}",
                 summary.sim_time_usec as f64 * 1e-6,
                 summary.messages_sent,
+                summary.nmea_epochs,
                 summary.commands,
                 summary.frames_rendered,
                 summary.frames_dropped,
@@ -324,10 +341,14 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             }
             eprintln!("{}", report.summary());
         }
-        Command::Camera { scenario, source } => {
+        Command::Camera {
+            scenario,
+            source,
+            nmea_listen,
+        } => {
             let s = utkik_sim::scenario::Scenario::load(&scenario)?;
             let overrides = match source {
-                Some(name) => utkik_sim::onboard_config::onboard_source_overrides(&s, &name)
+                Some(name) => utkik_sim::onboard_config::onboard_source_overrides(&s, &name, nmea_listen)
                     .map_err(|e| anyhow::anyhow!("--source: {e}"))?,
                 None => utkik_sim::onboard_config::onboard_camera_overrides(&s),
             };

@@ -128,9 +128,20 @@ pub fn valid_until_usec(now_usec: u64, valid_hours: u64) -> Result<u64, String> 
 /// altitude, heading the mast's yaw plus the gimbal's, pitch the gimbal's), so the onboard
 /// georeferences from the configured site exactly as the simulator placed the camera.
 ///
+/// A car (`kind = "vehicle"`) gets what the onboard's vehicle mode needs: `camera.mount =
+/// "fixed"` with `camera.fixed_pitch_deg` the gimbal's pitch (the camera is fixed to the car),
+/// `[vehicle_camera]` (`height_m_agl` the route's height above the road, where the simulator
+/// puts camera and antenna; `yaw_offset_deg` the gimbal's yaw from the nose) and
+/// `telemetry.endpoint = "nmea+tcp://NMEA_LISTEN"`, the server of `utkik-sim run --source NAME
+/// --nmea-listen NMEA_LISTEN`.
+///
 /// # Errors
 /// No such source (the message lists the scenario's).
-pub fn onboard_source_overrides(scenario: &Scenario, source: &str) -> Result<Vec<(&'static str, String)>, String> {
+pub fn onboard_source_overrides(
+    scenario: &Scenario,
+    source: &str,
+    nmea_listen: std::net::SocketAddr,
+) -> Result<Vec<(&'static str, String)>, String> {
     use utkik_shared::events::SourceKind;
     let (s, src) = scenario.for_source(source)?;
     let mut out = vec![
@@ -173,7 +184,26 @@ pub fn onboard_source_overrides(scenario: &Scenario, source: &str) -> Result<Vec
                 ("site.pitch_deg", format!("{:?}", pitch_deg)),
             ]);
         }
-        SourceKind::Drone | SourceKind::Vehicle => out.push(("camera.mount", "gimbal".to_owned())),
+        SourceKind::Vehicle => {
+            let (
+                crate::scenario::Route::Waypoints { points, .. },
+                crate::scenario::GimbalSpec::Fixed { pitch_deg, yaw_deg },
+            ) = (&s.route, &s.gimbal)
+            else {
+                return Err(format!(
+                    "source {source}: a car needs a waypoint route and a fixed gimbal"
+                ));
+            };
+            let height_m_agl = points.first().map_or(0.0, |p| p.alt_m_agl);
+            out.extend([
+                ("camera.mount", "\"fixed\"".to_owned()),
+                ("camera.fixed_pitch_deg", format!("{:?}", pitch_deg)),
+                ("vehicle_camera.height_m_agl", format!("{:?}", height_m_agl)),
+                ("vehicle_camera.yaw_offset_deg", format!("{:?}", yaw_deg)),
+                ("telemetry.endpoint", format!("\"nmea+tcp://{nmea_listen}\"")),
+            ]);
+        }
+        SourceKind::Drone => out.push(("camera.mount", "gimbal".to_owned())),
     }
     Ok(out)
 }
@@ -191,7 +221,7 @@ mod tests {
     #[test]
     fn a_fixed_source_gets_its_site_and_a_drone_its_system_id() {
         let s = Scenario::load(&scenarios_dir().join("centre-road.toml")).unwrap();
-        let fixed = onboard_source_overrides(&s, "fixed-west").unwrap();
+        let fixed = onboard_source_overrides(&s, "fixed-west", nmea()).unwrap();
         let get = |o: &[(&str, String)], k: &str| o.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone());
         assert_eq!(get(&fixed, "source.kind").as_deref(), Some("\"fixed\""));
         assert_eq!(get(&fixed, "source.legal_basis").as_deref(), Some("\"other_operator\""));
@@ -208,12 +238,40 @@ mod tests {
         );
         assert!((lat - (59.3979 - 6.0 / 111_200.0)).abs() < 1e-5, "{lat}");
         assert_eq!(get(&fixed, "camera.mount"), None);
-        let drone = onboard_source_overrides(&s, "drone-3").unwrap();
+        let drone = onboard_source_overrides(&s, "drone-3", nmea()).unwrap();
         assert_eq!(get(&drone, "link.system_id").as_deref(), Some("3"));
         assert_eq!(get(&drone, "camera.mount").as_deref(), Some("gimbal"));
         assert_eq!(get(&drone, "site.lat_deg"), None);
-        let e = onboard_source_overrides(&s, "drone-9").unwrap_err();
-        assert!(e.contains("fixed-west, fixed-east, drone-1, drone-2, drone-3"), "{e}");
+        assert_eq!(get(&drone, "telemetry.endpoint"), None);
+        let e = onboard_source_overrides(&s, "drone-9", nmea()).unwrap_err();
+        assert!(
+            e.contains("fixed-west, fixed-east, drone-1, drone-2, drone-3, car-1"),
+            "{e}"
+        );
+    }
+
+    fn nmea() -> std::net::SocketAddr {
+        "127.0.0.1:10110".parse().unwrap()
+    }
+
+    #[test]
+    fn a_car_gets_its_fixed_camera_its_height_and_its_nmea_endpoint() {
+        let s = Scenario::load(&scenarios_dir().join("centre-road.toml")).unwrap();
+        let car = onboard_source_overrides(&s, "car-1", "127.0.0.1:41234".parse().unwrap()).unwrap();
+        let get = |k: &str| car.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone());
+        assert_eq!(get("source.kind").as_deref(), Some("\"vehicle\""));
+        assert_eq!(get("source.legal_basis").as_deref(), Some("\"own\""));
+        assert_eq!(get("link.system_id").as_deref(), Some("21"));
+        assert_eq!(get("camera.hfov_deg").as_deref(), Some("30.0"));
+        assert_eq!(get("camera.mount").as_deref(), Some("\"fixed\""));
+        assert_eq!(get("camera.fixed_pitch_deg").as_deref(), Some("-3.0"));
+        assert_eq!(get("vehicle_camera.height_m_agl").as_deref(), Some("1.6"));
+        assert_eq!(get("vehicle_camera.yaw_offset_deg").as_deref(), Some("0.0"));
+        assert_eq!(
+            get("telemetry.endpoint").as_deref(),
+            Some("\"nmea+tcp://127.0.0.1:41234\"")
+        );
+        assert_eq!(get("site.lat_deg"), None);
     }
 
     #[test]

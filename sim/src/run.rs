@@ -9,6 +9,10 @@
 //! in fast mode it runs as fast as it can. Shutdown is an input: the loop
 //! stops at the next event after `shutdown` is set.
 //!
+//! A car source (`kind = "vehicle"`) has no autopilot: it sends no MAVLink at all (no socket is
+//! bound, `--telemetry-out` is refused) and its pose goes out as NMEA RMC + GGA from a TCP
+//! server (`--nmea-listen`, [`crate::nmea_out`]) at epochs `i / nmea_rate_hz` of sim time.
+//!
 //! Frames are rendered, written to the truth file and streamed on a second
 //! thread, so a slow frame never delays telemetry: the loop hands over the
 //! frame's number, sim time and camera pose (taken at the frame's exact
@@ -25,9 +29,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use utkik_shared::camera::CameraPose;
 use utkik_shared::dialect::MavMessage;
+use utkik_shared::events::SourceKind;
 
 use crate::camera::{VideoSize, camera_pose};
 use crate::link::{Incoming, LinkError, MavLink};
+use crate::nmea_out::{NmeaServer, NmeaServerError, fix_report};
 use crate::render::{AssetError, Assets, RenderOptions};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::simulation::Simulation;
@@ -73,6 +79,10 @@ pub struct RunConfig {
     /// The camera of a multi-source scenario to run (`[[sources]]`); `None`: the scenario's
     /// own route and gimbal.
     pub source: Option<String>,
+    /// A car source only: serve its GNSS fixes as NMEA over TCP on this address.
+    pub nmea_listen: Option<SocketAddr>,
+    /// NMEA epochs (RMC + GGA) per second of sim time.
+    pub nmea_rate_hz: f64,
 }
 
 /// Camera settings of a run; `None` fields come from the scenario.
@@ -114,6 +124,8 @@ pub struct RunSummary {
     pub frames_rendered: u64,
     /// Camera frames skipped because the renderer was behind (real time only).
     pub frames_dropped: u64,
+    /// NMEA epochs sent (a car source with `nmea_listen`).
+    pub nmea_epochs: u64,
 }
 
 /// A run failed.
@@ -140,6 +152,12 @@ pub enum RunError {
     /// `--source` names no source of the scenario.
     #[error("--source: {0}")]
     Source(String),
+    /// Options that do not fit the source's kind (MAVLink for a car, NMEA for a drone, a bad rate).
+    #[error("{0}")]
+    Options(String),
+    /// The NMEA server of a car source.
+    #[error(transparent)]
+    Nmea(#[from] NmeaServerError),
 }
 
 fn unix_now_usec() -> u64 {
@@ -190,17 +208,46 @@ impl CameraPlan {
 /// duration or `shutdown`.
 pub fn run(config: &RunConfig, shutdown: &AtomicBool) -> Result<RunSummary, RunError> {
     let scenario = Scenario::load(&config.scenario)?;
-    let (scenario, system_id) = match &config.source {
+    let (scenario, system_id, car) = match &config.source {
         Some(name) => {
             let (s, src) = scenario.for_source(name).map_err(RunError::Source)?;
-            (s, src.system_id)
+            (s, src.system_id, src.kind == SourceKind::Vehicle)
         }
-        None => (scenario, config.system_id),
+        None => (scenario, config.system_id, false),
     };
+    let name = config.source.as_deref().unwrap_or_default();
+    if car && !config.telemetry_out.is_empty() {
+        return Err(RunError::Options(format!(
+            "--telemetry-out: source {name} is a car (kind = \"vehicle\"): it has no autopilot and sends no MAVLink; its pose goes out as NMEA with --nmea-listen"
+        )));
+    }
+    if !car && let Some(addr) = config.nmea_listen {
+        return Err(RunError::Options(format!(
+            "--nmea-listen {addr}: only a car source (kind = \"vehicle\") has a GNSS receiver; a drone's pose is its MAVLink telemetry"
+        )));
+    }
+    if !(config.nmea_rate_hz > 0.0 && config.nmea_rate_hz <= 100.0) {
+        return Err(RunError::Options(format!(
+            "--nmea-rate-hz {}: must be in (0, 100]",
+            config.nmea_rate_hz
+        )));
+    }
     let camera = CameraPlan::prepare(&scenario, config)?;
+    if car {
+        let nmea = config.nmea_listen.map(NmeaServer::bind).transpose()?;
+        if let Some(n) = &nmea {
+            tracing::info!(source = name, listen = %n.local_addr(), rate_hz = config.nmea_rate_hz, "NMEA server listening");
+        } else {
+            tracing::warn!(
+                source = name,
+                "a car source without --nmea-listen: its pose goes nowhere"
+            );
+        }
+        return run_prepared(scenario, camera, None, nmea, config, shutdown);
+    }
     let mut link = MavLink::bind(config.telemetry_listen, config.telemetry_out.iter().copied())?;
     link.set_system_id(system_id);
-    run_prepared(scenario, camera, link, config, shutdown)
+    run_prepared(scenario, camera, Some(link), None, config, shutdown)
 }
 
 /// [`run`] with the scenario loaded and the link bound (tests bind port 0 first).
@@ -211,7 +258,7 @@ pub fn run_with(
     shutdown: &AtomicBool,
 ) -> Result<RunSummary, RunError> {
     let camera = CameraPlan::prepare(&scenario, config)?;
-    run_prepared(scenario, camera, link, config, shutdown)
+    run_prepared(scenario, camera, Some(link), None, config, shutdown)
 }
 
 /// A frame for the render thread: everything it needs besides the scenario.
@@ -327,14 +374,18 @@ impl CameraWorker {
     }
 }
 
-/// The loop of [`run`] once everything is validated and bound.
+/// The loop of [`run`] once everything is validated and bound: MAVLink telemetry on `link` (a
+/// drone or a fixed camera), NMEA epochs on `nmea` (a car; `config.nmea_rate_hz`).
 pub fn run_prepared(
     scenario: Scenario,
     camera: Option<CameraPlan>,
-    mut link: MavLink,
+    mut link: Option<MavLink>,
+    mut nmea: Option<NmeaServer>,
     config: &RunConfig,
     shutdown: &AtomicBool,
 ) -> Result<RunSummary, RunError> {
+    let nmea_period_usec = ((1e6 / config.nmea_rate_hz).round() as u64).max(1);
+    let mut nmea_index = 0u64;
     let duration_usec = (config.duration_s.unwrap_or(scenario.duration_s).max(0.0) * 1e6) as u64;
     let mut sim = Simulation::new(scenario, unix_now_usec());
     let mut worker = camera
@@ -342,7 +393,7 @@ pub fn run_prepared(
         .transpose()?;
     tracing::info!(
         scenario = %sim.scenario().name,
-        listen = %link.local_addr(),
+        listen = ?link.as_ref().map(MavLink::local_addr),
         out = ?config.telemetry_out,
         "simulation started"
     );
@@ -356,7 +407,12 @@ pub fn run_prepared(
         let t_frame = worker
             .as_ref()
             .map_or(u64::MAX, |w| frame_time_usec(frame_index, w.fps));
-        let t_usec = t_tick.min(t_frame);
+        let t_nmea = if nmea.is_some() {
+            nmea_index * nmea_period_usec
+        } else {
+            u64::MAX
+        };
+        let t_usec = t_tick.min(t_frame).min(t_nmea);
         if t_usec > duration_usec {
             break;
         }
@@ -385,9 +441,22 @@ pub fn run_prepared(
                 break; // the render thread failed: its error is reported below
             }
         }
+        if t_usec == t_nmea
+            && let Some(server) = nmea.as_mut()
+        {
+            let clock = sim.clock();
+            let fix = fix_report(sim.frame(), &sim.vehicle_at(t_usec), clock.epoch_unix_usec + t_usec);
+            server.broadcast(&fix)?;
+            nmea_index += 1;
+        }
         if t_usec != t_tick {
             continue;
         }
+        let Some(link) = link.as_mut() else {
+            // A car: no autopilot, no MAVLink; the tick only paces the loop.
+            tick += 1;
+            continue;
+        };
         for incoming in link.poll()? {
             match incoming {
                 Incoming::Message(h, msg) if matches!(*msg, MavMessage::COMMAND_LONG(_)) => {
@@ -435,11 +504,12 @@ pub fn run_prepared(
     };
     let summary = RunSummary {
         sim_time_usec: sim.time_usec(),
-        messages_sent: link.sent,
+        messages_sent: link.as_ref().map_or(0, |l| l.sent),
         commands,
         interrupted,
         frames_rendered,
         frames_dropped,
+        nmea_epochs: nmea.as_ref().map_or(0, |n| n.epochs_sent),
     };
     tracing::info!(?summary, "simulation stopped");
     Ok(summary)

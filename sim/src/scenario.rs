@@ -366,7 +366,8 @@ pub struct AuthorizationSpec {
 pub struct SourceSpec {
     /// Name used on the command line (`--source`), ASCII letters, digits, `-`.
     pub name: String,
-    /// Drone or fixed camera (vehicle cameras are not simulated yet).
+    /// Drone, fixed camera, or a camera in a car (`vehicle`: a waypoint route at the camera's
+    /// height above the road, a fixed gimbal; its pose goes out as NMEA, not MAVLink).
     pub kind: SourceKind,
     /// MAVLink system id (1..=250, unique in the scenario).
     pub system_id: u8,
@@ -418,6 +419,82 @@ struct RawScenario {
 
 fn duration() -> f64 {
     120.0
+}
+
+/// Highest camera height of a car source above the road, metres: a roof-mounted camera, not a
+/// mast (a higher camera is a fixed site or a drone).
+pub const CAR_MAX_CAMERA_HEIGHT_M: f64 = 4.0;
+
+/// Yaw rate limit of a car source, degrees/s: high enough that the car's nose follows its path
+/// through the route's corners as a car's does, rather than a multirotor's slow turn.
+pub const CAR_YAW_RATE_DEG_S: f64 = 720.0;
+
+/// Highest route speed of a car source, m/s (180 km/h).
+pub const CAR_MAX_SPEED_M_S: f64 = 50.0;
+
+/// Checks a `kind = "vehicle"` source: a car driving a waypoint route at one camera height above
+/// the road (the route's `alt_m_agl`, where its GNSS antenna and camera sit), with a camera fixed
+/// to the car looking level or down (the onboard's `camera.fixed_pitch_deg` is in -90..=0).
+/// The error is the field (relative to the source) and what is wrong.
+fn validate_car(sp: &SourceSpec) -> Result<(), (String, String)> {
+    let Route::Waypoints { points, speed_m_s, .. } = &sp.route else {
+        return Err((
+            "route.kind".into(),
+            "a car needs route kind = \"waypoints\" (the road it drives)".into(),
+        ));
+    };
+    if points.len() < 2 {
+        return Err((
+            "route.points".into(),
+            format!("a car needs at least two waypoints, got {}", points.len()),
+        ));
+    }
+    if !(*speed_m_s > 0.0 && *speed_m_s <= CAR_MAX_SPEED_M_S) {
+        return Err((
+            "route.speed_m_s".into(),
+            format!("{speed_m_s} is not in (0, {CAR_MAX_SPEED_M_S}] m/s"),
+        ));
+    }
+    let height_m = points[0].alt_m_agl;
+    for (k, p) in points.iter().enumerate() {
+        if !(p.alt_m_agl > 0.0 && p.alt_m_agl <= CAR_MAX_CAMERA_HEIGHT_M) {
+            return Err((
+                format!("route.points[{k}].alt_m_agl"),
+                format!(
+                    "{}: a car's camera height above the road must be in (0, {CAR_MAX_CAMERA_HEIGHT_M}] m",
+                    p.alt_m_agl
+                ),
+            ));
+        }
+        if p.alt_m_agl != height_m {
+            return Err((
+                format!("route.points[{k}].alt_m_agl"),
+                format!(
+                    "{} differs from the first point's {height_m}: the camera sits at one height on the car",
+                    p.alt_m_agl
+                ),
+            ));
+        }
+    }
+    let GimbalSpec::Fixed { pitch_deg, yaw_deg } = &sp.gimbal else {
+        return Err((
+            "gimbal.mode".into(),
+            "a car's camera is fixed to the car: gimbal mode = \"fixed\"".into(),
+        ));
+    };
+    if !(-90.0..=0.0).contains(pitch_deg) {
+        return Err((
+            "gimbal.pitch_deg".into(),
+            format!("{pitch_deg}: a car's camera looks level or down, -90..=0 degrees"),
+        ));
+    }
+    if !(-180.0..=180.0).contains(yaw_deg) {
+        return Err((
+            "gimbal.yaw_deg".into(),
+            format!("{yaw_deg}: the camera's direction from the car's nose, -180..=180 degrees"),
+        ));
+    }
+    Ok(())
 }
 
 /// A validated scenario.
@@ -704,12 +781,7 @@ impl Scenario {
                         ));
                     }
                 }
-                SourceKind::Vehicle => {
-                    return Err(bad(
-                        "kind",
-                        "vehicle cameras are not simulated yet: drone or fixed".into(),
-                    ));
-                }
+                SourceKind::Vehicle => validate_car(sp).map_err(|(field, message)| bad(&field, message))?,
             }
             if let GimbalSpec::FollowEntity { entity } = &sp.gimbal
                 && raw
@@ -746,7 +818,8 @@ impl Scenario {
     }
 
     /// The scenario as source `name` sees it: its route, gimbal and camera in place of the
-    /// scenario's; a fixed camera also feels no wind (a mast does not drift). The world (roads,
+    /// scenario's; a fixed camera and a car also feel no wind (a mast does not drift, a car
+    /// keeps to the road), and a car drives at its route speed with its nose along its path. The world (roads,
     /// cars, people, seed) is the same for every source, so their truths agree.
     ///
     /// # Errors
@@ -770,9 +843,17 @@ impl Scenario {
         if let Some(c) = src.camera {
             s.camera = c;
         }
-        if src.kind == SourceKind::Fixed {
+        if matches!(src.kind, SourceKind::Fixed | SourceKind::Vehicle) {
             s.vehicle.wind_m_s = [0.0, 0.0];
             s.vehicle.gust_m_s = 0.0;
+        }
+        if src.kind == SourceKind::Vehicle
+            && let Route::Waypoints { speed_m_s, .. } = &src.route
+        {
+            // A car drives at its route speed (the multirotor's limit would cap it) and points
+            // where it goes at once: its heading is its direction of travel.
+            s.vehicle.max_speed_m_s = s.vehicle.max_speed_m_s.max(*speed_m_s);
+            s.vehicle.max_yaw_rate_deg_s = CAR_YAW_RATE_DEG_S;
         }
         Ok((s, src.clone()))
     }
@@ -903,5 +984,100 @@ mod tests {
         let t = text().replacen("road = \"", "road = \"nowhere", 1);
         let msg = Scenario::parse(&t, Path::new("z.toml")).unwrap_err().to_string();
         assert!(msg.contains("vehicles[0].road") && msg.contains("nowhere"), "{msg}");
+    }
+
+    fn centre() -> String {
+        std::fs::read_to_string(scenarios_dir().join("centre-road.toml")).unwrap()
+    }
+
+    /// The centre scenario with car-1's `route` and `gimbal` lines replaced.
+    fn with_car(route: &str, gimbal: &str) -> Result<Scenario, ScenarioError> {
+        let t = centre();
+        let start = t.find("name = \"car-1\"").unwrap();
+        let route_at = start + t[start..].find("route = ").unwrap();
+        let camera_at = start + t[start..].find("camera = ").unwrap();
+        let text = format!(
+            "{}route = {route}\ngimbal = {gimbal}\n{}",
+            &t[..route_at],
+            &t[camera_at..]
+        );
+        Scenario::parse(&text, Path::new("c.toml"))
+    }
+
+    const ROUTE: &str = "{ kind = \"waypoints\", speed_m_s = 8.0, points = [{ east_m = 0.0, north_m = -2.0, alt_m_agl = 1.5 }, { east_m = 50.0, north_m = -2.0, alt_m_agl = 1.5 }] }";
+    const GIMBAL: &str = "{ mode = \"fixed\", pitch_deg = -5.0 }";
+
+    #[test]
+    fn a_car_source_drives_its_route_at_road_level_without_wind() {
+        let s = Scenario::load(&scenarios_dir().join("centre-road.toml")).unwrap();
+        let (car, src) = s.for_source("car-1").unwrap();
+        assert_eq!(
+            (src.kind, src.system_id, src.legal_basis),
+            (SourceKind::Vehicle, 21, LegalBasis::Own)
+        );
+        assert_eq!((car.vehicle.wind_m_s, car.vehicle.gust_m_s), ([0.0, 0.0], 0.0));
+        assert_eq!(
+            car.gimbal,
+            GimbalSpec::Fixed {
+                pitch_deg: -3.0,
+                yaw_deg: 0.0
+            }
+        );
+        let Route::Waypoints { points, .. } = &car.route else {
+            panic!("{:?}", car.route)
+        };
+        assert!(points.iter().all(|p| p.alt_m_agl == 1.6));
+        // The world is the scenario's: the same cars on the same road.
+        assert_eq!(
+            (car.vehicles.clone(), car.roads.clone(), car.seed),
+            (s.vehicles.clone(), s.roads.clone(), s.seed)
+        );
+        // A car faster than the multirotor's limit keeps its route speed.
+        let fast = with_car(&ROUTE.replace("speed_m_s = 8.0", "speed_m_s = 25.0"), GIMBAL).unwrap();
+        let (fast, _) = fast.for_source("car-1").unwrap();
+        assert_eq!(fast.vehicle.max_speed_m_s, 25.0);
+        assert!(with_car(ROUTE, GIMBAL).is_ok());
+    }
+
+    #[test]
+    fn a_bad_car_source_names_the_field() {
+        let cases = [
+            (
+                "{ kind = \"hover\", at = { east_m = 0.0, north_m = 0.0, alt_m_agl = 1.6 }, yaw_deg = 90.0 }".to_owned(),
+                GIMBAL.to_owned(),
+                "sources[5].route.kind",
+                "waypoints",
+            ),
+            (
+                "{ kind = \"waypoints\", speed_m_s = 8.0, points = [{ east_m = 0.0, north_m = -2.0, alt_m_agl = 1.5 }] }".to_owned(),
+                GIMBAL.to_owned(),
+                "sources[5].route.points",
+                "two waypoints",
+            ),
+            (ROUTE.replace("speed_m_s = 8.0", "speed_m_s = 0.0"), GIMBAL.to_owned(), "sources[5].route.speed_m_s", "0"),
+            (ROUTE.replace("speed_m_s = 8.0", "speed_m_s = 80.0"), GIMBAL.to_owned(), "sources[5].route.speed_m_s", "80"),
+            (ROUTE.replacen("alt_m_agl = 1.5", "alt_m_agl = 12.0", 1), GIMBAL.to_owned(), "sources[5].route.points[0].alt_m_agl", "12"),
+            (ROUTE.replacen("alt_m_agl = 1.5", "alt_m_agl = 0.0", 1), GIMBAL.to_owned(), "sources[5].route.points[0].alt_m_agl", "(0, 4]"),
+            (
+                ROUTE.replace("east_m = 50.0, north_m = -2.0, alt_m_agl = 1.5", "east_m = 50.0, north_m = -2.0, alt_m_agl = 2.0"),
+                GIMBAL.to_owned(),
+                "sources[5].route.points[1].alt_m_agl",
+                "one height",
+            ),
+            (ROUTE.to_owned(), "{ mode = \"point_of_interest\", at = [0.0, 0.0] }".to_owned(), "sources[5].gimbal.mode", "fixed"),
+            (ROUTE.to_owned(), GIMBAL.replace("-5.0", "10.0"), "sources[5].gimbal.pitch_deg", "10"),
+            (ROUTE.to_owned(), "{ mode = \"fixed\", pitch_deg = -5.0, yaw_deg = 200.0 }".to_owned(), "sources[5].gimbal.yaw_deg", "200"),
+        ];
+        for (route, gimbal, field, value) in cases {
+            let err = with_car(&route, &gimbal).unwrap_err();
+            match &err {
+                ScenarioError::Invalid { field: f, path, .. } => {
+                    assert_eq!(f, field, "{err}");
+                    assert_eq!(path, Path::new("c.toml"));
+                }
+                other => panic!("{field}: {other}"),
+            }
+            assert!(err.to_string().contains(value), "{field}: {err}");
+        }
     }
 }

@@ -34,6 +34,8 @@ fn pymavlink_sees_the_vehicle_and_its_position() {
         video: Default::default(),
         system_id: 1,
         source: None,
+        nmea_listen: None,
+        nmea_rate_hz: utkik_sim::nmea_out::DEFAULT_NMEA_RATE_HZ,
     };
     let shutdown = std::sync::Arc::new(AtomicBool::new(false));
     let sd = shutdown.clone();

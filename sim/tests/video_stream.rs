@@ -95,6 +95,8 @@ fn streamed_frames_decode_to_the_rendered_frames_with_their_capture_times() {
         video: VideoOptions::default(),
         system_id: 1,
         source: None,
+        nmea_listen: None,
+        nmea_rate_hz: utkik_sim::nmea_out::DEFAULT_NMEA_RATE_HZ,
     };
     let shutdown = Arc::new(AtomicBool::new(false));
     let (sc, cfg, sd) = (scenario.clone(), config.clone(), shutdown.clone());
