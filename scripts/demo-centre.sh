@@ -16,18 +16,24 @@
 # window when there is a display. At the end the script signs in at the centre's console as the
 # DEMO senior officer and queries the movement history of the hit car ABC 123.
 # Options: --duration-s N (default 120)  --screenshot FILE.png (the centre's window after N-10 s;
-#          needs a display, e.g. under xvfb-run)
+#          needs a display, e.g. under xvfb-run)  --station-screenshot FILE.png (station stn-north's
+#          window instead of running it headless: its three sources in their colours)
+#          --with-car (also the police car car-1, pose over NMEA, at stn-south: six pipelines)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION_S=120
 SHOT=""
+STATION_SHOT=""
+WITH_CAR=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration-s) DURATION_S=$2; shift 2 ;;
     --screenshot) SHOT=$2; shift 2 ;;
+    --station-screenshot) STATION_SHOT=$2; shift 2 ;;
+    --with-car) WITH_CAR=1; shift ;;
     --onboard-set) shift 2 ;; # accepted for demo.sh's sake; the centre demo sets its own
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "demo-centre: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -73,11 +79,17 @@ sleep 1
 
 # Stations: headless, each listening for its sources' MAVLink, publishing signed events.
 station() { # name port
-  "$BIN/utkik-ground" --demo --headless --link "udp:0.0.0.0:$2" --record-dir "$RUN_DIR/stn-$1" \
+  local mode=(--headless)
+  if [ "$1" = north ] && [ -n "$STATION_SHOT" ]; then
+    mode=(screenshot --out "$STATION_SHOT" --after-s "$((DURATION_S - 15))" --geojson "$RUN_DIR/basemap.geojson"
+      --tiles "$RUN_DIR/basemap.mbtiles")
+  fi
+  "$BIN/utkik-ground" "${mode[@]}" --demo --link "udp:0.0.0.0:$2" --record-dir "$RUN_DIR/stn-$1" \
     --hit-list "$RUN_DIR/hitlist.json" --duration-s "$((DURATION_S + 15))" \
     --publish-events zenoh --station-key "$RUN_DIR/stn-$1.station.key.json" --station-id "stn-$1" \
     --region "$1" "${BUS[@]}" < /dev/null > "$RUN_DIR/stn-$1.log" 2>&1 &
   pids+=($!)
+  if [ "$1" = north ]; then NORTH_PID=$!; fi
 }
 station north 14550
 station south 14560
@@ -107,23 +119,31 @@ say() { echo "$1" >&3; }
 # The sources: name, station port. Index i gives each its ports (video 5600+i, autopilot
 # 14540+i for the drone's onboard, the simulator's command port 14600+i, the onboard's 14650+i).
 SOURCES=("fixed-west 14550" "drone-2 14550" "drone-1 14550" "drone-3 14560" "fixed-east 14560")
+if [ "$WITH_CAR" = 1 ]; then SOURCES+=("car-1 14560"); fi
 i=0
 for entry in "${SOURCES[@]}"; do
   read -r name port <<< "$entry"
+  kind=fixed; case "$name" in drone-*) kind=drone ;; car-*) kind=vehicle ;; esac
+  # A car's GNSS receiver: NMEA over TCP from the simulator (port 10120+i).
+  nmea=(); if [ "$kind" = vehicle ]; then nmea=(--nmea-listen "127.0.0.1:$((10120 + i))"); fi
   set_args=(); while IFS= read -r kv; do [ -n "$kv" ] && set_args+=(--set "$kv"); done \
-    < <("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE" --source "$name")
-  kind=fixed; case "$name" in drone-*) kind=drone ;; esac
+    < <("$BIN/utkik-sim" camera --scenario "$SCENARIO_FILE" --source "$name" "${nmea[@]}")
   sim=("$BIN/utkik-sim" run --scenario "$SCENARIO_FILE" --source "$name" --realtime
-    --telemetry-listen "127.0.0.1:$((14600 + i))" --video-out "udp://127.0.0.1:$((5600 + i))"
-    --truth "$RUN_DIR/truth-$name.jsonl" --duration-s "$((DURATION_S + 10))")
+    --video-out "udp://127.0.0.1:$((5600 + i))"
+    --truth "$RUN_DIR/truth-$name.jsonl" --duration-s "$((DURATION_S + 10))" "${nmea[@]}")
   # A drone's autopilot reports to its onboard and, like a telemetry radio, to its station; a
-  # traffic camera has no autopilot.
-  if [ "$kind" = drone ]; then sim+=(--telemetry-out "127.0.0.1:$((14540 + i))" --telemetry-out "127.0.0.1:$port"); fi
+  # traffic camera has no autopilot; a car has a GNSS receiver (its onboard reads the NMEA).
+  telemetry=()
+  if [ "$kind" = drone ]; then
+    sim+=(--telemetry-listen "127.0.0.1:$((14600 + i))" --telemetry-out "127.0.0.1:$((14540 + i))" --telemetry-out "127.0.0.1:$port")
+  elif [ "$kind" = fixed ]; then
+    sim+=(--telemetry-listen "127.0.0.1:$((14600 + i))")
+  fi
+  if [ "$kind" != vehicle ]; then telemetry=(--set "telemetry.endpoint=\"udp://127.0.0.1:$((14540 + i))\""); fi
   "${sim[@]}" > "$RUN_DIR/sim-$name.log" 2>&1 &
   pids+=($!)
   "$BIN/utkik-onboard" --demo "${set_args[@]}" \
-    --set "video.source=\"udp://0.0.0.0:$((5600 + i))\"" \
-    --set "telemetry.endpoint=\"udp://127.0.0.1:$((14540 + i))\"" \
+    --set "video.source=\"udp://0.0.0.0:$((5600 + i))\"" "${telemetry[@]}" \
     --set "link.bind=\"0.0.0.0:$((14650 + i))\"" --set "link.ground=\"127.0.0.1:$port\"" \
     --set detect.faces=false --set detect.plate_every_n_frames=1 --set detect.threads=1 \
     --set privacy.restream=false --set 'detect.runtime="onnxruntime"' \
@@ -135,7 +155,7 @@ for entry in "${SOURCES[@]}"; do
   i=$((i + 1))
 done
 
-echo "demo-centre: running ${DURATION_S} s: 5 sources, stations stn-north and stn-south, a centre (logs in $RUN_DIR)"
+echo "demo-centre: running ${DURATION_S} s: ${#SOURCES[@]} sources, stations stn-north and stn-south, a centre (logs in $RUN_DIR)"
 sleep "$((DURATION_S - 10))"
 # The movement history of the hit car at the centre: signed in, with a reason, logged.
 say "login cecilia"; say "demo-cecilia"
@@ -147,6 +167,8 @@ sleep 2
 if [ -z "$SHOT" ]; then say "quit"; fi
 exec 3>&-
 wait "$CENTRE_PID" || true
+# With --station-screenshot stn-north ends itself once its picture is saved.
+if [ -n "$STATION_SHOT" ]; then wait "$NORTH_PID" || true; fi
 echo "demo-centre: centre console and summary (centre.log):"
 grep -E "hit history of|^  20|centre:|stn-" "$RUN_DIR/centre.log" | tail -40 || true
 for s in north south; do

@@ -70,7 +70,7 @@ fn panels(
                 if let Some((lon, lat)) = view.cursor_lonlat {
                     ui.monospace(format!("{lat:.6}, {lon:.6}"));
                 }
-                ui.small(world.0.summary());
+                ui.small(world.0.counts_line());
             });
         });
     });

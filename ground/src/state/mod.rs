@@ -173,15 +173,28 @@ impl World {
             s.push_str(&v.summary());
             s.push_str("; ");
         }
+        s.push_str(&self.counts());
+        s
+    }
+
+    /// The summary without the vehicles (the window's top bar: each vehicle has its own lines
+    /// in the health panel, and several would not fit on one line).
+    pub fn counts_line(&self) -> String {
+        match self.vehicles.len() {
+            0 | 1 => self.counts(),
+            n => format!("{n} vehicles; {}", self.counts()),
+        }
+    }
+
+    fn counts(&self) -> String {
         let (pending, total) = (self.alerts.needing_attention(), self.alerts.len());
         // Integer sum: an f64 sum of nothing is -0.0 and printed "lost -0".
         let loss: u64 = self.links.values().map(|l| l.lost).sum();
-        s.push_str(&format!(
+        format!(
             "tracks {} live; alerts {total} ({pending} need attention); msgs {} used, {} ignored; lost {loss}",
             self.tracks.live_count(),
             self.applied_messages,
             self.ignored_messages
-        ));
-        s
+        )
     }
 }

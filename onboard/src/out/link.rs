@@ -15,8 +15,7 @@ use super::budget::TokenBucket;
 use super::clock::Clock;
 use super::queue::{OutQueue, Priority, ResendPolicy};
 use super::status::percentiles;
-use mavlink_core::Message;
-use utkik_shared::link_signing::{LinkKey, ReplayWindow, Signer, must_be_signed, verify_frame};
+use utkik_shared::link_signing::{LinkKey, ReplayWindow, Signer, verify_frame};
 use utkik_shared::mavframe::{FrameDecoder, encode_v2};
 
 /// Where the ground station is.
@@ -91,7 +90,8 @@ pub struct OutLink<C: Clock> {
     ground_frames: Vec<Vec<u8>>,
     /// With a link key, only acks signed with it (and not replayed) count.
     ack_verifier: Option<(LinkKey, ReplayWindow)>,
-    /// With a link key, every frame in our dialect and every image-transfer frame is signed.
+    /// With a link key, every frame sent is signed (at least our dialect and the image
+    /// transfers must be: `utkik_shared::link_signing::must_be_signed`).
     signer: Option<Signer>,
     /// Alerts on disk until acknowledged (`outbox.rs`); none in tests that do not attach one.
     outbox: Option<Outbox>,
@@ -306,9 +306,12 @@ impl<C: Clock> OutLink<C> {
                 component_id: self.config.component_id,
                 sequence: self.seq,
             };
+            // Everything this program sends is signed when it has the key: what must be (our
+            // dialect, image transfers) and the pose a camera without an autopilot reports
+            // (`pose_report`), which the station would otherwise show as unsigned telemetry.
             let bytes = match &mut self.signer {
-                Some(signer) if must_be_signed(msg.message_id()) => signer.sign(header, msg, now),
-                _ => encode_v2(header, msg),
+                Some(signer) => signer.sign(header, msg, now),
+                None => encode_v2(header, msg),
             };
             if !self.bucket.try_take(bytes.len(), now) {
                 break;

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod clock;
 pub mod link;
 pub mod outbox;
+pub mod pose_report;
 pub mod queue;
 pub mod status;
 

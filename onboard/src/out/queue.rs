@@ -1,9 +1,10 @@
 //! What waits for link budget, in priority order: alerts (resent with back-off until
 //! UTKIK_ALERT_ACK) > new tracks and plate reads > track updates (coalesced per track, latest
-//! wins) > pipeline status (latest wins). Nothing is encoded until it is about to be sent, so
-//! an update replaced while waiting costs no bytes.
+//! wins) > pipeline status and a fixed or vehicle camera's own pose (latest of each wins).
+//! Nothing is encoded until it is about to be sent, so an update replaced while waiting costs no
+//! bytes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use utkik_shared::dialect::{MavMessage, UtkikTrackFlags};
 
@@ -16,7 +17,7 @@ pub enum Priority {
     NewTrack,
     /// Track updates, coalesced per track.
     Update,
-    /// Pipeline status.
+    /// Pipeline status, and the camera's own pose where there is no autopilot to report it.
     Status,
 }
 
@@ -56,7 +57,9 @@ pub struct OutQueue {
     urgent: VecDeque<MavMessage>,
     updates: HashMap<(u8, u32), MavMessage>,
     update_order: VecDeque<(u8, u32)>,
-    status: Option<MavMessage>,
+    /// Latest-wins reports by message id: UTKIK_PIPELINE_STATUS, and a fixed or vehicle
+    /// camera's GLOBAL_POSITION_INT, ATTITUDE and GIMBAL_DEVICE_ATTITUDE_STATUS.
+    latest: BTreeMap<u32, MavMessage>,
     /// Updates replaced by a newer one before they were sent.
     pub coalesced: u64,
 }
@@ -72,7 +75,7 @@ impl OutQueue {
 
     /// Messages waiting (alerts count while unacknowledged).
     pub fn depth(&self) -> usize {
-        self.alerts.len() + self.urgent.len() + self.updates.len() + usize::from(self.status.is_some())
+        self.alerts.len() + self.urgent.len() + self.updates.len() + self.latest.len()
     }
 
     /// Unacknowledged alerts.
@@ -105,7 +108,8 @@ impl OutQueue {
     }
 
     /// Queues a message by kind: UTKIK_TRACK with NEW or LOST and plate reads go ahead of
-    /// updates; other UTKIK_TRACK are coalesced per (class, id); status replaces status.
+    /// updates; other UTKIK_TRACK are coalesced per (class, id); status and pose reports replace
+    /// the waiting one of their kind.
     pub fn push(&mut self, msg: MavMessage) {
         match &msg {
             MavMessage::UTKIK_TRACK(t) => {
@@ -127,7 +131,12 @@ impl OutQueue {
                     self.update_order.push_back(key);
                 }
             }
-            MavMessage::UTKIK_PIPELINE_STATUS(_) => self.status = Some(msg),
+            MavMessage::UTKIK_PIPELINE_STATUS(_)
+            | MavMessage::GLOBAL_POSITION_INT(_)
+            | MavMessage::ATTITUDE(_)
+            | MavMessage::GIMBAL_DEVICE_ATTITUDE_STATUS(_) => {
+                self.latest.insert(mavlink_core::Message::message_id(&msg), msg);
+            }
             _ => self.urgent.push_back(msg),
         }
     }
@@ -148,7 +157,7 @@ impl OutQueue {
         if let Some(k) = self.update_order.front() {
             return Some((Priority::Update, &self.updates[k]));
         }
-        self.status.as_ref().map(|m| (Priority::Status, m))
+        self.latest.values().next().map(|m| (Priority::Status, m))
     }
 
     /// Marks what [`Self::peek`] returned as sent.
@@ -172,7 +181,7 @@ impl OutQueue {
             self.updates.remove(&k);
             return;
         }
-        self.status = None;
+        self.latest.pop_first();
     }
 }
 

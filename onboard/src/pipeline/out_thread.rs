@@ -2,8 +2,8 @@
 //! UTKIK_PIPELINE_STATUS at the configured period; authorization commands and the other signed
 //! frames from the ground handed to the gate.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::{RecvTimeoutError, Sender};
@@ -12,12 +12,16 @@ use utkik_shared::dialect::{MavMessage, UTKIK_PIPELINE_STATUS_DATA, UtkikLegalBa
 use super::{OutItem, PipelineState};
 use crate::out::{Clock, CpuLoad, OutLink, SystemClock, rss_kib};
 use crate::shutdown::Shutdown;
+use crate::telemetry::PoseBuffer;
 
-/// What the status says about the camera itself: its kind and whose it is (`[source]`).
-#[derive(Debug, Clone, Copy)]
+/// What the status says about the camera itself: its kind and whose it is (`[source]`), and for
+/// a camera without an autopilot (fixed site, car) the poses it georeferences with, reported to
+/// the ground with each status (`crate::out::pose_report`).
+#[derive(Debug, Clone)]
 pub(super) struct SourceStatus {
     pub(super) kind: UtkikSourceKind,
     pub(super) legal_basis: UtkikLegalBasis,
+    pub(super) own_pose: Option<Arc<Mutex<PoseBuffer>>>,
 }
 
 /// The out thread: queue, budget, status at the configured period. Returns (messages, bytes).
@@ -36,6 +40,7 @@ pub(super) fn run_out(
     let mut next_status = clock.now_usec() + status_period_usec;
     let mut last_processed = 0u64;
     let mut last_status_usec = clock.now_usec();
+    let started_usec = last_status_usec;
     while !shutdown.is_triggered() {
         match rx.recv_timeout(Duration::from_millis(5)) {
             Ok(m) => {
@@ -100,6 +105,16 @@ pub(super) fn run_out(
                 legal_basis: source.legal_basis,
             };
             link.push(MavMessage::UTKIK_PIPELINE_STATUS(status));
+            if let Some(poses) = &source.own_pose {
+                let pose = poses.lock().unwrap_or_else(PoisonError::into_inner).pose_at(now);
+                // A car before its first fix has none: nothing to report yet.
+                if let Ok(p) = pose {
+                    let boot_ms = (now.saturating_sub(started_usec) / 1000) as u32;
+                    for m in crate::out::pose_report::pose_messages(&p, boot_ms) {
+                        link.push(m);
+                    }
+                }
+            }
         }
         link.step();
         // Authorization commands and every signed frame go to the gate whole (it checks their

@@ -141,6 +141,8 @@ pub fn run_with_gate(
             PoseBuffer::new(pose_config).with_camera_yaw_offset(camera.yaw_offset_deg.to_radians())
         }
     }));
+    // A camera without an autopilot reports its own pose to the ground (out thread).
+    let own_pose = (!matches!(pose_source, PoseSource::Autopilot)).then(|| poses.clone());
     let (msg_tx, msg_rx) = unbounded::<OutItem>();
     let (cmd_tx, cmd_rx) = unbounded::<Vec<u8>>();
     let mut threads = Vec::new();
@@ -301,6 +303,7 @@ pub fn run_with_gate(
     let source_status = SourceStatus {
         kind: config.source.kind.to_mavlink(),
         legal_basis: config.source.legal_basis.to_mavlink(),
+        own_pose,
     };
     let out_state = state.clone();
     let sd = shutdown.clone();
