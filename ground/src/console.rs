@@ -613,18 +613,11 @@ impl Console {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Origin;
-    use utkik_shared::dialect::HEARTBEAT_DATA;
 
     fn heard(ids: &[u8]) -> World {
         let mut w = World::new();
         for &system_id in ids {
-            let origin = Origin {
-                system_id,
-                component_id: 1,
-                sequence: 0,
-            };
-            w.apply(origin, &MavMessage::HEARTBEAT(HEARTBEAT_DATA::default()), 1.0);
+            w.hear(system_id, 1.0);
         }
         w
     }

@@ -311,7 +311,8 @@ fn a_refused_use_takes_its_viewing_files_and_export_and_leaves_another_uses() {
     login(&mut ops, "cecilia");
     let mut c = Console::default();
     let t = NOW_USEC + 2_000_000;
-    let r = say(&mut c, &mut ops, &mut w, &d, "authz urgent-refused", t);
+    // The urgent use runs on vehicle 1 (A's); with vehicles 1 and 2 heard the command names it.
+    let r = say(&mut c, &mut ops, &mut w, &d, "authz urgent-refused 1", t);
     // The console shows the receipt in words.
     for words in [
         "1 console viewing files",
@@ -412,7 +413,7 @@ fn after_a_restart_the_refusal_finds_files_from_before_it_and_the_report_written
     assert_eq!(summary.alerts, 2, "{}", summary.line());
     login(&mut ops, "cecilia");
     let mut c = Console::default();
-    let r = say(&mut c, &mut ops, &mut w, &d, "authz urgent-refused", t);
+    let r = say(&mut c, &mut ops, &mut w, &d, "authz urgent-refused 1", t);
     for words in [
         "1 console viewing files",
         "1 export files",

@@ -232,19 +232,11 @@ pub fn health_panel(
 
 #[cfg(test)]
 mod tests {
-    use utkik_shared::dialect::{HEARTBEAT_DATA, MavMessage};
-
     use super::*;
     use crate::plugins::selection::VEHICLE_LOST_AFTER_S;
-    use crate::state::Origin;
 
     fn hear(world: &mut World, system_id: u8, time_s: f64) {
-        let origin = Origin {
-            system_id,
-            component_id: 1,
-            sequence: 0,
-        };
-        world.apply(origin, &MavMessage::HEARTBEAT(HEARTBEAT_DATA::default()), time_s);
+        world.hear(system_id, time_s);
     }
 
     #[test]

@@ -97,12 +97,7 @@ mod tests {
     use crate::state::Origin;
 
     fn hear(world: &mut World, system_id: u8, time_s: f64) {
-        let origin = Origin {
-            system_id,
-            component_id: 1,
-            sequence: 0,
-        };
-        world.apply(origin, &MavMessage::HEARTBEAT(HEARTBEAT_DATA::default()), time_s);
+        world.hear(system_id, time_s);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
-use utkik_shared::dialect::{UtkikLegalBasis, UtkikSourceKind};
+use utkik_shared::dialect::UtkikLegalBasis;
 
 use super::map::{MapCamera, MapView};
 use super::palette::{vehicle_color, vehicle_color32};
@@ -33,13 +33,8 @@ impl Plugin for VehiclePlugin {
 /// is when not the station's own ("11 fixed camera (other operator)"). Before its pipeline
 /// status the kind is unknown and the label is the id alone.
 pub fn vehicle_label(v: &Vehicle) -> String {
-    let Some((kind, basis)) = v.source() else {
+    let (Some((_, basis)), Some(kind)) = (v.source(), v.kind_name()) else {
         return v.system_id.to_string();
-    };
-    let kind = match kind {
-        UtkikSourceKind::UTKIK_SOURCE_KIND_DRONE => "drone",
-        UtkikSourceKind::UTKIK_SOURCE_KIND_FIXED => "fixed camera",
-        UtkikSourceKind::UTKIK_SOURCE_KIND_VEHICLE => "vehicle camera",
     };
     let basis = match basis {
         UtkikLegalBasis::UTKIK_LEGAL_BASIS_OWN => "",
@@ -201,7 +196,7 @@ fn labels(
 
 #[cfg(test)]
 mod tests {
-    use utkik_shared::dialect::{GLOBAL_POSITION_INT_DATA, MavMessage, UTKIK_PIPELINE_STATUS_DATA};
+    use utkik_shared::dialect::{GLOBAL_POSITION_INT_DATA, MavMessage, UTKIK_PIPELINE_STATUS_DATA, UtkikSourceKind};
 
     use super::*;
     use crate::state::{Origin, World};

@@ -198,3 +198,17 @@ impl World {
         )
     }
 }
+
+#[cfg(test)]
+impl World {
+    /// A HEARTBEAT from `system_id`'s autopilot at `time_s` (tests: a vehicle heard then).
+    pub(crate) fn hear(&mut self, system_id: u8, time_s: f64) {
+        let origin = Origin {
+            system_id,
+            component_id: 1,
+            sequence: 0,
+        };
+        let heartbeat = MavMessage::HEARTBEAT(utkik_shared::dialect::HEARTBEAT_DATA::default());
+        self.apply(origin, &heartbeat, time_s);
+    }
+}

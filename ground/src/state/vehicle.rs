@@ -188,14 +188,21 @@ impl Vehicle {
         Some((p.source_kind, p.legal_basis))
     }
 
-    /// [`Vehicle::source`] in words, e.g. "fixed camera, other operator's (e.g. road authority)".
-    pub fn source_text(&self) -> Option<String> {
-        let (kind, basis) = self.source()?;
-        let kind = match kind {
+    /// What carries the camera, in words ("drone", "fixed camera", "vehicle camera"); `None`
+    /// before a pipeline status.
+    pub fn kind_name(&self) -> Option<&'static str> {
+        let (kind, _) = self.source()?;
+        Some(match kind {
             UtkikSourceKind::UTKIK_SOURCE_KIND_DRONE => "drone",
             UtkikSourceKind::UTKIK_SOURCE_KIND_FIXED => "fixed camera",
             UtkikSourceKind::UTKIK_SOURCE_KIND_VEHICLE => "vehicle camera",
-        };
+        })
+    }
+
+    /// [`Vehicle::source`] in words, e.g. "fixed camera, other operator's (e.g. road authority)".
+    pub fn source_text(&self) -> Option<String> {
+        let (_, basis) = self.source()?;
+        let kind = self.kind_name()?;
         let basis = match basis {
             UtkikLegalBasis::UTKIK_LEGAL_BASIS_OWN => "own",
             UtkikLegalBasis::UTKIK_LEGAL_BASIS_OTHER_OPERATOR => "other operator's (e.g. road authority)",
